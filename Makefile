@@ -1,0 +1,43 @@
+# gowsgi: make test installs the Debian packages the tests talk to, then runs
+# go vet and the race-enabled test suite.
+
+GO ?= go
+export PATH := /usr/local/go/bin:$(PATH)
+
+# Debian packages the test suite needs (real peers, not mocks).
+TEST_DEBS = python3 python3-flask python3-django mercurial python3-requests \
+	python3-requests-kerberos slapd ldap-utils krb5-kdc krb5-admin-server \
+	krb5-user postgresql-15 apache2-utils curl
+
+.PHONY: test deps vet unit fuzz bench
+
+test: deps vet unit
+
+deps:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		missing=$$(for p in $(TEST_DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+		if [ -n "$$missing" ]; then \
+			echo "installing: $$missing"; \
+			printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; \
+			DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+		fi; \
+	else echo "make deps: not root or no apt-get; install by hand: $(TEST_DEBS)"; fi
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race -timeout 20m ./...
+
+# Short fuzzing pass over every fuzz target (FUZZTIME per target).
+FUZZTIME ?= 10s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+			echo "$$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
+
+bench:
+	@echo "see bench/README.md"

@@ -1,0 +1,122 @@
+package auth
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/gowsgi/gowsgi/internal/reqctx"
+)
+
+// User is an authenticated identity.
+type User struct {
+	// Name is the name the application sees as REMOTE_USER, after any
+	// [Normalizer] ran.
+	Name string
+	// AuthType is the scheme that authenticated the user: "Basic",
+	// "Digest", "Negotiate". It becomes AUTH_TYPE.
+	AuthType string
+	// Original is the name as the client or the provider gave it, before
+	// normalization ("EXAMPLE\\alice", "alice@EXAMPLE.COM"). Empty means
+	// the same as Name.
+	Original string
+	// Groups optionally lists groups the provider already knows the user
+	// to be in. Rules may consult it; nil means unknown.
+	Groups []string
+	// Attributes optionally carries provider data, such as an LDAP entry's
+	// attributes (with the entry's DN under "dn"). Nil means none.
+	Attributes map[string][]string
+}
+
+type userKey struct{}
+
+// FromContext returns the user authenticated for the request whose context
+// is ctx, as stored by [WithUser].
+func FromContext(ctx context.Context) (*User, bool) {
+	u, ok := ctx.Value(userKey{}).(*User)
+	return u, ok && u != nil
+}
+
+// WithUser returns a shallow copy of r whose context carries u. It also
+// hands the user to package wsgi, which turns it into REMOTE_USER and
+// AUTH_TYPE; nothing else can set those. r itself is not modified.
+func WithUser(r *http.Request, u *User) *http.Request {
+	ctx := context.WithValue(r.Context(), userKey{}, u)
+	ctx = reqctx.WithUser(ctx, reqctx.User{Name: u.Name, AuthType: u.AuthType})
+	return r.WithContext(ctx)
+}
+
+// PasswordChecker verifies a user name and a password, as a Basic
+// authentication provider does (AuthBasicProvider in Apache).
+//
+// It returns the authenticated user and true for good credentials, nil and
+// false for bad ones, and a non-nil error only for a technical failure (a
+// directory that cannot be reached, a file that cannot be read). Callers fail
+// closed on an error: the request is refused (503), never let through.
+type PasswordChecker interface {
+	CheckPassword(ctx context.Context, user, password string) (*User, bool, error)
+}
+
+// A Challenger adds its WWW-Authenticate challenge to a 401 response. An
+// authentication middleware that lets an anonymous request through registers
+// itself with [WithChallenger], so that a later [Require] that needs a user
+// can answer 401 with every scheme the server accepts.
+type Challenger interface {
+	// Challenge adds one or more WWW-Authenticate header values to h.
+	Challenge(h http.Header, r *http.Request)
+}
+
+type challengersKey struct{}
+
+// WithChallenger returns a shallow copy of r whose context also carries c.
+func WithChallenger(r *http.Request, c Challenger) *http.Request {
+	prev, _ := r.Context().Value(challengersKey{}).([]Challenger)
+	next := make([]Challenger, len(prev), len(prev)+1)
+	copy(next, prev)
+	next = append(next, c)
+	return r.WithContext(context.WithValue(r.Context(), challengersKey{}, next))
+}
+
+// Challengers returns the challengers registered on the request's context,
+// in registration order.
+func Challengers(r *http.Request) []Challenger {
+	c, _ := r.Context().Value(challengersKey{}).([]Challenger)
+	return c
+}
+
+// Decision is the outcome of a [Rule], following Apache's authorization
+// results.
+type Decision int
+
+const (
+	// Denied refuses the request: 403 for an authenticated user.
+	Denied Decision = iota
+	// Granted lets the request through.
+	Granted
+	// DeniedNoUser refuses an anonymous request that a user might be
+	// granted: 401 with the registered challenges.
+	DeniedNoUser
+)
+
+func (d Decision) String() string {
+	switch d {
+	case Granted:
+		return "granted"
+	case DeniedNoUser:
+		return "denied-no-user"
+	default:
+		return "denied"
+	}
+}
+
+// A Rule is one Require line. Allow decides for request r made by u, which
+// is nil for an anonymous request. A non-nil error is a technical failure
+// (a directory that cannot be reached); the request is then refused.
+type Rule interface {
+	Allow(r *http.Request, u *User) (Decision, error)
+}
+
+// RuleFunc adapts a function to [Rule].
+type RuleFunc func(r *http.Request, u *User) (Decision, error)
+
+// Allow calls f(r, u).
+func (f RuleFunc) Allow(r *http.Request, u *User) (Decision, error) { return f(r, u) }

@@ -1,0 +1,199 @@
+// Command gowsgi runs a Python WSGI script behind a Go HTTP server, with the
+// layers of this module composed: authentication, Require rules, mounts and
+// the worker processes. It is to gowsgi what mod_wsgi-express is to mod_wsgi.
+//
+// Usage:
+//
+//	gowsgi [flags] path/to/app.wsgi
+//
+// Run gowsgi -h for the flags.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gowsgi/gowsgi/auth"
+	"github.com/gowsgi/gowsgi/wsgi"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// options are the flags main.go owns; layers own the rest.
+type options struct {
+	listen            string
+	processes         int
+	threads           int
+	python            string
+	callable          string
+	pythonPath        listFlag
+	env               listFlag
+	environ           listFlag
+	passAuthorization bool
+	trustedProxies    listFlag
+	shutdownTimeout   time.Duration
+}
+
+func (o *options) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:8000", "`address` to serve HTTP on")
+	fs.IntVar(&o.processes, "processes", 1, "number of Python worker processes (WSGIDaemonProcess processes=)")
+	fs.IntVar(&o.threads, "threads", 1, "request threads per worker process (WSGIDaemonProcess threads=)")
+	fs.StringVar(&o.python, "python", "python3", "Python `interpreter` to run the workers with")
+	fs.StringVar(&o.callable, "callable", "application", "`name` of the WSGI application object in the script (WSGICallableObject)")
+	fs.Var(&o.pythonPath, "python-path", "`directory` to prepend to sys.path (repeatable)")
+	fs.Var(&o.env, "env", "`KEY=VALUE` for the workers' os.environ (repeatable)")
+	fs.Var(&o.environ, "environ", "`KEY=VALUE` merged into every request's WSGI environ, e.g. trac.env_path=/srv/trac/site (repeatable)")
+	fs.BoolVar(&o.passAuthorization, "pass-authorization", false, "pass the Authorization header to the app (WSGIPassAuthorization On)")
+	fs.Var(&o.trustedProxies, "trusted-proxy", "`CIDR` of a proxy whose X-Forwarded-Proto is believed (repeatable)")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may run on shutdown")
+}
+
+func splitKV(flagName, v string) (string, string, error) {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || k == "" {
+		return "", "", fmt.Errorf("-%s %q: want KEY=VALUE", flagName, v)
+	}
+	return k, val, nil
+}
+
+func (o *options) wsgiConfig(script string, logger *slog.Logger) (wsgi.Config, error) {
+	cfg := wsgi.Config{
+		Script:            script,
+		Callable:          o.callable,
+		Processes:         o.processes,
+		Threads:           o.threads,
+		Python:            o.python,
+		PythonPath:        o.pythonPath,
+		PassAuthorization: o.passAuthorization,
+		Logger:            logger,
+	}
+	for _, e := range o.env {
+		if _, _, err := splitKV("env", e); err != nil {
+			return cfg, err
+		}
+		cfg.Env = append(cfg.Env, e)
+	}
+	if len(o.environ) > 0 {
+		cfg.Environ = map[string]string{}
+		for _, e := range o.environ {
+			k, v, err := splitKV("environ", e)
+			if err != nil {
+				return cfg, err
+			}
+			cfg.Environ[k] = v
+		}
+	}
+	for _, p := range o.trustedProxies {
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return cfg, fmt.Errorf("-trusted-proxy %q: %w", p, err)
+			}
+			pfx = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		cfg.TrustedProxies = append(cfg.TrustedProxies, pfx)
+	}
+	return cfg, nil
+}
+
+// run is main without the exit, for tests.
+func run(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("gowsgi", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: gowsgi [flags] path/to/app.wsgi\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	var o options
+	o.register(fs)
+	for _, l := range sortedLayers() {
+		if l.flags != nil {
+			l.flags(fs)
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "gowsgi: want exactly one argument, the WSGI script")
+		fs.Usage()
+		return 2
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	if err := serve(&o, fs.Arg(0), logger); err != nil {
+		logger.Error("gowsgi: " + err.Error())
+		return 1
+	}
+	return 0
+}
+
+func serve(o *options, script string, logger *slog.Logger) error {
+	cfg, err := o.wsgiConfig(script, logger)
+	if err != nil {
+		return err
+	}
+	b := &builder{logger: logger, requireParsers: map[string]func([]string) (auth.Rule, error){}}
+	app, err := wsgi.New(cfg)
+	if err != nil {
+		return err
+	}
+	b.closers = append(b.closers, app.Close)
+	defer func() {
+		for i := len(b.closers) - 1; i >= 0; i-- {
+			if err := b.closers[i](); err != nil {
+				logger.Error("gowsgi: shutdown", "err", err)
+			}
+		}
+	}()
+	h, err := buildChain(b, app)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	logger.Info("gowsgi: serving", "addr", ln.Addr().String(), "script", script)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("gowsgi: shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,140 @@
+// Package reqctx carries what the layers of gowsgi tell each other about a
+// request through its context: the authenticated user (REMOTE_USER and
+// AUTH_TYPE), the mount (SCRIPT_NAME and PATH_INFO), extra environ entries
+// (such as trac.env_path) and a request id for logging.
+//
+// It is internal so that the public packages stay independent of each other:
+// auth writes the user, prefix writes the mount and the extras, and wsgi reads
+// them, without any of the three importing another. Each public package
+// re-exports the accessors its users need.
+package reqctx
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+)
+
+type userKey struct{}
+type mountKey struct{}
+type environKey struct{}
+type requestIDKey struct{}
+
+// User is the authenticated identity of a request, as the application sees it.
+type User struct {
+	// Name becomes REMOTE_USER.
+	Name string
+	// AuthType becomes AUTH_TYPE ("Basic", "Digest", "Negotiate", ...).
+	AuthType string
+}
+
+// WithUser returns a copy of ctx carrying u.
+func WithUser(ctx context.Context, u User) context.Context {
+	return context.WithValue(ctx, userKey{}, &u)
+}
+
+// UserFrom returns the user stored by [WithUser].
+func UserFrom(ctx context.Context) (User, bool) {
+	u, ok := ctx.Value(userKey{}).(*User)
+	if !ok || u == nil {
+		return User{}, false
+	}
+	return *u, true
+}
+
+// Mount is where a request was mounted: SCRIPT_NAME and PATH_INFO, both
+// decoded (not percent-escaped). ScriptName is "" for a mount at the root and
+// never "/".
+type Mount struct {
+	ScriptName string
+	PathInfo   string
+}
+
+// WithMount returns a copy of ctx carrying m.
+func WithMount(ctx context.Context, m Mount) context.Context {
+	return context.WithValue(ctx, mountKey{}, &m)
+}
+
+// MountFrom returns the mount stored by [WithMount].
+func MountFrom(ctx context.Context) (Mount, bool) {
+	m, ok := ctx.Value(mountKey{}).(*Mount)
+	if !ok || m == nil {
+		return Mount{}, false
+	}
+	return *m, true
+}
+
+// KV is one extra environ entry.
+type KV struct{ Key, Value string }
+
+type environList struct {
+	parent *environList
+	kv     KV
+}
+
+// WithEnviron returns a copy of ctx carrying one more environ entry. Later
+// entries override earlier ones with the same key.
+func WithEnviron(ctx context.Context, key, value string) context.Context {
+	parent, _ := ctx.Value(environKey{}).(*environList)
+	return context.WithValue(ctx, environKey{}, &environList{parent: parent, kv: KV{key, value}})
+}
+
+// EnvironFrom returns the entries stored by [WithEnviron], oldest first.
+func EnvironFrom(ctx context.Context) []KV {
+	l, _ := ctx.Value(environKey{}).(*environList)
+	var out []KV
+	for ; l != nil; l = l.parent {
+		out = append(out, l.kv)
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out
+}
+
+// WithRequestID returns a copy of ctx carrying id.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID returns the id stored by [WithRequestID], or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// NewRequestID returns a fresh random request id (16 hex digits).
+func NewRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// EnsureRequestID returns r unchanged when it already has a request id in its
+// context, and otherwise a shallow copy carrying a new one.
+func EnsureRequestID(r *http.Request) *http.Request {
+	if RequestID(r.Context()) != "" {
+		return r
+	}
+	return r.WithContext(WithRequestID(r.Context(), NewRequestID()))
+}
+
+// LogAttrs returns the attributes every log line about r carries: method,
+// path and request id.
+func LogAttrs(r *http.Request) []any {
+	attrs := []any{slog.String("method", r.Method), slog.String("path", r.URL.Path)}
+	if id := RequestID(r.Context()); id != "" {
+		attrs = append(attrs, slog.String("request_id", id))
+	}
+	return attrs
+}
+
+// Logger returns l, or slog.Default() when l is nil.
+func Logger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.Default()
+	}
+	return l
+}

@@ -120,3 +120,8 @@ type RuleFunc func(r *http.Request, u *User) (Decision, error)
 
 // Allow calls f(r, u).
 func (f RuleFunc) Allow(r *http.Request, u *User) (Decision, error) { return f(r, u) }
+
+// A Normalizer rewrites an authenticated name into the name the
+// application sees ("EXAMPLE\\alice" → "alice"), as the seed's SSPI fix does
+// in its WSGI script. It returns "" to refuse the name.
+type Normalizer func(name string) string

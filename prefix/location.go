@@ -1,18 +1,65 @@
 package prefix
 
 import (
+	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 )
 
 // LocationMatch returns middleware that applies mw only to requests whose
-// path re matches anywhere (an unanchored search, as Apache's
-// <LocationMatch>); other requests go straight to the next handler.
+// canonical path re matches anywhere (an unanchored search, as Apache's
+// <LocationMatch>); other requests go straight to the next handler. Anchor
+// re with ^ and $ to match the whole path; add (?i) to match regardless of
+// case, which an application that routes case-insensitively needs.
+//
+// The path matched is the one [Canonicalize] returns, and the request handed
+// on carries exactly that path, so the application routes on what the rule
+// saw. A request that did not pass through [Canonical] is canonicalized here
+// (and refused here when it cannot be). It panics if re or mw is nil.
+//
+// Rules stack by nesting: LocationMatch(a, m1)(LocationMatch(b, m2)(app))
+// runs m1 then m2 for a request matching both, the order in which a chain
+// (alice, chi's Use) lists them.
 func LocationMatch(re *regexp.Regexp, mw func(http.Handler) http.Handler) func(http.Handler) http.Handler {
+	if re == nil || mw == nil {
+		panic("prefix: LocationMatch with a nil regexp or middleware")
+	}
+	return scoped(re.MatchString, mw)
+}
+
+// Location returns middleware that applies mw only to requests whose
+// canonical path is under prefix, as Apache's <Location>: on whole
+// segments, so "/trac" covers "/trac", "/trac/" and "/trac/x" but not
+// "/tracker", and "/trac/" (with its slash) covers "/trac/" and "/trac/x"
+// but not "/trac". "/" covers every path. Matching is case-sensitive.
+// Apache's wildcards (* and ?) are not supported: use [LocationMatch].
+//
+// Like [LocationMatch], it matches on the canonical path and hands that
+// path on. It panics if prefix is not canonical (see [CleanPrefix]) or mw
+// is nil.
+func Location(prefix string, mw func(http.Handler) http.Handler) func(http.Handler) http.Handler {
+	if mw == nil {
+		panic("prefix: Location with a nil middleware")
+	}
+	if p, err := Canonicalize(prefix); err != nil || p != prefix {
+		panic(fmt.Sprintf("prefix: Location %q is not a canonical path", prefix))
+	}
+	return scoped(func(p string) bool { return underLocation(p, prefix) }, mw)
+}
+
+func underLocation(p, prefix string) bool {
+	if !strings.HasPrefix(p, prefix) {
+		return false
+	}
+	return len(p) == len(prefix) || strings.HasSuffix(prefix, "/") || p[len(prefix)] == '/'
+}
+
+func scoped(match func(string) bool, mw func(http.Handler) http.Handler) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		guarded := mw(next)
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if re.MatchString(r.URL.Path) {
+		return canonical(func(w http.ResponseWriter, r *http.Request) {
+			if match(r.URL.Path) {
 				guarded.ServeHTTP(w, r)
 				return
 			}

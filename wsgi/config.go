@@ -3,6 +3,7 @@ package wsgi
 import (
 	"log/slog"
 	"net/netip"
+	"time"
 )
 
 // Config configures a [Handler]. The zero value of each field is a
@@ -45,4 +46,44 @@ type Config struct {
 	// Logger receives errors, wsgi.errors output and worker events. nil
 	// means slog.Default().
 	Logger *slog.Logger
+
+	// StartTimeout bounds how long a worker process may take to load the
+	// script and report ready. 0 means 60 seconds.
+	StartTimeout time.Duration
+	// RequestTimeout bounds how long one request may run. A request still
+	// running after it gets 504 Gateway Timeout (or, when its headers went
+	// out, an aborted connection) and its worker process is killed and
+	// replaced: the only way to stop Python code (WSGIDaemonProcess
+	// request-timeout=). 0 means no limit.
+	RequestTimeout time.Duration
+	// QueueTimeout bounds how long a request waits for a free worker
+	// before it gets 503 with Retry-After (queue-timeout=). 0 means 30
+	// seconds.
+	QueueTimeout time.Duration
+	// QueueSize bounds how many requests may wait for a worker; one more
+	// gets 503 at once (listen-backlog=). 0 means 1024.
+	QueueSize int
+	// MaxRequests recycles a worker process after it served about this
+	// many requests: each process draws its own limit between MaxRequests
+	// and MaxRequests*1.1, so that processes do not restart together
+	// (maximum-requests=). The replacement starts before the old process
+	// is drained. 0 means no limit.
+	MaxRequests int
+	// MemoryLimit recycles a worker process whose resident set size (read
+	// from /proc by the Go side) exceeds it, in bytes (memory-limit=). 0
+	// means no limit.
+	MemoryLimit int64
+	// InactivityTimeout recycles a worker process that served no request
+	// for this long, releasing the memory it grew (inactivity-timeout=). 0
+	// means never.
+	InactivityTimeout time.Duration
+	// ReloadInterval is how often Script's modification time is checked;
+	// when it changed, the workers are replaced gracefully
+	// (WSGIScriptReloading On). 0 means every second; negative disables
+	// the check (WSGIScriptReloading Off; [Handler.Reload] still works).
+	ReloadInterval time.Duration
+	// GracefulTimeout bounds how long a retiring worker process (reload,
+	// recycling, [Handler.Close]) may finish its in-flight requests before
+	// it is killed. 0 means 30 seconds.
+	GracefulTimeout time.Duration
 }

@@ -1,0 +1,266 @@
+package auth
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gowsgi/gowsgi/internal/testenv"
+)
+
+// writeHtpasswd writes a file with Debian's htpasswd: one user per format.
+func writeHtpasswd(t *testing.T, users map[string][]string, password func(user string) string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "htpasswd")
+	for u, flags := range users {
+		testenv.Htpasswd(t, path, u, password(u), flags...)
+	}
+	return path
+}
+
+func TestHtpasswdFileAllFormats(t *testing.T) {
+	users := map[string][]string{
+		"bcrypt": {"-B", "-C", "4"}, "apr1": nil, "sha": {"-s"}, "crypt": {"-d"},
+		"sha256": {"-2"}, "sha512": {"-5"},
+	}
+	pw := func(u string) string { return "pw-" + u[:2] }
+	path := writeHtpasswd(t, users, pw)
+	// Add what htpasswd never writes but people do: comments, blank lines,
+	// CRLF, indentation.
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mangled := "# a comment\r\n\r\n   \n" + strings.ReplaceAll(string(data), "\n", "\r\n") + "  # trailing comment\n"
+	if err := os.WriteFile(path, []byte(mangled), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h, err := NewHtpasswd(HtpasswdConfig{Path: path, CacheTTL: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for u := range users {
+		t.Run(u, func(t *testing.T) {
+			got, ok, err := h.CheckPassword(ctx, u, pw(u))
+			if err != nil || !ok || got.Name != u || got.AuthType != "Basic" {
+				t.Errorf("right password: %+v %v %v", got, ok, err)
+			}
+			if _, ok, err := h.CheckPassword(ctx, u, pw(u)+"!"); ok || err != nil {
+				t.Errorf("wrong password: %v %v", ok, err)
+			}
+		})
+	}
+	if _, ok, err := h.CheckPassword(ctx, "nobody", "pw-no"); ok || err != nil {
+		t.Errorf("unknown user: %v %v", ok, err)
+	}
+}
+
+func TestHtpasswdLoadErrors(t *testing.T) {
+	good := "alice:$apr1$hwt7E6WR$wokKpm8wukXrkSMvMgow5/\n"
+	tests := []struct {
+		name, content, wantErr string
+	}{
+		{"no-colon", good + "bob\n", "line 2"},
+		{"empty-user", good + ":$apr1$hwt7E6WR$wokKpm8wukXrkSMvMgow5/\n", "line 2"},
+		{"plaintext", "# c\n\nbob:secret\n", "line 3"},
+		{"stray-quote", good + "\"bob:x\n", "line 2"},
+		{"truncated-bcrypt", "bob:$2y$05$2tfCpZkJB4DXw\n", "line 1"},
+		{"long-line", good + strings.Repeat("x", maxLineLen+10) + "\n", "line 2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "htpasswd")
+			if err := os.WriteFile(path, []byte(tt.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := HtpasswdFile(path)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.HasPrefix(err.Error(), "auth: ") {
+				t.Errorf("err = %v, want one mentioning %q", err, tt.wantErr)
+			}
+		})
+	}
+	t.Run("missing", func(t *testing.T) {
+		_, err := HtpasswdFile(filepath.Join(t.TempDir(), "nope"))
+		if !os.IsNotExist(errorsUnwrapAll(err)) {
+			t.Errorf("err = %v, want not-exist", err)
+		}
+	})
+}
+
+func errorsUnwrapAll(err error) error {
+	for {
+		u, ok := err.(interface{ Unwrap() error })
+		if !ok || u.Unwrap() == nil {
+			return err
+		}
+		err = u.Unwrap()
+	}
+}
+
+func TestHtpasswdReloadAndCache(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "htpasswd")
+	testenv.Htpasswd(t, path, "alice", "old", "-B", "-C", "4")
+	h, err := NewHtpasswd(HtpasswdConfig{Path: path, StatInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var verifies atomic.Int64
+	h.onVerify = func() { verifies.Add(1) }
+	ctx := context.Background()
+	check := func(user, pw string) bool {
+		t.Helper()
+		_, ok, err := h.CheckPassword(ctx, user, pw)
+		if err != nil {
+			t.Fatalf("CheckPassword: %v", err)
+		}
+		return ok
+	}
+	if !check("alice", "old") || !check("alice", "old") {
+		t.Fatal("alice/old refused")
+	}
+	if n := verifies.Load(); n != 1 {
+		t.Errorf("two good checks cost %d verifications, want 1 (cached)", n)
+	}
+	h.mu.Lock()
+	for k := range h.cache {
+		if strings.Contains(k, "old") {
+			t.Errorf("cache key contains the password: %q", k)
+		}
+	}
+	h.mu.Unlock()
+	verifies.Store(0)
+	check("alice", "bad")
+	check("alice", "bad")
+	if n := verifies.Load(); n != 2 {
+		t.Errorf("two bad checks cost %d verifications, want 2 (failures are not cached)", n)
+	}
+
+	// A changed password invalidates the cache at once.
+	testenv.Htpasswd(t, path, "alice", "new", "-B", "-C", "4")
+	testenv.Htpasswd(t, path, "bob", "bobpw", "-5")
+	if check("alice", "old") {
+		t.Error("old password still accepted after the file changed")
+	}
+	if !check("alice", "new") || !check("bob", "bobpw") {
+		t.Error("new entries refused after reload")
+	}
+
+	// A removed file fails closed, and recovers when it is back.
+	data, _ := os.ReadFile(path)
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := h.CheckPassword(ctx, "alice", "new"); err == nil || ok {
+		t.Errorf("missing file: ok=%v err=%v, want an error", ok, err)
+	}
+	if err := os.WriteFile(path, append(data, []byte("broken line\n")...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := h.CheckPassword(ctx, "alice", "new"); err == nil || ok || !strings.Contains(err.Error(), "line 3") {
+		t.Errorf("broken file: ok=%v err=%v, want an error naming line 3", ok, err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if !check("alice", "new") {
+		t.Error("refused after the file was fixed")
+	}
+}
+
+func TestHtpasswdCacheTTL(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "htpasswd")
+	testenv.Htpasswd(t, path, "alice", "pw", "-s")
+	h, err := NewHtpasswd(HtpasswdConfig{Path: path, CacheTTL: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var verifies atomic.Int64
+	h.onVerify = func() { verifies.Add(1) }
+	for range 3 {
+		if _, ok, _ := h.CheckPassword(context.Background(), "alice", "pw"); !ok {
+			t.Fatal("refused")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if n := verifies.Load(); n != 3 {
+		t.Errorf("%d verifications, want 3 (entries expired)", n)
+	}
+}
+
+func TestHtpasswdCacheBounded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "htpasswd")
+	testenv.Htpasswd(t, path, "alice", "pw", "-s")
+	h, err := NewHtpasswd(HtpasswdConfig{Path: path, CacheSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Same user, many distinct "passwords" cannot all succeed; fill the
+	// cache through distinct keys by calling remember directly.
+	_, gen, _ := h.file.get()
+	for i := range 100 {
+		h.remember(h.cacheKey("alice", strings.Repeat("x", i)), gen)
+	}
+	h.mu.Lock()
+	n := len(h.cache)
+	h.mu.Unlock()
+	if n > 10 {
+		t.Errorf("cache holds %d entries, limit 10", n)
+	}
+}
+
+func TestHtpasswdSingleflight(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "htpasswd")
+	testenv.Htpasswd(t, path, "alice", "pw", "-B", "-C", "8")
+	h, err := NewHtpasswd(HtpasswdConfig{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var verifies atomic.Int64
+	h.onVerify = func() { verifies.Add(1) }
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for range 16 {
+		wg.Go(func() {
+			<-start
+			if _, ok, err := h.CheckPassword(context.Background(), "alice", "pw"); !ok || err != nil {
+				t.Errorf("refused: %v", err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	// 16 concurrent checks of the same credentials: a bcrypt-8 check
+	// lasts long enough that they overlap; at worst a late goroutine
+	// finds the cache filled. Either way, far fewer than 16.
+	if n := verifies.Load(); n > 2 {
+		t.Errorf("%d verifications for 16 concurrent identical checks", n)
+	}
+}
+
+func TestHtpasswdUnknownUserCostsAVerification(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "htpasswd")
+	testenv.Htpasswd(t, path, "fast", "pw", "-s")
+	testenv.Htpasswd(t, path, "slow", "pw", "-B", "-C", "4")
+	h, err := NewHtpasswd(HtpasswdConfig{Path: path, CacheTTL: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var verifies atomic.Int64
+	h.onVerify = func() { verifies.Add(1) }
+	data, _, _ := h.file.get()
+	if data.dummy.kind != hashBcrypt {
+		t.Errorf("dummy hash is %v, want the costliest kind in the file (bcrypt)", data.dummy.kind)
+	}
+	if _, ok, _ := h.CheckPassword(context.Background(), "ghost", "pw"); ok {
+		t.Fatal("unknown user accepted")
+	}
+	if verifies.Load() != 1 {
+		t.Errorf("unknown user: %d verifications, want 1", verifies.Load())
+	}
+}

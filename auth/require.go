@@ -1,0 +1,345 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/gowsgi/gowsgi/internal/reqctx"
+)
+
+// RequireConfig configures [NewRequire].
+type RequireConfig struct {
+	// Rules are the Require lines; the request is let through when any
+	// of them grants it (Apache's implicit RequireAny). At least one.
+	Rules []Rule
+	// Logger receives rule failures (at Error) and refusals for want of
+	// any authentication scheme (at Warn). Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// NewRequire validates cfg and returns its middleware. It decides with the
+// user stored by an earlier authentication middleware (nil when anonymous):
+//
+//   - granted: the request goes on;
+//   - refused for want of a user (anonymous, and some rule might grant a
+//     user): 401 with the challenges of every authentication middleware the
+//     request passed through;
+//   - refused otherwise (an authenticated user not allowed, or a rule that
+//     no user can satisfy, such as [IP]): 403;
+//   - a rule failed (a directory that cannot be reached): 503, detail
+//     logged;
+//   - refused for want of a user while no authentication middleware ran
+//     (none registered a [Challenger]): 403 and a warning in the log. A 401
+//     without a challenge would be a protocol error, and nothing the client
+//     could send would help: this is a configuration error, refused.
+func NewRequire(cfg RequireConfig) (func(http.Handler) http.Handler, error) {
+	if len(cfg.Rules) == 0 {
+		return nil, errors.New("auth: Require without rules")
+	}
+	for i, r := range cfg.Rules {
+		if r == nil {
+			return nil, fmt.Errorf("auth: Require rule %d is nil", i)
+		}
+	}
+	rule := Any(cfg.Rules...)
+	logger := reqctx.Logger(cfg.Logger)
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			u, _ := FromContext(r.Context())
+			d, err := rule.Allow(r, u)
+			if err != nil {
+				logger.Error("auth: Require failed", append(reqctx.LogAttrs(r), "err", err)...)
+				http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+				return
+			}
+			switch {
+			case d == Granted:
+				next.ServeHTTP(w, r)
+			case d == DeniedNoUser && u == nil && len(Challengers(r)) > 0:
+				writeUnauthorized(w, r)
+			case d == DeniedNoUser && u == nil:
+				logger.Warn("auth: Require needs a user but no authentication scheme covers this path", reqctx.LogAttrs(r)...)
+				http.Error(w, http.StatusText(http.StatusForbidden), http.StatusForbidden)
+			default:
+				attrs := reqctx.LogAttrs(r)
+				if u != nil {
+					attrs = append(attrs, "user", u.Name)
+				}
+				logger.Info("auth: access denied", attrs...)
+				http.Error(w, http.StatusText(http.StatusForbidden), http.StatusForbidden)
+			}
+		})
+	}, nil
+}
+
+// Require returns the middleware of [NewRequire] for rules, which grants
+// the request when any rule does (several Require lines in Apache). It
+// panics without rules.
+func Require(rules ...Rule) func(http.Handler) http.Handler {
+	mw, err := NewRequire(RequireConfig{Rules: rules})
+	if err != nil {
+		panic(err)
+	}
+	return mw
+}
+
+// ValidUser grants any authenticated user (Require valid-user).
+func ValidUser() Rule {
+	return RuleFunc(func(r *http.Request, u *User) (Decision, error) {
+		if u == nil {
+			return DeniedNoUser, nil
+		}
+		return Granted, nil
+	})
+}
+
+// Users grants the named users (Require user a b). It compares
+// [User.Name], the name after the authentication middleware's Normalize.
+// (It is not called User, which is the type of an authenticated identity.)
+func Users(names ...string) Rule {
+	set := make(map[string]bool, len(names))
+	for _, n := range names {
+		set[n] = true
+	}
+	return RuleFunc(func(r *http.Request, u *User) (Decision, error) {
+		if u == nil {
+			return DeniedNoUser, nil
+		}
+		if set[u.Name] {
+			return Granted, nil
+		}
+		return Denied, nil
+	})
+}
+
+// Group grants members of any of the named groups (Require group g).
+// Membership comes from groups (such as a [GroupFile]); when groups is nil,
+// from [User.Groups] as the authentication provider filled it.
+func Group(groups GroupChecker, names ...string) Rule {
+	names = slices.Clone(names)
+	return RuleFunc(func(r *http.Request, u *User) (Decision, error) {
+		if u == nil {
+			return DeniedNoUser, nil
+		}
+		for _, g := range names {
+			if groups == nil {
+				if slices.Contains(u.Groups, g) {
+					return Granted, nil
+				}
+				continue
+			}
+			in, err := groups.InGroup(r.Context(), u.Name, g)
+			if err != nil {
+				return Denied, err
+			}
+			if in {
+				return Granted, nil
+			}
+		}
+		return Denied, nil
+	})
+}
+
+// NewIP returns a rule that grants clients whose address (the host of
+// http.Request.RemoteAddr) is one of addrs: an IPv4 or IPv6 address or a
+// CIDR prefix (Require ip). It does not need a user: a client elsewhere is
+// refused with 403.
+func NewIP(addrs ...string) (Rule, error) {
+	if len(addrs) == 0 {
+		return nil, errors.New("auth: ip rule without addresses")
+	}
+	var pfxs []netip.Prefix
+	for _, a := range addrs {
+		p, err := parsePrefix(a)
+		if err != nil {
+			return nil, err
+		}
+		pfxs = append(pfxs, p)
+	}
+	return RuleFunc(func(r *http.Request, u *User) (Decision, error) {
+		ip, ok := remoteIP(r)
+		if !ok {
+			return Denied, nil
+		}
+		for _, p := range pfxs {
+			if p.Contains(ip) {
+				return Granted, nil
+			}
+		}
+		return Denied, nil
+	}), nil
+}
+
+// IP is [NewIP] for fixed addresses; it panics on a malformed one.
+func IP(addrs ...string) Rule {
+	r, err := NewIP(addrs...)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return p, fmt.Errorf("auth: ip %q: %w", s, err)
+		}
+		if p.Addr().Is4In6() {
+			p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("auth: ip %q: %w", s, err)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+func remoteIP(r *http.Request) (netip.Addr, bool) {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return a.Unmap().WithZone(""), true
+}
+
+// Any grants when any rule grants (RequireAny). Otherwise it fails if a
+// rule failed, asks for a user if a rule would, and refuses. Any() with no
+// rules refuses.
+func Any(rules ...Rule) Rule {
+	rules = slices.Clone(rules)
+	return RuleFunc(func(r *http.Request, u *User) (Decision, error) {
+		result := Denied
+		var firstErr error
+		for _, rule := range rules {
+			d, err := rule.Allow(r, u)
+			if err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				continue
+			}
+			if d == Granted {
+				return Granted, nil
+			}
+			if d == DeniedNoUser {
+				result = DeniedNoUser
+			}
+		}
+		if firstErr != nil {
+			return Denied, firstErr
+		}
+		return result, nil
+	})
+}
+
+// All grants when every rule grants (RequireAll). A rule that refuses
+// outright wins over one that asks for a user, since no login can change
+// its mind. All() with no rules grants.
+func All(rules ...Rule) Rule {
+	rules = slices.Clone(rules)
+	return RuleFunc(func(r *http.Request, u *User) (Decision, error) {
+		result := Granted
+		for _, rule := range rules {
+			d, err := rule.Allow(r, u)
+			if err != nil {
+				return Denied, err
+			}
+			switch d {
+			case Denied:
+				return Denied, nil
+			case DeniedNoUser:
+				result = DeniedNoUser
+			}
+		}
+		return result, nil
+	})
+}
+
+// Not inverts rule (Require not): granted becomes refused and refused
+// granted, while "needs a user" stays so (an anonymous request cannot be
+// known not to be, say, user bob). Unlike Apache, Not may grant on its own;
+// combine it with [All] ("an authenticated user who is not bob":
+// All(ValidUser(), Not(Users("bob")))).
+func Not(rule Rule) Rule {
+	return RuleFunc(func(r *http.Request, u *User) (Decision, error) {
+		d, err := rule.Allow(r, u)
+		if err != nil {
+			return Denied, err
+		}
+		switch d {
+		case Granted:
+			return Denied, nil
+		case Denied:
+			return Granted, nil
+		}
+		return DeniedNoUser, nil
+	})
+}
+
+// ParseRequire parses one Require line as Apache writes it: "valid-user",
+// "user NAME...", "group NAME..." (with groups as the membership source,
+// see [Group]), "ip ADDR-OR-CIDR...", each optionally preceded by "not".
+// An unknown kind is looked up in extra (such as "ldap-group" from
+// auth/ldapauth), which receives the remaining words; nil means none.
+func ParseRequire(line string, groups GroupChecker, extra map[string]func(args []string) (Rule, error)) (Rule, error) {
+	f := strings.Fields(line)
+	if len(f) == 0 {
+		return nil, errors.New("auth: empty Require line")
+	}
+	if f[0] == "not" {
+		r, err := ParseRequire(strings.Join(f[1:], " "), groups, extra)
+		if err != nil {
+			return nil, err
+		}
+		return Not(r), nil
+	}
+	kind, args := f[0], f[1:]
+	switch kind {
+	case "valid-user":
+		if len(args) != 0 {
+			return nil, fmt.Errorf("auth: Require %q: valid-user takes no arguments", line)
+		}
+		return ValidUser(), nil
+	case "user":
+		if len(args) == 0 {
+			return nil, fmt.Errorf("auth: Require %q: user needs names", line)
+		}
+		return Users(args...), nil
+	case "group":
+		if len(args) == 0 {
+			return nil, fmt.Errorf("auth: Require %q: group needs names", line)
+		}
+		return Group(groups, args...), nil
+	case "ip":
+		return NewIP(args...)
+	case "all":
+		if len(args) == 1 && args[0] == "granted" {
+			return RuleFunc(func(*http.Request, *User) (Decision, error) { return Granted, nil }), nil
+		}
+		if len(args) == 1 && args[0] == "denied" {
+			return RuleFunc(func(*http.Request, *User) (Decision, error) { return Denied, nil }), nil
+		}
+	}
+	if p := extra[kind]; p != nil {
+		r, err := p(args)
+		if err != nil {
+			return nil, fmt.Errorf("auth: Require %q: %w", line, err)
+		}
+		return r, nil
+	}
+	return nil, fmt.Errorf("auth: Require %q: unknown kind %q", line, kind)
+}

@@ -1,0 +1,614 @@
+# bench/lib.sh: shared helpers for the side-by-side peer benchmarks.
+#
+# Sourced by bench/*.sh, never run on its own. It provides:
+#   - setup: root check, Debian packages, a private work dir, an EXIT trap
+#     that stops every server this script started (and only those);
+#   - starting peers: gowsgi (built from this checkout), uWSGI, gunicorn,
+#     Apache httpd (own ServerRoot, mpm_event), nginx, on loopback ports;
+#   - measuring: wrk runs with a warm-up, parsed into numbers;
+#   - reporting: one table per script, every figure as a ratio to gowsgi,
+#     all from the same run.
+#
+# Tunables (environment): DURATION (wrk -d, default 10s), WARMUP (default 2s),
+# WRK_THREADS (2), CONNS (32), ROUNDS (1: each peer measured ROUNDS times,
+# interleaved, best kept), GOWSGI (a prebuilt cmd/gowsgi binary instead of
+# building one), KEEP=1 (keep the work dir for inspection).
+
+set -Eeuo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$BENCH_DIR/.." && pwd)
+PY3=/usr/bin/python3 # Debian's interpreter, the one every peer runs
+APACHE_MODULES=/usr/lib/apache2/modules
+
+: "${DURATION:=10s}" "${WARMUP:=2s}" "${WRK_THREADS:=2}" "${CONNS:=32}" "${ROUNDS:=1}"
+
+WORK=""
+FAILED=0
+_PGIDS=()      # process groups started with start_bg
+_APACHE_CONFS=() # Apache instances started with apache_start
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() {
+	printf 'bench: FATAL: %s\n' "$*" >&2
+	exit 1
+}
+
+# fail NAME MSG [LOGFILE]: record that a peer could not be started or
+# measured, loudly, with the end of its log; the script goes on with the other
+# peers and exits non-zero at the end.
+fail() {
+	local name=$1 msg=$2 logf=${3:-}
+	FAILED=1
+	printf 'bench: FAILED: %s: %s\n' "$name" "$msg" >&2
+	if [[ -n $logf && -s $logf ]]; then
+		printf 'bench: --- last lines of %s ---\n' "$logf" >&2
+		tail -n 15 "$logf" | sed 's/^/bench:   /' >&2
+	fi
+	record "$name" FAILED "$msg"
+}
+
+# ensure_debs PKG...: install the missing Debian packages (apt-get update
+# once, only when something is missing).
+ensure_debs() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' || missing+=("$p")
+	done
+	((${#missing[@]} == 0)) && return 0
+	log "installing from Debian: ${missing[*]}"
+	# Keep the packages' own services from starting on system ports.
+	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod +x /usr/sbin/policy-rc.d
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get update -q ||
+		die "apt-get update failed"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" ||
+		die "apt-get install ${missing[*]} failed"
+}
+
+# setup NAME: root check, work dir, cleanup trap.
+setup() {
+	local name=$1
+	[[ $(id -u) == 0 ]] || die "run as root (it installs Debian packages and starts Apache/nginx as www-data)"
+	WORK=$(mktemp -d "/tmp/gowsgi-bench-$name.XXXXXX")
+	chmod 0755 "$WORK" # Apache's and nginx's www-data children read files here
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+	log "work dir $WORK"
+}
+
+cleanup() {
+	local rc=$? c pg pid i
+	set +e
+	for c in "${_APACHE_CONFS[@]}"; do
+		pid=$(cat "$(dirname "$c")/httpd.pid" 2>/dev/null)
+		/usr/sbin/apache2 -f "$c" -k stop >/dev/null 2>&1
+		if [[ -n $pid ]]; then
+			for ((i = 0; i < 50; i++)); do
+				kill -0 "$pid" 2>/dev/null || break
+				sleep 0.1
+			done
+			# Apache's parent leads its own process group (it daemonized with setsid).
+			kill -KILL -- "-$pid" 2>/dev/null
+		fi
+	done
+	for pg in "${_PGIDS[@]}"; do
+		kill -TERM -- "-$pg" 2>/dev/null
+	done
+	for pg in "${_PGIDS[@]}"; do
+		for ((i = 0; i < 50; i++)); do
+			kill -0 -- "-$pg" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL -- "-$pg" 2>/dev/null
+	done
+	if [[ -n $WORK && -d $WORK ]]; then
+		if [[ ${KEEP:-0} == 1 ]]; then
+			log "kept $WORK"
+		else
+			rm -rf "$WORK"
+		fi
+	fi
+	((rc == 0 && FAILED)) && rc=1
+	exit "$rc"
+}
+
+# free_port: a loopback TCP port that was free a moment ago.
+free_port() {
+	"$PY3" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# start_bg NAME CMD...: run CMD in its own process group (stopped by the EXIT
+# trap), output to $WORK/NAME.log. Sets BG_PID.
+start_bg() {
+	local name=$1
+	shift
+	setsid "$@" >"$WORK/$name.log" 2>&1 </dev/null &
+	BG_PID=$!
+	_PGIDS+=("$BG_PID")
+}
+
+# wait_http URL PID LOG [SECONDS]: wait until URL answers (any HTTP status);
+# returns 1 when PID died or the time is up.
+wait_http() {
+	local url=$1 pid=$2 logf=$3 secs=${4:-30} i code
+	for ((i = 0; i < secs * 10; i++)); do
+		code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$url" 2>/dev/null || true)
+		[[ $code != 000 && -n $code ]] && return 0
+		if [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null; then
+			return 1
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# check_status NAME URL WANT [CURL-ARGS...]: the peer answers URL with status
+# WANT, or it is failed.
+check_status() {
+	local name=$1 url=$2 want=$3 got
+	shift 3
+	[[ $(result_of "$name") == FAILED ]] && return 0
+	got=$(curl -s -o "$WORK/$name.body" -m 10 -w '%{http_code}' "$@" "$url" 2>/dev/null || true)
+	if [[ $got != "$want" ]]; then
+		fail "$name" "GET $url: status $got, want $want" "$WORK/$name.body"
+	fi
+}
+
+# --- gowsgi ------------------------------------------------------------------
+
+# build_gowsgi: sets GOWSGI_BIN, from $GOWSGI or by building cmd/gowsgi from
+# this checkout.
+build_gowsgi() {
+	if [[ -n ${GOWSGI:-} ]]; then
+		[[ -x $GOWSGI ]] || die "GOWSGI=$GOWSGI is not an executable"
+		GOWSGI_BIN=$GOWSGI
+		return
+	fi
+	local gobin
+	gobin=$(PATH=$PATH:/usr/local/go/bin command -v go) ||
+		die "go not found (install Go ≥ the go.mod version in /usr/local/go, or set GOWSGI=/path/to/gowsgi)"
+	GOWSGI_BIN=$WORK/gowsgi
+	log "building cmd/gowsgi with $gobin"
+	(cd "$REPO_DIR" && "$gobin" build -o "$GOWSGI_BIN" ./cmd/gowsgi) || die "go build ./cmd/gowsgi failed"
+}
+
+# gowsgi_has_flags FLAG...: the built command knows these flags.
+gowsgi_has_flags() {
+	local help f
+	help=$("$GOWSGI_BIN" -h 2>&1 || true)
+	for f in "$@"; do
+		grep -q -- "^  -$f\b" <<<"$help" || return 1
+	done
+}
+
+# start_gowsgi NAME ARGS...: start cmd/gowsgi on a free port with ARGS (flags
+# then the script); sets URL_<NAME> base URL and PID_<NAME>. Returns 1 (after
+# fail) when it does not come up.
+start_gowsgi() {
+	local name=$1 port
+	shift
+	port=$(free_port)
+	start_bg "$name" "$GOWSGI_BIN" -listen "127.0.0.1:$port" -python "$PY3" "$@"
+	_up "$name" "http://127.0.0.1:$port" "$BG_PID"
+}
+
+# _up NAME BASEURL PID: wait for the peer, export URL_NAME / PID_NAME.
+_up() {
+	local name=$1 base=$2 pid=$3
+	if ! wait_http "$base/" "$pid" "$WORK/$name.log"; then
+		fail "$name" "did not start (listening on $base)" "$WORK/$name.log"
+		return 0
+	fi
+	printf -v "URL_${name//[^A-Za-z0-9_]/_}" '%s' "$base"
+	printf -v "PID_${name//[^A-Za-z0-9_]/_}" '%s' "$pid"
+}
+
+# set_url NAME URL: the URL a later url_of NAME returns (another path of a
+# started server).
+set_url() { printf -v "URL_${1//[^A-Za-z0-9_]/_}" '%s' "$2"; }
+
+# url_of NAME / pid_of NAME: what _up recorded.
+url_of() { local v="URL_${1//[^A-Za-z0-9_]/_}"; printf '%s' "${!v:-}"; }
+pid_of() { local v="PID_${1//[^A-Za-z0-9_]/_}"; printf '%s' "${!v:-}"; }
+
+# --- uWSGI and gunicorn ----------------------------------------------------
+
+# start_uwsgi NAME SCRIPT PROCESSES: uWSGI speaking HTTP itself (http11-socket:
+# plain http-socket closes every connection, which wrk counts as a read error
+# per request and which no other peer does),
+# prefork, Debian's python3 plugin, no request log.
+start_uwsgi() {
+	local name=$1 script=$2 procs=$3 port
+	port=$(free_port)
+	start_bg "$name" uwsgi --plugin python3 --http11-socket "127.0.0.1:$port" \
+		--master --processes "$procs" --threads 1 --wsgi-file "$script" \
+		--disable-logging --die-on-term --need-app --listen 128
+	_up "$name" "http://127.0.0.1:$port" "$BG_PID"
+}
+
+# start_gunicorn NAME DIR MODULE:CALLABLE WORKERS: gunicorn sync workers.
+start_gunicorn() {
+	local name=$1 dir=$2 app=$3 workers=$4 port
+	port=$(free_port)
+	start_bg "$name" gunicorn --chdir "$dir" --bind "127.0.0.1:$port" \
+		--worker-class sync --workers "$workers" --backlog 128 "$app"
+	_up "$name" "http://127.0.0.1:$port" "$BG_PID"
+}
+
+# --- Apache httpd ----------------------------------------------------------
+
+# apache_conf NAME MODULES... : start a config in $WORK/NAME/httpd.conf with
+# its own ServerRoot, pid file, error log, mutexes and runtime dir, mpm_event
+# with 2 children, the given modules (without "mod_" and ".so"), never the
+# system's /etc/apache2 configuration. Prints the port; the caller appends
+# its own directives (the file is $WORK/NAME/httpd.conf).
+apache_conf() {
+	local name=$1 port dir m
+	shift
+	port=$(free_port)
+	dir=$WORK/$name
+	mkdir -p "$dir"
+	{
+		echo "ServerRoot $dir"
+		echo "DefaultRuntimeDir $dir"
+		echo "PidFile $dir/httpd.pid"
+		echo "ErrorLog $dir/error.log"
+		echo "LogLevel warn"
+		echo "Mutex file:$dir default"
+		echo "Listen 127.0.0.1:$port"
+		echo "ServerName 127.0.0.1"
+		echo "User www-data"
+		echo "Group www-data"
+		echo "LoadModule mpm_event_module $APACHE_MODULES/mod_mpm_event.so"
+		echo "LoadModule authz_core_module $APACHE_MODULES/mod_authz_core.so"
+		for m in "$@"; do
+			echo "LoadModule ${m}_module $APACHE_MODULES/mod_$m.so"
+		done
+		# Two children like the other peers' two processes; enough threads
+		# for wrk's connections.
+		echo "StartServers 2"
+		echo "ServerLimit 2"
+		echo "ThreadsPerChild 32"
+		echo "MaxRequestWorkers 64"
+		echo "MinSpareThreads 32"
+		echo "MaxSpareThreads 64"
+		echo "MaxRequestsPerChild 0"
+		echo "KeepAlive On"
+		echo "MaxKeepAliveRequests 0"
+		echo "KeepAliveTimeout 15"
+	} >"$dir/httpd.conf"
+	echo "$port"
+}
+
+# apache_start NAME PORT: check and start $WORK/NAME/httpd.conf with
+# apache2 -k start (it daemonizes; the EXIT trap stops it).
+apache_start() {
+	local name=$1 port=$2 dir=$WORK/$1 pid i
+	if ! /usr/sbin/apache2 -f "$dir/httpd.conf" -t >"$WORK/$name.log" 2>&1; then
+		fail "$name" "apache2 -t rejects the configuration" "$WORK/$name.log"
+		return 0
+	fi
+	_APACHE_CONFS+=("$dir/httpd.conf")
+	if ! /usr/sbin/apache2 -f "$dir/httpd.conf" -k start >>"$WORK/$name.log" 2>&1; then
+		fail "$name" "apache2 -k start failed" "$dir/error.log"
+		return 0
+	fi
+	for ((i = 0; i < 100; i++)); do
+		[[ -s $dir/httpd.pid ]] && break
+		sleep 0.1
+	done
+	pid=$(cat "$dir/httpd.pid" 2>/dev/null || true)
+	if [[ -z $pid ]]; then
+		fail "$name" "no pid file" "$dir/error.log"
+		return 0
+	fi
+	if ! wait_http "http://127.0.0.1:$port/" "$pid" "$dir/error.log"; then
+		fail "$name" "did not start" "$dir/error.log"
+		return 0
+	fi
+	printf -v "URL_${name//[^A-Za-z0-9_]/_}" '%s' "http://127.0.0.1:$port"
+	printf -v "PID_${name//[^A-Za-z0-9_]/_}" '%s' "$pid"
+}
+
+# --- nginx -----------------------------------------------------------------
+
+# start_nginx NAME SERVER-BLOCK-BODY: nginx in the foreground (a child of this
+# script) with its own prefix, pid, logs and temp paths; 2 workers.
+start_nginx() {
+	local name=$1 body=$2 port dir
+	port=$(free_port)
+	dir=$WORK/$name
+	mkdir -p "$dir/tmp"
+	cat >"$dir/nginx.conf" <<EOF
+user www-data;
+worker_processes 2;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+daemon off;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+    keepalive_requests 100000;
+    server {
+        listen 127.0.0.1:$port;
+$body
+    }
+}
+EOF
+	if ! /usr/sbin/nginx -t -p "$dir" -c "$dir/nginx.conf" >"$WORK/$name.log" 2>&1; then
+		fail "$name" "nginx -t rejects the configuration" "$WORK/$name.log"
+		return 0
+	fi
+	start_bg "$name" /usr/sbin/nginx -p "$dir" -c "$dir/nginx.conf"
+	_up "$name" "http://127.0.0.1:$port" "$BG_PID"
+}
+
+# --- measuring ---------------------------------------------------------------
+
+# wrk_measure URL [WRK-ARGS...]: warm up, then one bounded wrk run. Sets
+# WRK_RPS (requests/s), WRK_BAD (non-2xx/3xx responses + socket errors) and
+# WRK_OUT (the raw output).
+wrk_measure() {
+	local url=$1
+	shift
+	wrk -t"$WRK_THREADS" -c"$CONNS" -d"$WARMUP" "$@" "$url" >/dev/null 2>&1 || true
+	# Let the server finish what the warm-up left in flight (bcrypt checks
+	# take ~60 ms each) before measuring.
+	sleep 1
+	WRK_OUT=$(wrk -t"$WRK_THREADS" -c"$CONNS" -d"$DURATION" "$@" "$url" 2>&1) || {
+		WRK_RPS=0 WRK_BAD=1
+		return 1
+	}
+	WRK_RPS=$(awk '/^Requests\/sec:/ {print $2}' <<<"$WRK_OUT")
+	WRK_BAD=$(awk '
+		/Non-2xx or 3xx responses:/ {n += $NF}
+		/Socket errors:/ {gsub(",", ""); n += $4 + $6 + $8 + $10}
+		END {print n + 0}' <<<"$WRK_OUT")
+	[[ -n $WRK_RPS ]] || WRK_RPS=0
+}
+
+# bench_rps NAME URL [WRK-ARGS...]: measure and record requests/s for NAME
+# (best of the rounds). Responses other than 2xx/3xx fail the peer: a fast 401
+# or 500 is not a result.
+bench_rps() {
+	local name=$1 url=$2
+	shift 2
+	[[ $(result_of "$name") == FAILED ]] && return 0
+	log "wrk $name: $url"
+	if ! wrk_measure "$url" "$@"; then
+		fail "$name" "wrk failed: $(tail -n 3 <<<"$WRK_OUT" | tr '\n' ' ')"
+		return 0
+	fi
+	printf '%s\n' "$WRK_OUT" >>"$WORK/$name.wrk"
+	if awk -v r="$WRK_RPS" 'BEGIN {exit !(r + 0 == 0)}'; then
+		fail "$name" "no request completed in $DURATION: $(grep -E 'requests in' <<<"$WRK_OUT")"
+		return 0
+	fi
+	if ((WRK_BAD > 0)); then
+		fail "$name" "$WRK_BAD bad responses or socket errors under load: $(grep -E 'Non-2xx|Socket errors' <<<"$WRK_OUT" | tr '\n' ' ')"
+		return 0
+	fi
+	record "$name" "$WRK_RPS"
+}
+
+# proc_cpu PID...: utime+stime in seconds of the given live processes.
+proc_cpu() {
+	local pid tck total=0 t
+	tck=$(getconf CLK_TCK)
+	for pid in "$@"; do
+		# Fields after the ")" of the command name: utime is the 12th, stime the 13th.
+		t=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{print $12 + $13}') || t=0
+		total=$((total + ${t:-0}))
+	done
+	awk -v t="$total" -v h="$tck" 'BEGIN {printf "%.3f\n", t / h}'
+}
+
+# proc_tree PID: PID and all its live descendants.
+proc_tree() {
+	local pid=$1 c
+	echo "$pid"
+	local kids=()
+	read -r -a kids < <(cat /proc/"$pid"/task/*/children 2>/dev/null; echo)
+	for c in "${kids[@]}"; do
+		proc_tree "$c"
+	done
+}
+
+# --- results -----------------------------------------------------------------
+
+_RES_NAMES=()
+declare -A _RES_VAL=() _RES_NOTE=() _RES_LABEL=()
+
+# label NAME TEXT: the row title printed for NAME.
+label() { _RES_LABEL[$1]=$2; }
+
+# record NAME VALUE [NOTE]: keep the best VALUE of the rounds; FAILED sticks.
+record() {
+	local name=$1 val=$2 note=${3:-}
+	if [[ -z ${_RES_VAL[$name]+x} ]]; then
+		_RES_NAMES+=("$name")
+		_RES_VAL[$name]=$val
+	elif [[ ${_RES_VAL[$name]} != FAILED ]]; then
+		if [[ $val == FAILED ]] || awk -v a="$val" -v b="${_RES_VAL[$name]}" 'BEGIN {exit !(a > b)}'; then
+			_RES_VAL[$name]=$val
+		fi
+	fi
+	[[ -n $note ]] && _RES_NOTE[$name]=$note
+	return 0
+}
+
+# drop_row NAME: NAME is not printed in the table (an instance whose rows are
+# recorded under other names).
+drop_row() {
+	local n keep=()
+	for n in "${_RES_NAMES[@]}"; do
+		[[ $n == "$1" ]] || keep+=("$n")
+	done
+	_RES_NAMES=("${keep[@]}")
+}
+
+result_of() { printf '%s' "${_RES_VAL[$1]:-}"; }
+note() { _RES_NOTE[$1]=$2; }
+
+# ratio A B: A/B with two decimals, "-" when either is missing or FAILED.
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/ || b == 0) print "-"; else printf "%.2f\n", a / b }'
+}
+
+# print_table TITLE UNIT BASE [SCALE]: one row per recorded peer: value (divided
+# by SCALE, default 1), and its ratio to BASE (gowsgi's row).
+print_table() {
+	local title=$1 unit=$2 base=$3 scale=${4:-1} n v shown r
+	printf '\n== %s ==\n' "$title"
+	printf '%-50s %10s %10s  %s\n' "peer" "$unit" "÷ $base" "notes"
+	for n in "${_RES_NAMES[@]}"; do
+		v=${_RES_VAL[$n]}
+		if [[ $v == FAILED ]]; then
+			shown=FAILED
+		else
+			shown=$(awk -v v="$v" -v s="$scale" 'BEGIN {printf (s == 1 ? "%.0f" : "%.2f"), v / s}')
+		fi
+		r=$(ratio "$v" "${_RES_VAL[$base]:-}")
+		printf '%-50s %10s %10s  %s\n' "${_RES_LABEL[$n]:-$n}" "$shown" "$r" "${_RES_NOTE[$n]:-}"
+	done
+}
+
+# verdict TEXT A B MIN: print "TEXT: A/B = r (target ≥ MIN): MET|NOT MET".
+verdict() {
+	local text=$1 a=${_RES_VAL[$2]:-} b=${_RES_VAL[$3]:-} min=$4 r
+	r=$(ratio "$a" "$b")
+	if [[ $r == - ]]; then
+		printf 'target %s: not measured\n' "$text"
+	elif awk -v r="$r" -v m="$min" 'BEGIN {exit !(r >= m)}'; then
+		printf 'target %s: %s (≥ %s): MET\n' "$text" "$r" "$min"
+	else
+		printf 'target %s: %s (≥ %s): NOT MET\n' "$text" "$r" "$min"
+	fi
+}
+
+# conditions: one line describing the machine and load, for the table.
+conditions() {
+	printf '%s, %s cores, load %s; wrk -t%s -c%s -d%s after %s warm-up, best of %s round(s)\n' \
+		"$(date -u +%FT%TZ)" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" \
+		"$WRK_THREADS" "$CONNS" "$DURATION" "$WARMUP" "$ROUNDS"
+}
+
+# --- downloads (filewrap.sh) -------------------------------------------------
+
+# make_file PATH SIZE-BYTES: a file of pseudo-random bytes (a random block of
+# a prime length, repeated, so that a misplaced offset changes the content).
+make_file() {
+	"$PY3" - "$1" "$2" <<'PY'
+import os, sys
+path, n = sys.argv[1], int(sys.argv[2])
+blk = os.urandom(1000003)
+with open(path, "wb") as f:
+    while n > 0:
+        b = blk[:n]
+        f.write(b)
+        n -= len(b)
+PY
+}
+
+# verify_download NAME URL FILE: one full download compared byte for byte with
+# FILE (also warms the page cache and the peer).
+verify_download() {
+	local name=$1 url=$2 file=$3 out
+	[[ $(result_of "$name") == FAILED ]] && return 0
+	if ! out=$(curl -sf "$url" | cmp - "$file" 2>&1); then
+		fail "$name" "download differs from the file: ${out:-curl failed}"
+	fi
+}
+
+# download_rate NAME URL SIZE PAR SEQ [PIDS...]: PAR concurrent curl loops of
+# SEQ downloads each; every download must be 200 with SIZE bytes. Records
+# bytes/s for NAME; sets DL_CPU to the CPU seconds PIDS used meanwhile.
+download_rate() {
+	local name=$1 url=$2 size=$3 par=$4 seq=$5 t0 t1 c0 c1 i bad pids=()
+	shift 5
+	DL_CPU=""
+	[[ $(result_of "$name") == FAILED ]] && return 0
+	log "downloading $((par * seq)) × $size bytes from $name ($par at a time)"
+	(($# > 0)) && c0=$(proc_cpu "$@")
+	t0=$(date +%s.%N)
+	for ((i = 0; i < par; i++)); do
+		(
+			for ((j = 0; j < seq; j++)); do
+				curl -s -o /dev/null -w '%{http_code} %{size_download}\n' "$url" || echo "curl-error 0"
+			done
+		) >"$WORK/$name.dl.$i" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	t1=$(date +%s.%N)
+	(($# > 0)) && c1=$(proc_cpu "$@")
+	bad=$(cat "$WORK/$name".dl.* | awk -v s="$size" '$1 != 200 || $2 != s {n++} END {print n + 0}')
+	if ((bad > 0)); then
+		fail "$name" "$bad of $((par * seq)) downloads were not 200 with $size bytes: $(cat "$WORK/$name".dl.* | sort | uniq -c | tr '\n' ' ')"
+		return 0
+	fi
+	# shellcheck disable=SC2034 # read by the caller
+	(($# > 0)) && DL_CPU=$(awk -v a="$c0" -v b="$c1" 'BEGIN {printf "%.3f", b - a}')
+	record "$name" "$(awk -v b="$((par * seq * size))" -v a="$t0" -v c="$t1" 'BEGIN {printf "%.0f", b / (c - a)}')"
+}
+
+# --- slapd (ldap.sh) -----------------------------------------------------------
+
+# start_slapd NAME SUFFIX ROOTPW LDIF [SCHEMA...]: Debian's slapd in the
+# foreground on a free loopback port, an mdb database in $WORK/NAME loaded
+# with slapadd, the same configuration as internal/testenv.SlapdConf
+# (Debian's core, cosine, inetorgperson, nis schemas + SCHEMA; passwords
+# usable only to bind; an Active-Directory-shaped DC=corp subtree readable
+# by bound users only). Sets LDAP_URL.
+start_slapd() {
+	local name=$1 suffix=$2 rootpw=$3 ldif=$4 dir port s
+	shift 4
+	dir=$WORK/$name
+	mkdir -p "$dir/db"
+	chmod 0700 "$dir"
+	port=$(free_port)
+	{
+		for s in core cosine inetorgperson nis; do echo "include /etc/ldap/schema/$s.schema"; done
+		for s in "$@"; do echo "include $s"; done
+		echo "pidfile $dir/slapd.pid"
+		echo "argsfile $dir/slapd.args"
+		echo "modulepath /usr/lib/ldap"
+		echo "moduleload back_mdb"
+		echo "sizelimit 500"
+		echo "timelimit 30"
+		echo "database mdb"
+		echo "maxsize 67108864"
+		echo "suffix \"$suffix\""
+		echo "rootdn \"cn=admin,$suffix\""
+		echo "rootpw $rootpw"
+		echo "directory $dir/db"
+		echo "index objectClass eq"
+		echo "index uid,cn,member,uniqueMember,memberUid eq"
+		echo "access to attrs=userPassword by anonymous auth by * none"
+		echo "access to dn.subtree=\"DC=corp,$suffix\" by users read by * none"
+		echo "access to * by * read"
+	} >"$dir/slapd.conf"
+	if ! /usr/sbin/slapadd -q -f "$dir/slapd.conf" -l "$ldif" >"$WORK/$name.log" 2>&1; then
+		fail "$name" "slapadd $ldif failed" "$WORK/$name.log"
+		return 0
+	fi
+	LDAP_URL=ldap://127.0.0.1:$port
+	# -d 0: foreground (a child of this script), errors to the log.
+	start_bg "$name" /usr/sbin/slapd -f "$dir/slapd.conf" -h "$LDAP_URL/" -d 0
+	local i
+	for ((i = 0; i < 150; i++)); do
+		ldapsearch -x -H "$LDAP_URL" -b "$suffix" -s base '(objectClass=*)' dn >/dev/null 2>&1 && return 0
+		if ! kill -0 "$BG_PID" 2>/dev/null; then break; fi
+		sleep 0.1
+	done
+	fail "$name" "slapd did not start on $LDAP_URL" "$WORK/$name.log"
+}

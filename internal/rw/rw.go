@@ -1,0 +1,134 @@
+// Package rw wraps an [http.ResponseWriter] for middleware that needs to see
+// what a handler answers (its status, the size of its body) or to adjust the
+// header just before it is sent, without losing the fast paths of the writer
+// underneath.
+//
+// A [Writer] forwards [io.ReaderFrom] (so a file body still reaches
+// sendfile(2) through net/http), [http.Flusher] and the error-returning
+// FlushError, and has Unwrap so that [http.NewResponseController] reaches the
+// connection's deadlines, full duplex and Hijack through any number of
+// Writers. It never changes the body: that is what makes forwarding ReadFrom
+// correct. A wrapper that does change the body (compression, a filter) must
+// not forward ReadFrom; [WriterOnly] hides it.
+package rw
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+)
+
+// Writer records the status and the body size of a response and calls
+// BeforeHeader once, just before the header is sent. Build it with [Wrap].
+type Writer struct {
+	w http.ResponseWriter
+
+	// BeforeHeader, when non-nil, is called once with the final status just
+	// before the header is sent (by WriteHeader, the first Write, ReadFrom or
+	// Flush), while the header map can still be changed. It is not called for
+	// informational (1xx) headers. Nil means no hook.
+	BeforeHeader func(h http.Header, status int)
+
+	status  int
+	written int64
+}
+
+var (
+	_ http.ResponseWriter = (*Writer)(nil)
+	_ io.ReaderFrom       = (*Writer)(nil)
+	_ http.Flusher        = (*Writer)(nil)
+	_ http.Hijacker       = (*Writer)(nil)
+)
+
+// Wrap returns a Writer around w. Wrapping a Writer again is allowed; each
+// layer keeps its own record.
+func Wrap(w http.ResponseWriter) *Writer { return &Writer{w: w} }
+
+// Header returns the header map of the wrapped writer.
+func (w *Writer) Header() http.Header { return w.w.Header() }
+
+// WriteHeader records code and passes it on. Informational codes (1xx other
+// than 101) are passed on without being recorded, as net/http allows several
+// of them before the final one.
+func (w *Writer) WriteHeader(code int) {
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		w.w.WriteHeader(code)
+		return
+	}
+	if w.status != 0 {
+		// Let net/http log its "superfluous WriteHeader" warning.
+		w.w.WriteHeader(code)
+		return
+	}
+	w.status = code
+	if w.BeforeHeader != nil {
+		w.BeforeHeader(w.w.Header(), code)
+	}
+	w.w.WriteHeader(code)
+}
+
+func (w *Writer) implicitHeader() {
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+}
+
+// Write sends p as part of the body, sending a 200 header first if none was
+// sent.
+func (w *Writer) Write(p []byte) (int, error) {
+	w.implicitHeader()
+	n, err := w.w.Write(p)
+	w.written += int64(n)
+	return n, err
+}
+
+// ReadFrom sends what src yields as part of the body. When the wrapped
+// writer is an [io.ReaderFrom] (net/http's own writer is, and so is another
+// Writer) the call is passed on, so that an *os.File reaches sendfile(2);
+// otherwise the bytes are copied through Write.
+func (w *Writer) ReadFrom(src io.Reader) (int64, error) {
+	w.implicitHeader()
+	var n int64
+	var err error
+	if rf, ok := w.w.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(src)
+	} else {
+		n, err = io.Copy(WriterOnly{w.w}, src)
+	}
+	w.written += n
+	return n, err
+}
+
+// Flush sends the header (200 if none was set) and any buffered body. It
+// does nothing when the wrapped writer cannot flush.
+func (w *Writer) Flush() { _ = w.FlushError() }
+
+// FlushError is Flush that reports failure, as [http.ResponseController]
+// expects; it returns an error wrapping [http.ErrNotSupported] when the
+// wrapped writer cannot flush.
+func (w *Writer) FlushError() error {
+	w.implicitHeader()
+	return http.NewResponseController(w.w).Flush()
+}
+
+// Hijack passes the call on through [http.ResponseController]; it fails with
+// an error wrapping [http.ErrNotSupported] when nothing underneath can hijack.
+func (w *Writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(w.w).Hijack()
+}
+
+// Unwrap returns the wrapped writer, for [http.ResponseController].
+func (w *Writer) Unwrap() http.ResponseWriter { return w.w }
+
+// Status returns the final status sent, or 0 when no header was sent yet.
+func (w *Writer) Status() int { return w.status }
+
+// Written returns the number of body bytes accepted so far by Write and
+// ReadFrom (for a HEAD request net/http accepts and discards them).
+func (w *Writer) Written() int64 { return w.written }
+
+// WriterOnly hides every method of an [io.Writer] but Write, so that
+// [io.Copy] into it does not take a ReadFrom shortcut. A wrapper that changes
+// the body uses it to keep file bodies going through its own Write.
+type WriterOnly struct{ io.Writer }

@@ -1,0 +1,30 @@
+package testenv
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestSlapdStartStopStart(t *testing.T) {
+	s := StartSlapd(t, SlapdConfig{
+		Schemas: []string{filepath.Join("..", "..", "auth", "ldapauth", "testdata", "ad.schema")},
+		LDIF:    []string{filepath.Join("..", "..", "auth", "ldapauth", "testdata", "directory.ldif")},
+	})
+	search := func() (string, error) {
+		out, err := exec.Command("ldapsearch", "-x", "-LLL", "-H", s.URL, "-b", s.Suffix, "(uid=alice)", "mail").CombinedOutput()
+		return string(out), err
+	}
+	if out, err := search(); err != nil || !strings.Contains(out, "mail: alice@example.com") {
+		t.Fatalf("search after start: %v\n%s", err, out)
+	}
+	s.Stop(t)
+	if out, err := search(); err == nil {
+		t.Fatalf("search succeeded against a stopped slapd:\n%s", out)
+	}
+	s.Start(t)
+	if out, err := search(); err != nil || !strings.Contains(out, "mail: alice@example.com") {
+		t.Fatalf("search after restart (data must persist): %v\n%s", err, out)
+	}
+}

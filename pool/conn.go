@@ -1,0 +1,274 @@
+package pool
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// conn is a driver connection counted by a governor. It implements the
+// optional interfaces database/sql looks for, and where the wrapped
+// connection lacks one it does what database/sql would have done without
+// it: driver.ErrSkip for NamedValueChecker, database/sql's own fallback
+// for ConnBeginTx and ConnPrepareContext (and for QueryerContext and
+// ExecerContext over the deprecated Queryer and Execer), and the neutral
+// answer for Pinger (nil), SessionResetter (nil) and Validator (true).
+//
+// QueryerContext and ExecerContext are the exception: database/sql
+// converts the arguments at the connection level before it calls them,
+// and a conversion error there is final, whereas without them it
+// prepares a statement and lets the statement's own converters see the
+// arguments. So they are implemented (by connQ, connE, connQE) only when
+// the wrapped connection has them or their deprecated forms.
+type conn struct {
+	inner  driver.Conn
+	p      *poolState
+	opened time.Time
+
+	// reclaimed is set (under database/sql's lock of the connection) when
+	// IsValid gave the connection up for a waiter of another pool.
+	reclaimed bool
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var (
+	_ driver.Conn               = (*conn)(nil)
+	_ driver.ConnBeginTx        = (*conn)(nil)
+	_ driver.ConnPrepareContext = (*conn)(nil)
+	_ driver.Pinger             = (*conn)(nil)
+	_ driver.SessionResetter    = (*conn)(nil)
+	_ driver.Validator          = (*conn)(nil)
+	_ driver.NamedValueChecker  = (*conn)(nil)
+	_ driver.QueryerContext     = connQ{}
+	_ driver.ExecerContext      = connE{}
+	_ driver.QueryerContext     = connQE{}
+	_ driver.ExecerContext      = connQE{}
+)
+
+type connQ struct{ *conn }
+type connE struct{ *conn }
+type connQE struct{ *conn }
+
+func (c connQ) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return c.query(ctx, query, args)
+}
+
+func (c connE) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	return c.exec(ctx, query, args)
+}
+
+func (c connQE) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return c.query(ctx, query, args)
+}
+
+func (c connQE) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	return c.exec(ctx, query, args)
+}
+
+// wrapConn returns c as the type whose method set matches inner's.
+func wrapConn(c *conn) driver.Conn {
+	_, q1 := c.inner.(driver.QueryerContext)
+	_, q2 := c.inner.(driver.Queryer) //nolint:staticcheck
+	_, e1 := c.inner.(driver.ExecerContext)
+	_, e2 := c.inner.(driver.Execer) //nolint:staticcheck
+	q, e := q1 || q2, e1 || e2
+	switch {
+	case q && e:
+		return connQE{c}
+	case q:
+		return connQ{c}
+	case e:
+		return connE{c}
+	}
+	return c
+}
+
+// Unwrap returns the driver's own connection.
+func (c *conn) Unwrap() driver.Conn { return c.inner }
+
+// Unwrap returns the driver's own connection when driverConn is a
+// connection of a governed pool, as [sql.Conn.Raw] hands it out, and
+// driverConn unchanged otherwise:
+//
+//	err := sqlConn.Raw(func(dc any) error {
+//		pgxConn := pool.Unwrap(dc).(*stdlib.Conn).Conn()
+//		...
+//	})
+func Unwrap(driverConn any) any {
+	if c, ok := driverConn.(interface{ Unwrap() driver.Conn }); ok {
+		return c.Unwrap()
+	}
+	return driverConn
+}
+
+func (c *conn) Prepare(query string) (driver.Stmt, error) { return c.inner.Prepare(query) }
+
+func (c *conn) Begin() (driver.Tx, error) { return c.inner.Begin() } //nolint:staticcheck
+
+// Close closes the wrapped connection once and gives its slot back.
+func (c *conn) Close() error {
+	c.closeOnce.Do(func() {
+		c.closeErr = c.inner.Close()
+		p := c.p
+		p.mu.Lock()
+		_, wasIdle := p.idle[c]
+		delete(p.idle, c)
+		shed := wasIdle && p.shedding
+		p.mu.Unlock()
+		if shed {
+			p.closedForWaiter.Add(1)
+			p.g.log.Debug("pool: closed an idle connection for a waiter", slog.String("pool", p.name))
+		}
+		if c.reclaimed {
+			p.g.reclaiming.Add(-1)
+		}
+		p.release()
+	})
+	return c.closeErr
+}
+
+func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if bt, ok := c.inner.(driver.ConnBeginTx); ok {
+		return bt.BeginTx(ctx, opts)
+	}
+	// database/sql's fallback (ctxDriverBegin).
+	if opts.Isolation != driver.IsolationLevel(0) {
+		return nil, errors.New("sql: driver does not support non-default isolation level")
+	}
+	if opts.ReadOnly {
+		return nil, errors.New("sql: driver does not support read-only transactions")
+	}
+	tx, err := c.inner.Begin() //nolint:staticcheck
+	if err == nil && ctx.Done() != nil {
+		select {
+		default:
+		case <-ctx.Done():
+			_ = tx.Rollback()
+			return nil, ctx.Err()
+		}
+	}
+	return tx, err
+}
+
+func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	if pc, ok := c.inner.(driver.ConnPrepareContext); ok {
+		return pc.PrepareContext(ctx, query)
+	}
+	// database/sql's fallback (ctxDriverPrepare).
+	st, err := c.inner.Prepare(query)
+	if err == nil {
+		select {
+		default:
+		case <-ctx.Done():
+			_ = st.Close()
+			return nil, ctx.Err()
+		}
+	}
+	return st, err
+}
+
+func (c *conn) exec(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if ec, ok := c.inner.(driver.ExecerContext); ok {
+		return ec.ExecContext(ctx, query, args)
+	}
+	if e, ok := c.inner.(driver.Execer); ok { //nolint:staticcheck
+		// database/sql's fallback (ctxDriverExec).
+		vals, err := namedValueToValue(args)
+		if err != nil {
+			return nil, err
+		}
+		select {
+		default:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return e.Exec(query, vals)
+	}
+	return nil, driver.ErrSkip
+}
+
+func (c *conn) query(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if qc, ok := c.inner.(driver.QueryerContext); ok {
+		return qc.QueryContext(ctx, query, args)
+	}
+	if q, ok := c.inner.(driver.Queryer); ok { //nolint:staticcheck
+		// database/sql's fallback (ctxDriverQuery).
+		vals, err := namedValueToValue(args)
+		if err != nil {
+			return nil, err
+		}
+		select {
+		default:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return q.Query(query, vals)
+	}
+	return nil, driver.ErrSkip
+}
+
+func namedValueToValue(named []driver.NamedValue) ([]driver.Value, error) {
+	vals := make([]driver.Value, len(named))
+	for i, nv := range named {
+		if nv.Name != "" {
+			return nil, errors.New("sql: driver does not support the use of Named Parameters")
+		}
+		vals[i] = nv.Value
+	}
+	return vals, nil
+}
+
+func (c *conn) Ping(ctx context.Context) error {
+	if pg, ok := c.inner.(driver.Pinger); ok {
+		return pg.Ping(ctx)
+	}
+	return nil
+}
+
+func (c *conn) CheckNamedValue(nv *driver.NamedValue) error {
+	if ch, ok := c.inner.(driver.NamedValueChecker); ok {
+		return ch.CheckNamedValue(nv)
+	}
+	return driver.ErrSkip
+}
+
+// ResetSession is called by database/sql when it takes the connection out
+// of its pool again (after a use): the connection is no longer idle.
+func (c *conn) ResetSession(ctx context.Context) error {
+	p := c.p
+	p.mu.Lock()
+	delete(p.idle, c)
+	p.mu.Unlock()
+	if rs, ok := c.inner.(driver.SessionResetter); ok {
+		return rs.ResetSession(ctx)
+	}
+	return nil
+}
+
+// IsValid is called by database/sql when the connection is returned to its
+// pool. It answers false, so that database/sql closes the connection and
+// its slot goes to the first waiter, when a caller of another pool waits,
+// the connection has served its pool for HoldFor and the pool holds more
+// than its reservation.
+func (c *conn) IsValid() bool {
+	if v, ok := c.inner.(driver.Validator); ok && !v.IsValid() {
+		return false
+	}
+	p := c.p
+	g := p.g
+	if !c.reclaimed && time.Since(c.opened) >= g.cfg.HoldFor && p.reclaimable() && g.claimWaiter(p) {
+		c.reclaimed = true
+		p.closedForWaiter.Add(1)
+		g.log.Debug("pool: closing a returned connection for a waiter", slog.String("pool", p.name))
+		return false
+	}
+	p.mu.Lock()
+	p.idle[c] = time.Now()
+	p.mu.Unlock()
+	return true
+}

@@ -1,0 +1,113 @@
+package prefix
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// mountEcho reports the mount and environ recorded for the request.
+var mountEcho = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	sn, pi, ok := MountFrom(r)
+	if !ok {
+		http.Error(w, "no mount", http.StatusTeapot)
+		return
+	}
+	w.Header().Set("X-Script-Name", sn)
+	w.Header().Set("X-Path-Info", pi)
+	w.Header().Set("X-Path", r.URL.Path)
+	for k, v := range EnvironFrom(r) {
+		w.Header().Set("X-Env-"+k, v)
+	}
+})
+
+func TestCleanPrefix(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"", "", true},
+		{"/", "", true},
+		{"/trac", "/trac", true},
+		{"/trac/", "/trac", true},
+		{"/a/b", "/a/b", true},
+		{"trac", "", false},
+		{"//trac", "", false},
+		{"/trac//", "", false},
+		{"/a/../b", "", false},
+		{"/a/./b", "", false},
+		{"/tr%61c", "", false},
+		{"/a%2Fb", "", false},
+		{"/a\\b", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := CleanPrefix(tt.in)
+			if (err == nil) != tt.ok || got != tt.want {
+				t.Fatalf("CleanPrefix(%q) = %q, %v; want %q, ok=%v", tt.in, got, err, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+func TestMount(t *testing.T) {
+	tests := []struct {
+		mount, target string
+		code          int
+		scriptName    string
+		pathInfo      string
+	}{
+		{"/trac", "/trac", 200, "/trac", ""},
+		{"/trac", "/trac/", 200, "/trac", "/"},
+		{"/trac", "/trac/wiki/Start", 200, "/trac", "/wiki/Start"},
+		{"/trac", "/trac//wiki/./Start", 200, "/trac", "/wiki/Start"},
+		{"/trac", "/%74rac/wiki", 200, "/trac", "/wiki"},
+		{"/trac", "/trac/caf%C3%A9", 200, "/trac", "/café"},
+		{"/trac", "/tracker", 404, "", ""},
+		{"/trac", "/Trac", 404, "", ""},
+		{"/trac", "/", 404, "", ""},
+		{"/trac", "/trac/../etc", 404, "", ""},
+		{"/trac", "/trac/%2e%2e/x", 404, "", ""},
+		{"/trac", "/trac%2Fx", 404, "", ""},
+		{"/a/b", "/a/b/c", 200, "/a/b", "/c"},
+		{"/a/b", "/a/bc", 404, "", ""},
+		{"", "/", 200, "", "/"},
+		{"", "/wiki", 200, "", "/wiki"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mount+" "+tt.target, func(t *testing.T) {
+			h := Mount(tt.mount)(mountEcho)
+			req := httptest.NewRequest("GET", tt.target, nil)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tt.code {
+				t.Fatalf("status %d, want %d", rec.Code, tt.code)
+			}
+			if tt.code != 200 {
+				return
+			}
+			if sn, pi := rec.Header().Get("X-Script-Name"), rec.Header().Get("X-Path-Info"); sn != tt.scriptName || pi != tt.pathInfo {
+				t.Fatalf("SCRIPT_NAME=%q PATH_INFO=%q, want %q %q", sn, pi, tt.scriptName, tt.pathInfo)
+			}
+			if got := rec.Header().Get("X-Path"); got != tt.scriptName+tt.pathInfo {
+				t.Fatalf("URL.Path %q, want the whole canonical path %q", got, tt.scriptName+tt.pathInfo)
+			}
+			if _, _, ok := MountFrom(req); ok {
+				t.Fatal("incoming request's context was changed")
+			}
+		})
+	}
+}
+
+func TestMountPanicsOnUncleanPrefix(t *testing.T) {
+	for _, p := range []string{"/", "/trac/", "trac", "/a/../b"} {
+		t.Run(p, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Fatal("no panic")
+				}
+			}()
+			Mount(p)
+		})
+	}
+}

@@ -1,0 +1,544 @@
+# gowsgi worker adapter: runs one WSGI application in this process and
+# serves requests that the Go process sends over inherited socket pairs.
+# Standard library only; Python >= 3.9. Embedded in package wsgi.
+#
+# Frame: type (u8), request id (u32 LE), payload length (u32 LE), payload.
+# One connection per request thread: each thread owns one socket and handles
+# its requests strictly in the order they arrive (the Go side may queue a
+# request behind the running one; it waits in `pending`).
+import array
+import collections
+import hashlib
+import importlib.machinery
+import importlib.util
+import json
+import marshal
+import os
+import signal
+import socket
+import struct
+import sys
+import threading
+import traceback
+
+HDR = struct.Struct('<BII')
+U32 = struct.Struct('<I')
+FILEHDR = struct.Struct('<qq')
+
+# Go -> Python
+REQ = 1        # u32 environ length, marshal(environ); body pulled with READ
+REQ_FULL = 2   # same, followed by the complete request body
+BODY = 3       # a piece of the request body
+EOF = 4        # end of the request body
+ABORT = 5      # the client went away: stop iterating, close()
+# Python -> Go
+HELLO = 16     # the application is loaded, ready for requests
+HEADERS = 17   # status NUL name NUL value ... (latin-1)
+DATA = 18      # body bytes, more follow at once
+DATA_FLUSH = 19  # body bytes to flush now
+END = 20       # the response is complete
+ERROR = 21     # the application failed; payload is the traceback
+LOG = 22       # a wsgi.errors line
+READ = 23      # u32: the application wants up to n more body bytes
+FILE = 24      # i64 offset, i64 length (-1: to EOF); the fd rides SCM_RIGHTS
+
+MAX_CHUNK = 1 << 20
+
+
+class Aborted(OSError):
+    """The client disconnected."""
+
+
+class Conn:
+    def __init__(self, sock, worker):
+        self.sock = sock
+        self.w = worker
+        self.rbuf = bytearray()
+        self.rpos = 0
+        self.pending = collections.deque()
+        self.cur = None
+        self.cur_aborted = False
+        self.lock = threading.Lock()
+
+    # --- receiving -------------------------------------------------------
+    def _recv(self, block):
+        try:
+            if block:
+                data = self.sock.recv(262144)
+            else:
+                data = self.sock.recv(262144, socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError:
+            data = b''
+        if not data:
+            # The Go side closed the socket (or died): nothing more to do.
+            os._exit(0)
+        if self.rpos and self.rpos == len(self.rbuf):
+            self.rbuf = bytearray(data)
+            self.rpos = 0
+        else:
+            if self.rpos > 1 << 20:
+                del self.rbuf[:self.rpos]
+                self.rpos = 0
+            self.rbuf += data
+        return True
+
+    def _frame(self):
+        """Return the next buffered frame, or None."""
+        buf = self.rbuf
+        pos = self.rpos
+        if len(buf) - pos < 9:
+            return None
+        t, rid, n = HDR.unpack_from(buf, pos)
+        end = pos + 9 + n
+        if len(buf) < end:
+            return None
+        payload = bytes(buf[pos + 9:end])
+        self.rpos = end
+        return t, rid, payload
+
+    def _route(self, f):
+        """Handle control frames; return BODY/EOF frames of the current
+        request, None otherwise."""
+        t, rid, _ = f
+        if t == REQ or t == REQ_FULL:
+            self.pending.append(f)
+        elif t == ABORT:
+            if rid == self.cur:
+                self.cur_aborted = True
+            else:
+                for p in self.pending:
+                    if p[1] == rid:
+                        self.pending.remove(p)
+                        self.send(HDR.pack(END, rid, 0))
+                        break
+        elif rid == self.cur:
+            return f
+        return None
+
+    def poll(self):
+        """Take in whatever arrived, without blocking."""
+        while self._recv(False):
+            pass
+        while True:
+            f = self._frame()
+            if f is None:
+                return
+            self._route(f)
+
+    def body_frame(self):
+        while True:
+            f = self._frame()
+            if f is None:
+                self._recv(True)
+                continue
+            f = self._route(f)
+            if f is not None:
+                return f
+            if self.cur_aborted:
+                raise Aborted('gowsgi: client disconnected')
+
+    def next_request(self):
+        while not self.pending:
+            f = self._frame()
+            if f is None:
+                self._recv(True)
+                continue
+            self._route(f)
+        return self.pending.popleft()
+
+    # --- sending ---------------------------------------------------------
+    def send(self, data):
+        with self.lock:
+            self.sock.sendall(data)
+
+    def send_fd(self, data, fd):
+        with self.lock:
+            n = self.sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array('i', [fd]))])
+            if n < len(data):
+                self.sock.sendall(data[n:])
+
+    def run(self):
+        while True:
+            t, rid, payload = self.next_request()
+            self.cur = rid
+            self.cur_aborted = False
+            try:
+                self.w.handle(self, t, rid, payload)
+            except Aborted:
+                try:
+                    self.send(HDR.pack(END, rid, 0))
+                except OSError:
+                    os._exit(0)
+            except BaseException:
+                # Errors of the adapter itself: report and keep serving.
+                try:
+                    tb = traceback.format_exc().encode('utf-8', 'replace')
+                    self.send(HDR.pack(ERROR, rid, len(tb)) + tb)
+                except OSError:
+                    os._exit(0)
+            self.cur = None
+
+
+class Input:
+    """wsgi.input: the request body, pulled from the Go side on demand."""
+
+    def __init__(self, conn, rid, data, done):
+        self.conn = conn
+        self.rid = rid
+        self.buf = data
+        self.pos = 0
+        self.done = done
+
+    def _more(self, n):
+        if self.done:
+            return False
+        c = self.conn
+        if c.cur_aborted:
+            raise Aborted('gowsgi: client disconnected')
+        c.send(HDR.pack(READ, self.rid, 4) + U32.pack(max(n, 65536)))
+        t, _, payload = c.body_frame()
+        if t == EOF:
+            self.done = True
+            return False
+        if self.pos < len(self.buf):
+            self.buf = self.buf[self.pos:] + payload
+        else:
+            self.buf = payload
+        self.pos = 0
+        return True
+
+    def read(self, size=-1):
+        if size is None or size < 0:
+            while self._more(1 << 20):
+                pass
+            out = self.buf[self.pos:]
+            self.buf = b''
+            self.pos = 0
+            return out
+        while len(self.buf) - self.pos < size and self._more(size - (len(self.buf) - self.pos)):
+            pass
+        out = self.buf[self.pos:self.pos + size]
+        self.pos += len(out)
+        return out
+
+    def readline(self, size=-1):
+        if size is None:
+            size = -1
+        start = self.pos
+        while True:
+            i = self.buf.find(b'\n', start)
+            if i >= 0:
+                end = i + 1
+                break
+            if 0 <= size <= len(self.buf) - self.pos:
+                end = self.pos + size
+                break
+            start = len(self.buf)
+            had = len(self.buf) - self.pos
+            if not self._more(65536):
+                end = len(self.buf)
+                break
+            start = had  # buffer was compacted to start at pos 0
+        if size >= 0:
+            end = min(end, self.pos + size)
+        out = self.buf[self.pos:end]
+        self.pos = end
+        return out
+
+    def readlines(self, hint=-1):
+        lines = []
+        total = 0
+        while True:
+            line = self.readline()
+            if not line:
+                return lines
+            lines.append(line)
+            total += len(line)
+            if hint is not None and 0 < hint <= total:
+                return lines
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+
+class Errors:
+    """wsgi.errors: text lines logged by the Go side with the request."""
+
+    def __init__(self, conn, rid):
+        self.conn = conn
+        self.rid = rid
+        self.buf = ''
+
+    def write(self, s):
+        if not isinstance(s, str):
+            raise TypeError('wsgi.errors.write() takes str')
+        self.buf += s
+        if '\n' in self.buf:
+            lines, _, self.buf = self.buf.rpartition('\n')
+            self._send(lines)
+        return len(s)
+
+    def writelines(self, seq):
+        for s in seq:
+            self.write(s)
+
+    def flush(self):
+        if self.buf:
+            self._send(self.buf)
+            self.buf = ''
+
+    def _send(self, text):
+        b = text.encode('utf-8', 'replace')
+        try:
+            self.conn.send(HDR.pack(LOG, self.rid, len(b)) + b)
+        except OSError:
+            pass
+
+
+class FileWrapper:
+    """wsgi.file_wrapper: a regular file with a descriptor is handed to the
+    Go process (SCM_RIGHTS), which sends it with sendfile; anything else is
+    iterated in blocks."""
+
+    def __init__(self, filelike, blksize=8192):
+        self.filelike = filelike
+        self.blksize = blksize
+        if hasattr(filelike, 'close'):
+            self.close = filelike.close
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        data = self.filelike.read(self.blksize)
+        if data:
+            return data
+        raise StopIteration
+
+    def fd(self):
+        try:
+            fd = self.filelike.fileno()
+            st = os.fstat(fd)
+        except Exception:
+            return -1
+        import stat
+        if not stat.S_ISREG(st.st_mode):
+            return -1
+        return fd
+
+
+HOP = frozenset(('connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization',
+                 'te', 'trailer', 'trailers', 'transfer-encoding', 'upgrade', 'proxy-connection'))
+
+
+class Worker:
+    def __init__(self, app, base):
+        self.app = app
+        self.base = base
+
+    def handle(self, conn, t, rid, payload):
+        n = U32.unpack_from(payload)[0]
+        env = marshal.loads(payload[4:4 + n])
+        env.update(self.base)
+        if t == REQ_FULL:
+            inp = Input(conn, rid, payload[4 + n:], True)
+        else:
+            inp = Input(conn, rid, b'', False)
+        env['wsgi.input'] = inp
+        errors = Errors(conn, rid)
+        env['wsgi.errors'] = errors
+        head = env.get('REQUEST_METHOD') == 'HEAD'
+        state = [None, False]  # header block, headers sent
+
+        def start_response(status, headers, exc_info=None):
+            if exc_info:
+                try:
+                    if state[1]:
+                        raise exc_info[1].with_traceback(exc_info[2])
+                finally:
+                    exc_info = None
+            elif state[0] is not None:
+                raise AssertionError('start_response called a second time without exc_info')
+            if type(status) is not str:
+                raise TypeError('status must be str, not %s' % type(status).__name__)
+            parts = [status]
+            for h in headers:
+                if type(h) is not tuple or len(h) != 2:
+                    raise TypeError('a header must be a (name, value) tuple: %r' % (h,))
+                name, value = h
+                if type(name) is not str or type(value) is not str:
+                    raise TypeError('header name and value must be str: %r' % (h,))
+                parts.append(name)
+                parts.append(value)
+            blob = '\0'.join(parts)
+            if blob.count('\0') != len(parts) - 1:
+                raise ValueError('NUL in status or header')
+            state[0] = blob.encode('latin-1')  # raises for non-latin-1
+            return write
+
+        def headers_frame():
+            h = state[0]
+            if h is None:
+                raise AssertionError('application returned data before start_response')
+            state[1] = True
+            return HDR.pack(HEADERS, rid, len(h)) + h
+
+        def write(data):
+            if type(data) is not bytes:
+                raise TypeError('write() takes bytes, not %s' % type(data).__name__)
+            if conn.cur_aborted:
+                raise Aborted('gowsgi: client disconnected')
+            out = b''
+            if not state[1]:
+                out = headers_frame()
+            if data and not head:
+                out += data_frames(DATA_FLUSH, rid, data)
+            if out:
+                conn.send(out)
+            conn.poll()
+
+        result = self.app(env, start_response)
+        try:
+            if type(result) is FileWrapper and not state[1]:
+                fd = result.fd()
+                if fd >= 0 and state[0] is not None:
+                    self.send_file(conn, rid, result, fd, headers_frame)
+                    return
+            if type(result) is list or type(result) is tuple:
+                out = []
+                for chunk in result:
+                    if type(chunk) is not bytes:
+                        raise TypeError('the application must yield bytes, not %s' % type(chunk).__name__)
+                    if chunk and not head:
+                        if not state[1]:
+                            out.append(headers_frame())
+                        out.append(data_frames(DATA, rid, chunk))
+                if not state[1]:
+                    out.append(headers_frame())
+                errors.flush()
+                out.append(HDR.pack(END, rid, 0))
+                conn.send(b''.join(out))
+                return
+            for chunk in result:
+                if type(chunk) is not bytes:
+                    raise TypeError('the application must yield bytes, not %s' % type(chunk).__name__)
+                if chunk:
+                    out = b''
+                    if not state[1]:
+                        out = headers_frame()
+                    if not head:
+                        out += data_frames(DATA_FLUSH, rid, chunk)
+                    conn.send(out)
+                    conn.poll()
+                if conn.cur_aborted:
+                    break
+            if not state[1]:
+                conn.send(headers_frame())
+        except BaseException:
+            close_quietly(result, errors)
+            raise
+        else:
+            if hasattr(result, 'close'):
+                result.close()
+        errors.flush()
+        conn.send(HDR.pack(END, rid, 0))
+
+    def send_file(self, conn, rid, result, fd, headers_frame):
+        try:
+            offset = os.lseek(fd, 0, os.SEEK_CUR)
+            length = -1
+            parts = headers_frame()
+            # The app's own Content-Length bounds the length (PEP 3333).
+            fields = parts[9:].split(b'\0')
+            for i in range(1, len(fields) - 1, 2):
+                if fields[i].lower() == b'content-length':
+                    try:
+                        length = int(fields[i + 1])
+                    except ValueError:
+                        pass
+            conn.send(parts)
+            conn.send_fd(HDR.pack(FILE, rid, 16) + FILEHDR.pack(offset, length), fd)
+        finally:
+            if hasattr(result, 'close'):
+                result.close()
+        conn.send(HDR.pack(END, rid, 0))
+
+
+def close_quietly(result, errors):
+    if hasattr(result, 'close'):
+        try:
+            result.close()
+        except BaseException:
+            errors.write(traceback.format_exc())
+
+
+def data_frames(kind, rid, data):
+    if len(data) <= MAX_CHUNK:
+        return HDR.pack(kind, rid, len(data)) + data
+    out = []
+    mv = memoryview(data)
+    for i in range(0, len(data), MAX_CHUNK):
+        piece = mv[i:i + MAX_CHUNK]
+        out.append(HDR.pack(kind, rid, len(piece)))
+        out.append(piece)
+    return b''.join(out)
+
+
+def load(script, callable_name):
+    # A module name derived from the path, as mod_wsgi does, never __main__.
+    name = '_gowsgi_' + hashlib.md5(script.encode('utf-8', 'surrogateescape')).hexdigest()
+    loader = importlib.machinery.SourceFileLoader(name, script)
+    spec = importlib.util.spec_from_file_location(name, script, loader=loader)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    app = getattr(mod, callable_name, None)
+    if app is None:
+        raise AttributeError('%s: no callable named %r' % (script, callable_name))
+    return app
+
+
+def main():
+    cfg = json.loads(sys.argv[1])
+    fds = cfg['fds']
+    socks = [socket.socket(fileno=fd) for fd in fds]
+    for s in socks:
+        s.setblocking(True)
+    for p in reversed(cfg.get('path') or []):
+        sys.path.insert(0, p)
+    script = cfg['script']
+    d = os.path.dirname(os.path.abspath(script))
+    signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        app = load(script, cfg['callable'])
+    except BaseException:
+        traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(3)
+    base = {
+        'wsgi.version': (1, 0),
+        'wsgi.multithread': len(fds) > 1,
+        'wsgi.multiprocess': bool(cfg['multiprocess']),
+        'wsgi.run_once': False,
+        'wsgi.input_terminated': True,
+        'wsgi.file_wrapper': FileWrapper,
+    }
+    w = Worker(app, base)
+    conns = [Conn(s, w) for s in socks]
+    for c in conns:
+        c.send(HDR.pack(HELLO, 0, 0))
+    for c in conns[1:]:
+        threading.Thread(target=c.run, daemon=True).start()
+    conns[0].run()
+
+
+main()

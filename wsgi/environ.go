@@ -1,0 +1,235 @@
+package wsgi
+
+import (
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/gowsgi/gowsgi/internal/reqctx"
+)
+
+// EnvVar is one string entry of a WSGI environ. Name and Value are native
+// strings in PEP 3333's sense: raw bytes, each byte one latin-1 code point on
+// the Python side (so a UTF-8 path arrives as the "bytes-as-latin-1" string
+// that WSGI applications decode themselves).
+type EnvVar struct {
+	Name, Value string
+}
+
+// WithRemoteUser returns a shallow copy of r whose context makes REMOTE_USER
+// name and AUTH_TYPE authType in the environ. It is the hook for
+// authentication middleware outside this module (package auth's WithUser
+// does the same); a request header never can. r is not modified.
+func WithRemoteUser(r *http.Request, name, authType string) *http.Request {
+	return r.WithContext(reqctx.WithUser(r.Context(), reqctx.User{Name: name, AuthType: authType}))
+}
+
+// Environ returns the string entries of the PEP 3333 / CGI 1.1 environ for
+// r, as cfg configures them (nil cfg means the zero Config):
+//
+//   - REQUEST_METHOD, QUERY_STRING (raw), REQUEST_URI (raw), SERVER_NAME,
+//     SERVER_PORT, SERVER_PROTOCOL, REMOTE_ADDR, REMOTE_PORT, HTTPS ("on"
+//     or "off"), wsgi.url_scheme, and CONTENT_TYPE and CONTENT_LENGTH only
+//     when the request has them;
+//   - SCRIPT_NAME and PATH_INFO from the mount in the context (package
+//     prefix, reqctx), else cfg.ScriptName and the request's decoded path;
+//     SCRIPT_NAME is never "/";
+//   - HTTP_* for each header (repeated headers joined with ", ", Cookie
+//     with "; "), except: names with characters other than letters, digits
+//     and "-" are dropped (as Apache 2.4 does), Proxy is dropped (httpoxy),
+//     Authorization is passed only with cfg.PassAuthorization, and
+//     Content-Type/Content-Length appear only as CONTENT_*;
+//   - REMOTE_USER and AUTH_TYPE only from the user in the context (see
+//     [WithRemoteUser]);
+//   - cfg.Environ, then the request's extra entries from the context, each
+//     overriding an entry of the same name.
+//
+// wsgi.url_scheme is "https" for a TLS connection, or when the peer is in
+// cfg.TrustedProxies and sent X-Forwarded-Proto: https.
+//
+// The entries that are Python objects (wsgi.input, wsgi.errors,
+// wsgi.version, wsgi.multithread, wsgi.multiprocess, wsgi.run_once,
+// wsgi.input_terminated, wsgi.file_wrapper) are added by the worker.
+func Environ(r *http.Request, cfg *Config) []EnvVar {
+	if cfg == nil {
+		cfg = &Config{}
+	}
+	return appendEnviron(make([]EnvVar, 0, 24+len(r.Header)), r, cfg)
+}
+
+func appendEnviron(env []EnvVar, r *http.Request, cfg *Config) []EnvVar {
+	ctx := r.Context()
+	var scriptName, pathInfo string
+	if m, ok := reqctx.MountFrom(ctx); ok {
+		scriptName, pathInfo = m.ScriptName, m.PathInfo
+	} else {
+		scriptName, pathInfo = cfg.ScriptName, r.URL.Path
+	}
+	scriptName = strings.TrimRight(scriptName, "/")
+	env = append(env,
+		EnvVar{"REQUEST_METHOD", r.Method},
+		EnvVar{"SCRIPT_NAME", scriptName},
+		EnvVar{"PATH_INFO", pathInfo},
+		EnvVar{"QUERY_STRING", r.URL.RawQuery},
+		EnvVar{"REQUEST_URI", requestURI(r)},
+		EnvVar{"SERVER_PROTOCOL", protocol(r)},
+	)
+
+	remoteHost, remotePort := splitHostPort(r.RemoteAddr)
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	} else if len(cfg.TrustedProxies) > 0 && trusted(cfg.TrustedProxies, remoteHost) {
+		if p := r.Header.Get("X-Forwarded-Proto"); strings.EqualFold(p, "https") {
+			scheme = "https"
+		}
+	}
+	serverName, serverPort := splitHostPort(r.Host)
+	if serverName == "" {
+		if a, ok := ctx.Value(http.LocalAddrContextKey).(net.Addr); ok {
+			serverName, serverPort = splitHostPort(a.String())
+		}
+	}
+	if serverPort == "" {
+		serverPort = "80"
+		if scheme == "https" {
+			serverPort = "443"
+		}
+	}
+	https := "off"
+	if scheme == "https" {
+		https = "on"
+	}
+	env = append(env,
+		EnvVar{"SERVER_NAME", serverName},
+		EnvVar{"SERVER_PORT", serverPort},
+		EnvVar{"REMOTE_ADDR", remoteHost},
+		EnvVar{"REMOTE_PORT", remotePort},
+		EnvVar{"HTTPS", https},
+		EnvVar{"wsgi.url_scheme", scheme},
+	)
+	if r.Host != "" {
+		env = append(env, EnvVar{"HTTP_HOST", r.Host})
+	}
+	if ct := r.Header.Values("Content-Type"); len(ct) > 0 {
+		env = append(env, EnvVar{"CONTENT_TYPE", ct[0]})
+	}
+	if r.ContentLength > 0 || r.ContentLength == 0 && len(r.Header["Content-Length"]) > 0 {
+		env = append(env, EnvVar{"CONTENT_LENGTH", strconv.FormatInt(r.ContentLength, 10)})
+	}
+	for name, values := range r.Header {
+		if len(values) == 0 {
+			continue
+		}
+		key, ok := headerKey(name)
+		if !ok {
+			continue
+		}
+		switch key {
+		case "HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH", "HTTP_PROXY", "HTTP_HOST":
+			continue
+		case "HTTP_AUTHORIZATION":
+			if !cfg.PassAuthorization {
+				continue
+			}
+		}
+		sep := ", "
+		if key == "HTTP_COOKIE" {
+			sep = "; "
+		}
+		v := values[0]
+		if len(values) > 1 {
+			v = strings.Join(values, sep)
+		}
+		env = append(env, EnvVar{key, v})
+	}
+	if u, ok := reqctx.UserFrom(ctx); ok {
+		env = append(env, EnvVar{"REMOTE_USER", u.Name})
+		if u.AuthType != "" {
+			env = append(env, EnvVar{"AUTH_TYPE", u.AuthType})
+		}
+	}
+	for k, v := range cfg.Environ {
+		env = setEnv(env, k, v)
+	}
+	for _, kv := range reqctx.EnvironFrom(ctx) {
+		env = setEnv(env, kv.Key, kv.Value)
+	}
+	return env
+}
+
+// setEnv replaces the entry named k, or appends one.
+func setEnv(env []EnvVar, k, v string) []EnvVar {
+	for i := range env {
+		if env[i].Name == k {
+			env[i].Value = v
+			return env
+		}
+	}
+	return append(env, EnvVar{k, v})
+}
+
+// headerKey turns a header name into its HTTP_ key, reporting false for a
+// name with anything but ASCII letters, digits and "-".
+func headerKey(name string) (string, bool) {
+	if name == "" {
+		return "", false
+	}
+	b := make([]byte, 5+len(name))
+	copy(b, "HTTP_")
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= 'a' && c <= 'z':
+			c -= 'a' - 'A'
+		case c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '-':
+			c = '_'
+		default:
+			return "", false
+		}
+		b[5+i] = c
+	}
+	return string(b), true
+}
+
+func requestURI(r *http.Request) string {
+	if r.RequestURI != "" {
+		return r.RequestURI
+	}
+	return r.URL.RequestURI()
+}
+
+func protocol(r *http.Request) string {
+	if r.Proto != "" {
+		return r.Proto
+	}
+	return "HTTP/1.1"
+}
+
+func splitHostPort(hp string) (host, port string) {
+	if hp == "" {
+		return "", ""
+	}
+	h, p, err := net.SplitHostPort(hp)
+	if err != nil {
+		return strings.Trim(hp, "[]"), ""
+	}
+	return h, p
+}
+
+func trusted(nets []netip.Prefix, host string) bool {
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range nets {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,104 @@
+package wsgi
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gowsgi/gowsgi/internal/testenv"
+)
+
+// logBuf collects log output for assertions.
+type logBuf struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+func testScript(t testing.TB) string {
+	p, err := filepath.Abs("testdata/app.wsgi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// newTestHandler starts a handler for cfg (Script defaults to the test app,
+// Python to Debian's) and closes it at the end of the test.
+func newTestHandler(t testing.TB, cfg Config) (*Handler, *logBuf) {
+	t.Helper()
+	if cfg.Script == "" {
+		cfg.Script = testScript(t)
+	}
+	if cfg.Python == "" {
+		cfg.Python = testenv.Python(t)
+	}
+	logs := &logBuf{}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	h, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := h.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("handler log:\n%s", logs.String())
+		}
+	})
+	return h, logs
+}
+
+// serve runs h behind a real HTTP server.
+func serve(t testing.TB, h http.Handler) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func get(t testing.TB, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: reading body: %v", url, err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func decodeEnv(t testing.TB, body []byte) map[string]string {
+	t.Helper()
+	var env map[string]string
+	if err := json.Unmarshal(body, &env); err != nil {
+		t.Fatalf("decoding environ %.300q: %v", body, err)
+	}
+	return env
+}

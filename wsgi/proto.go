@@ -1,0 +1,405 @@
+package wsgi
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"syscall"
+	"unicode/utf8"
+)
+
+// The worker protocol. Every frame is a 9-byte header, type (u8), request
+// id (u32, little endian) and payload length (u32), then the payload. The
+// Go side writes requests and request-body pieces; the worker writes
+// responses. Several requests may be in flight on one connection; the
+// worker serves them in arrival order and tags every frame with the id.
+const (
+	// Go -> worker.
+	frameReq     = 1 // u32 environ length, marshal(environ dict); body pulled with frameRead
+	frameReqFull = 2 // as frameReq, followed by the complete request body
+	frameBody    = 3 // a piece of the request body
+	frameEOF     = 4 // end of the request body
+	frameAbort   = 5 // the client went away
+
+	// Worker -> Go.
+	frameHello     = 16 // the application is loaded
+	frameHeaders   = 17 // status NUL name NUL value ... (latin-1)
+	frameData      = 18 // body bytes; more follow at once
+	frameDataFlush = 19 // body bytes to flush to the client now
+	frameEnd       = 20 // the response is complete
+	frameError     = 21 // the application raised; payload is the traceback
+	frameLog       = 22 // one or more wsgi.errors lines
+	frameRead      = 23 // u32: the application wants up to n body bytes
+	frameFile      = 24 // i64 offset, i64 length (-1: to EOF); one fd by SCM_RIGHTS
+
+	// Synthetic frames, never on the wire: the reader tells a request its
+	// worker is gone.
+	frameDied  = 100 // the request was running: 502
+	frameRetry = 101 // the request had not started: dispatch it again
+
+	frameHeaderLen = 9
+	// maxFrame bounds a frame from a worker; the adapter splits larger
+	// body chunks (1 MiB) and headers are far smaller.
+	maxFrame = 4 << 20
+	// maxReadChunk bounds one answer to frameRead.
+	maxReadChunk = 256 << 10
+)
+
+// errProtocol reports a frame a worker should never send.
+var errProtocol = errors.New("wsgi: worker protocol error")
+
+// frame is one decoded frame from a worker. fd is set (>= 0) for frameFile.
+type frame struct {
+	typ     byte
+	id      uint32
+	payload []byte
+	fd      int
+}
+
+func putHeader(b []byte, typ byte, id uint32, n int) {
+	b[0] = typ
+	binary.LittleEndian.PutUint32(b[1:5], id)
+	binary.LittleEndian.PutUint32(b[5:9], uint32(n))
+}
+
+// appendFrame appends a frame with payload p to b.
+func appendFrame(b []byte, typ byte, id uint32, p []byte) []byte {
+	var h [frameHeaderLen]byte
+	putHeader(h[:], typ, id, len(p))
+	return append(append(b, h[:]...), p...)
+}
+
+// frameReader decodes frames from a worker connection, receiving the file
+// descriptors that ride along with SCM_RIGHTS.
+type frameReader struct {
+	conn *net.UnixConn // nil in tests that read from src
+	src  io.Reader
+	buf  []byte
+	r, w int
+	oob  []byte
+	fds  []int
+}
+
+func newFrameReader(c *net.UnixConn, src io.Reader) *frameReader {
+	return &frameReader{conn: c, src: src, buf: make([]byte, 64<<10), oob: make([]byte, syscall.CmsgSpace(4*8))}
+}
+
+// fill reads more bytes, keeping at least need bytes of room.
+func (fr *frameReader) fill(need int) error {
+	if fr.r > 0 && (fr.r == fr.w || len(fr.buf)-fr.r < need) {
+		copy(fr.buf, fr.buf[fr.r:fr.w])
+		fr.w -= fr.r
+		fr.r = 0
+	}
+	if len(fr.buf)-fr.r < need {
+		nb := make([]byte, max(need, 2*len(fr.buf)))
+		copy(nb, fr.buf[fr.r:fr.w])
+		fr.w -= fr.r
+		fr.r = 0
+		fr.buf = nb
+	}
+	if fr.conn == nil {
+		n, err := fr.src.Read(fr.buf[fr.w:])
+		fr.w += n
+		if n > 0 {
+			return nil
+		}
+		if err == nil {
+			err = io.ErrNoProgress
+		}
+		return err
+	}
+	n, oobn, _, _, err := fr.conn.ReadMsgUnix(fr.buf[fr.w:], fr.oob)
+	if oobn > 0 {
+		fr.takeFDs(fr.oob[:oobn])
+	}
+	fr.w += n
+	if n > 0 {
+		return nil
+	}
+	if err == nil {
+		err = io.EOF
+	}
+	return err
+}
+
+func (fr *frameReader) takeFDs(oob []byte) {
+	msgs, err := syscall.ParseSocketControlMessage(oob)
+	if err != nil {
+		return
+	}
+	for _, m := range msgs {
+		fds, err := syscall.ParseUnixRights(&m)
+		if err != nil {
+			continue
+		}
+		for _, fd := range fds {
+			syscall.CloseOnExec(fd)
+		}
+		fr.fds = append(fr.fds, fds...)
+	}
+}
+
+// closeFDs closes descriptors received but not claimed by a frame.
+func (fr *frameReader) closeFDs() {
+	for _, fd := range fr.fds {
+		syscall.Close(fd)
+	}
+	fr.fds = nil
+}
+
+// next returns the next frame. The payload is a fresh copy the caller owns.
+func (fr *frameReader) next() (frame, error) {
+	for fr.w-fr.r < frameHeaderLen {
+		if err := fr.fill(frameHeaderLen); err != nil {
+			return frame{}, err
+		}
+	}
+	h := fr.buf[fr.r : fr.r+frameHeaderLen]
+	f := frame{typ: h[0], id: binary.LittleEndian.Uint32(h[1:5]), fd: -1}
+	n := binary.LittleEndian.Uint32(h[5:9])
+	if n > maxFrame {
+		return frame{}, fmt.Errorf("%w: frame of %d bytes", errProtocol, n)
+	}
+	if err := checkFrame(f.typ, int(n)); err != nil {
+		return frame{}, err
+	}
+	total := frameHeaderLen + int(n)
+	for fr.w-fr.r < total {
+		if err := fr.fill(total); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return frame{}, err
+		}
+	}
+	if n > 0 {
+		f.payload = make([]byte, n)
+		copy(f.payload, fr.buf[fr.r+frameHeaderLen:fr.r+total])
+	}
+	fr.r += total
+	if f.typ == frameFile {
+		if len(fr.fds) == 0 {
+			return frame{}, fmt.Errorf("%w: file frame without a descriptor", errProtocol)
+		}
+		f.fd = fr.fds[0]
+		fr.fds = fr.fds[1:]
+	}
+	return f, nil
+}
+
+// checkFrame validates a frame header from a worker.
+func checkFrame(typ byte, n int) error {
+	switch typ {
+	case frameHello, frameEnd:
+		if n != 0 {
+			return fmt.Errorf("%w: frame %d with a payload", errProtocol, typ)
+		}
+	case frameRead:
+		if n != 4 {
+			return fmt.Errorf("%w: read frame of %d bytes", errProtocol, n)
+		}
+	case frameFile:
+		if n != 16 {
+			return fmt.Errorf("%w: file frame of %d bytes", errProtocol, n)
+		}
+	case frameHeaders, frameData, frameDataFlush, frameError, frameLog:
+	default:
+		return fmt.Errorf("%w: unknown frame type %d", errProtocol, typ)
+	}
+	return nil
+}
+
+// readWant decodes a frameRead payload: how many bytes to send, bounded.
+func readWant(p []byte) int {
+	n := binary.LittleEndian.Uint32(p)
+	if n == 0 || n > maxReadChunk {
+		return maxReadChunk
+	}
+	return int(n)
+}
+
+// fileSpec decodes a frameFile payload.
+func fileSpec(p []byte) (offset, length int64, err error) {
+	offset = int64(binary.LittleEndian.Uint64(p[0:8]))
+	length = int64(binary.LittleEndian.Uint64(p[8:16]))
+	if offset < 0 || length < -1 {
+		return 0, 0, fmt.Errorf("%w: file offset %d length %d", errProtocol, offset, length)
+	}
+	return offset, length, nil
+}
+
+// hopByHop lists the response headers an application may not set (PEP 3333
+// and RFC 9110 section 7.6.1).
+var hopByHop = map[string]bool{
+	"connection": true, "keep-alive": true, "proxy-authenticate": true,
+	"proxy-authorization": true, "te": true, "trailer": true, "trailers": true,
+	"transfer-encoding": true, "upgrade": true, "proxy-connection": true,
+}
+
+// responseHead is a parsed frameHeaders payload.
+type responseHead struct {
+	status int
+	header [][2]string
+	// contentLength is the application's Content-Length, or -1.
+	contentLength int64
+}
+
+// parseHead decodes and checks a status line and headers from the
+// application: "NNN reason" with a 3-digit status 100-999, header names that
+// are HTTP tokens, values without control characters (tab allowed), no
+// hop-by-hop header, at most one valid Content-Length.
+func parseHead(p []byte) (responseHead, error) {
+	h := responseHead{contentLength: -1}
+	fields := splitNUL(p)
+	if len(fields)%2 != 1 {
+		return h, fmt.Errorf("wsgi: malformed header block")
+	}
+	st := fields[0]
+	if len(st) < 4 || st[3] != ' ' || !isDigits(st[:3]) || st[0] == '0' {
+		return h, fmt.Errorf("wsgi: bad status %q", st)
+	}
+	for i := 4; i < len(st); i++ {
+		if c := st[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return h, fmt.Errorf("wsgi: bad status %q", st)
+		}
+	}
+	h.status, _ = strconv.Atoi(st[:3])
+	if h.status < 100 {
+		return h, fmt.Errorf("wsgi: bad status %q", st)
+	}
+	for i := 1; i < len(fields); i += 2 {
+		name, value := fields[i], fields[i+1]
+		if !isToken(name) {
+			return h, fmt.Errorf("wsgi: bad header name %q", name)
+		}
+		for j := 0; j < len(value); j++ {
+			if c := value[j]; c < ' ' && c != '\t' || c == 0x7f {
+				return h, fmt.Errorf("wsgi: control character in header %s", name)
+			}
+		}
+		lname := lowerASCII(name)
+		if hopByHop[lname] {
+			return h, fmt.Errorf("wsgi: hop-by-hop header %s from the application", name)
+		}
+		if lname == "content-length" {
+			n, err := strconv.ParseInt(value, 10, 64)
+			if err != nil || n < 0 || !isDigits(value) || h.contentLength >= 0 && h.contentLength != n {
+				return h, fmt.Errorf("wsgi: bad Content-Length %q", value)
+			}
+			h.contentLength = n
+		}
+		h.header = append(h.header, [2]string{name, value})
+	}
+	return h, nil
+}
+
+func splitNUL(p []byte) []string {
+	var out []string
+	start := 0
+	for i, c := range p {
+		if c == 0 {
+			out = append(out, string(p[start:i]))
+			start = i + 1
+		}
+	}
+	return append(out, string(p[start:]))
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// isToken reports whether s is an RFC 9110 token.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c < 0x7f && c > ' ' && indexByte("!#$%&'*+-.^_`|~", c):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func indexByte(s string, c byte) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return true
+		}
+	}
+	return false
+}
+
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if b[j] >= 'A' && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
+// appendMarshalStr appends s, a native string of raw bytes (each byte one
+// latin-1 code point, PEP 3333), in Python's marshal format.
+func appendMarshalStr(b []byte, s string) []byte {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		if len(s) < 256 {
+			return append(append(b, 'z', byte(len(s))), s...)
+		}
+		b = append(b, 'a')
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(s)))
+		return append(b, s...)
+	}
+	n := len(s)
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			n++
+		}
+	}
+	b = append(b, 'u')
+	b = binary.LittleEndian.AppendUint32(b, uint32(n))
+	for i := 0; i < len(s); i++ {
+		b = utf8.AppendRune(b, rune(s[i]))
+	}
+	return b
+}
+
+// appendMarshalEnviron appends env as a marshal dict of str to str.
+func appendMarshalEnviron(b []byte, env []EnvVar) []byte {
+	b = append(b, '{')
+	for _, kv := range env {
+		b = appendMarshalStr(b, kv.Name)
+		b = appendMarshalStr(b, kv.Value)
+	}
+	return append(b, '0')
+}

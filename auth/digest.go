@@ -255,7 +255,7 @@ func parseDigest(header string) (c digestCreds, isDigest bool, err error) {
 	if err != nil || nc == 0 {
 		return c, true, errors.New("auth: Digest nc is not 8 hex digits")
 	}
-	if len(p["response"]) != 32 {
+	if _, err := hex.DecodeString(p["response"]); err != nil || len(p["response"]) != 32 {
 		return c, true, errors.New("auth: Digest response is not 32 hex digits")
 	}
 	c = digestCreds{

@@ -8,5 +8,117 @@
 //
 // LDAP and Active Directory live in package auth/ldapauth, Kerberos (SPNEGO,
 // the single sign-on of mod_auth_sspi and mod_auth_gssapi) in auth/kerberos;
-// both plug into the types defined here: [PasswordChecker], [Rule], [User].
+// both plug into the types defined here: [PasswordChecker], [Rule], [User],
+// [Challenger], [Normalizer].
+//
+// # Composition
+//
+// Authentication and authorization are separate middlewares, as in Apache:
+//
+//	users, _ := auth.HtpasswdFile("/srv/trac/htpasswd")
+//	h := auth.Basic(auth.BasicConfig{Realm: "Trac", Users: users})(
+//		auth.Require(auth.ValidUser())(app))
+//
+// An authentication middleware ([Basic], [Digest], Negotiate from
+// auth/kerberos) handles a request as follows:
+//
+//   - no credentials of its scheme: the request goes on anonymously, with
+//     the middleware registered through [WithChallenger];
+//   - good credentials: the request goes on with its [User];
+//   - wrong credentials: 401 at once, with every challenge registered so far
+//     and its own (fail closed: a wrong password is never downgraded to
+//     anonymous access);
+//   - a malformed header (and, for Digest, a uri parameter that is not the
+//     request target): 400;
+//   - a technical failure (the password file became unreadable, the
+//     directory is down): 503, the detail in the log.
+//
+// [Require] then decides: granted; 401 with the challenges of every scheme
+// the request passed through when a user is needed and none authenticated;
+// 403 for an authenticated user who is not allowed, or for a rule no user
+// can satisfy (such as [IP]). A request that needs a user but passed through
+// no authentication middleware at all gets 403 and a warning in the log:
+// that is a configuration error, and a 401 without a challenge would invite
+// credentials no one checks.
+//
+// Several rules given to Require mean any of them (several Require lines in
+// Apache); [All], [Any] and [Not] build RequireAll, RequireAny and "Require
+// not". The rule that grants a named user is [Users] (User is the type of an
+// authenticated identity).
+//
+// # Names the application sees
+//
+// A [Normalizer] rewrites the authenticated name ([StripDomain],
+// [StripRealm], [Lower], [Map], [Chain]). Where it runs decides what Require
+// sees: set BasicConfig.Normalize (or DigestConfig.Normalize), or put
+// [Normalize] before Require, and the rules see the rewritten name; put
+// [Normalize] after Require, and the rules see the name as given while only
+// the application sees the rewritten one: the seed's SSPI fix, where
+// "Require group" matched DOMAIN\user and Trac got user. [User.Original]
+// keeps the name before.
+//
+// # Password files
+//
+// [Htpasswd] reads every format Apache's htpasswd writes: bcrypt (-B, any
+// cost), MD5 $apr1$ (the default), {SHA} (-s), crypt (-d), SHA-256 and
+// SHA-512 crypt $5$/$6$ (-2/-5). Plain text (-p) is refused. Blank lines,
+// '#' comments and CRLF line ends are fine; a malformed line is an error
+// naming its number, at start and at any later reload (which then fails
+// closed until the file is fixed). The file is reloaded when its
+// modification time, size or inode changes, checked at most once a second.
+//
+// Successful checks are cached for five minutes under an HMAC (with a
+// per-process random key) of the user and password, never the password
+// itself; the cache is emptied whenever the file changes, and concurrent
+// checks of the same credentials run once. A bcrypt check costs
+// milliseconds; Apache pays it on every request.
+//
+// # Credential-check endpoint
+//
+// [CheckHandler] answers 200 for good credentials and 401 with a challenge
+// otherwise: Trac AccountManager's HttpAuthStore verifies passwords by
+// fetching such a URL.
+//
+// # Coming from Apache
+//
+//	Apache                                   gowsgi (package auth / cmd/gowsgi flag)
+//	AuthType Basic + AuthUserFile f          Basic(BasicConfig{Users: HtpasswdFile(f)})   -htpasswd f
+//	AuthType Digest + AuthUserFile f         Digest(DigestConfig{File: f})                -htdigest f
+//	AuthName "Trac"                          BasicConfig.Realm, DigestConfig.Realm        -realm Trac
+//	AuthDigestDomain /trac                   DigestConfig.Domain                          -digest-domain /trac
+//	AuthDigestNonceLifetime 300              DigestConfig.NonceLifetime                   -digest-nonce-lifetime 5m
+//	AuthBasicProvider file ldap              Checkers(htpasswd, ldap)                     -htpasswd f + LDAP flags
+//	AuthGroupFile g                          LoadGroupFile(g)                             -group-file g
+//	Require valid-user                       Require(ValidUser())                         -require valid-user
+//	Require user a b                         Require(Users("a", "b"))                     -require 'user a b'
+//	Require group admins                     Require(Group(groups, "admins"))             -require 'group admins'
+//	Require ip 10.0.0.0/8                    Require(IP("10.0.0.0/8"))                    -require 'ip 10.0.0.0/8'
+//	several Require lines / <RequireAny>     Require(r1, r2) / Any(r1, r2)                -require r1 -require r2
+//	<RequireAll>, Require not                All(...), Not(...)                           -require 'not user bob'
+//	<LocationMatch "/[^/]+/login">           prefix.LocationMatch                         -auth-location '/[^/]+/login'
+//	SSPIOmitDomain On / the WSGI-script fix  StripDomain, Normalize                       -normalize-user strip-domain [-normalize-after-require]
+//
+// # Security
+//
+// Closed holes of github.com/abbot/go-http-auth, whose hash checkers this
+// package uses for bcrypt, MD5 crypt and {SHA}: its file loader panics on a
+// missing file or a stray quote (replaced here by loaders that return
+// errors with line numbers); its Digest lets an unknown user in with an
+// empty HA1, races on its nonce table and accepts a response computed for
+// another URI (replaced here by [Digest]).
+//
+// [Digest] rejects unknown users (after the same work as for a known one);
+// answers a uri parameter other than the request target with 400; uses
+// stateless nonces, HMAC-SHA256-signed with the issue time, so that replicas
+// sharing DigestConfig.Secret accept each other's nonces and the opaque value
+// survives restarts; answers an expired nonce with stale=true when the
+// response was otherwise right; accepts nonce counts out of order within a
+// window (parallel browser requests) but each only once. Replay protection
+// is per process: a replica that never saw a count accepts it once, within
+// the nonce lifetime. Only MD5 with qop=auth is offered, as mod_auth_digest
+// does; Digest's MD5 is weak, so prefer Basic over TLS, or Kerberos.
+//
+// An unknown Basic user costs one verification of the costliest hash in the
+// file, and hash comparisons are constant-time. Failed checks are not
+// cached, so guessing stays as expensive as the hash makes it.
 package auth

@@ -79,8 +79,12 @@ func classifyHash(h string) (hashKind, error) {
 		}
 		return hashSHA1, nil
 	case strings.HasPrefix(h, "$5$"), strings.HasPrefix(h, "$6$"):
-		if _, _, _, err := parseSHACrypt(h); err != nil {
+		rounds, _, _, err := parseSHACrypt(h)
+		if err != nil {
 			return 0, err
+		}
+		if rounds > shaCryptMaxVerifyRounds {
+			return 0, fmt.Errorf("SHA crypt rounds %d above the limit %d", rounds, shaCryptMaxVerifyRounds)
 		}
 		if h[1] == '5' {
 			return hashSHA256, nil
@@ -155,8 +159,8 @@ func parseSHACrypt(s string) (rounds int, explicit bool, salt string, err error)
 }
 
 // shaCryptMaxVerifyRounds bounds the work one verification may cost, so that
-// a file with rounds=999999999 cannot stall the server; htpasswd's default
-// is 5000.
+// a file with rounds=999999999 cannot stall the server (such a file is
+// refused at load); htpasswd's default is 5000.
 const shaCryptMaxVerifyRounds = 1_000_000
 
 // shaCrypt computes the SHA-crypt string of password with the parameters

@@ -14,11 +14,11 @@ import (
 type outcome int
 
 const (
-	noCredentials outcome = iota // nothing for this scheme: pass on anonymously
-	authenticated                // good credentials
-	badCredentials               // wrong or unusable credentials: 401
-	badRequest                   // a malformed header, a uri mismatch: 400
-	staleNonce                   // Digest: right password, expired nonce: 401 stale=true
+	noCredentials  outcome = iota // nothing for this scheme: pass on anonymously
+	authenticated                 // good credentials
+	badCredentials                // wrong or unusable credentials: 401
+	badRequest                    // a malformed header, a uri mismatch: 400
+	staleNonce                    // Digest: right password, expired nonce: 401 stale=true
 )
 
 // scheme is the part of an authentication middleware that differs between

@@ -4,8 +4,8 @@
 # loopback; prints requests/s and each peer's ratio to gowsgi.
 # Target: gowsgi (-processes 2 -threads 1) ≥ uWSGI (2 processes).
 # Run as root on Debian 12: sudo bench/wsgi-hello.sh (see bench/README.md).
-# Defaults: two interleaved rounds of 8 s per peer, best kept (< 3 minutes).
-: "${DURATION:=8s}" "${ROUNDS:=2}"
+# Defaults: two interleaved rounds of 6 s per peer, best kept (< 3 minutes).
+: "${DURATION:=6s}" "${ROUNDS:=2}"
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 setup wsgi-hello
@@ -19,7 +19,7 @@ chmod -R a+rX "$APP"
 
 label gowsgi-p2t1 "gowsgi -processes 2 -threads 1"
 label gowsgi-p2t4 "gowsgi -processes 2 -threads 4"
-label uwsgi "uWSGI 2 processes (http-socket)"
+label uwsgi "uWSGI 2 processes (http11-socket)"
 label gunicorn "gunicorn sync, 2 workers"
 label modwsgi-embedded "Apache mod_wsgi embedded (event, 2 children)"
 label modwsgi-daemon "Apache mod_wsgi daemon processes=2 threads=4"

@@ -74,7 +74,7 @@ func TestSend(t *testing.T) {
 		cases = append(cases, sendCase{name: "whole/" + name, file: name, length: -1, wantStatus: 200, wantTo: n,
 			wantHdr: map[string]string{"Content-Length": strconv.FormatInt(n, 10)}})
 		cases = append(cases, sendCase{name: "app-length/" + name, file: name, length: n, wantStatus: 200, wantTo: n,
-			preset: map[string]string{"Content-Length": strconv.FormatInt(n, 10), "Content-Type": "application/x-trac"},
+			preset:  map[string]string{"Content-Length": strconv.FormatInt(n, 10), "Content-Type": "application/x-trac"},
 			wantHdr: map[string]string{"Content-Type": "application/x-trac"}})
 	}
 	cases = append(cases, []sendCase{

@@ -53,6 +53,14 @@ func Canonicalize(escaped string) (string, error) {
 	if escaped == "" || escaped[0] != '/' {
 		return "", fmt.Errorf("%w: %q is not an absolute path", ErrInvalidPath, escaped)
 	}
+	if isCanonical(escaped) {
+		return escaped, nil
+	}
+	return decodePath(escaped)
+}
+
+// decodePath is Canonicalize without its fast path.
+func decodePath(escaped string) (string, error) {
 	// Decode first, so that dot segments and separators are judged on the
 	// bytes the application will see.
 	dec := make([]byte, 0, len(escaped))
@@ -108,6 +116,23 @@ func Canonicalize(escaped string) (string, error) {
 	return p, nil
 }
 
+// isCanonical reports whether the absolute path p is already canonical and
+// needs no decoding: the common case, answered without allocating.
+func isCanonical(p string) bool {
+	ascii := true
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case c == '%' || c == '\\' || c == '#' || c < 0x20 || c == 0x7f:
+			return false
+		case c == '/' && i+1 < len(p) && (p[i+1] == '/' || p[i+1] == '.'):
+			return false
+		case c >= 0x80:
+			ascii = false
+		}
+	}
+	return ascii || utf8.ValidString(p)
+}
+
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
@@ -128,6 +153,9 @@ func unhex(c byte) byte {
 // alone would re-escape Path and lose a %2F whenever RawPath holds a byte
 // that url considers invalid (raw UTF-8, for instance).
 func rawPath(u *url.URL) string {
+	if u.Path == "" && u.RawPath == "" && u.Host != "" {
+		return "/" // absolute-form target without a path (RFC 9112, 3.2.2)
+	}
 	if u.RawPath != "" {
 		if p, err := url.PathUnescape(u.RawPath); err == nil && p == u.Path {
 			return u.RawPath

@@ -137,6 +137,8 @@ func TestCanonicalMiddleware(t *testing.T) {
 		{"/trac//a/./x/../%6Cogin?q=%2F", 200, "/trac/a/login", "/trac/a/login"},
 		{"/wiki/caf%C3%A9", 200, "/wiki/café", "/wiki/caf%C3%A9"},
 		{"/wiki/100%25", 200, "/wiki/100%", "/wiki/100%25"},
+		{"http://example.com", 200, "/", "/"},
+		{"http://example.com/a/./b", 200, "/a/b", "/a/b"},
 		{"/a%2Fb/caf%C3%A9", 404, "", ""},
 		{"/a%2Fb", 404, "", ""},
 		{"/../x", 400, "", ""},
@@ -172,6 +174,19 @@ func TestCanonicalMiddleware(t *testing.T) {
 			}
 			if got := rec.Header().Get("X-Request-URI"); got != tt.target {
 				t.Errorf("RequestURI %q, want %q as sent", got, tt.target)
+			}
+		})
+	}
+}
+
+func BenchmarkCanonicalize(b *testing.B) {
+	for _, p := range []string{"/trac/alpha/wiki/WikiStart", "/trac//alpha/./x/../wiki/%57ikiStart"} {
+		b.Run(p, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Canonicalize(p); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}

@@ -37,7 +37,8 @@
 //	<VirtualHost> ServerName, ServerAlias      VHosts(VHostConfig{...})   / -vhost NAME
 //	AllowEncodedSlashes Off (the default)      always: %2F and %5C get 404
 //	MergeSlashes On (the default)              always: "//" collapses
-//	Options -FollowSymLinks (for projects)     EnvConfig.AllowSymlinksOut false
+//	Trac's own project index at /trac/         EnvConfig.PassIndex        / -env-pass-index
+//	Options FollowSymLinks (for projects)      EnvConfig.AllowSymlinksOut / -env-allow-symlinks-out
 //
 // <Location> matches whole segments, as Apache 2.4 does: "/trac" covers
 // "/trac" and "/trac/x", not "/tracker". <LocationMatch> is an unanchored

@@ -29,6 +29,11 @@ func FuzzCanonicalize(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in string) {
 		p, err := Canonicalize(in)
+		if in != "" && in[0] == '/' && isCanonical(in) {
+			if slow, err := decodePath(in); err != nil || slow != in {
+				t.Fatalf("fast path kept %q, full decoding gives %q, %v", in, slow, err)
+			}
+		}
 		if err != nil {
 			if p != "" {
 				t.Fatalf("error %v with result %q", err, p)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -22,17 +23,36 @@ func (p *patternReader) Read(b []byte) (int, error) {
 	if int64(len(b)) > p.n-p.off {
 		b = b[:p.n-p.off]
 	}
-	for i := range b {
-		b[i] = byte((p.off + int64(i)) * 7 % 251)
+	n := 0
+	for n < len(b) {
+		k := int((p.off + int64(n)) % 251)
+		n += copy(b[n:], patternCycle[k:])
 	}
 	p.off += int64(len(b))
 	return len(b), nil
 }
 
+// patternCycle holds the pattern's period (251 bytes) repeated, so that a
+// read is a few copies.
+var patternCycle = func() []byte {
+	b := make([]byte, 251*64)
+	for i := range b {
+		b[i] = byte(i * 7 % 251)
+	}
+	return b
+}()
+
+var patternSums sync.Map
+
 func patternSum(n int64) string {
+	if s, ok := patternSums.Load(n); ok {
+		return s.(string)
+	}
 	h := sha256.New()
 	io.Copy(h, &patternReader{n: n})
-	return hex.EncodeToString(h.Sum(nil))
+	s := hex.EncodeToString(h.Sum(nil))
+	patternSums.Store(n, s)
+	return s
 }
 
 // onlyReader hides the concrete type so net/http sends a chunked body.

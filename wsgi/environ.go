@@ -196,7 +196,8 @@ func headerKey(name string) (string, bool) {
 }
 
 func requestURI(r *http.Request) string {
-	if r.RequestURI != "" {
+	// The raw target, unless the client sent the absolute form.
+	if strings.HasPrefix(r.RequestURI, "/") {
 		return r.RequestURI
 	}
 	return r.URL.RequestURI()

@@ -3,6 +3,7 @@ package wsgi
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -102,3 +103,5 @@ func decodeEnv(t testing.TB, body []byte) map[string]string {
 	}
 	return env
 }
+
+func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }

@@ -121,9 +121,9 @@ func forgeTicket(t testing.TB, kt *keytab.Keytab, s ticketSpec) (messages.Ticket
 
 // tokenOptions shape the AP-REQ a test client makes.
 type tokenOptions struct {
-	mutual bool                       // ask for mutual authentication
-	raw    bool                       // send the RFC 4121 token without SPNEGO
-	legacy bool                       // list Microsoft's legacy Kerberos OID first
+	mutual bool                         // ask for mutual authentication
+	raw    bool                         // send the RFC 4121 token without SPNEGO
+	legacy bool                         // list Microsoft's legacy Kerberos OID first
 	mutate func(a *types.Authenticator) // change the authenticator (its time)
 }
 

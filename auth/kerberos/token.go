@@ -52,7 +52,7 @@ type clientToken struct {
 	spnego bool
 	// mech is the Kerberos mechanism OID the client listed first, echoed in
 	// the SPNEGO answer (the standard one or Microsoft's legacy one).
-	mech asn1.ObjectIdentifier
+	mech  asn1.ObjectIdentifier
 	apReq messages.APReq
 }
 

@@ -155,7 +155,7 @@ func (p *pool) get(ctx context.Context) (*ldap.Conn, bool, error) {
 	if p.closed {
 		p.mu.Unlock()
 		<-p.slots
-		return nil, false, errors.New("ldapauth: closed")
+		return nil, false, fmt.Errorf("ldapauth: %w: Directory closed", errUnavailable)
 	}
 	for len(p.idle) > 0 {
 		c := p.idle[len(p.idle)-1]

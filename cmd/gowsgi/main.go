@@ -11,7 +11,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"expvar"
 	"flag"
 	"fmt"
 	"io"
@@ -21,7 +23,10 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -52,6 +57,46 @@ type options struct {
 	passAuthorization bool
 	trustedProxies    listFlag
 	shutdownTimeout   time.Duration
+
+	// Worker lifecycle (package wsgi, issue 3).
+	startTimeout      time.Duration
+	requestTimeout    time.Duration
+	queueTimeout      time.Duration
+	queueSize         int
+	maxRequests       int
+	memoryLimit       byteSize
+	inactivityTimeout time.Duration
+	reloadInterval    time.Duration
+	scriptReloading   bool
+	gracefulTimeout   time.Duration
+	statusAddr        string
+}
+
+// byteSize is a flag taking bytes with an optional K, M or G suffix
+// (powers of 1024).
+type byteSize int64
+
+func (b *byteSize) String() string { return strconv.FormatInt(int64(*b), 10) }
+
+func (b *byteSize) Set(v string) error {
+	mult := int64(1)
+	switch {
+	case strings.HasSuffix(v, "K"), strings.HasSuffix(v, "k"):
+		mult = 1 << 10
+	case strings.HasSuffix(v, "M"), strings.HasSuffix(v, "m"):
+		mult = 1 << 20
+	case strings.HasSuffix(v, "G"), strings.HasSuffix(v, "g"):
+		mult = 1 << 30
+	}
+	if mult > 1 {
+		v = v[:len(v)-1]
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return fmt.Errorf("want a byte count such as 512M")
+	}
+	*b = byteSize(n * mult)
+	return nil
 }
 
 func (o *options) register(fs *flag.FlagSet) {
@@ -66,6 +111,18 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.passAuthorization, "pass-authorization", false, "pass the Authorization header to the app (WSGIPassAuthorization On)")
 	fs.Var(&o.trustedProxies, "trusted-proxy", "`CIDR` of a proxy whose X-Forwarded-Proto is believed (repeatable)")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may run on shutdown")
+
+	fs.DurationVar(&o.startTimeout, "start-timeout", 60*time.Second, "how long a worker may take to load the script")
+	fs.DurationVar(&o.requestTimeout, "request-timeout", 0, "answer 504 and replace the worker when a request runs longer (0: no limit; request-timeout=)")
+	fs.DurationVar(&o.queueTimeout, "queue-timeout", 30*time.Second, "answer 503 when a request waited this long for a free worker (queue-timeout=)")
+	fs.IntVar(&o.queueSize, "queue-size", 1024, "requests that may wait for a free worker; more get 503 at once (listen-backlog=)")
+	fs.IntVar(&o.maxRequests, "max-requests", 0, "recycle a worker after about this many requests, with jitter (0: never; maximum-requests=)")
+	fs.Var(&o.memoryLimit, "memory-limit", "recycle a worker whose resident size exceeds this `size` (e.g. 512M; 0: no limit; memory-limit=)")
+	fs.DurationVar(&o.inactivityTimeout, "inactivity-timeout", 0, "recycle a worker idle this long (0: never; inactivity-timeout=)")
+	fs.DurationVar(&o.reloadInterval, "reload-interval", time.Second, "how often the script's modification time is checked")
+	fs.BoolVar(&o.scriptReloading, "reload", true, "replace the workers when the script file changes (WSGIScriptReloading); SIGHUP always reloads")
+	fs.DurationVar(&o.gracefulTimeout, "graceful-timeout", 30*time.Second, "how long a retiring worker may finish its requests before it is killed")
+	fs.StringVar(&o.statusAddr, "status-addr", "", "`address` to serve worker statistics on, as JSON at / and expvar at /debug/vars (off when empty)")
 }
 
 func splitKV(flagName, v string) (string, string, error) {
@@ -86,6 +143,18 @@ func (o *options) wsgiConfig(script string, logger *slog.Logger) (wsgi.Config, e
 		PythonPath:        o.pythonPath,
 		PassAuthorization: o.passAuthorization,
 		Logger:            logger,
+		StartTimeout:      o.startTimeout,
+		RequestTimeout:    o.requestTimeout,
+		QueueTimeout:      o.queueTimeout,
+		QueueSize:         o.queueSize,
+		MaxRequests:       o.maxRequests,
+		MemoryLimit:       int64(o.memoryLimit),
+		InactivityTimeout: o.inactivityTimeout,
+		ReloadInterval:    o.reloadInterval,
+		GracefulTimeout:   o.gracefulTimeout,
+	}
+	if !o.scriptReloading {
+		cfg.ReloadInterval = -1
 	}
 	for _, e := range o.env {
 		if _, _, err := splitKV("env", e); err != nil {
@@ -181,13 +250,38 @@ func serve(o *options, script string, logger *slog.Logger) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	errc := make(chan error, 1)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if o.statusAddr != "" {
+		sln, err := net.Listen("tcp", o.statusAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("-status-addr: %w", err)
+		}
+		ssrv := &http.Server{Handler: statusHandler(app), ReadHeaderTimeout: 10 * time.Second}
+		defer ssrv.Close()
+		go func() {
+			if err := ssrv.Serve(sln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("status server: %w", err)
+			}
+		}()
+		logger.Info("gowsgi: serving statistics", "addr", sln.Addr().String())
+	}
 	logger.Info("gowsgi: serving", "addr", ln.Addr().String(), "script", script)
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
+wait:
+	for {
+		select {
+		case err := <-errc:
+			return err
+		case <-hup:
+			logger.Info("gowsgi: SIGHUP: reloading the workers")
+			app.Reload()
+		case <-ctx.Done():
+			break wait
+		}
 	}
 	logger.Info("gowsgi: shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
@@ -196,4 +290,32 @@ func serve(o *options, script string, logger *slog.Logger) error {
 		return err
 	}
 	return nil
+}
+
+// currentApp is the handler whose statistics expvar publishes (expvar
+// names are global, so the variable is published once).
+var (
+	currentApp  atomic.Pointer[wsgi.Handler]
+	publishOnce sync.Once
+)
+
+// statusHandler serves app.Stats() as JSON at / and the expvar variables
+// (with "gowsgi" holding the same statistics) at /debug/vars.
+func statusHandler(app *wsgi.Handler) http.Handler {
+	currentApp.Store(app)
+	publishOnce.Do(func() {
+		expvar.Publish("gowsgi", expvar.Func(func() any {
+			if a := currentApp.Load(); a != nil {
+				return a.Stats()
+			}
+			return nil
+		}))
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/debug/vars", expvar.Handler())
+	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(app.Stats())
+	})
+	return mux
 }

@@ -2,36 +2,86 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"net/http"
-	"strings"
 
-	"github.com/gowsgi/gowsgi/internal/reqctx"
+	"github.com/gowsgi/gowsgi/prefix"
 )
 
-// Minimal mount until package prefix provides it: whole-segment prefix
-// match, SCRIPT_NAME/PATH_INFO through the context, 404 elsewhere.
+// The routing layers, built on package prefix:
+//
+//   - edge (orderEdge): -vhost, then the canonical path (prefix.Canonical),
+//     so that every later rule (-auth-location, the mount, the choice of
+//     environment) and the application see the same path. It also sets
+//     builder.mount for the layers built after it.
+//   - mount (orderMount): -mount (WSGIScriptAlias), or with -env-parent-dir
+//     one mount serving every environment of a parent directory
+//     (TRAC_ENV_PARENT_DIR), each request carrying its own -env-key.
 func init() {
-	var mount string
+	var (
+		mount        string
+		envParent    string
+		envKey       string
+		envPassIndex bool
+		envSymlinks  bool
+		vhosts       listFlag
+	)
+	register(layer{
+		name:  "edge",
+		order: orderEdge,
+		flags: func(fs *flag.FlagSet) {
+			vhosts = nil // flags are registered anew for each FlagSet (tests)
+			fs.StringVar(&mount, "mount", "/", "URL `prefix` the script is mounted at (WSGIScriptAlias)")
+			fs.StringVar(&envParent, "env-parent-dir", "", "serve each sub-directory of `DIR` as its own environment under -mount (TRAC_ENV_PARENT_DIR)")
+			fs.StringVar(&envKey, "env-key", "trac.env_path", "WSGI environ `key` naming the environment's directory, with -env-parent-dir")
+			fs.BoolVar(&envPassIndex, "env-pass-index", false, "with -env-parent-dir, pass the mount point itself to the app (with trac.env_parent_dir) instead of listing the environments")
+			fs.BoolVar(&envSymlinks, "env-allow-symlinks-out", false, "with -env-parent-dir, follow environment symlinks that lead outside DIR")
+			fs.Var(&vhosts, "vhost", "host `name` to answer for (ServerName/ServerAlias; *.example.com wildcards; repeatable); other hosts get 421. Default: any")
+		},
+		build: func(b *builder) (func(http.Handler) http.Handler, error) {
+			m, err := prefix.CleanPrefix(mount)
+			if err != nil {
+				return nil, fmt.Errorf("-mount: %w", err)
+			}
+			b.mount = m
+			canonical := prefix.NewCanonical(prefix.CanonicalConfig{Logger: b.logger})
+			if len(vhosts) == 0 {
+				return canonical, nil
+			}
+			vcfg := func(h http.Handler) prefix.VHostConfig {
+				return prefix.VHostConfig{Hosts: []prefix.VHost{{Names: vhosts, Handler: h}}, Logger: b.logger}
+			}
+			if _, err := prefix.VHosts(vcfg(http.NotFoundHandler())); err != nil {
+				return nil, fmt.Errorf("-vhost: %w", err)
+			}
+			return func(next http.Handler) http.Handler {
+				h, err := prefix.VHosts(vcfg(canonical(next)))
+				if err != nil {
+					panic(err) // validated above
+				}
+				return h
+			}, nil
+		},
+	})
 	register(layer{
 		name:  "mount",
 		order: orderMount,
-		flags: func(fs *flag.FlagSet) {
-			fs.StringVar(&mount, "mount", "/", "URL `prefix` the script is mounted at (WSGIScriptAlias)")
-		},
 		build: func(b *builder) (func(http.Handler) http.Handler, error) {
-			m := strings.TrimRight(mount, "/")
-			b.mount = m
-			return func(next http.Handler) http.Handler {
-				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					p := r.URL.Path
-					if m != "" && p != m && !strings.HasPrefix(p, m+"/") {
-						http.NotFound(w, r)
-						return
-					}
-					ctx := reqctx.WithMount(r.Context(), reqctx.Mount{ScriptName: m, PathInfo: p[len(m):]})
-					next.ServeHTTP(w, r.WithContext(ctx))
-				})
-			}, nil
+			if envParent == "" {
+				return prefix.Mount(b.mount), nil
+			}
+			mw, err := prefix.Environments(prefix.EnvConfig{
+				Mount:            b.mount,
+				ParentDir:        envParent,
+				Key:              envKey,
+				PassIndex:        envPassIndex,
+				AllowSymlinksOut: envSymlinks,
+				Logger:           b.logger,
+			})
+			if err != nil {
+				return nil, fmt.Errorf("-env-parent-dir: %w", err)
+			}
+			return mw, nil
 		},
 	})
 }

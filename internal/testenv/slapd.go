@@ -198,9 +198,25 @@ func (s *Slapd) Stop(t testing.TB) {
 	s.cmd = nil
 }
 
-// Pause freezes slapd (SIGSTOP): the kernel still accepts connections on its
-// port but nothing answers, as with a hung server. [Slapd.Resume] undoes it.
-func (s *Slapd) Pause(t testing.TB) { s.signal(t, syscall.SIGSTOP) }
+// Pause freezes slapd (SIGSTOP) and waits until it is stopped: the kernel
+// still accepts connections on its port but nothing answers, as with a hung
+// server. [Slapd.Resume] undoes it.
+func (s *Slapd) Pause(t testing.TB) {
+	t.Helper()
+	s.signal(t, syscall.SIGSTOP)
+	stat := fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		b, err := os.ReadFile(stat)
+		if err != nil {
+			return // not Linux: the signal has to do
+		}
+		// "pid (comm) S ...": the state follows the last ')'.
+		if i := bytes.LastIndexByte(b, ')'); i >= 0 && i+2 < len(b) && (b[i+2] == 'T' || b[i+2] == 't') {
+			return
+		}
+	}
+	t.Fatalf("testenv: slapd does not stop on SIGSTOP")
+}
 
 // Resume lets a slapd frozen by [Slapd.Pause] run again.
 func (s *Slapd) Resume(t testing.TB) { s.signal(t, syscall.SIGCONT) }

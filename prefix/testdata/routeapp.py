@@ -32,8 +32,3 @@ def application(environ, start_response):
                               ('Content-Length', str(len(body)))])
     return [body]
 
-
-if __name__ == '__main__':
-    # Run as CGI (tests use it while no WSGI gateway is available).
-    import wsgiref.handlers
-    wsgiref.handlers.CGIHandler().run(application)

@@ -1,0 +1,291 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"flag"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gowsgi/gowsgi/auth"
+	"github.com/gowsgi/gowsgi/internal/reqctx"
+	"github.com/gowsgi/gowsgi/internal/testenv"
+	"github.com/gowsgi/gowsgi/wsgi"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// buildAuthLayer parses args with the auth layer's flags and builds it.
+func buildAuthLayer(t *testing.T, b *builder, args ...string) (func(http.Handler) http.Handler, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("gowsgi", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var f authFlags
+	f.register(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatalf("flags %q: %v", args, err)
+	}
+	if b == nil {
+		b = &builder{logger: quiet, requireParsers: map[string]func([]string) (auth.Rule, error){}}
+	}
+	return f.build(b)
+}
+
+// whoamiApp answers "REMOTE_USER AUTH_TYPE" as the wsgi environ would get
+// them, or "-" when anonymous.
+var whoamiApp = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	u, ok := reqctx.UserFrom(r.Context())
+	if !ok {
+		io.WriteString(w, "-")
+		return
+	}
+	io.WriteString(w, u.Name+" "+u.AuthType)
+})
+
+func basicAuth(user, pw string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pw))
+}
+
+type authFiles struct{ htpasswd, htdigest, groups string }
+
+func writeAuthFiles(t *testing.T) authFiles {
+	t.Helper()
+	dir := t.TempDir()
+	f := authFiles{
+		htpasswd: filepath.Join(dir, "trac.htpasswd"),
+		htdigest: filepath.Join(dir, "trac.htdigest"),
+	}
+	testenv.Htpasswd(t, f.htpasswd, "alice", "pw", "-B", "-C", "4")
+	testenv.Htpasswd(t, f.htpasswd, `EXAMPLE\Bob`, "bobpw")
+	testenv.Htdigest(t, f.htdigest, "trac", "alice", "pw")
+	f.groups = testenv.WriteFile(t, dir, "groups", "admins: alice\n")
+	return f
+}
+
+func TestAuthLayer(t *testing.T) {
+	files := writeAuthFiles(t)
+	loc := []string{"-htpasswd", files.htpasswd, "-realm", "Trac", "-auth-location", "/[^/]+/login"}
+	tests := []struct {
+		name   string
+		args   []string
+		path   string
+		authz  string
+		status int
+		body   string
+	}{
+		{"login-anonymous", loc, "/trac/login", "", 401, "Unauthorized\n"},
+		{"login-good", loc, "/trac/login", basicAuth("alice", "pw"), 200, "alice Basic"},
+		{"login-bad", loc, "/trac/login", basicAuth("alice", "x"), 401, "Unauthorized\n"},
+		{"outside-anonymous", loc, "/trac/wiki", "", 200, "-"},
+		{"outside-with-credentials", loc, "/trac/wiki", basicAuth("alice", "pw"), 200, "-"},
+		{"login-double-slash", loc, "/trac//login", "", 401, "Unauthorized\n"},
+		{"login-dot-segment", loc, "/trac/./login", "", 401, "Unauthorized\n"},
+		{"login-escaped", loc, "/trac/%6Cogin", "", 401, "Unauthorized\n"},
+		{"login-trailing-slash", loc, "/trac/login/", "", 401, "Unauthorized\n"},
+		{"every-path", []string{"-htpasswd", files.htpasswd}, "/anything", "", 401, "Unauthorized\n"},
+		{"require-user-other", append(loc, "-require", "user bob"), "/t/login", basicAuth("alice", "pw"), 403, "Forbidden\n"},
+		{"require-any-of-two", append(loc, "-require", "user bob", "-require", "group admins", "-group-file", files.groups), "/t/login", basicAuth("alice", "pw"), 200, "alice Basic"},
+		{"require-ip-only", []string{"-require", "ip 192.0.2.0/24"}, "/x", "", 200, "-"},
+		{"require-ip-only-out", []string{"-require", "ip 10.0.0.0/8"}, "/x", "", 403, "Forbidden\n"},
+		{"normalize", []string{"-htpasswd", files.htpasswd, "-normalize-user", "strip-domain,lower", "-require", "user bob"}, "/x", basicAuth(`EXAMPLE\Bob`, "bobpw"), 200, "bob Basic"},
+		{"normalize-after-require", []string{"-htpasswd", files.htpasswd, "-normalize-user", "strip-domain", "-normalize-after-require", "-require", `user EXAMPLE\Bob`}, "/x", basicAuth(`EXAMPLE\Bob`, "bobpw"), 200, "Bob Basic"},
+		{"normalize-after-require-refused", []string{"-htpasswd", files.htpasswd, "-normalize-user", "strip-domain", "-normalize-after-require", "-require", "user Bob"}, "/x", basicAuth(`EXAMPLE\Bob`, "bobpw"), 403, "Forbidden\n"},
+		{"check-url-anonymous", []string{"-htpasswd", files.htpasswd, "-auth-location", "^/trac/login$", "-auth-check-url", "/authFile"}, "/authFile", "", 401, "Unauthorized\n"},
+		{"check-url-good", []string{"-htpasswd", files.htpasswd, "-auth-location", "^/trac/login$", "-auth-check-url", "/authFile"}, "/authFile", basicAuth("alice", "pw"), 200, "OK\n"},
+		{"check-url-bad", []string{"-htpasswd", files.htpasswd, "-auth-location", "^/trac/login$", "-auth-check-url", "/authFile"}, "/authFile", basicAuth("alice", "no"), 401, "Unauthorized\n"},
+		{"check-url-not-under", []string{"-htpasswd", files.htpasswd, "-auth-location", "^/trac/login$", "-auth-check-url", "/authFile"}, "/authFile/x", "", 200, "-"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mw, err := buildAuthLayer(t, nil, tt.args...)
+			if err != nil {
+				t.Fatalf("build: %v", err)
+			}
+			r := httptest.NewRequest("GET", "http://example.com"+tt.path, nil)
+			r.RemoteAddr = "192.0.2.7:1234"
+			r.Header.Set("Remote-User", "admin") // never believed
+			if tt.authz != "" {
+				r.Header.Set("Authorization", tt.authz)
+			}
+			w := httptest.NewRecorder()
+			mw(whoamiApp).ServeHTTP(w, r)
+			if w.Code == 200 && tt.status != 200 {
+				t.Fatalf("got 200 %q, want %d", w.Body, tt.status)
+			}
+			if w.Code != tt.status || (tt.status != 400 && w.Body.String() != tt.body) {
+				t.Errorf("got %d %q, want %d %q", w.Code, w.Body, tt.status, tt.body)
+			}
+			if w.Code == 401 && w.Header().Get("WWW-Authenticate") == "" {
+				t.Error("401 without a challenge")
+			}
+		})
+	}
+}
+
+func TestAuthLayerConfig(t *testing.T) {
+	files := writeAuthFiles(t)
+	t.Run("off-without-flags", func(t *testing.T) {
+		mw, err := buildAuthLayer(t, nil)
+		if err != nil || mw != nil {
+			t.Errorf("mw=%v err=%v, want off", mw != nil, err)
+		}
+	})
+	bad := []struct {
+		name string
+		args []string
+	}{
+		{"digest-without-realm", []string{"-htdigest", files.htdigest}},
+		{"missing-htpasswd", []string{"-htpasswd", files.htpasswd + ".nope"}},
+		{"bad-regexp", []string{"-htpasswd", files.htpasswd, "-auth-location", "("}},
+		{"unknown-require", []string{"-htpasswd", files.htpasswd, "-require", "frob"}},
+		{"unknown-normalizer", []string{"-htpasswd", files.htpasswd, "-normalize-user", "upper"}},
+		{"location-without-scheme", []string{"-auth-location", "/login"}},
+		{"relative-check-url", []string{"-htpasswd", files.htpasswd, "-auth-check-url", "authFile"}},
+		{"missing-secret", []string{"-htdigest", files.htdigest, "-realm", "trac", "-auth-secret-file", files.htdigest + ".nope"}},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := buildAuthLayer(t, nil, tt.args...); err == nil {
+				t.Error("no error")
+			}
+		})
+	}
+	t.Run("provider-contributions", func(t *testing.T) {
+		// What the LDAP and Kerberos layers hand over through builder.
+		b := &builder{logger: quiet, requireParsers: map[string]func([]string) (auth.Rule, error){
+			"ldap-group": func(args []string) (auth.Rule, error) { return auth.Users("carol"), nil },
+		}}
+		b.passwordCheckers = append(b.passwordCheckers, staticChecker{"carol", "cpw"})
+		mw, err := buildAuthLayer(t, b, "-htpasswd", files.htpasswd, "-require", "ldap-group cn=staff")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			authz  string
+			status int
+		}{{basicAuth("carol", "cpw"), 200}, {basicAuth("alice", "pw"), 403}, {basicAuth("carol", "x"), 401}} {
+			r := httptest.NewRequest("GET", "/x", nil)
+			r.Header.Set("Authorization", c.authz)
+			w := httptest.NewRecorder()
+			mw(whoamiApp).ServeHTTP(w, r)
+			if w.Code != c.status {
+				t.Errorf("%s: %d, want %d", c.authz, w.Code, c.status)
+			}
+		}
+	})
+}
+
+type staticChecker struct{ user, pw string }
+
+func (c staticChecker) CheckPassword(_ context.Context, user, pw string) (*auth.User, bool, error) {
+	if user == c.user && pw == c.pw {
+		return &auth.User{Name: user, AuthType: "Basic"}, true, nil
+	}
+	return nil, false, nil
+}
+
+// TestCheckURLWithURLLib is Trac AccountManager's HttpAuthStore: Python's
+// urllib handlers (which send credentials only after a challenge) against
+// -auth-check-url, for Basic and Digest.
+func TestCheckURLWithURLLib(t *testing.T) {
+	files := writeAuthFiles(t)
+	py := testenv.Python(t)
+	const script = `
+import sys, urllib.request, urllib.error
+url, kind, user, pw = sys.argv[1:5]
+pm = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+pm.add_password(None, url, user, pw)
+h = urllib.request.HTTPDigestAuthHandler(pm) if kind == "digest" else urllib.request.HTTPBasicAuthHandler(pm)
+try:
+    r = urllib.request.build_opener(h).open(url)
+    print(r.status, r.read().decode().strip())
+except urllib.error.HTTPError as e:
+    print(e.code)
+`
+	for _, kind := range []string{"basic", "digest"} {
+		t.Run(kind, func(t *testing.T) {
+			args := []string{"-htpasswd", files.htpasswd, "-realm", "trac", "-auth-check-url", "/authFile", "-auth-location", "^/login$"}
+			if kind == "digest" {
+				args = []string{"-htdigest", files.htdigest, "-realm", "trac", "-auth-check-url", "/authFile", "-auth-location", "^/login$"}
+			}
+			mw, err := buildAuthLayer(t, nil, args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(mw(whoamiApp))
+			defer srv.Close()
+			for _, c := range []struct{ pw, want string }{{"pw", "200 OK"}, {"wrong", "401"}} {
+				out, err := exec.Command(py, "-c", script, srv.URL+"/authFile", kind, "alice", c.pw).Output()
+				if err != nil {
+					t.Fatalf("python: %v", err)
+				}
+				if got := strings.TrimSpace(string(out)); got != c.want {
+					t.Errorf("%s password %q: %q, want %q", kind, c.pw, got, c.want)
+				}
+			}
+		})
+	}
+}
+
+// TestAuthEndToEndWSGI is the Trac flow: a WSGI app reading REMOTE_USER at
+// /login, behind the auth layer built from -htpasswd and -auth-location, in
+// front of real Python workers.
+func TestAuthEndToEndWSGI(t *testing.T) {
+	files := writeAuthFiles(t)
+	py := testenv.Python(t)
+	script := testenv.WriteFile(t, "", "app.wsgi", `
+def application(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    body = "%s|%s|%s|%s" % (environ.get("PATH_INFO"), environ.get("REMOTE_USER", "-"),
+                            environ.get("AUTH_TYPE", "-"), environ.get("HTTP_REMOTE_USER", "-"))
+    return [body.encode()]
+`)
+	app, err := wsgi.New(wsgi.Config{Script: script, Python: py, Logger: quiet})
+	if err != nil {
+		if strings.Contains(err.Error(), "not implemented") {
+			t.Skipf("wsgi.New: %v", err)
+		}
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { app.Close() })
+	mw, err := buildAuthLayer(t, nil, "-htpasswd", files.htpasswd, "-realm", "Trac", "-auth-location", "/[^/]+/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(mw(app))
+	defer srv.Close()
+	tests := []struct {
+		path, authz string
+		status      int
+		body        string
+	}{
+		{"/trac/login", basicAuth("alice", "pw"), 200, "/trac/login|alice|Basic|spoof"},
+		{"/trac/login", "", 401, ""},
+		{"/trac/login", basicAuth("alice", "bad"), 401, ""},
+		{"/trac/wiki", "", 200, "/trac/wiki|-|-|spoof"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path+tt.authz, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", srv.URL+tt.path, nil)
+			req.Header.Set("Remote-User", "spoof")
+			if tt.authz != "" {
+				req.Header.Set("Authorization", tt.authz)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tt.status || (tt.status == 200 && string(body) != tt.body) {
+				t.Errorf("got %d %q, want %d %q", resp.StatusCode, body, tt.status, tt.body)
+			}
+		})
+	}
+}

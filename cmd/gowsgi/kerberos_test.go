@@ -1,0 +1,172 @@
+//go:build krb5sum
+
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/jcmturner/gokrb5/v8/client"
+	"github.com/jcmturner/gokrb5/v8/config"
+	"github.com/jcmturner/gokrb5/v8/spnego"
+
+	"github.com/gowsgi/gowsgi/auth"
+	"github.com/gowsgi/gowsgi/internal/testenv"
+)
+
+// buildKerberosChain parses args with the Kerberos and auth layers' flags
+// and builds them in order, as run does, around whoamiApp.
+func buildKerberosChain(t *testing.T, args ...string) (http.Handler, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("gowsgi", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var k kerberosFlags
+	var a authFlags
+	k.register(fs)
+	a.register(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatalf("flags %q: %v", args, err)
+	}
+	b := &builder{logger: quiet, requireParsers: map[string]func([]string) (auth.Rule, error){}}
+	if mw, err := k.build(b); err != nil || mw != nil {
+		return nil, fmt.Errorf("kerberos layer: %v %v", mw != nil, err)
+	}
+	mw, err := a.build(b)
+	if err != nil {
+		return nil, err
+	}
+	if mw == nil {
+		return whoamiApp, nil
+	}
+	return mw(whoamiApp), nil
+}
+
+func TestKerberosLayer(t *testing.T) {
+	kdc := testenv.StartKDC(t)
+	kdc.AddUser(t, "alice", "alicepw")
+	kdc.AddUser(t, "bob", "bobpw")
+	keytab := kdc.AddService(t, "HTTP/localhost")
+	conf, err := config.Load(kdc.Krb5Conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	negotiate := func(user, pass string) func(*http.Request) error {
+		return func(r *http.Request) error {
+			cl := client.NewWithPassword(user, testenv.KDCRealm, pass, conf, client.DisablePAFXFAST(true))
+			defer cl.Destroy()
+			if err := cl.Login(); err != nil {
+				return err
+			}
+			return spnego.SetSPNEGOHeader(cl, r, "HTTP/localhost")
+		}
+	}
+	basic := func(user, pass string) func(*http.Request) error {
+		return func(r *http.Request) error { r.SetBasicAuth(user, pass); return nil }
+	}
+	common := []string{"-keytab", keytab, "-spn", "HTTP/localhost@GOWSGI.TEST", "-krb5-conf", kdc.Krb5Conf}
+	tests := []struct {
+		name     string
+		args     []string
+		path     string
+		creds    func(*http.Request) error
+		wantCode int
+		wantBody string
+	}{
+		{name: "negotiate", args: common, path: "/", creds: negotiate("alice", "alicepw"), wantCode: 200, wantBody: "alice@GOWSGI.TEST Negotiate"},
+		{name: "anonymous", args: common, path: "/", wantCode: 401, wantBody: "Unauthorized\n"},
+		{name: "basic off", args: common, path: "/", creds: basic("alice", "alicepw"), wantCode: 401, wantBody: "Unauthorized\n"},
+		{name: "basic on", args: append([]string{"-kerberos-basic"}, common...), path: "/", creds: basic("alice", "alicepw"), wantCode: 200, wantBody: "alice@GOWSGI.TEST Basic"},
+		{name: "basic wrong password", args: append([]string{"-kerberos-basic"}, common...), path: "/", creds: basic("alice", "nope"), wantCode: 401, wantBody: "Unauthorized\n"},
+		{name: "local name", args: append([]string{"-kerberos-name", "local"}, common...), path: "/", creds: negotiate("alice", "alicepw"), wantCode: 200, wantBody: "alice Negotiate"},
+		{name: "down-level domain", args: append([]string{"-kerberos-name", "down-level=GOWSGI"}, common...), path: "/", creds: negotiate("alice", "alicepw"), wantCode: 200, wantBody: `GOWSGI\alice Negotiate`},
+		{name: "normalize-user strip-realm", args: append([]string{"-normalize-user", "strip-realm"}, common...), path: "/", creds: negotiate("alice", "alicepw"), wantCode: 200, wantBody: "alice Negotiate"},
+		{name: "require user granted", args: append([]string{"-require", "user alice@GOWSGI.TEST"}, common...), path: "/", creds: negotiate("alice", "alicepw"), wantCode: 200, wantBody: "alice@GOWSGI.TEST Negotiate"},
+		{name: "require user denied", args: append([]string{"-require", "user alice@GOWSGI.TEST"}, common...), path: "/", creds: negotiate("bob", "bobpw"), wantCode: 403, wantBody: "Forbidden\n"},
+		{name: "auth-location outside", args: append([]string{"-auth-location", "^/trac/login$"}, common...), path: "/trac/wiki", wantCode: 200, wantBody: "-"},
+		{name: "auth-location inside, anonymous", args: append([]string{"-auth-location", "^/trac/login$"}, common...), path: "/trac/login", wantCode: 401, wantBody: "Unauthorized\n"},
+		{name: "auth-location inside", args: append([]string{"-auth-location", "^/trac/login$", "-kerberos-name", "local"}, common...), path: "/trac/login", creds: negotiate("alice", "alicepw"), wantCode: 200, wantBody: "alice Negotiate"},
+		{name: "session cookie", args: append([]string{"-kerberos-session", "1h"}, common...), path: "/", creds: negotiate("alice", "alicepw"), wantCode: 200, wantBody: "alice@GOWSGI.TEST Negotiate"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h, err := buildKerberosChain(t, tc.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewUnstartedServer(h)
+			srv.Listener = ln
+			srv.Start()
+			defer srv.Close()
+			url := fmt.Sprintf("http://localhost:%d%s", ln.Addr().(*net.TCPAddr).Port, tc.path)
+			req, _ := http.NewRequest("GET", url, nil)
+			if tc.creds != nil {
+				if err := tc.creds(req); err != nil {
+					t.Fatal(err)
+				}
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.wantCode || string(body) != tc.wantBody {
+				t.Errorf("got %d %q, want %d %q", resp.StatusCode, body, tc.wantCode, tc.wantBody)
+			}
+			if tc.wantCode == 401 && !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Negotiate") {
+				t.Errorf("WWW-Authenticate %q", resp.Header.Values("WWW-Authenticate"))
+			}
+			if strings.Contains(tc.name, "session") {
+				cs := resp.Cookies()
+				if len(cs) != 1 {
+					t.Fatalf("cookies %v", cs)
+				}
+				again, _ := http.NewRequest("GET", url, nil)
+				again.AddCookie(cs[0])
+				resp, err := http.DefaultClient.Do(again)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || string(body) != tc.wantBody {
+					t.Errorf("with the cookie alone: %d %q", resp.StatusCode, body)
+				}
+			}
+		})
+	}
+}
+
+func TestKerberosLayerErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"spn without keytab", []string{"-spn", "HTTP/x"}, "need -keytab"},
+		{"basic without keytab", []string{"-kerberos-basic"}, "need -keytab"},
+		{"missing keytab", []string{"-keytab", "/nonexistent"}, "reading the keytab"},
+		{"bad name form", []string{"-keytab", "/nonexistent", "-kerberos-name", "upper"}, "-kerberos-name"},
+		{"local without realm", []string{"-keytab", "/nonexistent", "-kerberos-name", "local"}, "needs the realm"},
+		{"negative session", []string{"-keytab", "/nonexistent", "-kerberos-session", "-1s"}, "-kerberos-session"},
+		{"session key without session", []string{"-keytab", "/nonexistent", "-kerberos-session-key-file", "/x"}, "needs -kerberos-session"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := buildKerberosChain(t, tc.args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -137,3 +137,28 @@ func TestParseBasic(t *testing.T) {
 		})
 	}
 }
+
+type funcChallenger func(h http.Header)
+
+func (f funcChallenger) Challenge(h http.Header, r *http.Request) { f(h) }
+
+// TestChallengesOnce checks that each scheme challenges once, that a
+// challenger of an incomparable type does not panic, and that registration
+// order is kept.
+func TestChallengesOnce(t *testing.T) {
+	b, err := NewBasic(BasicConfig{Realm: "r", Users: failingChecker{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "/", nil)
+	r = WithChallenger(r, staticChallenger("Negotiate"))
+	r = WithChallenger(r, b)
+	r = WithChallenger(r, funcChallenger(func(h http.Header) { h.Add("WWW-Authenticate", "Bearer") }))
+	r = WithChallenger(r, nil)
+	w := httptest.NewRecorder()
+	WriteUnauthorized(w, r, b)
+	got := strings.Join(w.Header().Values("WWW-Authenticate"), "|")
+	if want := `Negotiate|Bearer|Basic realm="r", charset="UTF-8"`; got != want || w.Code != 401 {
+		t.Errorf("%d %q, want 401 %q", w.Code, got, want)
+	}
+}

@@ -55,3 +55,25 @@ func BenchmarkBasic(b *testing.B) {
 		benchServe(b, Basic(BasicConfig{Realm: "Trac", Users: uncached})(Require(ValidUser())(hello)), authz)
 	})
 }
+
+// BenchmarkCheckPasswordUnknownUser shows that an unknown user costs as
+// much as a known one with a wrong password (one bcrypt verification), so
+// response times do not reveal which names exist. Run:
+// go test -run '^$' -bench CheckPassword ./auth/
+func BenchmarkCheckPasswordUnknownUser(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "htpasswd")
+	testenv.Htpasswd(b, path, "alice", "s3cret", "-B", "-C", "6")
+	h, err := NewHtpasswd(HtpasswdConfig{Path: path})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, user := range []string{"alice", "nobody"} {
+		b.Run(map[string]string{"alice": "known-wrong-password", "nobody": "unknown-user"}[user], func(b *testing.B) {
+			for b.Loop() {
+				if _, ok, _ := h.CheckPassword(b.Context(), user, "wrong"); ok {
+					b.Fatal("accepted")
+				}
+			}
+		})
+	}
+}

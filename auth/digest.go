@@ -145,6 +145,9 @@ func NewDigest(cfg DigestConfig) (*DigestAuth, error) {
 	if err != nil {
 		return nil, err
 	}
+	if users, _, _ := d.file.get(); len(users) == 0 {
+		d.logger.Warn("auth: the htdigest file has no entry for the realm: every login will fail", "path", cfg.File, "realm", cfg.Realm)
+	}
 	return d, nil
 }
 

@@ -7,7 +7,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
+	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -62,8 +65,10 @@ type Htpasswd struct {
 	key    [32]byte // HMAC key of the cache; random per process
 	group  singleflight.Group
 
+	macs sync.Pool // of keyed HMAC-SHA256 states
+
 	mu    sync.Mutex
-	cache map[string]cacheEntry
+	cache map[cacheKey]cacheEntry
 
 	onVerify func() // tests: called for each hash verification
 }
@@ -89,8 +94,9 @@ func NewHtpasswd(cfg HtpasswdConfig) (*Htpasswd, error) {
 		logger: reqctx.Logger(cfg.Logger),
 		ttl:    cfg.CacheTTL,
 		size:   cfg.CacheSize,
-		cache:  map[string]cacheEntry{},
+		cache:  map[cacheKey]cacheEntry{},
 	}
+	h.macs.New = func() any { return hmac.New(sha256.New, h.key[:]) }
 	if h.ttl == 0 {
 		h.ttl = 5 * time.Minute
 	}
@@ -112,7 +118,7 @@ func NewHtpasswd(cfg HtpasswdConfig) (*Htpasswd, error) {
 	return h, nil
 }
 
-// ParseHtpasswd parses the contents of an htpasswd file. Blank lines and
+// parseHtpasswd parses the contents of an htpasswd file. Blank lines and
 // lines starting with '#' are skipped, white space around a line (and a CR
 // before its LF) is ignored; the first entry of a user wins, as in Apache.
 func parseHtpasswd(data []byte) (*htpasswdData, error) {
@@ -150,14 +156,20 @@ func (h *Htpasswd) clearCache() {
 	h.mu.Unlock()
 }
 
-// cacheKey is a keyed hash of the credentials: the password itself is never
-// kept.
-func (h *Htpasswd) cacheKey(user, password string) string {
-	m := hmac.New(sha256.New, h.key[:])
-	m.Write([]byte(user))
+// cacheKey is a keyed hash (HMAC-SHA256) of the credentials: the password
+// itself is never kept.
+type cacheKey [sha256.Size]byte
+
+func (h *Htpasswd) cacheKey(user, password string) cacheKey {
+	m := h.macs.Get().(hash.Hash)
+	m.Reset()
+	io.WriteString(m, user)
 	m.Write([]byte{0})
-	m.Write([]byte(password))
-	return hex.EncodeToString(m.Sum(nil))
+	io.WriteString(m, password)
+	var k cacheKey
+	m.Sum(k[:0])
+	h.macs.Put(m)
+	return k
 }
 
 // CheckPassword implements [PasswordChecker]. An unknown user costs one hash
@@ -182,7 +194,7 @@ func (h *Htpasswd) CheckPassword(ctx context.Context, user, password string) (*U
 			return &User{Name: user, AuthType: "Basic"}, true, nil
 		}
 	}
-	v, _, _ := h.group.Do(fmt.Sprintf("%d/%s", gen, key), func() (any, error) {
+	v, _, _ := h.group.Do(strconv.FormatUint(gen, 10)+"/"+hex.EncodeToString(key[:]), func() (any, error) {
 		return h.verify(data, user, password), nil
 	})
 	if !v.(bool) {
@@ -208,7 +220,7 @@ func (h *Htpasswd) verify(data *htpasswdData, user, password string) bool {
 	return verifyHash(e.kind, e.hash, password)
 }
 
-func (h *Htpasswd) remember(key string, gen uint64) {
+func (h *Htpasswd) remember(key cacheKey, gen uint64) {
 	now := time.Now()
 	h.mu.Lock()
 	defer h.mu.Unlock()

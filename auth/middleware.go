@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/gowsgi/gowsgi/internal/reqctx"
@@ -114,9 +115,15 @@ func writeUnauthorized(w http.ResponseWriter, r *http.Request, extra ...Challeng
 	emitted := map[Challenger]bool{}
 	for i := len(all) - 1; i >= 0; i-- {
 		c := all[i]
+		if c == nil {
+			continue
+		}
 		key := c
 		if sc, ok := c.(staleChallenger); ok {
 			key = sc.s
+		}
+		if !reflect.TypeOf(key).Comparable() {
+			continue // a func or slice type: cannot be a map key, never merged
 		}
 		if emitted[key] {
 			all[i] = nil

@@ -149,7 +149,9 @@ func Group(groups GroupChecker, names ...string) Rule {
 // NewIP returns a rule that grants clients whose address (the host of
 // http.Request.RemoteAddr) is one of addrs: an IPv4 or IPv6 address or a
 // CIDR prefix (Require ip). It does not need a user: a client elsewhere is
-// refused with 403.
+// refused with 403. Behind a reverse proxy RemoteAddr is the proxy's
+// address unless a layer before this one rewrote it from a header it
+// trusts; IPv4-mapped IPv6 addresses match their IPv4 form.
 func NewIP(addrs ...string) (Rule, error) {
 	if len(addrs) == 0 {
 		return nil, errors.New("auth: ip rule without addresses")

@@ -15,7 +15,9 @@ FIXTURES=$REPO_DIR/auth/ldapauth/testdata
 [[ -r $FIXTURES/directory.ldif && -r $FIXTURES/ad.schema ]] ||
 	die "missing fixtures $FIXTURES/directory.ldif and ad.schema"
 SUFFIX=dc=example,dc=com
-BASE_URL_PATH="ou=people,$SUFFIX?uid?sub?(objectClass=inetOrgPerson)"
+# The whole naming context as base, as the seed's AuthLDAPURL does (users and
+# groups in different branches below it).
+BASE_URL_PATH="$SUFFIX?uid?sub?(objectClass=inetOrgPerson)"
 BIND_DN=cn=reader,$SUFFIX
 GROUP_DN=cn=trac-users,ou=groups,$SUFFIX
 # alice is in trac-users directly; carol through devs (groupOfUniqueNames).

@@ -9,8 +9,8 @@
 #   - reporting: one table per script, every figure as a ratio to gowsgi,
 #     all from the same run.
 #
-# Tunables (environment): DURATION (wrk -d, default 10s), WARMUP (default 2s),
-# WRK_THREADS (2), CONNS (32), ROUNDS (1: each peer measured ROUNDS times,
+# Tunables (environment): DURATION (wrk -d, default 6s), WARMUP (default 2s),
+# WRK_THREADS (2), CONNS (32), ROUNDS (2: each peer measured ROUNDS times,
 # interleaved, best kept), GOWSGI (a prebuilt cmd/gowsgi binary instead of
 # building one), KEEP=1 (keep the work dir for inspection).
 
@@ -21,7 +21,7 @@ REPO_DIR=$(cd "$BENCH_DIR/.." && pwd)
 PY3=/usr/bin/python3 # Debian's interpreter, the one every peer runs
 APACHE_MODULES=/usr/lib/apache2/modules
 
-: "${DURATION:=10s}" "${WARMUP:=2s}" "${WRK_THREADS:=2}" "${CONNS:=32}" "${ROUNDS:=1}"
+: "${DURATION:=6s}" "${WARMUP:=2s}" "${WRK_THREADS:=2}" "${CONNS:=32}" "${ROUNDS:=2}"
 
 WORK=""
 FAILED=0
@@ -359,8 +359,8 @@ EOF
 # --- measuring ---------------------------------------------------------------
 
 # wrk_measure URL [WRK-ARGS...]: warm up, then one bounded wrk run. Sets
-# WRK_RPS (requests/s), WRK_BAD (non-2xx/3xx responses + socket errors) and
-# WRK_OUT (the raw output).
+# WRK_RPS (requests/s), WRK_REQS (requests done), WRK_BAD (non-2xx/3xx
+# responses), WRK_SOCKERR (socket errors) and WRK_OUT (the raw output).
 wrk_measure() {
 	local url=$1
 	shift
@@ -369,14 +369,13 @@ wrk_measure() {
 	# take ~60 ms each) before measuring.
 	sleep 1
 	WRK_OUT=$(wrk -t"$WRK_THREADS" -c"$CONNS" -d"$DURATION" "$@" "$url" 2>&1) || {
-		WRK_RPS=0 WRK_BAD=1
+		WRK_RPS=0 WRK_BAD=1 WRK_SOCKERR=0 WRK_REQS=0
 		return 1
 	}
 	WRK_RPS=$(awk '/^Requests\/sec:/ {print $2}' <<<"$WRK_OUT")
-	WRK_BAD=$(awk '
-		/Non-2xx or 3xx responses:/ {n += $NF}
-		/Socket errors:/ {gsub(",", ""); n += $4 + $6 + $8 + $10}
-		END {print n + 0}' <<<"$WRK_OUT")
+	WRK_BAD=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} END {print n + 0}' <<<"$WRK_OUT")
+	WRK_SOCKERR=$(awk '/Socket errors:/ {gsub(",", ""); n += $4 + $6 + $8 + $10} END {print n + 0}' <<<"$WRK_OUT")
+	WRK_REQS=$(awk '/ requests in / {print $1}' <<<"$WRK_OUT")
 	[[ -n $WRK_RPS ]] || WRK_RPS=0
 }
 
@@ -398,11 +397,16 @@ bench_rps() {
 		record "$name" 0 "no request completed in $DURATION"
 		return 0
 	fi
-	if ((WRK_BAD > 0)); then
-		fail "$name" "$WRK_BAD bad responses or socket errors under load: $(grep -E 'Non-2xx|Socket errors' <<<"$WRK_OUT" | tr '\n' ' ')"
+	# Any error status fails the peer. A few socket errors (a keep-alive
+	# connection the server closed as wrk reused it) are noted; more than
+	# 1 in 1000 requests fail it.
+	if ((WRK_BAD > 0 || WRK_SOCKERR * 1000 > ${WRK_REQS:-0})); then
+		fail "$name" "$(grep -E 'Non-2xx|Socket errors' <<<"$WRK_OUT" | tr -s ' \n' ' ')under load"
 		return 0
 	fi
-	record "$name" "$WRK_RPS"
+	local n=""
+	((WRK_SOCKERR > 0)) && n="$WRK_SOCKERR socket errors in $WRK_REQS requests"
+	record "$name" "$WRK_RPS" "$n"
 }
 
 # proc_cpu PID...: utime+stime in seconds of the given live processes.

@@ -4,8 +4,6 @@
 # loopback; prints requests/s and each peer's ratio to gowsgi.
 # Target: gowsgi (-processes 2 -threads 1) ≥ uWSGI (2 processes).
 # Run as root on Debian 12: sudo bench/wsgi-hello.sh (see bench/README.md).
-# Defaults: two interleaved rounds of 6 s per peer, best kept (< 3 minutes).
-: "${DURATION:=6s}" "${ROUNDS:=2}"
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 setup wsgi-hello

@@ -28,8 +28,8 @@
 // Middleware that wraps the ResponseWriter must forward ReadFrom for this to
 // survive; the wrappers of this module do (package internal/rw). Over TLS,
 // HTTP/2, or through a wrapper without ReadFrom, the body is copied with a
-// 32 KiB buffer; bodies under 16 KiB are always copied, together with the
-// header in one write.
+// 32 KiB buffer. Bodies under 16 KiB are copied too: for them a separate
+// header write plus sendfile saves nothing.
 //
 // # Coming from Apache
 //

@@ -33,8 +33,9 @@ var (
 
 // sendfileMin is the body size from which Send flushes the header on its own
 // and hands the body to the writer's ReadFrom (sendfile(2) on a plain TCP
-// connection). Below it, header and body leave in one write: a copy of a few
-// kilobytes costs less than the extra system call.
+// connection). Below it the body is copied through net/http's buffers with
+// the header: a copy of a few kilobytes costs no more than the separate
+// header write that sendfile needs.
 const sendfileMin = 16 << 10
 
 // sniffLen is how many bytes net/http (and Send) look at to guess a
@@ -58,7 +59,8 @@ const sniffLen = 512
 // one with 416, unless an If-Range field fails to match the ETag or
 // Last-Modified in w.Header(); a request with several ranges or a malformed
 // Range field gets the whole section with 200. A HEAD request gets the header
-// only. Statuses that forbid a body (1xx, 204, 304) are sent without one.
+// only. Statuses that forbid a body (204, 304) are sent without one;
+// informational ones (1xx) are refused.
 //
 // On a plain HTTP/1.x connection the body goes from the file to the socket
 // with sendfile(2) through the writer's [io.ReaderFrom] (which the wrappers of
@@ -79,8 +81,8 @@ func Send(w http.ResponseWriter, r *http.Request, status int, f *os.File, offset
 	if offset < 0 || length < -1 {
 		return fmt.Errorf("filewrap: Send: invalid section offset %d length %d", offset, length)
 	}
-	if status < 100 || status > 999 {
-		return fmt.Errorf("filewrap: Send: invalid status %d", status)
+	if status < 200 || status > 999 {
+		return fmt.Errorf("filewrap: Send: invalid final status %d", status)
 	}
 	fi, err := f.Stat()
 	if err != nil {

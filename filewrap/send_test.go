@@ -229,6 +229,7 @@ func TestSendErrorsBeforeWriting(t *testing.T) {
 		{"negative-offset", func() *os.File { f, _ := os.Open(p); return f }, -1, 10, nil},
 		{"bad-length", func() *os.File { f, _ := os.Open(p); return f }, 0, -2, nil},
 		{"nil-file", func() *os.File { return nil }, 0, -1, nil},
+		{"informational-status", func() *os.File { f, _ := os.Open(p); return f }, 0, -1, nil},
 		{"closed-file", func() *os.File { f, _ := os.Open(p); f.Close(); return f }, 0, -1, nil},
 	}
 	for _, tt := range tests {
@@ -239,7 +240,11 @@ func TestSendErrorsBeforeWriting(t *testing.T) {
 			}
 			rec := newRecorder()
 			r, _ := http.NewRequest("GET", "/", nil)
-			err := filewrap.Send(rec, r, 200, f, tt.offset, tt.length)
+			status := 200
+			if tt.name == "informational-status" {
+				status = 103
+			}
+			err := filewrap.Send(rec, r, status, f, tt.offset, tt.length)
 			if err == nil || (tt.want != nil && !errors.Is(err, tt.want)) || errors.Is(err, filewrap.ErrIncomplete) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}

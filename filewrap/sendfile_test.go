@@ -492,3 +492,50 @@ func curlCmp(t *testing.T, url, path string, size int64) {
 	}
 	t.Logf("curl: status and size %s; cmp: identical to the file", curlErr.String())
 }
+
+// TestSendClientGone closes the connection in the middle of a body: Send
+// reports ErrIncomplete and Fail logs it as the client's doing, not as a
+// server error.
+func TestSendClientGone(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "big")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, 256<<20); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	done := make(chan error, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer f.Close()
+		err = filewrap.Send(rw.Wrap(w), r, 200, f, 0, -1)
+		done <- err
+		filewrap.Fail(w, r, logger, err)
+	}))
+	defer srv.Close()
+	c, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(c, make([]byte, 1<<20)); err != nil {
+		t.Fatal(err)
+	}
+	c.(*net.TCPConn).SetLinger(0) // reset, not a polite close
+	c.Close()
+	if err := <-done; !errors.Is(err, filewrap.ErrIncomplete) {
+		t.Fatalf("Send: %v, want ErrIncomplete", err)
+	}
+	srv.Close() // waits for the handler, and so for Fail's log line
+	if l := logs.String(); !strings.Contains(l, "client went away") || strings.Contains(l, "level=ERROR") {
+		t.Errorf("log: %q", l)
+	}
+}

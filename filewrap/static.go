@@ -87,6 +87,11 @@ func NewStatic(cfg StaticConfig) (*Static, error) {
 			return nil, fmt.Errorf("filewrap: StaticConfig.Index: bad file name %q", name)
 		}
 	}
+	abs, err := filepath.Abs(cfg.Root)
+	if err != nil {
+		return nil, fmt.Errorf("filewrap: StaticConfig.Root: %w", err)
+	}
+	cfg.Root = abs
 	root, err := os.OpenRoot(cfg.Root)
 	if err != nil {
 		return nil, fmt.Errorf("filewrap: StaticConfig.Root: %w", err)
@@ -178,7 +183,9 @@ func (s *Static) resolve(r *http.Request) (name string, dirSlash, ok bool) {
 	return p, dirSlash, true
 }
 
-// open opens name for reading without blocking on a FIFO.
+// open opens name for reading without blocking on a FIFO. (For a regular
+// file, package os clears O_NONBLOCK again when the descriptor turns out not
+// to be pollable, so reads and sendfile block on the disk as usual.)
 func (s *Static) open(name string) (*os.File, error) {
 	const flags = os.O_RDONLY | syscall.O_NONBLOCK
 	if s.cfg.FollowSymlinks {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -31,6 +32,9 @@ type conn struct {
 	// reclaimed is set (under database/sql's lock of the connection) when
 	// IsValid gave the connection up for a waiter of another pool.
 	reclaimed bool
+	// idle mirrors membership of p.idle, so that the common case (not
+	// idle) costs one atomic load per call.
+	idle atomic.Bool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -106,9 +110,15 @@ func Unwrap(driverConn any) any {
 	return driverConn
 }
 
-func (c *conn) Prepare(query string) (driver.Stmt, error) { return c.inner.Prepare(query) }
+func (c *conn) Prepare(query string) (driver.Stmt, error) {
+	c.busy()
+	return c.inner.Prepare(query)
+}
 
-func (c *conn) Begin() (driver.Tx, error) { return c.inner.Begin() } //nolint:staticcheck
+func (c *conn) Begin() (driver.Tx, error) {
+	c.busy()
+	return c.inner.Begin() //nolint:staticcheck
+}
 
 // Close closes the wrapped connection once and gives its slot back.
 func (c *conn) Close() error {
@@ -118,6 +128,7 @@ func (c *conn) Close() error {
 		p.mu.Lock()
 		_, wasIdle := p.idle[c]
 		delete(p.idle, c)
+		c.idle.Store(false)
 		shed := wasIdle && p.shedding
 		p.mu.Unlock()
 		if shed {
@@ -133,6 +144,7 @@ func (c *conn) Close() error {
 }
 
 func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	c.busy()
 	if bt, ok := c.inner.(driver.ConnBeginTx); ok {
 		return bt.BeginTx(ctx, opts)
 	}
@@ -156,6 +168,7 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 }
 
 func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	c.busy()
 	if pc, ok := c.inner.(driver.ConnPrepareContext); ok {
 		return pc.PrepareContext(ctx, query)
 	}
@@ -173,6 +186,7 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 }
 
 func (c *conn) exec(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	c.busy()
 	if ec, ok := c.inner.(driver.ExecerContext); ok {
 		return ec.ExecContext(ctx, query, args)
 	}
@@ -193,6 +207,7 @@ func (c *conn) exec(ctx context.Context, query string, args []driver.NamedValue)
 }
 
 func (c *conn) query(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	c.busy()
 	if qc, ok := c.inner.(driver.QueryerContext); ok {
 		return qc.QueryContext(ctx, query, args)
 	}
@@ -224,6 +239,7 @@ func namedValueToValue(named []driver.NamedValue) ([]driver.Value, error) {
 }
 
 func (c *conn) Ping(ctx context.Context) error {
+	c.busy()
 	if pg, ok := c.inner.(driver.Pinger); ok {
 		return pg.Ping(ctx)
 	}
@@ -231,6 +247,7 @@ func (c *conn) Ping(ctx context.Context) error {
 }
 
 func (c *conn) CheckNamedValue(nv *driver.NamedValue) error {
+	c.busy()
 	if ch, ok := c.inner.(driver.NamedValueChecker); ok {
 		return ch.CheckNamedValue(nv)
 	}
@@ -240,10 +257,7 @@ func (c *conn) CheckNamedValue(nv *driver.NamedValue) error {
 // ResetSession is called by database/sql when it takes the connection out
 // of its pool again (after a use): the connection is no longer idle.
 func (c *conn) ResetSession(ctx context.Context) error {
-	p := c.p
-	p.mu.Lock()
-	delete(p.idle, c)
-	p.mu.Unlock()
+	c.busy()
 	if rs, ok := c.inner.(driver.SessionResetter); ok {
 		return rs.ResetSession(ctx)
 	}
@@ -267,8 +281,29 @@ func (c *conn) IsValid() bool {
 		g.log.Debug("pool: closing a returned connection for a waiter", slog.String("pool", p.name))
 		return false
 	}
+	c.markIdle()
+	return true
+}
+
+// markIdle notes that the connection sits in its pool. A new connection
+// starts so too: database/sql may put one it opened in the background
+// straight into its pool, without a call the wrapper would see.
+func (c *conn) markIdle() {
+	p := c.p
 	p.mu.Lock()
 	p.idle[c] = time.Now()
+	c.idle.Store(true)
 	p.mu.Unlock()
-	return true
+}
+
+// busy notes that the connection is in use: it was taken out of its pool.
+func (c *conn) busy() {
+	if !c.idle.Load() {
+		return
+	}
+	p := c.p
+	p.mu.Lock()
+	delete(p.idle, c)
+	c.idle.Store(false)
+	p.mu.Unlock()
 }

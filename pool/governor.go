@@ -211,7 +211,9 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 		p.g.log.Debug("pool: connect failed", slog.String("pool", p.name), slog.Any("err", err))
 		return nil, err
 	}
-	return wrapConn(&conn{inner: inner, p: p, opened: time.Now()}), nil
+	w := &conn{inner: inner, p: p, opened: time.Now()}
+	w.markIdle()
+	return wrapConn(w), nil
 }
 
 // Driver returns the wrapped connector's driver.

@@ -112,7 +112,19 @@ func TestCapAcrossPools(t *testing.T) {
 					})
 				}
 			}
+			stop := make(chan struct{})
+			go func() {
+				select {
+				case <-stop:
+				case <-time.After(5 * time.Second):
+					for _, db := range dbs {
+						t.Logf("DEBUG db %+v", db.Stats())
+					}
+					t.Errorf("DEBUG stuck: %+v", g.Stats())
+				}
+			}()
 			wg.Wait()
+			close(stop)
 			close(errs)
 			for err := range errs {
 				t.Error(err)

@@ -1,4 +1,109 @@
 // Package wsgi runs a Python WSGI application (PEP 3333) behind a Go
 // net/http server, in managed Python worker processes: the daemon mode of
 // Apache's mod_wsgi.
+//
+// [New] starts Config.Processes Python processes, each loading
+// Config.Script once (under a module name derived from its path, never as
+// __main__, in the main interpreter like WSGIApplicationGroup %{GLOBAL})
+// with an adapter embedded in this package (standard library only, Python
+// 3.9 or later). The [Handler] is an http.Handler; mount it with package
+// prefix or http.StripPrefix:
+//
+//	h, err := wsgi.New(wsgi.Config{
+//		Script:    "/srv/trac/trac.wsgi",
+//		Processes: 2, Threads: 4,
+//		Env:       []string{"PYTHON_EGG_CACHE=/srv/trac/eggs"},
+//		Environ:   map[string]string{"trac.env_path": "/srv/trac/mysite"},
+//	})
+//	if err != nil { ... }
+//	defer h.Close()
+//	http.Handle("/trac/", http.StripPrefix("/trac", h)) // with Config.ScriptName "/trac"
+//
+// [Environ] is the request-to-environ translation on its own, usable
+// without the workers.
+//
+// # How requests reach the workers
+//
+// Each request thread of each process has its own socket pair, made by the
+// Go process at spawn and inherited by the worker: there is no socket in
+// the file system another process could connect to. A request travels as
+// one frame holding the environ encoded in Python's marshal format (decoded
+// by marshal.loads, in C) and, for bodies up to 64 KiB, the body. Larger
+// and chunked bodies are pulled by the worker as the application reads
+// wsgi.input, in pieces of at most 256 KiB: nothing buffers a whole upload,
+// and a slow reader slows the client (backpressure). Response bodies come
+// back in frames the Go side writes out as they arrive, flushing each chunk
+// the application yields.
+//
+// One connection per thread, rather than one per process with a dispatcher
+// thread inside Python, keeps the Python side a plain blocking loop: no
+// hand-off between Python threads under the GIL, no per-request queue, and
+// the scheduling (idle workers first) happens in Go where it is cheap. To
+// keep the workers from sleeping between requests, a request may be queued
+// on a busy connection behind the running one (at most one, and only while
+// that one is young and does not stream), so the worker finds its next
+// request already read. A worker file descriptor passed with SCM_RIGHTS
+// carries wsgi.file_wrapper responses to package filewrap (sendfile).
+//
+// # Lifecycle
+//
+// A worker that dies fails only the request it was running (502; requests
+// queued behind it go elsewhere) and is replaced, with backoff when it
+// keeps dying at startup; the traceback of a script that cannot load is
+// logged, and requests get 503 instead of waiting. RequestTimeout answers
+// 504 and kills the worker. Requests wait for a free worker in a bounded
+// queue (QueueSize, QueueTimeout: then 503 with Retry-After); a client that
+// leaves stops waiting. Workers are recycled after MaxRequests (with
+// jitter), above MemoryLimit, or after InactivityTimeout, and all of them
+// when the script's modification time changes or on [Handler.Reload]: the
+// replacement starts first, the old worker finishes its requests.
+// [Handler.Shutdown] and [Handler.Close] let requests finish, then kill;
+// workers also die with the Go process (parent-death signal and EOF on
+// their socket). [Handler.Stats] reports the counters.
+//
+// # Coming from Apache
+//
+//	mod_wsgi                               gowsgi (Config field / cmd/gowsgi flag)
+//	WSGIScriptAlias /trac /srv/trac.wsgi   Script, with prefix or ScriptName / -mount and the argument
+//	WSGICallableObject                     Callable / -callable
+//	WSGIDaemonProcess processes= threads=  Processes, Threads / -processes, -threads
+//	WSGIDaemonProcess python-path=         PythonPath / -python-path
+//	WSGIPythonHome, python-home=           Python (the interpreter) / -python
+//	SetEnv (process environment)           Env / -env
+//	SetEnv trac.env_path (environ)         Environ / -environ
+//	WSGIPassAuthorization On               PassAuthorization / -pass-authorization
+//	WSGIApplicationGroup %{GLOBAL}         always
+//	WSGIScriptReloading On|Off             ReloadInterval (negative: Off) / -reload, -reload-interval
+//	request-timeout=                       RequestTimeout / -request-timeout
+//	queue-timeout=, listen-backlog=        QueueTimeout, QueueSize / -queue-timeout, -queue-size
+//	maximum-requests=                      MaxRequests / -max-requests
+//	memory-limit=                          MemoryLimit / -memory-limit
+//	inactivity-timeout=                    InactivityTimeout / -inactivity-timeout
+//	startup-timeout=                       StartTimeout / -start-timeout
+//	graceful-timeout=, shutdown-timeout=   GracefulTimeout / -graceful-timeout
+//	apachectl graceful                     Handler.Reload / SIGHUP
+//	mod_status                             Handler.Stats / -status-addr
+//
+// Differences: the reason phrase of the application's status line is not
+// sent (net/http writes the standard one); hop-by-hop response headers are
+// refused (500) where mod_wsgi passes them on; chunked request bodies are
+// accepted (mod_wsgi answers 411).
+//
+// # Security
+//
+// The environ follows Apache 2.4 and mod_wsgi: a request header whose name
+// has anything but letters, digits and "-" is dropped, so X_Remote_User
+// cannot pose as X-Remote-User; Proxy never becomes HTTP_PROXY (httpoxy);
+// Authorization reaches the application only with PassAuthorization;
+// REMOTE_USER and AUTH_TYPE come only from the request context (package
+// auth, or [WithRemoteUser]), never from a header. X-Forwarded-Proto is
+// believed only from TrustedProxies.
+//
+// Worker sockets are anonymous socket pairs inherited at spawn, so no
+// other local user or process can send a worker a forged request (mod_wsgi
+// needed a secret token on its daemon sockets for this). The application's
+// response is checked before it reaches the wire: a malformed status, a
+// header name that is not a token, a control character (CR, LF, NUL) in a
+// value or a non-latin-1 header is a 500 with the reason in the log, and
+// no more bytes than the application's own Content-Length are sent.
 package wsgi

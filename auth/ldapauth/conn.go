@@ -60,10 +60,16 @@ func (d *dialer) dialHost(ctx context.Context, host string) (*ldap.Conn, error) 
 			closeAsync(c)
 			return nil, err
 		}
+		// The TLS handshake inside StartTLS has no timeout of its own: bound
+		// it with a deadline on the socket, lifted once it is done.
+		if dl, ok := ctx.Deadline(); ok {
+			_ = nc.SetDeadline(dl)
+		}
 		if err := c.StartTLS(d.tlsFor(host)); err != nil {
 			closeAsync(c)
 			return nil, fmt.Errorf("StartTLS: %w", err)
 		}
+		_ = nc.SetDeadline(time.Time{})
 	}
 	return c, nil
 }

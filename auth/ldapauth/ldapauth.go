@@ -288,11 +288,12 @@ func (d *Directory) CheckPassword(ctx context.Context, user, password string) (*
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
-	entry, err := d.findUser(ctx, user)
-	if err != nil || entry == nil {
+	f, err := d.findUser(ctx, user)
+	if err != nil || f == nil {
 		return nil, false, err
 	}
-	ok, err := d.bindAs(ctx, entry.DN, password)
+	entry := f.entry
+	ok, err := d.bindAs(ctx, f.at, entry.DN, password)
 	if err != nil || !ok {
 		if err == nil {
 			d.logger.LogAttrs(ctx, slog.LevelInfo, "ldapauth: wrong password", slog.String("user", user), slog.String("dn", entry.DN))
@@ -327,12 +328,19 @@ func (d *Directory) UserFilter(user string) string {
 	return "(&(" + d.url.Filter + ")" + eq + ")"
 }
 
+// found is a search result entry and the server it came from: nil for the
+// URL's servers, the referral's URL for an entry found by chasing one.
+type found struct {
+	entry *ldap.Entry
+	at    *URL
+}
+
 // findUser returns the one entry for user, nil when there is none or more
 // than one.
-func (d *Directory) findUser(ctx context.Context, user string) (*ldap.Entry, error) {
+func (d *Directory) findUser(ctx context.Context, user string) (*found, error) {
 	req := ldap.NewSearchRequest(d.url.BaseDN, d.url.Scope, ldap.DerefAlways,
 		2, int(d.timeout/time.Second)+1, false, d.UserFilter(user), d.searchAttrs, nil)
-	entries, err := d.search(ctx, req)
+	res, err := d.searchFound(ctx, req)
 	if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
 		if IsUnavailable(err) {
 			return nil, err
@@ -340,9 +348,9 @@ func (d *Directory) findUser(ctx context.Context, user string) (*ldap.Entry, err
 		return nil, fmt.Errorf("ldapauth: searching for %q: %w", user, err)
 	}
 	switch {
-	case len(entries) == 1 && err == nil:
-		return entries[0], nil
-	case len(entries) == 0:
+	case len(res) == 1 && err == nil:
+		return &res[0], nil
+	case len(res) == 0:
 		d.logger.LogAttrs(ctx, slog.LevelInfo, "ldapauth: user not found", slog.String("user", user))
 	default:
 		d.logger.LogAttrs(ctx, slog.LevelWarn, "ldapauth: user is not unique (search found two or more matches)", slog.String("user", user))
@@ -354,6 +362,15 @@ func (d *Directory) findUser(ctx context.Context, user string) (*ldap.Entry, err
 // configured. An LDAP error answer is returned as is; a connection failure
 // wraps errUnavailable.
 func (d *Directory) search(ctx context.Context, req *ldap.SearchRequest) ([]*ldap.Entry, error) {
+	res, err := d.searchFound(ctx, req)
+	entries := make([]*ldap.Entry, len(res))
+	for i, f := range res {
+		entries[i] = f.entry
+	}
+	return entries, err
+}
+
+func (d *Directory) searchFound(ctx context.Context, req *ldap.SearchRequest) ([]found, error) {
 	var res *ldap.SearchResult
 	err := d.service.do(ctx, func(c *ldap.Conn) error {
 		var err error
@@ -363,20 +380,31 @@ func (d *Directory) search(ctx context.Context, req *ldap.SearchRequest) ([]*lda
 	if res == nil {
 		return nil, err
 	}
-	entries := res.Entries
+	out := make([]found, 0, len(res.Entries))
+	for _, e := range res.Entries {
+		out = append(out, found{entry: e})
+	}
 	if err == nil && d.cfg.ChaseReferrals && len(res.Referrals) > 0 {
 		more, rerr := d.chase(ctx, req, res.Referrals, d.hopLimit)
 		if rerr != nil {
 			return nil, rerr
 		}
-		entries = append(entries, more...)
+		out = append(out, more...)
 	}
-	return entries, err
+	return out, err
 }
 
-func (d *Directory) bindAs(ctx context.Context, dn, password string) (bool, error) {
+// bindAs binds as dn with password on a connection of its own: from the
+// user-bind pool, or to the server of a referral (at).
+func (d *Directory) bindAs(ctx context.Context, at *URL, dn, password string) (bool, error) {
 	var ok bool
-	err := d.userBind.do(ctx, func(c *ldap.Conn) error {
+	do := d.userBind.do
+	if at != nil {
+		do = func(ctx context.Context, fn func(c *ldap.Conn) error) error {
+			return d.withConnTo(ctx, at, fn)
+		}
+	}
+	err := do(ctx, func(c *ldap.Conn) error {
 		err := c.Bind(dn, password)
 		switch {
 		case err == nil:

@@ -460,12 +460,14 @@ func TestUnavailable(t *testing.T) {
 	check := func(t *testing.T, f func() error) {
 		t.Helper()
 		errc := make(chan error, 1)
+		start := time.Now()
 		go func() { errc <- f() }()
 		select {
 		case err := <-errc:
 			if !IsUnavailable(err) {
 				t.Fatalf("got %v, want an unavailable error", err)
 			}
+			t.Logf("failed after %v (Timeout %v): %v", time.Since(start).Round(time.Millisecond), timeout, err)
 		case <-time.After(20 * timeout):
 			t.Fatal("the call hangs past its Timeout")
 		}
@@ -671,4 +673,37 @@ func BenchmarkLoginUncached(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "logins/s")
+}
+
+// BenchmarkBasicLDAPGroup is the request path of the seed's LDAP setup:
+// Basic authentication against the directory and Require ldap-group on a
+// nested group, with the cache on (Apache's default).
+func BenchmarkBasicLDAPGroup(b *testing.B) {
+	s := startDirectory(b)
+	d := newDirectory(b, Config{
+		URL:          s.URL + "/dc=example,dc=com?uid?sub?(objectClass=inetOrgPerson)",
+		BindDN:       readerDN,
+		BindPassword: readerPW,
+		Logger:       slog.New(slog.DiscardHandler),
+	})
+	rule, err := d.RequireGroup("cn=trac-users,ou=groups,dc=example,dc=com")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	h := auth.Basic(auth.BasicConfig{Users: d, Logger: slog.New(slog.DiscardHandler)})(auth.Require(rule)(ok))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		r := httptest.NewRequest("GET", "/trac/login", nil)
+		r.SetBasicAuth("carol", "carolpw")
+		for pb.Next() {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != 200 {
+				b.Errorf("status %d", w.Code)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 }

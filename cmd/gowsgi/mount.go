@@ -5,15 +5,17 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/gowsgi/gowsgi/internal/reqctx"
 	"github.com/gowsgi/gowsgi/prefix"
 )
 
 // The routing layers, built on package prefix:
 //
-//   - edge (orderEdge): -vhost, then the canonical path (prefix.Canonical),
-//     so that every later rule (-auth-location, the mount, the choice of
-//     environment) and the application see the same path. It also sets
-//     builder.mount for the layers built after it.
+//   - edge (orderEdge): -vhost, a request id for the logs, then the
+//     canonical path (prefix.Canonical), so that every later rule
+//     (-auth-location, the mount, the choice of environment) and the
+//     application see the same path. It also sets builder.mount for the
+//     layers built after it.
 //   - mount (orderMount): -mount (WSGIScriptAlias), or with -env-parent-dir
 //     one mount serving every environment of a parent directory
 //     (TRAC_ENV_PARENT_DIR), each request carrying its own -env-key.
@@ -44,7 +46,14 @@ func init() {
 				return nil, fmt.Errorf("-mount: %w", err)
 			}
 			b.mount = m
-			canonical := prefix.NewCanonical(prefix.CanonicalConfig{Logger: b.logger})
+			canon := prefix.NewCanonical(prefix.CanonicalConfig{Logger: b.logger})
+			// A request id first, so that every later log line carries it.
+			canonical := func(next http.Handler) http.Handler {
+				h := canon(next)
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					h.ServeHTTP(w, reqctx.EnsureRequestID(r))
+				})
+			}
 			if len(vhosts) == 0 {
 				return canonical, nil
 			}

@@ -309,3 +309,16 @@ def application(environ, start_response):
 		}
 	})
 }
+
+func TestEdgeGivesARequestID(t *testing.T) {
+	var got string
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = reqctx.RequestID(r.Context()) })
+	h, err := chainFromArgs(t, app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/x", nil))
+	if len(got) != 16 {
+		t.Fatalf("request id %q, want 16 hex digits", got)
+	}
+}

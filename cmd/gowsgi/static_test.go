@@ -22,7 +22,7 @@ func TestStaticLayer(t *testing.T) {
 		htdocs + "/css/site.css": "h1{}\n",
 		htdocs + "/.htaccess":    "deny\n",
 		logos + "/logo.png":      "\x89PNG\r\n\x1a\nlogo",
-		base + "/secret.txt":     "secret\n",
+		base + "/secret.txt":     "TOP-SECRET\n",
 	} {
 		if err := os.WriteFile(p, []byte(c), 0o644); err != nil {
 			t.Fatal(err)
@@ -36,7 +36,7 @@ func TestStaticLayer(t *testing.T) {
 	}
 	tests := []struct {
 		method, path string
-		wantStatus   int
+		wantStatus   int    // 0 means not checked
 		wantBody     string // prefix of the body; "" means not checked
 	}{
 		{"GET", "/trac/chrome/site/css/site.css", 200, "h1{}\n"},
@@ -45,8 +45,11 @@ func TestStaticLayer(t *testing.T) {
 		{"GET", "/trac/chrome/site/.htaccess", 404, ""},
 		{"GET", "/trac/chrome/site/missing.css", 404, ""},
 		{"GET", "/trac/chrome/site/", 403, ""},
-		{"GET", "/trac/chrome/site/../../secret.txt", 404, ""},
-		{"GET", "/trac/chrome/site/%2e%2e/secret.txt", 404, ""},
+		// The edge layer may clean these paths before they get here (to
+		// the app); either way DIR's parent is never served.
+		{"GET", "/trac/chrome/site/../../secret.txt", 0, ""},
+		{"GET", "/trac/chrome/site/%2e%2e/secret.txt", 0, ""},
+		{"GET", "/trac/chrome/site/css/..%2f..%2f..%2fsecret.txt", 0, ""},
 		// Everything else reaches the application.
 		{"GET", "/trac/wiki/WikiStart", 200, "|/trac/wiki/WikiStart|"},
 		{"GET", "/trac/chrome/sitex/a.css", 200, "|/trac/chrome/sitex/a.css|"},
@@ -62,13 +65,13 @@ func TestStaticLayer(t *testing.T) {
 			}
 			h.ServeHTTP(rec, req)
 			body, _ := io.ReadAll(rec.Result().Body)
-			if rec.Code != tt.wantStatus {
+			if tt.wantStatus != 0 && rec.Code != tt.wantStatus {
 				t.Errorf("status %d, want %d (%q)", rec.Code, tt.wantStatus, body)
 			}
 			if !strings.HasPrefix(string(body), tt.wantBody) {
 				t.Errorf("body %q, want it to start with %q", body, tt.wantBody)
 			}
-			if strings.Contains(string(body), "secret") {
+			if strings.Contains(string(body), "TOP-SECRET") {
 				t.Errorf("leaked: %q", body)
 			}
 		})

@@ -1,15 +1,3 @@
-// Package rw wraps an [http.ResponseWriter] for middleware that needs to see
-// what a handler answers (its status, the size of its body) or to adjust the
-// header just before it is sent, without losing the fast paths of the writer
-// underneath.
-//
-// A [Writer] forwards [io.ReaderFrom] (so a file body still reaches
-// sendfile(2) through net/http), [http.Flusher] and the error-returning
-// FlushError, and has Unwrap so that [http.NewResponseController] reaches the
-// connection's deadlines, full duplex and Hijack through any number of
-// Writers. It never changes the body: that is what makes forwarding ReadFrom
-// correct. A wrapper that does change the body (compression, a filter) must
-// not forward ReadFrom; [WriterOnly] hides it.
 package rw
 
 import (

@@ -30,6 +30,10 @@ type SlapdConfig struct {
 	// Access are slapd.conf access lines for the database. Nil means
 	// [DefaultSlapdAccess].
 	Access []string
+	// TLS makes slapd also serve ldaps:// ([Slapd.LDAPSURL]) and StartTLS
+	// with a certificate for 127.0.0.1 and localhost signed by a fresh test
+	// CA ([Slapd.CAFile]). False means plain LDAP only.
+	TLS bool
 }
 
 // DefaultSlapdAccess is the access control of a test directory when
@@ -54,8 +58,11 @@ type Slapd struct {
 	// Suffix, RootDN and RootPW are the naming context and its root
 	// account.
 	Suffix, RootDN, RootPW string
-	// Dir holds slapd.conf, the database and slapd's log (slapd.log).
+	// Dir holds slapd.conf and the database.
 	Dir string
+	// LDAPSURL is "ldaps://127.0.0.1:<port>" and CAFile the PEM file of the
+	// CA that signed slapd's certificate, when [SlapdConfig.TLS] is set.
+	LDAPSURL, CAFile string
 
 	bin  string
 	mu   sync.Mutex
@@ -89,6 +96,12 @@ func StartSlapd(t testing.TB, cfg SlapdConfig) *Slapd {
 		t.Fatalf("testenv: slapd: %v", err)
 	}
 	conf := SlapdConf(s.Dir, s.Suffix, s.RootPW, cfg.Schemas, cfg.Access)
+	if cfg.TLS {
+		ca, cert, key := testCerts(t, s.Dir)
+		s.CAFile = ca
+		conf = fmt.Sprintf("TLSCertificateFile %s\nTLSCertificateKeyFile %s\nTLSCACertificateFile %s\n", cert, key, ca) + conf
+		s.LDAPSURL = fmt.Sprintf("ldaps://127.0.0.1:%d", FreePort(t))
+	}
 	if err := os.WriteFile(filepath.Join(s.Dir, "slapd.conf"), []byte(conf), 0o600); err != nil {
 		t.Fatalf("testenv: slapd: %v", err)
 	}
@@ -152,7 +165,11 @@ func (s *Slapd) Start(t testing.TB) {
 	}
 	// -d 0: stay in the foreground (a child of the test) with no debug
 	// output; errors still reach stderr.
-	cmd := exec.Command(s.bin, "-f", filepath.Join(s.Dir, "slapd.conf"), "-h", s.URL+"/", "-d", "0")
+	listen := s.URL + "/"
+	if s.LDAPSURL != "" {
+		listen += " " + s.LDAPSURL + "/"
+	}
+	cmd := exec.Command(s.bin, "-f", filepath.Join(s.Dir, "slapd.conf"), "-h", listen, "-d", "0")
 	s.log = new(bytes.Buffer)
 	cmd.Stdout = s.log
 	cmd.Stderr = s.log

@@ -1,0 +1,359 @@
+package wsgi
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gowsgi/gowsgi/internal/testenv"
+)
+
+// pids returns the pids of the processes in service.
+func (h *Handler) pids() []int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []int
+	for _, p := range h.procs {
+		out = append(out, p.pid)
+	}
+	return out
+}
+
+func alive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// A zombie has exited; only its parent's wait is missing.
+	f := strings.Fields(string(b))
+	return len(f) > 2 && f[2] != "Z"
+}
+
+func getPID(t testing.TB, url string) int {
+	t.Helper()
+	code, body := get(t, url+"/pid")
+	if code != 200 {
+		t.Fatalf("/pid: %d %q", code, body)
+	}
+	pid, err := strconv.Atoi(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid
+}
+
+func TestWorkerCrash(t *testing.T) {
+	h, logs := newTestHandler(t, Config{Processes: 1})
+	srv := serve(t, h)
+	pid := getPID(t, srv.URL)
+	if code, _ := get(t, srv.URL+"/crash"); code != http.StatusBadGateway {
+		t.Fatalf("crash: %d, want 502", code)
+	}
+	if !waitFor(func() bool { p := h.pids(); return len(p) == 1 && p[0] != pid }) {
+		t.Fatal("worker not replaced")
+	}
+	if np := getPID(t, srv.URL); np == pid {
+		t.Fatal("same pid after a crash")
+	}
+	st := h.Stats()
+	if st.Restarts["crash"] != 1 || st.Failures["worker_died"] != 1 {
+		t.Errorf("stats %+v", st)
+	}
+	if !contains(logs.String(), "worker process died") {
+		t.Errorf("crash not logged:\n%s", logs.String())
+	}
+	if alive(pid) {
+		t.Errorf("crashed worker %d still alive", pid)
+	}
+}
+
+func TestStartupCrashLoop(t *testing.T) {
+	script := testenv.WriteFile(t, "", "bad.wsgi", "import os\nvalue = 1 / 0  # a broken script\n")
+	h, logs := newTestHandler(t, Config{Script: script, Processes: 2, QueueTimeout: time.Minute})
+	srv := serve(t, h)
+	code, _ := get(t, srv.URL+"/")
+	if code != http.StatusServiceUnavailable {
+		t.Fatalf("got %d, want 503", code)
+	}
+	l := logs.String()
+	if !contains(l, "ZeroDivisionError") || !contains(l, "failed to start") {
+		t.Errorf("traceback not logged:\n%s", l)
+	}
+	if !waitFor(func() bool { return h.Stats().Restarts["startup_failure"] >= 3 }) {
+		t.Errorf("no retries: %+v", h.Stats())
+	}
+}
+
+func TestRequestTimeout(t *testing.T) {
+	h, logs := newTestHandler(t, Config{Processes: 2, RequestTimeout: 2 * time.Second})
+	srv := serve(t, h)
+	var wg sync.WaitGroup
+	var hangCode, slowCode int
+	var slowBody string
+	wg.Add(2)
+	go func() { defer wg.Done(); hangCode, _ = get(t, srv.URL+"/hang") }()
+	time.Sleep(300 * time.Millisecond)
+	go func() { defer wg.Done(); slowCode, slowBody = get(t, srv.URL+"/slow?ms=1000") }()
+	wg.Wait()
+	if hangCode != http.StatusGatewayTimeout {
+		t.Errorf("hang: %d, want 504", hangCode)
+	}
+	if slowCode != 200 || !strings.HasPrefix(slowBody, "slow ") {
+		t.Errorf("the other worker was affected: %d %q", slowCode, slowBody)
+	}
+	if !waitFor(func() bool { return len(h.pids()) == 2 }) {
+		t.Error("killed worker not replaced")
+	}
+	if st := h.Stats(); st.Restarts["timeout"] != 1 || st.Failures["timeout"] != 1 {
+		t.Errorf("stats %+v", st)
+	}
+	if !contains(logs.String(), "request timed out") {
+		t.Error("timeout not logged")
+	}
+}
+
+func TestQueue(t *testing.T) {
+	h, _ := newTestHandler(t, Config{Processes: 1, QueueSize: 1, QueueTimeout: 500 * time.Millisecond})
+	srv := serve(t, h)
+	done := make(chan int, 1)
+	go func() { c, _ := get(t, srv.URL+"/slow?ms=2500"); done <- c }()
+	// Let the slow request get old enough that nothing is queued behind
+	// it on its connection.
+	if !waitFor(func() bool { return h.Stats().Busy == 1 }) {
+		t.Fatal("slow request not running")
+	}
+	time.Sleep(50 * time.Millisecond)
+	queued := make(chan *http.Response, 1)
+	go func() {
+		resp, err := http.Get(srv.URL + "/hello")
+		if err != nil {
+			t.Error(err)
+		}
+		queued <- resp
+	}()
+	if !waitFor(func() bool { return h.Stats().Queued == 1 }) {
+		t.Fatal("request not queued")
+	}
+	resp, err := http.Get(srv.URL + "/hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("queue full: %d Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	resp = <-queued
+	resp.Body.Close()
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("queue timeout: %d Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if c := <-done; c != 200 {
+		t.Errorf("slow: %d", c)
+	}
+	st := h.Stats()
+	if st.Failures["queue_full"] != 1 || st.Failures["queue_timeout"] != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestQueueClientGone(t *testing.T) {
+	h, _ := newTestHandler(t, Config{Processes: 1, QueueTimeout: time.Minute})
+	srv := serve(t, h)
+	go get(t, srv.URL+"/slow?ms=1500")
+	if !waitFor(func() bool { return h.Stats().Busy == 1 }) {
+		t.Fatal("slow request not running")
+	}
+	time.Sleep(50 * time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/hello", nil)
+	errc := make(chan error, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		errc <- err
+	}()
+	if !waitFor(func() bool { return h.Stats().Queued == 1 }) {
+		t.Fatal("request not queued")
+	}
+	cancel()
+	<-errc
+	if !waitFor(func() bool { return h.Stats().Queued == 0 }) {
+		t.Fatal("a request whose client left stays queued")
+	}
+}
+
+func TestMaxRequests(t *testing.T) {
+	h, _ := newTestHandler(t, Config{Processes: 1, MaxRequests: 5})
+	srv := serve(t, h)
+	seen := map[int]bool{}
+	for i := 0; i < 20; i++ {
+		seen[getPID(t, srv.URL)] = true
+	}
+	if len(seen) < 2 {
+		t.Errorf("one process served 20 requests with MaxRequests 5")
+	}
+	if h.Stats().Restarts["max_requests"] < 1 {
+		t.Errorf("stats %+v", h.Stats())
+	}
+	for pid := range seen {
+		if pid != h.pids()[0] && !waitFor(func() bool { return !alive(pid) }) {
+			t.Errorf("recycled worker %d still alive", pid)
+		}
+	}
+}
+
+func TestMemoryLimit(t *testing.T) {
+	h, _ := newTestHandler(t, Config{Processes: 1, MemoryLimit: 100 << 20})
+	srv := serve(t, h)
+	pid := getPID(t, srv.URL)
+	if code, _ := get(t, srv.URL+"/leak?mb=150"); code != 200 {
+		t.Fatalf("leak: %d", code)
+	}
+	if !waitFor(func() bool { return h.Stats().Restarts["memory"] == 1 }) {
+		t.Fatalf("not recycled: %+v", h.Stats())
+	}
+	if np := getPID(t, srv.URL); np == pid {
+		t.Error("same process after recycling")
+	}
+	if !waitFor(func() bool { return !alive(pid) }) {
+		t.Error("old worker still alive")
+	}
+}
+
+func TestInactivityTimeout(t *testing.T) {
+	h, _ := newTestHandler(t, Config{Processes: 1, InactivityTimeout: 300 * time.Millisecond})
+	srv := serve(t, h)
+	pid := getPID(t, srv.URL)
+	if !waitFor(func() bool { return h.Stats().Restarts["inactivity"] >= 1 }) {
+		t.Fatalf("not recycled: %+v", h.Stats())
+	}
+	if np := getPID(t, srv.URL); np == pid {
+		t.Error("same process after the inactivity timeout")
+	}
+}
+
+// copyScript copies the test application to a temporary directory, so a
+// test can touch it.
+func copyScript(t testing.TB) string {
+	b, err := os.ReadFile(testScript(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testenv.WriteFile(t, "", "app.wsgi", string(b))
+}
+
+func TestReload(t *testing.T) {
+	script := copyScript(t)
+	h, _ := newTestHandler(t, Config{Script: script, Processes: 2, ReloadInterval: 50 * time.Millisecond})
+	srv := serve(t, h)
+	old := h.pids()
+	slow := make(chan string, 1)
+	go func() { _, b := get(t, srv.URL+"/slow?ms=1000"); slow <- b }()
+	if !waitFor(func() bool { return h.Stats().Busy == 1 }) {
+		t.Fatal("slow request not running")
+	}
+	future := time.Now().Add(time.Hour)
+	if err := os.Chtimes(script, future, future); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(func() bool { return h.Stats().Restarts["reload"] == 2 }) {
+		t.Fatalf("no reload: %+v", h.Stats())
+	}
+	for i := 0; i < 4; i++ {
+		pid := getPID(t, srv.URL)
+		for _, o := range old {
+			if pid == o {
+				t.Fatalf("request served by retired worker %d", pid)
+			}
+		}
+	}
+	if b := <-slow; !strings.HasPrefix(b, "slow ") {
+		t.Errorf("in-flight request during reload: %q", b)
+	}
+	// Reload replaces them again.
+	cur := h.pids()
+	h.Reload()
+	if !waitFor(func() bool { return h.Stats().Restarts["reload"] == 4 }) {
+		t.Fatalf("Reload did nothing: %+v", h.Stats())
+	}
+	for _, pid := range append(old, cur...) {
+		if !waitFor(func() bool { return !alive(pid) }) {
+			t.Errorf("retired worker %d still alive", pid)
+		}
+	}
+}
+
+func TestShutdown(t *testing.T) {
+	h, _ := newTestHandler(t, Config{Processes: 2, Threads: 2})
+	srv := serve(t, h)
+	pids := h.pids()
+	slow := make(chan int, 1)
+	go func() { c, _ := get(t, srv.URL+"/slow?ms=500"); slow <- c }()
+	if !waitFor(func() bool { return h.Stats().Busy == 1 }) {
+		t.Fatal("slow request not running")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if c := <-slow; c != 200 {
+		t.Errorf("in-flight request: %d", c)
+	}
+	if code, _ := get(t, srv.URL+"/hello"); code != 503 {
+		t.Errorf("after Shutdown: %d", code)
+	}
+	for _, pid := range pids {
+		if alive(pid) {
+			t.Errorf("worker %d alive after Shutdown", pid)
+		}
+	}
+}
+
+func TestShutdownDeadline(t *testing.T) {
+	h, _ := newTestHandler(t, Config{Processes: 1})
+	srv := serve(t, h)
+	pids := h.pids()
+	hang := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(srv.URL + "/hang")
+		if err == nil {
+			_, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+		}
+		hang <- err
+	}()
+	if !waitFor(func() bool { return h.Stats().Busy == 1 }) {
+		t.Fatal("request not running")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := h.Shutdown(ctx); err == nil {
+		t.Error("Shutdown cut a request short without an error")
+	}
+	<-hang
+	if alive(pids[0]) {
+		t.Error("worker alive after Shutdown")
+	}
+}
+
+func fdCount(t testing.TB) int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+var _ = filepath.Join
+var _ = syscall.SIGKILL

@@ -46,12 +46,22 @@ type watched[T any] struct {
 	parse    func(data []byte) (T, error)
 	onReload func() // may be nil; called after each successful reload
 
-	mu      sync.Mutex
-	stamp   fileStamp
-	checked time.Time
-	val     T
-	err     error
-	gen     atomic.Uint64 // written under mu; read by peekGen without it
+	// The fast path reads cur and checked without locking; a goroutine
+	// that finds the interval passed takes mu and stats the file.
+	cur     atomic.Pointer[snapshot[T]]
+	checked atomic.Int64 // Unix nanoseconds of the last stat
+
+	mu    sync.Mutex // serializes reloads
+	stamp fileStamp
+	gen   atomic.Uint64 // generation of the last good contents
+}
+
+// snapshot is the outcome of the last reload: the contents of the last good
+// version with its generation, or the error that makes every caller fail.
+type snapshot[T any] struct {
+	val T
+	gen uint64
+	err error
 }
 
 func newWatched[T any](path string, interval time.Duration, parse func([]byte) (T, error)) (*watched[T], error) {
@@ -68,31 +78,35 @@ func newWatched[T any](path string, interval time.Duration, parse func([]byte) (
 	return w, nil
 }
 
-// reload reads and parses the file. Called with w.mu held (or before w is
-// shared).
+// reload stats the file and reads and parses it when it changed. Called
+// with w.mu held (or before w is shared).
 func (w *watched[T]) reload(now time.Time) error {
-	w.checked = now
+	w.checked.Store(now.UnixNano())
+	prev := w.cur.Load()
+	fail := func(err error) error {
+		s := &snapshot[T]{gen: w.gen.Load(), err: err}
+		w.cur.Store(s)
+		return err
+	}
 	fi, err := os.Stat(w.path)
 	if err != nil {
-		w.err = fmt.Errorf("auth: %w", err)
-		return w.err
+		return fail(fmt.Errorf("auth: %w", err))
 	}
 	st := stampOf(fi)
-	if w.gen.Load() > 0 && st == w.stamp && w.err == nil {
+	if prev != nil && prev.err == nil && st == w.stamp {
 		return nil
 	}
 	data, err := os.ReadFile(w.path)
 	if err != nil {
-		w.err = fmt.Errorf("auth: %w", err)
-		return w.err
+		return fail(fmt.Errorf("auth: %w", err))
 	}
 	v, err := w.parse(data)
 	if err != nil {
-		w.err = fmt.Errorf("auth: %s: %w", w.path, err)
-		return w.err
+		return fail(fmt.Errorf("auth: %s: %w", w.path, err))
 	}
-	w.val, w.err, w.stamp = v, nil, st
-	w.gen.Add(1)
+	w.stamp = st
+	gen := w.gen.Add(1)
+	w.cur.Store(&snapshot[T]{val: v, gen: gen})
 	if w.onReload != nil {
 		w.onReload()
 	}
@@ -102,17 +116,26 @@ func (w *watched[T]) reload(now time.Time) error {
 // get returns the current contents and their generation, reloading first
 // when the interval has passed and the file changed.
 func (w *watched[T]) get() (T, uint64, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	now := time.Now()
-	if w.interval < 0 || now.Sub(w.checked) >= w.interval || now.Before(w.checked) {
-		_ = w.reload(now)
+	if w.interval < 0 || w.due(now) {
+		w.mu.Lock()
+		if w.interval < 0 || w.due(now) {
+			_ = w.reload(now)
+		}
+		w.mu.Unlock()
 	}
-	if w.err != nil {
+	s := w.cur.Load()
+	if s.err != nil {
 		var zero T
-		return zero, w.gen.Load(), w.err
+		return zero, s.gen, s.err
 	}
-	return w.val, w.gen.Load(), nil
+	return s.val, s.gen, nil
+}
+
+func (w *watched[T]) due(now time.Time) bool {
+	last := w.checked.Load()
+	n := now.UnixNano()
+	return n-last >= int64(w.interval) || n < last
 }
 
 // peekGen returns the generation of the contents without checking the file

@@ -67,7 +67,7 @@ type Htpasswd struct {
 
 	macs sync.Pool // of keyed HMAC-SHA256 states
 
-	mu    sync.Mutex
+	mu    sync.RWMutex
 	cache map[cacheKey]cacheEntry
 
 	onVerify func() // tests: called for each hash verification
@@ -182,15 +182,10 @@ func (h *Htpasswd) CheckPassword(ctx context.Context, user, password string) (*U
 	}
 	key := h.cacheKey(user, password)
 	if h.ttl > 0 {
-		now := time.Now()
-		h.mu.Lock()
+		h.mu.RLock()
 		e, ok := h.cache[key]
-		if ok && (e.gen != gen || now.After(e.expires)) {
-			delete(h.cache, key)
-			ok = false
-		}
-		h.mu.Unlock()
-		if ok {
+		h.mu.RUnlock()
+		if ok && e.gen == gen && time.Now().Before(e.expires) {
 			return &User{Name: user, AuthType: "Basic"}, true, nil
 		}
 	}

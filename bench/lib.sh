@@ -92,7 +92,7 @@ cleanup() {
 				sleep 0.1
 			done
 			# Apache's parent leads its own process group (it daemonized with setsid).
-			kill -KILL -- "-$pid" 2>/dev/null
+			kill -0 "$pid" 2>/dev/null && kill -KILL -- "-$pid" 2>/dev/null
 		fi
 	done
 	for pg in "${_PGIDS[@]}"; do

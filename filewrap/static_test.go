@@ -50,6 +50,7 @@ func staticTree(t *testing.T) (root, outside string) {
 			t.Fatal(err)
 		}
 	}
+	writeFile(t, root, "big.bin", pattern(300000, 77))
 	if err := syscall.Mkfifo(root+"/fifo", 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -76,6 +77,8 @@ func TestStatic(t *testing.T) {
 			{"GET", "/chrome/site/a.txt", map[string]string{"Range": "bytes=2-"}, 206, "le a\n", map[string]string{"Content-Range": "bytes 2-6/7"}},
 			{"GET", "/chrome/site/css/style.css", nil, 200, "body{}\n", map[string]string{"Content-Type": "text/css; charset=utf-8"}},
 			{"GET", "/chrome/site/a%20b.txt", nil, 200, "space\n", nil},
+			{"GET", "/chrome/site/big.bin", nil, 200, string(pattern(300000, 77)), map[string]string{"Content-Length": "300000"}},
+			{"GET", "/chrome/site/big.bin", map[string]string{"Range": "bytes=-100000"}, 206, string(pattern(300000, 77)[200000:]), nil},
 			{"GET", "/chrome/site/link-in", nil, 200, "file a\n", nil},
 			{"GET", "/chrome/site/css/link-up", nil, 200, "file a\n", nil},
 			{"POST", "/chrome/site/a.txt", nil, 405, "", map[string]string{"Allow": "GET, HEAD"}},

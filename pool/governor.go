@@ -42,8 +42,9 @@ type Config struct {
 	// another pool's waiter. The slots are taken when the pool is
 	// registered if they are free, else as the pool opens connections.
 	// Zero means none: every pool competes in one FIFO queue.
-	// Reservations that add up to more than MaxOpen are honoured for the
-	// pools that got them first.
+	// Reservations are granted to pools in the order they are registered
+	// while they leave at least one slot unreserved, so that pools
+	// registered later, which get none, still make progress.
 	ReservedMin int
 	// MaxIdle is the idle limit [Governor.Open] gives each pool, as
 	// [sql.DB.SetMaxIdleConns], and restores after closing idle
@@ -80,8 +81,9 @@ type Governor struct {
 	reclaiming atomic.Int64 // connections given up for waiters, not yet closed
 	shedding atomic.Bool  // a shed loop runs
 
-	mu    sync.Mutex
-	pools map[string]*poolState
+	mu       sync.Mutex
+	pools    map[string]*poolState
+	reserved int // sum of the pools' reserve
 }
 
 // NewGovernor returns a governor for cfg, or an error when cfg is invalid.
@@ -93,6 +95,8 @@ func NewGovernor(cfg Config) (*Governor, error) {
 		return nil, fmt.Errorf("pool: PerPoolMax %d outside 0..MaxOpen (%d)", cfg.PerPoolMax, cfg.MaxOpen)
 	case cfg.ReservedMin < 0:
 		return nil, fmt.Errorf("pool: ReservedMin %d is negative", cfg.ReservedMin)
+	case cfg.ReservedMin > 0 && cfg.ReservedMin >= cfg.MaxOpen:
+		return nil, fmt.Errorf("pool: ReservedMin %d must be below MaxOpen %d", cfg.ReservedMin, cfg.MaxOpen)
 	case cfg.ReservedMin > cfg.perPoolMax():
 		return nil, fmt.Errorf("pool: ReservedMin %d exceeds the per-pool maximum %d", cfg.ReservedMin, cfg.perPoolMax())
 	case cfg.ShedIdleAfter < 0:
@@ -124,8 +128,10 @@ func (c Config) perPoolMax() int {
 // The returned connector passes every optional interface of c's
 // connections through (see the package documentation).
 //
-// The governor closes connections for waiters only when they are
-// returned to their pool; use [Governor.Open] so that it can also close
+// With Wrap alone the governor closes this pool's connections for
+// waiters only when they are returned to the pool; idle connections keep
+// their slots until database/sql closes them. Use [Governor.Open], or
+// [Connector.Attach] the *sql.DB, so that the governor can also close
 // idle connections of this pool for another pool's waiter.
 //
 // Wrap panics when name is empty or already registered (a programming
@@ -147,9 +153,13 @@ func (g *Governor) Wrap(name string, c driver.Connector) *Connector {
 		g.mu.Unlock()
 		panic("pool: pool " + name + " registered twice")
 	}
+	if r := g.cfg.ReservedMin; r > 0 && g.reserved+r < g.cfg.MaxOpen {
+		p.reserve = r
+		g.reserved += r
+	}
 	g.pools[name] = p
 	g.mu.Unlock()
-	if r := g.cfg.ReservedMin; r > 0 && g.sem.TryAcquire(int64(r)) {
+	if r := p.reserve; r > 0 && g.sem.TryAcquire(int64(r)) {
 		p.mu.Lock()
 		p.held = r
 		p.mu.Unlock()
@@ -165,10 +175,19 @@ func (g *Governor) Wrap(name string, c driver.Connector) *Connector {
 func (g *Governor) Open(name string, c driver.Connector) *sql.DB {
 	w := g.Wrap(name, c)
 	db := sql.OpenDB(w)
+	w.Attach(db)
+	return db
+}
+
+// Attach tells the governor which *sql.DB uses c (opened with
+// [sql.OpenDB](c)) and sets its limits from the governor's [Config], as
+// [Governor.Open] does, so that the governor can close its idle
+// connections for another pool's waiter.
+func (c *Connector) Attach(db *sql.DB) {
+	g := c.p.g
 	db.SetMaxOpenConns(g.cfg.perPoolMax())
 	db.SetMaxIdleConns(g.maxIdle())
-	w.p.db.Store(db)
-	return db
+	c.p.db.Store(db)
 }
 
 func (g *Governor) maxIdle() int {
@@ -231,6 +250,7 @@ func (c *Connector) Close() error {
 	g.mu.Lock()
 	if g.pools[p.name] == p {
 		delete(g.pools, p.name)
+		g.reserved -= p.reserve
 	}
 	g.mu.Unlock()
 	p.mu.Lock()
@@ -253,6 +273,9 @@ type poolState struct {
 	g    *Governor
 	name string
 	sem  *semaphore.Weighted // PerPoolMax, nil when unset
+	// reserve is ReservedMin when the pool was granted a reservation,
+	// else 0. Set before the pool is shared.
+	reserve int
 	db   atomic.Pointer[sql.DB]
 
 	waiting         atomic.Int64
@@ -328,7 +351,7 @@ func (p *poolState) wait(ctx context.Context) error {
 func (p *poolState) release() {
 	p.mu.Lock()
 	p.open--
-	give := p.held > p.open && (p.closed || p.held > p.g.cfg.ReservedMin)
+	give := p.held > p.open && (p.closed || p.held > p.reserve)
 	if give {
 		p.held--
 	}
@@ -361,7 +384,7 @@ func (g *Governor) claimWaiter(p *poolState) bool {
 func (p *poolState) reclaimable() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.held > p.g.cfg.ReservedMin
+	return p.held > p.reserve
 }
 
 func (g *Governor) openTotal() int {
@@ -413,7 +436,7 @@ func (g *Governor) shedOnce() {
 			continue
 		}
 		p.mu.Lock()
-		if p.held > g.cfg.ReservedMin {
+		if p.held > p.reserve {
 			for _, since := range p.idle {
 				if since.Before(cutoff) {
 					victims = append(victims, p)

@@ -116,11 +116,11 @@ func TestCapAcrossPools(t *testing.T) {
 			go func() {
 				select {
 				case <-stop:
-				case <-time.After(5 * time.Second):
+				case <-time.After(20 * time.Second):
 					for _, db := range dbs {
-						t.Logf("DEBUG db %+v", db.Stats())
+						t.Logf("database/sql: %+v", db.Stats())
 					}
-					t.Errorf("DEBUG stuck: %+v", g.Stats())
+					t.Errorf("callers still waiting after 20s: %+v", g.Stats())
 				}
 			}()
 			wg.Wait()
@@ -133,7 +133,8 @@ func TestCapAcrossPools(t *testing.T) {
 				t.Errorf("driver had %d connections open at once, cap %d", m, cfg.MaxOpen)
 			}
 			st := g.Stats()
-			if st.Total.Open > cfg.MaxOpen || st.Total.Open != int(c.open.Load()) {
+			// A background open may be between its slot and the driver.
+			if st.Total.Open > cfg.MaxOpen || int64(st.Total.Open) < c.open.Load() {
 				t.Errorf("Stats open %d, driver open %d, cap %d", st.Total.Open, c.open.Load(), cfg.MaxOpen)
 			}
 			if len(st.Pools) != 8 {
@@ -295,7 +296,10 @@ func TestReturnedConnectionClosedForWaiter(t *testing.T) {
 	if st := g.Stats().Pools["a"]; st.ClosedForWaiter != 1 || st.Open != 0 {
 		t.Errorf("a: %+v, want its connection closed for b", st)
 	}
-	// Without a waiter, a returned connection stays.
+	// Without a waiter, a returned connection stays. (b's idle connection
+	// would keep the only slot: the governor cannot close idle connections
+	// of a pool it knows only by its connector.)
+	b.Close()
 	if err := a.Ping(); err != nil {
 		t.Fatal(err)
 	}

@@ -109,7 +109,7 @@ func TestRequestTimeout(t *testing.T) {
 	if slowCode != 200 || !strings.HasPrefix(slowBody, "slow ") {
 		t.Errorf("the other worker was affected: %d %q", slowCode, slowBody)
 	}
-	if !waitFor(func() bool { return len(h.pids()) == 2 }) {
+	if !waitFor(func() bool { return h.Stats().Restarts["timeout"] == 1 && len(h.pids()) == 2 }) {
 		t.Error("killed worker not replaced")
 	}
 	if st := h.Stats(); st.Restarts["timeout"] != 1 || st.Failures["timeout"] != 1 {

@@ -2,6 +2,7 @@ package wsgi
 
 import (
 	"bufio"
+	"runtime/debug"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -154,7 +155,7 @@ func (h *Handler) spawn() (*process, error) {
 	cmd.ExtraFiles = child
 	// The workers die with us: SIGKILL when the parent goes (and the
 	// adapter exits on EOF of its socket, which covers the rest).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{}
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return fail(fmt.Errorf("wsgi: pipe: %w", err))
@@ -167,6 +168,12 @@ func (h *Handler) spawn() (*process, error) {
 		return fail(fmt.Errorf("wsgi: starting %s: %w", h.python, err))
 	}
 	pw.Close()
+	// The worker holds its ends now; ours must go so that its death is
+	// an EOF here.
+	for _, f := range child {
+		f.Close()
+	}
+	child = nil
 	p.cmd = cmd
 	p.pid = cmd.Process.Pid
 	p.started = time.Now()
@@ -188,8 +195,13 @@ func (h *Handler) spawn() (*process, error) {
 			err = fmt.Errorf("%w: frame %d before hello", errProtocol, f.typ)
 		}
 		if err != nil {
-			p.kill("start")
-			<-p.exited
+			// Give a worker that is exiting the time to report why.
+			select {
+			case <-p.exited:
+			case <-time.After(time.Second):
+				p.kill("start")
+				<-p.exited
+			}
 			select {
 			case <-p.stderrDone:
 			case <-time.After(time.Second):
@@ -201,6 +213,7 @@ func (h *Handler) spawn() (*process, error) {
 			if ps := cmd.ProcessState; ps != nil {
 				state = ps.String()
 			}
+			h.log.Debug("DEBUG spawn read", "err", fmt.Sprintf("%#v", err))
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 				err = errors.New("exited before it was ready")
 			}
@@ -258,6 +271,7 @@ func (p *process) logStderr(r io.ReadCloser) {
 
 // kill ends the process at once, recording why.
 func (p *process) kill(reason string) {
+	p.h.log.Debug("DEBUG kill", "pid", p.pid, "reason", reason, "stack", string(debug.Stack()))
 	p.killReason.CompareAndSwap(nil, &reason)
 	if p.cmd != nil && p.cmd.Process != nil {
 		_ = p.cmd.Process.Kill()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
@@ -19,6 +20,8 @@ var errUnavailable = errors.New("directory unavailable")
 type dialer struct {
 	url *URL
 	tls *tls.Config
+	// dials counts the connections opened, for tests.
+	dials atomic.Int64
 }
 
 // dial connects to the first server of the URL that answers, with the
@@ -28,6 +31,7 @@ func (d *dialer) dial(ctx context.Context) (*ldap.Conn, error) {
 	for _, host := range d.url.Hosts {
 		c, err := d.dialHost(ctx, host)
 		if err == nil {
+			d.dials.Add(1)
 			return c, nil
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", host, err))

@@ -52,7 +52,8 @@ func (d *Directory) Require(kind string, args []string) (auth.Rule, error) {
 }
 
 // rule adapts a check on the user's DN to [auth.Rule]: anonymous requests
-// get [auth.DeniedNoUser], failures to reach the directory an error.
+// get [auth.DeniedNoUser], failures to reach the directory an error (which
+// [auth.Require] logs and answers with 503).
 func (d *Directory) rule(name string, check func(ctx context.Context, u *auth.User, dn string) (bool, error)) auth.Rule {
 	return auth.RuleFunc(func(r *http.Request, u *auth.User) (auth.Decision, error) {
 		if u == nil {
@@ -62,7 +63,6 @@ func (d *Directory) rule(name string, check func(ctx context.Context, u *auth.Us
 		defer cancel()
 		dn, err := d.userDN(ctx, u)
 		if err != nil {
-			d.logger.ErrorContext(ctx, "ldapauth: Require "+name, append(reqctx.LogAttrs(r), slog.String("user", u.Name), slog.Any("err", err))...)
 			return auth.Denied, fmt.Errorf("ldapauth: Require %s: %w", name, err)
 		}
 		if dn == "" {
@@ -72,7 +72,6 @@ func (d *Directory) rule(name string, check func(ctx context.Context, u *auth.Us
 		}
 		ok, err := check(ctx, u, dn)
 		if err != nil {
-			d.logger.ErrorContext(ctx, "ldapauth: Require "+name, append(reqctx.LogAttrs(r), slog.String("user", u.Name), slog.Any("err", err))...)
 			return auth.Denied, fmt.Errorf("ldapauth: Require %s: %w", name, err)
 		}
 		if ok {

@@ -175,11 +175,12 @@ func parseLDAPURL(in string) (*URL, error) {
 	if err != nil {
 		return nil, bad("host", "%v", err)
 	}
-	// The port after the last colon is the default port of every host that
-	// gives none, as with ldap_init's host list.
-	if c := strings.LastIndexByte(hosts[strings.LastIndexByte(hosts, ']')+1:], ':'); c >= 0 {
-		c += strings.LastIndexByte(hosts, ']') + 1
-		p, _, _ := strings.Cut(hosts[c+1:], " ")
+	// The number after the last colon (outside an IPv6 literal) is the
+	// default port of every host that gives none, as with ldap_init's host
+	// list; apr reads it with atoi, so "h1:1000 h2" puts both on 1000.
+	afterV6 := strings.LastIndexByte(hosts, ']') + 1
+	if c := strings.LastIndexByte(hosts[afterV6:], ':'); c >= 0 {
+		p, _, _ := strings.Cut(hosts[afterV6+c+1:], " ")
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 1 || n > 65535 {
 			return nil, bad("port", "%q is not a port number", p)

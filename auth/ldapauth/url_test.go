@@ -162,3 +162,29 @@ func FuzzParseURL(f *testing.F) {
 		}
 	})
 }
+
+// FuzzUserFilter checks that no user name can change the structure of the
+// login search: the filter is always (&(URL filter)(uid=<the name, byte for
+// byte>)), whatever the name holds.
+func FuzzUserFilter(f *testing.F) {
+	for _, s := range []string{"alice", "*", "al*", "alice)(uid=*", "*)(|(uid=*", `\2a`, "a\x00b", "(", ")", `\`, "é", "\xff"} {
+		f.Add(s)
+	}
+	d := &Directory{url: &URL{Attribute: "uid", Filter: "objectClass=person"}}
+	f.Fuzz(func(t *testing.T, user string) {
+		p, err := ldap.CompileFilter(d.UserFilter(user))
+		if err != nil {
+			t.Fatalf("UserFilter(%q) = %s does not compile: %v", user, d.UserFilter(user), err)
+		}
+		if p.Tag != ldap.FilterAnd || len(p.Children) != 2 {
+			t.Fatalf("UserFilter(%q): not an AND of two terms", user)
+		}
+		eq := p.Children[1]
+		if eq.Tag != ldap.FilterEqualityMatch || len(eq.Children) != 2 {
+			t.Fatalf("UserFilter(%q): second term is not an equality match", user)
+		}
+		if got := eq.Children[1].Data.String(); got != user {
+			t.Fatalf("UserFilter(%q): asserted value %q", user, got)
+		}
+	})
+}

@@ -16,7 +16,6 @@ import (
 	"github.com/gowsgi/gowsgi/auth"
 	"github.com/gowsgi/gowsgi/internal/reqctx"
 	"github.com/gowsgi/gowsgi/internal/testenv"
-	"github.com/gowsgi/gowsgi/wsgi"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -233,46 +232,40 @@ except urllib.error.HTTPError as e:
 	}
 }
 
-// TestAuthEndToEndWSGI is the Trac flow: a WSGI app reading REMOTE_USER at
-// /login, behind the auth layer built from -htpasswd and -auth-location, in
-// front of real Python workers.
+// TestAuthEndToEndWSGI is the Trac flow through the command itself: a WSGI
+// app mounted at /trac reading REMOTE_USER at /login, with
+// -htpasswd FILE -auth-location '/[^/]+/login', in front of real Python
+// workers. A client's Remote-User header reaches the app only as
+// HTTP_REMOTE_USER.
 func TestAuthEndToEndWSGI(t *testing.T) {
 	files := writeAuthFiles(t)
 	py := testenv.Python(t)
 	script := testenv.WriteFile(t, "", "app.wsgi", `
 def application(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
-    body = "%s|%s|%s|%s" % (environ.get("PATH_INFO"), environ.get("REMOTE_USER", "-"),
-                            environ.get("AUTH_TYPE", "-"), environ.get("HTTP_REMOTE_USER", "-"))
+    body = "%s|%s|%s|%s|%s" % (environ.get("SCRIPT_NAME"), environ.get("PATH_INFO"), environ.get("REMOTE_USER", "-"),
+                               environ.get("AUTH_TYPE", "-"), environ.get("HTTP_REMOTE_USER", "-"))
     return [body.encode()]
 `)
-	app, err := wsgi.New(wsgi.Config{Script: script, Python: py, Logger: quiet})
-	if err != nil {
-		if strings.Contains(err.Error(), "not implemented") {
-			t.Skipf("wsgi.New: %v", err)
-		}
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { app.Close() })
-	mw, err := buildAuthLayer(t, nil, "-htpasswd", files.htpasswd, "-realm", "Trac", "-auth-location", "/[^/]+/login")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(mw(app))
-	defer srv.Close()
+	addr := startGowsgi(t, "-python", py, "-mount", "/trac", "-htpasswd", files.htpasswd, "-realm", "Trac",
+		"-auth-location", "/[^/]+/login", script)
 	tests := []struct {
 		path, authz string
 		status      int
 		body        string
 	}{
-		{"/trac/login", basicAuth("alice", "pw"), 200, "/trac/login|alice|Basic|spoof"},
+		{"/trac/login", basicAuth("alice", "pw"), 200, "/trac|/login|alice|Basic|spoof"},
 		{"/trac/login", "", 401, ""},
 		{"/trac/login", basicAuth("alice", "bad"), 401, ""},
-		{"/trac/wiki", "", 200, "/trac/wiki|-|-|spoof"},
+		{"/trac//login", "", 401, ""},
+		{"/trac/%6Cogin", "", 401, ""},
+		{"/trac/wiki", "", 200, "/trac|/wiki|-|-|spoof"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path+tt.authz, func(t *testing.T) {
-			req, _ := http.NewRequest("GET", srv.URL+tt.path, nil)
+			req, _ := http.NewRequest("GET", "http://"+addr+tt.path, nil)
+			req.URL.RawPath = tt.path
+			req.URL.Opaque = tt.path // send the target as written
 			req.Header.Set("Remote-User", "spoof")
 			if tt.authz != "" {
 				req.Header.Set("Authorization", tt.authz)
@@ -285,6 +278,9 @@ def application(environ, start_response):
 			body, _ := io.ReadAll(resp.Body)
 			if resp.StatusCode != tt.status || (tt.status == 200 && string(body) != tt.body) {
 				t.Errorf("got %d %q, want %d %q", resp.StatusCode, body, tt.status, tt.body)
+			}
+			if resp.StatusCode == 401 && resp.Header.Get("WWW-Authenticate") != `Basic realm="Trac", charset="UTF-8"` {
+				t.Errorf("challenge %q", resp.Header.Get("WWW-Authenticate"))
 			}
 		})
 	}

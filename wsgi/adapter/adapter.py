@@ -507,7 +507,7 @@ def load(script, callable_name):
 
 
 def main():
-    cfg = json.loads(sys.argv[1])
+    cfg = json.loads(sys.argv[1]); sys.stderr.write("DEBUG adapter start %r\n" % (os.listdir("/proc/self/fd"),)); sys.stderr.flush()
     fds = cfg['fds']
     socks = [socket.socket(fileno=fd) for fd in fds]
     for s in socks:

@@ -27,8 +27,11 @@ func CheckHandler() http.Handler {
 }
 
 // Checkers combines password checkers as a list of AuthBasicProvider: the
-// first that accepts the credentials wins. An error stops the search and is
-// returned (fail closed), even if a later checker would accept.
+// first that accepts the credentials wins. Unlike Apache, which moves to the
+// next provider only when a user is unknown to the previous one, a wrong
+// password also moves on ([PasswordChecker] does not tell the two apart).
+// An error stops the search and is returned (fail closed), even if a later
+// checker would accept.
 func Checkers(cs ...PasswordChecker) PasswordChecker {
 	cs = append([]PasswordChecker(nil), cs...)
 	return checkerList(cs)

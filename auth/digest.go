@@ -269,13 +269,21 @@ func parseDigest(header string) (c digestCreds, isDigest bool, err error) {
 	return c, true, nil
 }
 
-// requestTarget is the target the client sent, as the uri parameter must
-// repeat it.
-func requestTarget(r *http.Request) string {
-	if r.RequestURI != "" {
-		return r.RequestURI
+// uriMatches reports whether the uri parameter repeats the request target
+// the client sent; for an absolute-form target (a request through a proxy)
+// its path and query also match, as mod_auth_digest allows.
+func uriMatches(uri string, r *http.Request) bool {
+	target := r.RequestURI
+	if target == "" {
+		target = r.URL.RequestURI()
 	}
-	return r.URL.RequestURI()
+	if uri == target {
+		return true
+	}
+	if !strings.HasPrefix(target, "/") && target != "*" && r.URL.IsAbs() {
+		return uri == r.URL.RequestURI()
+	}
+	return false
 }
 
 func md5hex(s string) string {
@@ -309,7 +317,7 @@ func (d *DigestAuth) authenticate(r *http.Request) (*User, outcome, error) {
 		d.logger.Info("auth: malformed Digest header", append(reqctx.LogAttrs(r), "err", err)...)
 		return nil, badRequest, nil
 	}
-	if c.uri != requestTarget(r) {
+	if !uriMatches(c.uri, r) {
 		// As mod_auth_digest: a response computed for another URI.
 		d.logger.Warn("auth: Digest uri does not match the request target", append(reqctx.LogAttrs(r), "uri", c.uri)...)
 		return nil, badRequest, nil

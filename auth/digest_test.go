@@ -163,6 +163,8 @@ func TestDigestAttacks(t *testing.T) {
 		{"uri-mismatch", "/login", alice.header("GET", "/elsewhere", 11, nil), 400, false},
 		{"uri-without-query", "/login?a=1", alice.header("GET", "/login", 12, nil), 400, false},
 		{"uri-with-query", "/login?a=1", alice.header("GET", "/login?a=1", 13, nil), 200, false},
+		{"absolute-form-target", "http://example.com/login?b=2", alice.header("GET", "/login?b=2", 22, nil), 200, false},
+		{"absolute-form-other-path", "http://example.com/login", alice.header("GET", "/other", 23, nil), 400, false},
 		{"method-mismatch", "/login", alice.header("POST", "/login", 14, nil), 401, false},
 		{"unknown-user", "/login", digestClient{"mallory", "trac", "pw", ch["nonce"], ch["opaque"]}.header("GET", "/login", 1, nil), 401, false},
 		{"unknown-user-empty-ha1", "/login", alice.header("GET", "/login", 15, func(p map[string]string) {

@@ -275,7 +275,7 @@ func (c *conn) IsValid() bool {
 	}
 	p := c.p
 	g := p.g
-	if !c.reclaimed && time.Since(c.opened) >= g.cfg.HoldFor && p.reclaimable() && g.claimWaiter(p) {
+	if !c.reclaimed && time.Since(c.opened) >= g.holdFor() && p.reclaimable() && g.claimWaiter(p) {
 		c.reclaimed = true
 		p.closedForWaiter.Add(1)
 		g.log.Debug("pool: closing a returned connection for a waiter", slog.String("pool", p.name))

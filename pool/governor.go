@@ -55,9 +55,13 @@ type Config struct {
 	// another pool waits for a slot: when a connection at least this old
 	// is returned to its pool and another pool waits, it is closed and
 	// its slot goes to the first waiter. Shorter means waiters get slots
-	// sooner and connections are reopened more often. Zero means
-	// [DefaultHoldFor]; negative means the connection is closed at the
-	// first return while someone waits.
+	// sooner and connections are reopened more often. The governor holds
+	// a connection at least ten times as long as connecting takes on
+	// average (a PostgreSQL backend takes milliseconds to start), but no
+	// longer than ten times HoldFor, so that reconnecting costs about a
+	// tenth of the connections' time at most.
+	// Zero means [DefaultHoldFor]; negative means the connection is
+	// closed at the first return while someone waits.
 	HoldFor time.Duration
 	// ShedIdleAfter is how long a connection must have sat idle before
 	// it is closed for another pool's waiter (only for pools opened with
@@ -77,6 +81,7 @@ type Governor struct {
 	log *slog.Logger
 	sem *semaphore.Weighted
 
+	connectAvg atomic.Int64 // moving average of successful connects, ns
 	waiting    atomic.Int64 // callers queued on sem, all pools
 	reclaiming atomic.Int64 // connections given up for waiters, not yet closed
 	shedding atomic.Bool  // a shed loop runs
@@ -144,7 +149,7 @@ func (g *Governor) Wrap(name string, c driver.Connector) *Connector {
 	if c == nil {
 		panic("pool: Wrap " + name + " with a nil connector")
 	}
-	p := &poolState{g: g, name: name, idle: make(map[*conn]time.Time)}
+	p := &poolState{g: g, name: name, idle: make(map[*conn]time.Time), queue: semaphore.NewWeighted(1)}
 	if pm := g.cfg.PerPoolMax; pm > 0 {
 		p.sem = semaphore.NewWeighted(int64(pm))
 	}
@@ -223,7 +228,9 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err := p.acquire(ctx); err != nil {
 		return nil, err
 	}
+	start := time.Now()
 	inner, err := c.inner.Connect(ctx)
+	p.g.noteConnect(time.Since(start), err)
 	if err != nil {
 		p.connectErrors.Add(1)
 		p.release()
@@ -273,6 +280,10 @@ type poolState struct {
 	g    *Governor
 	name string
 	sem  *semaphore.Weighted // PerPoolMax, nil when unset
+	// queue lets one caller of the pool at a time wait in the global
+	// queue: a second connection would not let the pool progress sooner
+	// than the first, and a long global queue makes every pool wait.
+	queue *semaphore.Weighted
 	// reserve is ReservedMin when the pool was granted a reservation,
 	// else 0. Set before the pool is shared.
 	reserve int
@@ -323,14 +334,18 @@ func (p *poolState) acquire(ctx context.Context) error {
 	return nil
 }
 
-// wait queues for a global slot.
+// wait queues for a global slot, behind the pool's other waiters.
 func (p *poolState) wait(ctx context.Context) error {
 	g := p.g
 	start := time.Now()
 	p.waiting.Add(1)
 	g.waiting.Add(1)
 	g.kickShed()
-	err := g.sem.Acquire(ctx, 1)
+	err := p.queue.Acquire(ctx, 1)
+	if err == nil {
+		err = g.sem.Acquire(ctx, 1)
+		p.queue.Release(1)
+	}
 	g.waiting.Add(-1)
 	p.waiting.Add(-1)
 	d := time.Since(start)
@@ -362,6 +377,31 @@ func (p *poolState) release() {
 	if p.sem != nil {
 		p.sem.Release(1)
 	}
+}
+
+func (g *Governor) noteConnect(d time.Duration, err error) {
+	if err != nil {
+		return
+	}
+	for {
+		old := g.connectAvg.Load()
+		avg := int64(d)
+		if old != 0 {
+			avg = old + (int64(d)-old)/8
+		}
+		if g.connectAvg.CompareAndSwap(old, avg) {
+			return
+		}
+	}
+}
+
+// holdFor is how long a connection serves its pool before it may be
+// closed for a waiter: HoldFor, and at least ten average connects.
+func (g *Governor) holdFor() time.Duration {
+	if g.cfg.HoldFor < 0 {
+		return g.cfg.HoldFor
+	}
+	return min(max(g.cfg.HoldFor, 10*time.Duration(g.connectAvg.Load())), 10*g.cfg.HoldFor)
 }
 
 // claimWaiter reports whether a caller of a pool other than p waits for
@@ -503,6 +543,11 @@ func (s *PoolStats) add(o PoolStats) {
 type Stats struct {
 	// MaxOpen is [Config.MaxOpen].
 	MaxOpen int `json:"max_open"`
+	// ConnectAvg is the moving average time of a successful connect.
+	ConnectAvg time.Duration `json:"connect_avg_ns"`
+	// HoldFor is how long a connection now serves its pool before it
+	// may be closed for a waiter (see [Config.HoldFor]).
+	HoldFor time.Duration `json:"hold_for_ns"`
 	// Total sums the pools (MaxWait is the longest of any pool).
 	Total PoolStats `json:"total"`
 	// Pools maps each registered pool's name to its figures.
@@ -517,7 +562,12 @@ func (g *Governor) Stats() Stats {
 		ps = append(ps, p)
 	}
 	g.mu.Unlock()
-	s := Stats{MaxOpen: g.cfg.MaxOpen, Pools: make(map[string]PoolStats, len(ps))}
+	s := Stats{
+		MaxOpen:    g.cfg.MaxOpen,
+		ConnectAvg: time.Duration(g.connectAvg.Load()),
+		HoldFor:    g.holdFor(),
+		Pools:      make(map[string]PoolStats, len(ps)),
+	}
 	for _, p := range ps {
 		p.mu.Lock()
 		st := PoolStats{

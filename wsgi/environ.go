@@ -171,9 +171,30 @@ func setEnv(env []EnvVar, k, v string) []EnvVar {
 	return append(env, EnvVar{k, v})
 }
 
+// commonKeys caches the HTTP_ keys of frequent header names.
+var commonKeys = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range []string{"Accept", "Accept-Charset", "Accept-Encoding", "Accept-Language",
+		"Cache-Control", "Connection", "Cookie", "Dnt", "If-Modified-Since", "If-None-Match",
+		"Origin", "Pragma", "Referer", "Sec-Fetch-Dest", "Sec-Fetch-Mode", "Sec-Fetch-Site",
+		"Upgrade-Insecure-Requests", "User-Agent", "X-Forwarded-For", "X-Forwarded-Proto",
+		"X-Requested-With", "Keep-Alive", "Te", "Authorization", "Content-Type", "Content-Length", "Proxy"} {
+		k, _ := slowHeaderKey(n)
+		m[n] = k
+	}
+	return m
+}()
+
 // headerKey turns a header name into its HTTP_ key, reporting false for a
 // name with anything but ASCII letters, digits and "-".
 func headerKey(name string) (string, bool) {
+	if k, ok := commonKeys[name]; ok {
+		return k, true
+	}
+	return slowHeaderKey(name)
+}
+
+func slowHeaderKey(name string) (string, bool) {
 	if name == "" {
 		return "", false
 	}

@@ -574,7 +574,6 @@ func (h *Handler) acquire(ctx context.Context) (*conn, error) {
 // status (500 application error, 502 worker died, 503 no worker, 504
 // timeout) and a log line with the detail.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	r = reqctx.EnsureRequestID(r)
 	ctx := r.Context()
 
 	// Build the request frame: header, environ, and a small body inline.

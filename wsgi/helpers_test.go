@@ -105,3 +105,11 @@ func decodeEnv(t testing.TB, body []byte) map[string]string {
 }
 
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+func pythonForTest(t testing.TB) string { return testenv.Python(t) }
+
+func newLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+func newServer(h http.Handler) *httptest.Server { return httptest.NewServer(h) }

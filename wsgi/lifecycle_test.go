@@ -196,11 +196,14 @@ func TestMaxRequests(t *testing.T) {
 	h, _ := newTestHandler(t, Config{Processes: 1, MaxRequests: 5})
 	srv := serve(t, h)
 	seen := map[int]bool{}
-	for i := 0; i < 20; i++ {
+	// The replacement starts while the old process keeps serving, so
+	// count until a new process appears (bounded).
+	for i := 0; i < 500 && len(seen) < 2; i++ {
 		seen[getPID(t, srv.URL)] = true
+		time.Sleep(5 * time.Millisecond)
 	}
 	if len(seen) < 2 {
-		t.Errorf("one process served 20 requests with MaxRequests 5")
+		t.Errorf("one process served 500 requests with MaxRequests 5")
 	}
 	if h.Stats().Restarts["max_requests"] < 1 {
 		t.Errorf("stats %+v", h.Stats())

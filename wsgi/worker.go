@@ -2,7 +2,6 @@ package wsgi
 
 import (
 	"bufio"
-	"runtime/debug"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -155,7 +154,7 @@ func (h *Handler) spawn() (*process, error) {
 	cmd.ExtraFiles = child
 	// The workers die with us: SIGKILL when the parent goes (and the
 	// adapter exits on EOF of its socket, which covers the rest).
-	cmd.SysProcAttr = &syscall.SysProcAttr{}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return fail(fmt.Errorf("wsgi: pipe: %w", err))
@@ -213,7 +212,6 @@ func (h *Handler) spawn() (*process, error) {
 			if ps := cmd.ProcessState; ps != nil {
 				state = ps.String()
 			}
-			h.log.Debug("DEBUG spawn read", "err", fmt.Sprintf("%#v", err))
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 				err = errors.New("exited before it was ready")
 			}
@@ -271,7 +269,6 @@ func (p *process) logStderr(r io.ReadCloser) {
 
 // kill ends the process at once, recording why.
 func (p *process) kill(reason string) {
-	p.h.log.Debug("DEBUG kill", "pid", p.pid, "reason", reason, "stack", string(debug.Stack()))
 	p.killReason.CompareAndSwap(nil, &reason)
 	if p.cmd != nil && p.cmd.Process != nil {
 		_ = p.cmd.Process.Kill()

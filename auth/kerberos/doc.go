@@ -53,8 +53,10 @@
 //     ticket's session key, names the ticket's client and is no further
 //     than the skew from our clock. Each authenticator is accepted once: a
 //     captured Authorization header cannot be replayed while it would
-//     still pass the skew check. Tickets carrying client addresses must
-//     come from one of them.
+//     still pass the skew check. The replay cache lives in the process:
+//     replicas behind a load balancer do not share it, so use TLS, which
+//     keeps the header from being captured in the first place. Tickets
+//     carrying client addresses must come from one of them.
 //   - When the client asks for mutual authentication, the response carries
 //     the AP-REP (in "WWW-Authenticate: Negotiate ..."), proving to the
 //     client that the server holds the service key.
@@ -63,8 +65,9 @@
 //     keytab: only the real KDC can make that ticket, so a KDC impersonated
 //     on the network (which could answer any password) logs nobody in. Use
 //     it only over TLS: Basic sends the password in the clear. Each login
-//     uses a fresh Kerberos client that is destroyed afterwards; user names
-//     of other realms are refused.
+//     uses a fresh Kerberos client that is destroyed afterwards (two KDC
+//     round trips, not cached: turn sessions on); user names of other
+//     realms are refused. A KDC that cannot be reached answers 503.
 //   - NTLM tokens (what browsers send through Negotiate when they have no
 //     Kerberos ticket) are refused with the Basic challenge alone, or no
 //     challenge of ours without the fallback, so browsers do not loop.

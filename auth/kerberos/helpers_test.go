@@ -224,7 +224,7 @@ func checkMutual(header string, key types.EncryptionKey, sent types.Authenticato
 }
 
 // get sends one GET with the given Authorization header (none when "").
-func get(t *testing.T, h http.Handler, authz string, cookies ...*http.Cookie) *httptest.ResponseRecorder {
+func get(t testing.TB, h http.Handler, authz string, cookies ...*http.Cookie) *httptest.ResponseRecorder {
 	t.Helper()
 	r := httptest.NewRequest("GET", "http://localhost/wiki", nil)
 	r.RemoteAddr = "127.0.0.1:40000"

@@ -410,7 +410,9 @@ func (a *Authenticator) serveNegotiate(next http.Handler, w http.ResponseWriter,
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("WWW-Authenticate", "Negotiate "+base64.StdEncoding.EncodeToString(resp))
+	if len(resp) > 0 { // nothing for a raw Kerberos token without mutual authentication
+		w.Header().Set("WWW-Authenticate", "Negotiate "+base64.StdEncoding.EncodeToString(resp))
+	}
 	a.login(next, w, r, u, now, until)
 }
 

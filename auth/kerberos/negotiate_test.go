@@ -15,6 +15,7 @@ import (
 
 	"github.com/jcmturner/gofork/encoding/asn1"
 	"github.com/jcmturner/gokrb5/v8/gssapi"
+	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
 	"github.com/jcmturner/gokrb5/v8/spnego"
 	"github.com/jcmturner/gokrb5/v8/types"
 
@@ -45,6 +46,7 @@ func TestNegotiateForged(t *testing.T) {
 		{name: "spnego", spec: good, wantCode: 200, wantBody: "alice@GOWSGI.TEST Negotiate"},
 		{name: "spnego mutual", spec: good, opts: tokenOptions{mutual: true}, wantCode: 200, wantBody: "alice@GOWSGI.TEST Negotiate"},
 		{name: "raw krb5 mutual", spec: good, opts: tokenOptions{mutual: true, raw: true}, wantCode: 200, wantBody: "alice@GOWSGI.TEST Negotiate"},
+		{name: "raw krb5", spec: good, opts: tokenOptions{raw: true}, wantCode: 200, wantBody: "alice@GOWSGI.TEST Negotiate"},
 		{name: "legacy OID mutual", spec: good, opts: tokenOptions{mutual: true, legacy: true}, wantCode: 200, wantBody: "alice@GOWSGI.TEST Negotiate"},
 		{name: "instance principal", spec: ticketSpec{client: "alice/admin", crealm: testRealm, service: "HTTP/localhost", realm: testRealm, start: good.start, end: good.end}, wantCode: 200, wantBody: "alice/admin@GOWSGI.TEST Negotiate"},
 		{name: "expired ticket", spec: ticketSpec{client: "alice", crealm: testRealm, service: "HTTP/localhost", realm: testRealm, start: now.Add(-2 * time.Hour), end: now.Add(-time.Hour)}, wantCode: 401, wantLog: "expired"},
@@ -92,7 +94,11 @@ func TestNegotiateForged(t *testing.T) {
 				if msg := checkMutual(resp, key, sent, !tc.opts.raw, wantMech); msg != "" {
 					t.Errorf("mutual authentication: %s", msg)
 				}
-			} else if !tc.opts.raw {
+			} else if tc.opts.raw {
+				if resp != "" {
+					t.Errorf("response %q to a raw token without mutual authentication, want none", resp)
+				}
+			} else {
 				b, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(resp, "Negotiate "))
 				var nr spnego.NegTokenResp
 				if err := nr.Unmarshal(b); err != nil || nr.State() != spnego.NegStateAcceptCompleted || len(nr.ResponseToken) != 0 {
@@ -426,6 +432,52 @@ func TestNormalizers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := tc.n(tc.in); got != tc.want {
 				t.Errorf("%q → %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestAnyPrincipal checks the acceptor without an SPN: a ticket for any
+// principal the keytab has a key for is good, others are not.
+func TestAnyPrincipal(t *testing.T) {
+	kt, _ := testKeytab(t, "HTTP/localhost", testRealm)
+	if err := kt.AddEntry("HTTP/trac.example.com", testRealm, "alias-secret", time.Now(), 2, etypeID.AES256_CTS_HMAC_SHA1_96); err != nil {
+		t.Fatal(err)
+	}
+	data, err := kt.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherKT, _ := testKeytab(t, "HTTP/other", testRealm)
+	tests := []struct {
+		service string
+		keytab  bool
+		want    int
+	}{
+		{"HTTP/localhost", false, 200},
+		{"HTTP/trac.example.com", false, 200},
+		{"HTTP/other", true, 401},
+	}
+	for _, tc := range tests {
+		t.Run(tc.service, func(t *testing.T) {
+			var logs logBuffer
+			a, err := New(Config{KeytabData: data, Logger: logs.logger()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sk := kt
+			if tc.keytab {
+				sk = otherKT
+			}
+			now := time.Now()
+			tkt, key := forgeTicket(t, sk, ticketSpec{client: "alice", crealm: testRealm, service: tc.service, realm: testRealm, start: now, end: now.Add(time.Hour)})
+			hdr, _ := negotiateHeader(t, "alice", testRealm, tkt, key, tokenOptions{})
+			w := get(t, protected(a), hdr)
+			if w.Code != tc.want {
+				t.Fatalf("status %d, want %d; log:\n%s", w.Code, tc.want, logs.String())
+			}
+			if tc.want == 401 && !strings.Contains(logs.String(), "which the keytab has no key for") {
+				t.Errorf("log:\n%s", logs.String())
 			}
 		})
 	}

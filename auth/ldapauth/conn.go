@@ -28,8 +28,15 @@ type dialer struct {
 // URL's security, before ctx's deadline.
 func (d *dialer) dial(ctx context.Context) (*ldap.Conn, error) {
 	var errs []error
-	for _, host := range d.url.Hosts {
-		c, err := d.dialHost(ctx, host)
+	for i, host := range d.url.Hosts {
+		// A host that drops connection attempts must leave time for the
+		// next ones: each gets an equal share of what is left to connect.
+		hctx, cancel := ctx, context.CancelFunc(func() {})
+		if dl, ok := ctx.Deadline(); ok && i < len(d.url.Hosts)-1 {
+			hctx, cancel = context.WithTimeout(ctx, time.Until(dl)/time.Duration(len(d.url.Hosts)-i))
+		}
+		c, err := d.dialHost(hctx, host)
+		cancel()
 		if err == nil {
 			d.dials.Add(1)
 			return c, nil

@@ -39,7 +39,7 @@ type Config struct {
 	RemoteUserAttribute string
 
 	// GroupAttributes are the attributes of a group entry that list its
-	// members (AuthLDAPGroupAttribute). Nil means "member" and
+	// members (AuthLDAPGroupAttribute). Empty means "member" and
 	// "uniqueMember".
 	GroupAttributes []string
 	// GroupMembersAreNames makes GroupAttributes hold login names (as
@@ -47,11 +47,11 @@ type Config struct {
 	// AuthLDAPGroupAttributeIsDN off. False means DNs, Apache's default.
 	GroupMembersAreNames bool
 	// SubGroupAttributes are the attributes through which a group lists
-	// the groups nested in it (AuthLDAPSubGroupAttribute). Nil means
+	// the groups nested in it (AuthLDAPSubGroupAttribute). Empty means
 	// "member" and "uniqueMember".
 	SubGroupAttributes []string
 	// SubGroupClasses are the object classes of entries that count as
-	// nested groups (AuthLDAPSubGroupClass). Nil means "groupOfNames",
+	// nested groups (AuthLDAPSubGroupClass). Empty means "groupOfNames",
 	// "groupOfUniqueNames" and Active Directory's "group".
 	SubGroupClasses []string
 	// MaxSubGroupDepth is how many levels of nested groups
@@ -197,6 +197,9 @@ func New(cfg Config) (*Directory, error) {
 	if d.hopLimit == 0 {
 		d.hopLimit = 5
 	}
+	if d.hopLimit < 0 {
+		return nil, errors.New("ldapauth: negative ReferralHopLimit")
+	}
 	size := cfg.PoolSize
 	if size == 0 {
 		size = 8
@@ -209,8 +212,11 @@ func New(cfg Config) (*Directory, error) {
 		ttl = 10 * time.Minute
 	}
 	entries := cfg.CacheEntries
-	if entries <= 0 {
+	if entries == 0 {
 		entries = 1024
+	}
+	if entries < 0 {
+		return nil, errors.New("ldapauth: negative CacheEntries")
 	}
 	d.searchAttrs = append(d.searchAttrs, u.Attributes...)
 	if cfg.RemoteUserAttribute != "" {
@@ -241,14 +247,19 @@ func New(cfg Config) (*Directory, error) {
 }
 
 func orDefault(v []string, def ...string) []string {
-	if v == nil {
+	if len(v) == 0 {
 		return def
 	}
 	return v
 }
 
 // URL returns the parsed AuthLDAPURL.
-func (d *Directory) URL() URL { return *d.url }
+func (d *Directory) URL() URL {
+	u := *d.url
+	u.Hosts = append([]string(nil), u.Hosts...)
+	u.Attributes = append([]string(nil), u.Attributes...)
+	return u
+}
 
 // Close closes the idle connections. Calls still running finish; their
 // connections are closed when they end.
@@ -265,14 +276,18 @@ func (d *Directory) PurgeCache() {
 	d.dns.purge()
 }
 
+// maxUserLen bounds the login names searched for.
+const maxUserLen = 1024
+
 // CheckPassword implements [auth.PasswordChecker] by search-then-bind, as
 // mod_authnz_ldap: it searches the URL's base for exactly one entry
 // matching (&(filter)(attribute=user)), with the user name escaped so that
 // it can never change the filter, then binds as that entry's DN with the
 // password on a connection of its own.
 //
-// An empty name or password, a name that matches no entry or several, and
-// a wrong password are bad credentials (nil, false, nil); an unreachable or
+// An empty name or password, a name longer than 1024 bytes, a name that
+// matches no entry or several, and a wrong password are bad credentials
+// (nil, false, nil); an unreachable or
 // hung directory is an error. The user's Attributes hold the entry's DN
 // under "dn" and the URL's attributes; its Name is the
 // RemoteUserAttribute's value, or the name as typed.
@@ -280,6 +295,12 @@ func (d *Directory) CheckPassword(ctx context.Context, user, password string) (*
 	if user == "" || password == "" {
 		// An LDAP bind with an empty password is an anonymous bind, which
 		// "succeeds" (RFC 4513 5.1.2): never send one.
+		return nil, false, nil
+	}
+	if len(user) > maxUserLen {
+		// Apache truncates its filter at 8 KiB; a name this long is no
+		// login name, and is not worth a search.
+		d.logger.LogAttrs(ctx, slog.LevelInfo, "ldapauth: user name too long", slog.Int("bytes", len(user)))
 		return nil, false, nil
 	}
 	key := d.loginKey(user, password)

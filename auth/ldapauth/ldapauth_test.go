@@ -97,6 +97,7 @@ func TestCheckPassword(t *testing.T) {
 		{"two entries for one name", people, "dup", "duppw", false, "", ""},
 		{"empty password", people, "alice", "", false, "", ""},
 		{"empty user", people, "", "alicepw", false, "", ""},
+		{"overlong user", people, strings.Repeat("a", 1025), "alicepw", false, "", ""},
 		{"case-insensitive uid", people, "ALICE", "alicepw", true, "ALICE", aliceDN},
 		{"special characters log in as themselves", people, `x*y(z)\w`, "specialpw", true, `x*y(z)\w`, `uid=x*y(z)\5Cw,ou=people,dc=example,dc=com`},
 		// Filter injection: none of these may match alice (or anyone).

@@ -42,7 +42,10 @@ type URL struct {
 	// Scheme is "ldap" or "ldaps".
 	Scheme string
 	// Hosts are the servers as "host:port", tried in order: the second is
-	// used only when the first cannot be reached, and so on.
+	// used only when a connection to the first fails (refused, or not
+	// established within its share of the Timeout), and so on. A server
+	// that accepts connections but does not answer is not skipped: the
+	// call fails after Timeout.
 	Hosts []string
 	// BaseDN is where searches start; "" is the root DSE.
 	BaseDN string

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -166,6 +168,62 @@ func TestKerberosLayerErrors(t *testing.T) {
 			_, err := buildKerberosChain(t, tc.args...)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestKerberosEndToEndWSGI runs the command with a real WSGI script behind
+// Negotiate on Trac's login path, and logs in with kinit + curl
+// --negotiate, Python's requests_kerberos and curl -u (the Basic fallback).
+func TestKerberosEndToEndWSGI(t *testing.T) {
+	kdc := testenv.StartKDC(t)
+	kdc.AddUser(t, "alice", "alicepw")
+	keytab := kdc.AddService(t, "HTTP/localhost")
+	py := testenv.Python(t)
+	curl := testenv.LookPath(t, "curl", "curl")
+	script := testenv.WriteFile(t, "", "app.wsgi", `
+def application(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    body = "%s|%s|%s|%s" % (environ.get("SCRIPT_NAME"), environ.get("PATH_INFO"), environ.get("REMOTE_USER", "-"),
+                            environ.get("AUTH_TYPE", "-"))
+    return [body.encode()]
+`)
+	addr := startGowsgi(t, "-python", py, "-mount", "/trac", "-auth-location", "/[^/]+/login",
+		"-keytab", keytab, "-spn", "HTTP/localhost@GOWSGI.TEST", "-kerberos-basic", "-krb5-conf", kdc.Krb5Conf,
+		"-kerberos-name", "local", script)
+	_, port, _ := net.SplitHostPort(addr)
+	base := "http://localhost:" + port
+	cc := kdc.Kinit(t, "alice", "alicepw")
+	env := append(os.Environ(), kdc.Env(cc)...)
+	env = append(env, "NO_PROXY=*", "no_proxy=*")
+
+	tests := []struct {
+		name string
+		cmd  []string
+		want string
+	}{
+		{"curl --negotiate", []string{curl, "-sS", "--noproxy", "*", "--negotiate", "-u", ":", "-w", "|%{http_code}", base + "/trac/login"}, "/trac|/login|alice|Negotiate|200"},
+		{"requests_kerberos", []string{"/usr/bin/python3", "-c", `
+import sys, requests
+from requests_kerberos import HTTPKerberosAuth, REQUIRED
+r = requests.get(sys.argv[1], auth=HTTPKerberosAuth(mutual_authentication=REQUIRED))
+sys.stdout.write("%s|%d" % (r.text, r.status_code))
+`, base + "/trac/login"}, "/trac|/login|alice|Negotiate|200"},
+		{"curl -u (Basic fallback)", []string{curl, "-sS", "--noproxy", "*", "-u", "alice:alicepw", "-w", "|%{http_code}", base + "/trac/login"}, "/trac|/login|alice|Basic|200"},
+		{"curl -u, wrong password", []string{curl, "-sS", "--noproxy", "*", "-u", "alice:nope", "-o", "/dev/null", "-w", "%{http_code}", base + "/trac/login"}, "401"},
+		{"anonymous outside the location", []string{curl, "-sS", "--noproxy", "*", "-w", "|%{http_code}", base + "/trac/wiki"}, "/trac|/wiki|-|-|200"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(tc.cmd[0], tc.cmd[1:]...)
+			cmd.Env = env
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			if string(out) != tc.want {
+				t.Errorf("got %q, want %q", out, tc.want)
 			}
 		})
 	}

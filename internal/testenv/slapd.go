@@ -2,7 +2,14 @@ package testenv
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -121,8 +128,8 @@ func StartSlapd(t testing.TB, cfg SlapdConfig) *Slapd {
 // SlapdConf returns a slapd.conf serving suffix from an mdb database in
 // dir/db, with root DN "cn=admin,<suffix>" and password rootPW, Debian's
 // core, cosine, inetorgperson and nis schemas plus schemas, and the access
-// lines (nil means [DefaultSlapdAccess]). Shell scripts can get the same
-// file from the test fixture's description in auth/ldapauth/testdata.
+// lines (nil means [DefaultSlapdAccess]). auth/ldapauth/testdata/slapd-fixture.sh
+// writes the same file for shell scripts (benchmarks against Apache).
 func SlapdConf(dir, suffix, rootPW string, schemas, access []string) string {
 	var b strings.Builder
 	for _, sc := range []string{"core", "cosine", "inetorgperson", "nis"} {
@@ -279,4 +286,55 @@ func dialOK(addr string) bool {
 	}
 	c.Close()
 	return true
+}
+
+// testCerts writes to dir a fresh CA (ca.pem) and a server certificate for
+// 127.0.0.1 and localhost signed by it (cert.pem, key.pem), and returns the
+// three paths.
+func testCerts(t testing.TB, dir string) (ca, cert, key string) {
+	t.Helper()
+	fail := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("testenv: test certificates: %v", err)
+		}
+	}
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	fail(err)
+	now := time.Now()
+	caTmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "gowsgi test CA"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	fail(err)
+	caCert, err := x509.ParseCertificate(caDER)
+	fail(err)
+	srvKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	fail(err)
+	srvTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2),
+		Subject:      pkix.Name{CommonName: "localhost"},
+		DNSNames:     []string{"localhost"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	srvDER, err := x509.CreateCertificate(rand.Reader, srvTmpl, caCert, &srvKey.PublicKey, caKey)
+	fail(err)
+	keyDER, err := x509.MarshalPKCS8PrivateKey(srvKey)
+	fail(err)
+	write := func(name, typ string, der []byte) string {
+		p := filepath.Join(dir, name)
+		fail(os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600))
+		return p
+	}
+	return write("ca.pem", "CERTIFICATE", caDER), write("cert.pem", "CERTIFICATE", srvDER), write("key.pem", "PRIVATE KEY", keyDER)
 }

@@ -27,4 +27,13 @@ func TestSlapdStartStopStart(t *testing.T) {
 	if out, err := search(); err != nil || !strings.Contains(out, "mail: alice@example.com") {
 		t.Fatalf("search after restart (data must persist): %v\n%s", err, out)
 	}
+	s.Pause(t)
+	out, err := exec.Command("ldapsearch", "-x", "-LLL", "-o", "nettimeout=1", "-l", "1", "-H", s.URL, "-b", s.Suffix, "(uid=alice)").CombinedOutput()
+	if err == nil {
+		t.Fatalf("search answered by a paused slapd:\n%s", out)
+	}
+	s.Resume(t)
+	if out, err := search(); err != nil {
+		t.Fatalf("search after resume: %v\n%s", err, out)
+	}
 }

@@ -53,7 +53,7 @@ class Conn:
     def __init__(self, sock, worker):
         self.sock = sock
         self.w = worker
-        self.rbuf = bytearray()
+        self.rbuf = b''
         self.rpos = 0
         self.pending = collections.deque()
         self.cur = None
@@ -62,11 +62,13 @@ class Conn:
 
     # --- receiving -------------------------------------------------------
     def _recv(self, block):
+        # 64 KiB reads: larger ones make CPython allocate (and release) a
+        # buffer with mmap on every call.
         try:
             if block:
-                data = self.sock.recv(262144)
+                data = self.sock.recv(65536)
             else:
-                data = self.sock.recv(262144, socket.MSG_DONTWAIT)
+                data = self.sock.recv(65536, socket.MSG_DONTWAIT)
         except (BlockingIOError, InterruptedError):
             return False
         except OSError:
@@ -74,14 +76,11 @@ class Conn:
         if not data:
             # The Go side closed the socket (or died): nothing more to do.
             os._exit(0)
-        if self.rpos and self.rpos == len(self.rbuf):
-            self.rbuf = bytearray(data)
-            self.rpos = 0
+        if self.rpos == len(self.rbuf):
+            self.rbuf = data
         else:
-            if self.rpos > 1 << 20:
-                del self.rbuf[:self.rpos]
-                self.rpos = 0
-            self.rbuf += data
+            self.rbuf = self.rbuf[self.rpos:] + data
+        self.rpos = 0
         return True
 
     def _frame(self):
@@ -94,7 +93,7 @@ class Conn:
         end = pos + 9 + n
         if len(buf) < end:
             return None
-        payload = bytes(buf[pos + 9:end])
+        payload = buf[pos + 9:end]
         self.rpos = end
         return t, rid, payload
 
@@ -507,7 +506,7 @@ def load(script, callable_name):
 
 
 def main():
-    cfg = json.loads(sys.argv[1]); sys.stderr.write("DEBUG adapter start %r\n" % (os.listdir("/proc/self/fd"),)); sys.stderr.flush()
+    cfg = json.loads(sys.argv[1])
     fds = cfg['fds']
     socks = [socket.socket(fileno=fd) for fd in fds]
     for s in socks:

@@ -1,0 +1,104 @@
+package chi_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/gowsgi/gowsgi/auth"
+	"github.com/gowsgi/gowsgi/prefix"
+	"github.com/gowsgi/gowsgi/wsgi"
+)
+
+// python is Debian's interpreter, as the root examples use.
+const python = "/usr/bin/python3"
+
+// A chi router in front of Trac: Go routes of its own (/healthz), the
+// Python application mounted at /trac, and Basic authentication on its login
+// page only, with chi's With. prefix.Canonical runs first (chi's Use), so
+// chi, the login rule and Trac all route on the same canonical path: the
+// "//" and "%6C" spellings of the login page cannot slip past the With.
+func Example() {
+	dir, err := os.MkdirTemp("", "gowsgi-chi")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	hash, err := bcrypt.GenerateFromPassword([]byte("secret"), bcrypt.DefaultCost)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	htpasswd := filepath.Join(dir, "trac.htpasswd")
+	if err := os.WriteFile(htpasswd, []byte("alice:"+string(hash)+"\n"), 0o600); err != nil {
+		fmt.Println(err)
+		return
+	}
+	users, err := auth.HtpasswdFile(htpasswd)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	tracLike, _ := filepath.Abs("../trac-like")
+	app, err := wsgi.New(wsgi.Config{
+		Script: filepath.Join(tracLike, "trac.wsgi"),
+		Python: python,
+		Env:    []string{"TRAC_ENV=" + filepath.Join(tracLike, "envs", "alpha")},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer app.Close()
+	trac := prefix.Mount("/trac")(app)
+
+	r := chi.NewRouter()
+	r.Use(prefix.Canonical, middleware.RequestID)
+	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	r.Route("/trac", func(r chi.Router) {
+		r.With(auth.Basic(auth.BasicConfig{Realm: "Trac", Users: users}), auth.Require(auth.ValidUser())).
+			Handle("/login", trac)
+		r.Handle("/*", trac)
+	})
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+
+	for _, c := range []struct{ target, user, password string }{
+		{"/healthz", "", ""},
+		{"/trac/wiki/WikiStart", "", ""},
+		{"/trac/login", "", ""},
+		{"/trac//login", "", ""},
+		{"/trac/%6Cogin", "", ""},
+		{"/trac/login", "alice", "secret"},
+	} {
+		req, _ := http.NewRequest("GET", srv.URL, nil)
+		req.URL.Opaque = c.target // sent as written
+		if c.user != "" {
+			req.SetBasicAuth(c.user, c.password)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Println(c.target, "->", resp.StatusCode, strings.TrimSpace(string(body)))
+	}
+	// Output:
+	// /healthz -> 200 ok
+	// /trac/wiki/WikiStart -> 200 Alpha: /trac/wiki/WikiStart user=-
+	// /trac/login -> 401 Unauthorized
+	// /trac//login -> 401 Unauthorized
+	// /trac/%6Cogin -> 401 Unauthorized
+	// /trac/login -> 200 Alpha: logged in as alice (Basic)
+}

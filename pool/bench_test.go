@@ -1,0 +1,166 @@
+package pool_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gowsgi/gowsgi/internal/testenv"
+	"github.com/gowsgi/gowsgi/pool"
+)
+
+// benchQuery holds its backend for about a millisecond, like a short
+// application query.
+const benchQuery = "SELECT count(*) FROM (SELECT pg_sleep(0.001)) s"
+
+// benchWarmup is how long every caller queries before the timed part.
+const benchWarmup = 2 * time.Second
+
+// sampler counts the backends named app in pg_stat_activity until ctx
+// ends; wait returns the number of samples and the largest count.
+func sampler(ctx context.Context, admin *sql.DB, app string) (wait func() (samples, peak int64, err error)) {
+	done := make(chan error, 1)
+	var n, max int64
+	go func() {
+		for ctx.Err() == nil {
+			var c int64
+			err := admin.QueryRowContext(ctx, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", app).Scan(&c)
+			if err != nil {
+				if ctx.Err() == nil {
+					done <- err
+					return
+				}
+				break
+			}
+			n++
+			if c > max {
+				max = c
+			}
+		}
+		done <- nil
+	}()
+	return func() (int64, int64, error) {
+		err := <-done
+		return n, max, err
+	}
+}
+
+// BenchmarkFiftyPools compares, against a real PostgreSQL 15, 50 pools
+// of 3 callers each sharing 20 connections through a governor, one
+// shared *sql.DB of 20 connections used by all 150 callers, and 50
+// uncapped pools. One op is one query; bench/pool/run.sh turns the
+// results into ratios.
+func BenchmarkFiftyPools(b *testing.B) {
+	const (
+		pools   = 50
+		callers = 3
+		maxOpen = 20
+	)
+	pg := testenv.StartPostgres(b, testenv.PostgresConfig{MaxConnections: pools*callers + 20})
+	admin := adminDB(b, pg.DSN)
+	admin.SetMaxOpenConns(1)
+
+	setups := []struct {
+		name string
+		open func(b *testing.B, app string) []*sql.DB // one per pool
+	}{
+		{"governor", func(b *testing.B, app string) []*sql.DB {
+			g, err := pool.NewGovernor(pool.Config{MaxOpen: maxOpen, PerPoolMax: 2})
+			if err != nil {
+				b.Fatal(err)
+			}
+			dbs := make([]*sql.DB, pools)
+			for i := range dbs {
+				dbs[i] = g.Open(fmt.Sprintf("p%d", i), pqConnector(b, pg.DSN, app))
+			}
+			return dbs
+		}},
+		{"shared", func(b *testing.B, app string) []*sql.DB {
+			db := sql.OpenDB(pqConnector(b, pg.DSN, app))
+			db.SetMaxOpenConns(maxOpen)
+			db.SetMaxIdleConns(maxOpen)
+			dbs := make([]*sql.DB, pools)
+			for i := range dbs {
+				dbs[i] = db
+			}
+			return dbs
+		}},
+		{"uncapped", func(b *testing.B, app string) []*sql.DB {
+			dbs := make([]*sql.DB, pools)
+			for i := range dbs {
+				dbs[i] = sql.OpenDB(pqConnector(b, pg.DSN, app))
+				dbs[i].SetMaxIdleConns(callers)
+			}
+			return dbs
+		}},
+	}
+	for _, s := range setups {
+		b.Run(s.name, func(b *testing.B) {
+			app := "gowsgi-bench-" + s.name
+			dbs := s.open(b, app)
+			defer func() {
+				seen := map[*sql.DB]bool{}
+				for _, db := range dbs {
+					if !seen[db] {
+						seen[db] = true
+						db.Close()
+					}
+				}
+			}()
+			ctx, cancel := context.WithCancel(context.Background())
+			wait := sampler(ctx, admin, app)
+			var left atomic.Int64
+			var failed atomic.Pointer[error]
+			var wg sync.WaitGroup
+			// Warm up: every caller queries for benchWarmup before the
+			// timed queries, so that connecting the pools is not timed.
+			var warm sync.WaitGroup
+			warm.Add(pools * callers)
+			start := make(chan struct{})
+			warmEnd := time.Now().Add(benchWarmup)
+			for _, db := range dbs {
+				for range callers {
+					wg.Go(func() {
+						for time.Now().Before(warmEnd) {
+							var n int
+							if err := db.QueryRow(benchQuery).Scan(&n); err != nil {
+								failed.CompareAndSwap(nil, &err)
+								break
+							}
+						}
+						warm.Done()
+						<-start
+						for left.Add(-1) >= 0 {
+							var n int
+							if err := db.QueryRow(benchQuery).Scan(&n); err != nil {
+								failed.CompareAndSwap(nil, &err)
+								return
+							}
+						}
+					})
+				}
+			}
+			warm.Wait()
+			left.Store(int64(b.N))
+			b.ResetTimer()
+			close(start)
+			wg.Wait()
+			b.StopTimer()
+			cancel()
+			samples, peak, err := wait()
+			if err != nil {
+				b.Fatalf("sampler: %v", err)
+			}
+			if e := failed.Load(); e != nil {
+				b.Fatalf("query failed: %v", *e)
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "queries/s")
+			b.ReportMetric(float64(peak), "peak-backends")
+			_ = samples
+		})
+	}
+}

@@ -1,0 +1,237 @@
+package wsgi
+
+import (
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"runtime"
+	"slices"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+type sample struct {
+	at      time.Time
+	latency time.Duration
+	status  int
+}
+
+// load runs n clients against url until stop closes, collecting samples.
+func load(t *testing.T, client *http.Client, url string, n int, stop <-chan struct{}) []sample {
+	var mu sync.Mutex
+	var out []sample
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				st := time.Now()
+				resp, err := client.Get(url)
+				s := sample{at: st}
+				if err != nil {
+					s.status = -1
+				} else {
+					_, err = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					s.status = resp.StatusCode
+					if err != nil {
+						s.status = -2
+					}
+				}
+				s.latency = time.Since(st)
+				mu.Lock()
+				out = append(out, s)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+func p99(ss []sample) time.Duration {
+	if len(ss) == 0 {
+		return 0
+	}
+	l := make([]time.Duration, len(ss))
+	for i, s := range ss {
+		l[i] = s.latency
+	}
+	slices.Sort(l)
+	return l[len(l)*99/100]
+}
+
+// TestSoak runs concurrent load for a bounded time while a random worker is
+// killed every two seconds and the script is touched twice. Every request
+// must get 200, or 502 when it was on a killed worker; afterwards no
+// goroutine, descriptor or Python process is left over.
+func TestSoak(t *testing.T) {
+	if testing.Short() {
+		t.Skip("soak test skipped in -short mode")
+	}
+	const (
+		procs    = 3
+		threads  = 2
+		duration = 12 * time.Second
+	)
+	script := copyScript(t)
+	goroutinesBefore := runtime.NumGoroutine()
+	fdsBefore := fdCount(t)
+
+	logs := &logBuf{}
+	h, err := New(Config{Script: script, Python: pythonForTest(t), Processes: procs, Threads: threads,
+		ReloadInterval: 100 * time.Millisecond, Logger: newLogger(logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newServer(h)
+	tr := &http.Transport{MaxIdleConnsPerHost: 16}
+	client := &http.Client{Transport: tr}
+
+	seen := map[int]bool{}
+	var seenMu sync.Mutex
+	record := func() {
+		seenMu.Lock()
+		for _, p := range h.pids() {
+			seen[p] = true
+		}
+		seenMu.Unlock()
+	}
+	record()
+
+	stop := make(chan struct{})
+	var samples []sample
+	done := make(chan struct{})
+	go func() {
+		samples = load(t, client, srv.URL+"/slow?ms=2", 8, stop)
+		close(done)
+	}()
+
+	var kills int
+	var recoveries []time.Duration
+	start := time.Now()
+	touched := 0
+	for time.Since(start) < duration {
+		time.Sleep(2 * time.Second)
+		record()
+		pids := h.pids()
+		if len(pids) == 0 {
+			continue
+		}
+		victim := pids[rand.IntN(len(pids))]
+		killedAt := time.Now()
+		if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
+			t.Fatalf("kill %d: %v", victim, err)
+		}
+		kills++
+		// Recovery: full capacity again, without the victim.
+		for time.Since(killedAt) < 30*time.Second {
+			p := h.pids()
+			if len(p) == procs && !slices.Contains(p, victim) {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		recoveries = append(recoveries, time.Since(killedAt))
+		record()
+		if touched < 2 && time.Since(start) > time.Duration(touched*5+4)*time.Second {
+			future := time.Now().Add(time.Duration(touched+1) * time.Hour)
+			if err := os.Chtimes(script, future, future); err != nil {
+				t.Fatal(err)
+			}
+			touched++
+		}
+	}
+	close(stop)
+	<-done
+	record()
+
+	counts := map[int]int{}
+	for _, s := range samples {
+		counts[s.status]++
+	}
+	lost := counts[502]
+	t.Logf("soak: %d requests in %v, statuses %v, %d kills, %d reloads; lost per kill %.2f (in flight at most %d); recovery %v; p99 %v",
+		len(samples), duration, counts, kills, h.Stats().Restarts["reload"], float64(lost)/float64(kills), threads, recoveries, p99(samples))
+	for status, n := range counts {
+		if status != 200 && status != 502 {
+			t.Errorf("%d requests got %d", n, status)
+		}
+	}
+	if lost > kills*threads {
+		t.Errorf("%d requests lost for %d kills: more than were in flight", lost, kills)
+	}
+	if st := h.Stats(); st.Restarts["crash"] != int64(kills) || st.Restarts["reload"] < procs {
+		t.Errorf("restarts %v, want %d crashes and reloads", st.Restarts, kills)
+	}
+
+	if err := h.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	srv.Close()
+	tr.CloseIdleConnections()
+	seenMu.Lock()
+	for pid := range seen {
+		if alive(pid) {
+			t.Errorf("python worker %d left after Close", pid)
+		}
+	}
+	seenMu.Unlock()
+	if !waitFor(func() bool { return runtime.NumGoroutine() <= goroutinesBefore }) {
+		buf := make([]byte, 1<<20)
+		t.Errorf("goroutines: %d before, %d after:\n%s", goroutinesBefore, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
+	}
+	if !waitFor(func() bool { return fdCount(t) <= fdsBefore }) {
+		t.Errorf("file descriptors: %d before, %d after", fdsBefore, fdCount(t))
+	}
+	if t.Failed() {
+		t.Logf("log:\n%s", logs.String())
+	}
+}
+
+// TestReloadLatency compares the p99 latency of steady load with the p99
+// while the workers are reloaded every half second. It asserts only that
+// every request succeeds; the figures are logged (see the package notes).
+func TestReloadLatency(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipped in -short mode")
+	}
+	h, _ := newTestHandler(t, Config{Processes: 2, Threads: 2})
+	srv := serve(t, h)
+	tr := &http.Transport{MaxIdleConnsPerHost: 16}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	phase := func(reload bool) []sample {
+		stop := make(chan struct{})
+		go func() {
+			for i := 0; i < 4; i++ {
+				time.Sleep(500 * time.Millisecond)
+				if reload {
+					h.Reload()
+				}
+			}
+			close(stop)
+		}()
+		return load(t, client, srv.URL+"/slow?ms=2", 8, stop)
+	}
+	steady := phase(false)
+	reloading := phase(true)
+	for _, ss := range [][]sample{steady, reloading} {
+		for _, s := range ss {
+			if s.status != 200 {
+				t.Fatalf("status %d", s.status)
+			}
+		}
+	}
+	t.Logf("p99 steady %v (%d requests), p99 during reloads %v (%d requests, %d reloads)",
+		p99(steady), len(steady), p99(reloading), len(reloading), h.Stats().Restarts["reload"])
+}

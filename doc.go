@@ -4,13 +4,115 @@
 // Basic/Digest/LDAP/Kerberos authentication, Require rules, a file wrapper
 // that never truncates a download, and a bound on database connections.
 //
-// Each concern is its own package, plain net/http middleware:
+// This package holds no code: it documents how the others fit together, and
+// its examples (example_test.go) are the deployments of Trac's mod_wsgi
+// guide, each run against a real Python worker. Each concern is its own
+// package of plain net/http middleware, func(http.Handler) http.Handler, or
+// handlers, so they chain by nesting, with justinas/alice, or with a router
+// such as chi (examples/chi):
 //
-//   - [github.com/gowsgi/gowsgi/wsgi]: PEP 3333 environ and the Python worker processes
-//   - [github.com/gowsgi/gowsgi/auth]: Basic, Digest, Require rules, REMOTE_USER
-//   - [github.com/gowsgi/gowsgi/prefix]: mounts, Location/LocationMatch, virtual hosts
-//   - [github.com/gowsgi/gowsgi/filewrap]: sendfile, ranges, wsgi.file_wrapper
-//   - [github.com/gowsgi/gowsgi/pool]: a cap on database connections across pools
+//   - [github.com/gowsgi/gowsgi/wsgi]: PEP 3333 environ and the Python worker
+//     processes (mod_wsgi's daemon mode);
+//   - [github.com/gowsgi/gowsgi/prefix]: the canonical path, mounts
+//     (WSGIScriptAlias), Location/LocationMatch scoping, a parent directory of
+//     environments, virtual hosts;
+//   - [github.com/gowsgi/gowsgi/auth]: Basic (htpasswd), Digest (htdigest),
+//     Require rules, user-name normalizers, the credential-check URL;
+//   - [github.com/gowsgi/gowsgi/auth/ldapauth]: LDAP and Active Directory
+//     logins and the ldap-* Require kinds (mod_authnz_ldap);
+//   - [github.com/gowsgi/gowsgi/auth/kerberos]: Negotiate (SPNEGO) single
+//     sign-on with a Basic fallback (mod_auth_gssapi, mod_auth_sspi);
+//   - [github.com/gowsgi/gowsgi/filewrap]: sendfile, ranges,
+//     wsgi.file_wrapper, static files (Alias);
+//   - [github.com/gowsgi/gowsgi/pool]: one cap on database connections across
+//     many database/sql pools, and the "poolable = False" middleware.
 //
-// The command cmd/gowsgi composes them, as mod_wsgi-express does for Apache.
+// The command cmd/gowsgi composes them from flags, as mod_wsgi-express does
+// for Apache; the README gives one command line per deployment.
+//
+// # The order of the chain
+//
+// Outermost first, as a request meets them:
+//
+//	prefix.Canonical                one path for everything that follows
+//	prefix.VHosts                   which site, by canonical host name
+//	prefix.Location/LocationMatch   where authentication applies
+//	  auth.Basic, auth.Digest,      who the user is (several may be stacked;
+//	  kerberos Middleware           each registers its challenge)
+//	  auth.Require                  whether that user may pass
+//	  auth.Normalize                (optional) the name the application sees
+//	filewrap.Static                 static files under their own prefix
+//	prefix.Mount/Environments       SCRIPT_NAME, PATH_INFO, trac.env_path
+//	wsgi.Handler                    the Python workers
+//
+// The reasons:
+//
+//   - Canonicalization comes first because every later decision is a string
+//     comparison on the path. If a rule matched "/trac/a//login" while Trac
+//     routed on "/trac/a/login", the rule would guard nothing; after
+//     prefix.Canonical, every layer (and the application's PATH_INFO) sees
+//     the same path, and paths that cannot be made safe (%2F, ".." above the
+//     root, control characters) are refused before anything runs. VHosts
+//     looks only at the host, so it may sit on either side of Canonical
+//     (cmd/gowsgi puts it outside).
+//   - Authentication is scoped by Location/LocationMatch, as in Apache, so a
+//     deployment can protect only the login page (Trac asks for it) or every
+//     path (the virtual-host deployment).
+//   - Authentication middlewares only establish who the user is: a request
+//     without credentials goes on anonymously. auth.Require, after them,
+//     decides, and answers 401 with the challenges of every scheme the
+//     request passed through. This split is Apache's (AuthType versus
+//     Require), and lets Basic, Digest, LDAP and Negotiate be combined.
+//   - A normalizer placed after Require lets the rules see the name as the
+//     directory knows it (DOMAIN\user) while the application sees "user": the
+//     seed's SSPI fix without editing the WSGI script.
+//   - Mount and Environments come last before the application because they
+//     only record SCRIPT_NAME, PATH_INFO and trac.env_path in the request
+//     context; they never rewrite the URL, so every rule before them saw the
+//     whole path.
+//
+// # Security
+//
+// What each layer guarantees, assuming the chain above:
+//
+//   - prefix.Canonical: %-escapes are decoded once, "//", "." and ".." are
+//     resolved, and %2F, %5C, NUL, control characters and escapes above the
+//     root are refused (404 or 400). No spelling of a guarded path reaches
+//     the application unguarded: "/trac/a//./login" and "/trac/a/%6Cogin"
+//     meet the same LocationMatch as "/trac/a/login". The rules
+//     canonicalize by themselves if Canonical is left out.
+//   - prefix.VHosts: the host name is canonicalized (case, port, trailing
+//     dot) and a malformed Host is refused; unknown hosts get 421 unless a
+//     default site is configured.
+//   - auth: REMOTE_USER and AUTH_TYPE reach the application only from an
+//     authentication middleware, through the request context, never from a
+//     request header. Wrong credentials are answered 401 at once (never
+//     downgraded to anonymous); technical failures (an unreadable password
+//     file, a directory that is down) are 503, never a login. Digest rejects
+//     unknown users, a uri that is not the request target and replayed nonce
+//     counts. Successful password checks are cached under an HMAC, never the
+//     password.
+//   - auth/ldapauth: user names are escaped into the search filter, a name
+//     matching several entries is refused, empty passwords never reach the
+//     directory (an unauthenticated bind would succeed).
+//   - auth/kerberos: tickets are accepted only for the configured service
+//     principal, within the clock skew, once each (replay cache); the Basic
+//     fallback verifies the KDC's answer with the service key, so a forged KDC
+//     logs nobody in.
+//   - wsgi: the workers listen on anonymous socket pairs, not on a socket
+//     another local user could reach; Authorization reaches the application
+//     only with PassAuthorization; header names with "_" are dropped (as
+//     Apache 2.4 does) and Proxy never becomes HTTP_PROXY; the application's
+//     response headers are checked for injection before they are written.
+//   - filewrap: static files never leave their root (no "..", no symbolic
+//     links out unless allowed, no dot files, no listings by default), and a
+//     file that shrinks while it is sent aborts the connection instead of
+//     sending a short body a client could take for the whole file.
+//   - pool: the number of open database connections across every governed
+//     pool never exceeds the cap; a waiter gets a clear error when its
+//     context ends.
+//
+// Basic and Digest send credentials a network observer can use (Digest's MD5
+// is weak too): serve them over TLS, or behind a TLS-terminating proxy listed
+// in wsgi.Config.TrustedProxies.
 package gowsgi

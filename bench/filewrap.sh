@@ -71,3 +71,6 @@ print_table "filewrap: $((PAR * SEQ)) downloads of $SIZE bytes, $PAR concurrent 
 faster=apache
 awk -v a="$(result_of nginx)" -v b="$(result_of apache)" 'BEGIN {exit !(a + 0 > b + 0)}' && faster=nginx
 verdict "gowsgi ÷ faster static peer ($faster)" gowsgi "$faster" 0.9
+if [[ -n ${CPU[gowsgi]:-} && $(result_of gowsgi) != FAILED ]]; then
+	printf 'gowsgi Go process CPU (user+system) per GiB sent: %s s\n' "${CPU[gowsgi]}"
+fi

@@ -64,12 +64,9 @@ func BenchmarkFiftyPools(b *testing.B) {
 	admin := adminDB(b, pg.DSN)
 	admin.SetMaxOpenConns(1)
 
-	setups := []struct {
-		name string
-		open func(b *testing.B, app string) []*sql.DB // one per pool
-	}{
-		{"governor", func(b *testing.B, app string) []*sql.DB {
-			g, err := pool.NewGovernor(pool.Config{MaxOpen: maxOpen, PerPoolMax: 2})
+	governed := func(cfg pool.Config) func(b *testing.B, app string) ([]*sql.DB, func()) {
+		return func(b *testing.B, app string) ([]*sql.DB, func()) {
+			g, err := pool.NewGovernor(cfg)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -77,9 +74,23 @@ func BenchmarkFiftyPools(b *testing.B) {
 			for i := range dbs {
 				dbs[i] = g.Open(fmt.Sprintf("p%d", i), pqConnector(b, pg.DSN, app))
 			}
-			return dbs
-		}},
-		{"shared", func(b *testing.B, app string) []*sql.DB {
+			return dbs, func() {
+				st := g.Stats()
+				b.Logf("governor: connect avg %v, hold %v, closed for a waiter %d, waits %d (mean %v, max %v)",
+					st.ConnectAvg.Round(time.Millisecond), st.HoldFor.Round(time.Millisecond), st.Total.ClosedForWaiter,
+					st.Total.WaitCount, (st.Total.WaitDuration / time.Duration(max(1, st.Total.WaitCount))).Round(time.Millisecond),
+					st.Total.MaxWait.Round(time.Millisecond))
+			}
+		}
+	}
+	setups := []struct {
+		name string
+		open func(b *testing.B, app string) (dbs []*sql.DB, report func()) // one *sql.DB per pool
+	}{
+		{"governor", governed(pool.Config{MaxOpen: maxOpen, PerPoolMax: 2})},
+		// Longer turns: fewer reconnects, longer waits.
+		{"governor-hold1s", governed(pool.Config{MaxOpen: maxOpen, PerPoolMax: 2, HoldFor: time.Second})},
+		{"shared", func(b *testing.B, app string) ([]*sql.DB, func()) {
 			db := sql.OpenDB(pqConnector(b, pg.DSN, app))
 			db.SetMaxOpenConns(maxOpen)
 			db.SetMaxIdleConns(maxOpen)
@@ -87,21 +98,21 @@ func BenchmarkFiftyPools(b *testing.B) {
 			for i := range dbs {
 				dbs[i] = db
 			}
-			return dbs
+			return dbs, func() {}
 		}},
-		{"uncapped", func(b *testing.B, app string) []*sql.DB {
+		{"uncapped", func(b *testing.B, app string) ([]*sql.DB, func()) {
 			dbs := make([]*sql.DB, pools)
 			for i := range dbs {
 				dbs[i] = sql.OpenDB(pqConnector(b, pg.DSN, app))
 				dbs[i].SetMaxIdleConns(callers)
 			}
-			return dbs
+			return dbs, func() {}
 		}},
 	}
 	for _, s := range setups {
 		b.Run(s.name, func(b *testing.B) {
 			app := "gowsgi-bench-" + s.name
-			dbs := s.open(b, app)
+			dbs, report := s.open(b, app)
 			defer func() {
 				seen := map[*sql.DB]bool{}
 				for _, db := range dbs {
@@ -151,6 +162,7 @@ func BenchmarkFiftyPools(b *testing.B) {
 			wg.Wait()
 			b.StopTimer()
 			cancel()
+			report()
 			samples, peak, err := wait()
 			if err != nil {
 				b.Fatalf("sampler: %v", err)
@@ -160,7 +172,9 @@ func BenchmarkFiftyPools(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "queries/s")
 			b.ReportMetric(float64(peak), "peak-backends")
-			_ = samples
+			if samples == 0 {
+				b.Error("pg_stat_activity never sampled")
+			}
 		})
 	}
 }

@@ -113,3 +113,17 @@ func newLogger(w io.Writer) *slog.Logger {
 }
 
 func newServer(h http.Handler) *httptest.Server { return httptest.NewServer(h) }
+
+// tryGet is get for goroutines other than the test's: -1 on error.
+func tryGet(url string) (int, string) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return -1, err.Error()
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return -2, err.Error()
+	}
+	return resp.StatusCode, string(b)
+}

@@ -5,11 +5,9 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -99,9 +97,9 @@ func TestRequestTimeout(t *testing.T) {
 	var hangCode, slowCode int
 	var slowBody string
 	wg.Add(2)
-	go func() { defer wg.Done(); hangCode, _ = get(t, srv.URL+"/hang") }()
+	go func() { defer wg.Done(); hangCode, _ = tryGet(srv.URL + "/hang") }()
 	time.Sleep(300 * time.Millisecond)
-	go func() { defer wg.Done(); slowCode, slowBody = get(t, srv.URL+"/slow?ms=1000") }()
+	go func() { defer wg.Done(); slowCode, slowBody = tryGet(srv.URL + "/slow?ms=1000") }()
 	wg.Wait()
 	if hangCode != http.StatusGatewayTimeout {
 		t.Errorf("hang: %d, want 504", hangCode)
@@ -124,7 +122,7 @@ func TestQueue(t *testing.T) {
 	h, _ := newTestHandler(t, Config{Processes: 1, QueueSize: 1, QueueTimeout: 500 * time.Millisecond})
 	srv := serve(t, h)
 	done := make(chan int, 1)
-	go func() { c, _ := get(t, srv.URL+"/slow?ms=2500"); done <- c }()
+	go func() { c, _ := tryGet(srv.URL + "/slow?ms=2500"); done <- c }()
 	// Let the slow request get old enough that nothing is queued behind
 	// it on its connection.
 	if !waitFor(func() bool { return h.Stats().Busy == 1 }) {
@@ -167,7 +165,7 @@ func TestQueue(t *testing.T) {
 func TestQueueClientGone(t *testing.T) {
 	h, _ := newTestHandler(t, Config{Processes: 1, QueueTimeout: time.Minute})
 	srv := serve(t, h)
-	go get(t, srv.URL+"/slow?ms=1500")
+	go tryGet(srv.URL + "/slow?ms=1500")
 	if !waitFor(func() bool { return h.Stats().Busy == 1 }) {
 		t.Fatal("slow request not running")
 	}
@@ -261,7 +259,7 @@ func TestReload(t *testing.T) {
 	srv := serve(t, h)
 	old := h.pids()
 	slow := make(chan string, 1)
-	go func() { _, b := get(t, srv.URL+"/slow?ms=1000"); slow <- b }()
+	go func() { _, b := tryGet(srv.URL + "/slow?ms=1000"); slow <- b }()
 	if !waitFor(func() bool { return h.Stats().Busy == 1 }) {
 		t.Fatal("slow request not running")
 	}
@@ -301,7 +299,7 @@ func TestShutdown(t *testing.T) {
 	srv := serve(t, h)
 	pids := h.pids()
 	slow := make(chan int, 1)
-	go func() { c, _ := get(t, srv.URL+"/slow?ms=500"); slow <- c }()
+	go func() { c, _ := tryGet(srv.URL + "/slow?ms=500"); slow <- c }()
 	if !waitFor(func() bool { return h.Stats().Busy == 1 }) {
 		t.Fatal("slow request not running")
 	}
@@ -357,6 +355,3 @@ func fdCount(t testing.TB) int {
 	}
 	return len(ents)
 }
-
-var _ = filepath.Join
-var _ = syscall.SIGKILL

@@ -1,5 +1,3 @@
-//go:build krb5sum
-
 package main
 
 import (

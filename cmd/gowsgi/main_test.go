@@ -165,4 +165,3 @@ func TestFlagErrors(t *testing.T) {
 		})
 	}
 }
-

@@ -65,9 +65,9 @@ apache_start apache "$port"
 if [[ $(result_of apache) == FAILED ]]; then
 	for p in apache-open apache-basic apache-apr1; do fail "$p" "Apache did not start"; done
 else
-	set_url apache-open "$(url_of apache)/open"
-	set_url apache-basic "$(url_of apache)/bcrypt"
-	set_url apache-apr1 "$(url_of apache)/apr1"
+	set_url apache-open "$(url_of apache)/open" "$(pid_of apache)"
+	set_url apache-basic "$(url_of apache)/bcrypt" "$(pid_of apache)"
+	set_url apache-apr1 "$(url_of apache)/apr1" "$(pid_of apache)"
 fi
 
 # The protected ones must refuse no and wrong credentials and accept the right

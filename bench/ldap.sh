@@ -91,9 +91,9 @@ apache_start apache "$port"
 if [[ $(result_of apache) == FAILED ]]; then
 	for p in apache-valid apache-group apache-open; do fail "$p" "Apache did not start"; done
 else
-	set_url apache-valid "$(url_of apache)/valid"
-	set_url apache-group "$(url_of apache)/group"
-	set_url apache-open "$(url_of apache)/open"
+	set_url apache-valid "$(url_of apache)/valid" "$(pid_of apache)"
+	set_url apache-group "$(url_of apache)/group" "$(pid_of apache)"
+	set_url apache-open "$(url_of apache)/open" "$(pid_of apache)"
 fi
 
 # Right answers before speed: no credentials and a wrong password get 401,

@@ -95,16 +95,26 @@ cleanup() {
 			kill -0 "$pid" 2>/dev/null && kill -KILL -- "-$pid" 2>/dev/null
 		fi
 	done
+	# SIGTERM to each leader (gowsgi, uWSGI's master, gunicorn's arbiter,
+	# nginx's master, slapd), which stops its own workers; what is left of
+	# the group after 5 s gets SIGTERM, then SIGKILL.
 	for pg in "${_PGIDS[@]}"; do
-		kill -TERM -- "-$pg" 2>/dev/null
+		kill -TERM "$pg" 2>/dev/null
 	done
 	for pg in "${_PGIDS[@]}"; do
 		for ((i = 0; i < 50; i++)); do
 			kill -0 -- "-$pg" 2>/dev/null || break
 			sleep 0.1
 		done
+		kill -0 -- "-$pg" 2>/dev/null || continue
+		log "${_PGNAME[$pg]} (process group $pg) still running 5 s after SIGTERM to its leader"
+		kill -TERM -- "-$pg" 2>/dev/null
+		for ((i = 0; i < 20; i++)); do
+			kill -0 -- "-$pg" 2>/dev/null || break
+			sleep 0.1
+		done
 		if kill -KILL -- "-$pg" 2>/dev/null; then
-			log "${_PGNAME[$pg]} (process group $pg) did not stop within 5 s of SIGTERM: killed"
+			log "${_PGNAME[$pg]} (process group $pg): killed"
 		fi
 	done
 	if [[ -n $WORK && -d $WORK ]]; then
@@ -211,9 +221,12 @@ _up() {
 	printf -v "PID_${name//[^A-Za-z0-9_]/_}" '%s' "$pid"
 }
 
-# set_url NAME URL: the URL a later url_of NAME returns (another path of a
-# started server).
-set_url() { printf -v "URL_${1//[^A-Za-z0-9_]/_}" '%s' "$2"; }
+# set_url NAME URL [PID]: the URL (and server process) a later url_of NAME
+# (pid_of NAME) returns: another path of a started server.
+set_url() {
+	printf -v "URL_${1//[^A-Za-z0-9_]/_}" '%s' "$2"
+	printf -v "PID_${1//[^A-Za-z0-9_]/_}" '%s' "${3:-}"
+}
 
 # url_of NAME / pid_of NAME: what _up recorded.
 url_of() { local v="URL_${1//[^A-Za-z0-9_]/_}"; printf '%s' "${!v:-}"; }
@@ -360,7 +373,7 @@ EOF
 
 # wrk_measure URL [WRK-ARGS...]: warm up (unless WARMUP=0), then one bounded
 # wrk run. When the array CPU_PIDS names processes, WRK_CPU is the CPU
-# seconds they used during the run. Sets
+# seconds they used during the run, WRK_CPU_LEADER those of the first. Sets
 # WRK_RPS (requests/s), WRK_REQS (requests done), WRK_BAD (non-2xx/3xx
 # responses), WRK_SOCKERR (socket errors) and WRK_OUT (the raw output).
 wrk_measure() {
@@ -372,16 +385,21 @@ wrk_measure() {
 		# measuring.
 		sleep 1
 	fi
-	local c0="" c1
-	WRK_CPU=""
-	((${#CPU_PIDS[@]} > 0)) && c0=$(proc_cpu "${CPU_PIDS[@]}")
+	local c0="" c1 l0="" l1
+	WRK_CPU="" WRK_CPU_LEADER=""
+	if ((${#CPU_PIDS[@]} > 0)); then
+		c0=$(proc_cpu "${CPU_PIDS[@]}")
+		l0=$(proc_cpu "${CPU_PIDS[0]}")
+	fi
 	WRK_OUT=$(wrk -t"$WRK_THREADS" -c"$CONNS" -d"$DURATION" "$@" "$url" 2>&1) || {
 		WRK_RPS=0 WRK_BAD=1 WRK_SOCKERR=0 WRK_REQS=0
 		return 1
 	}
 	if [[ -n $c0 ]]; then
 		c1=$(proc_cpu "${CPU_PIDS[@]}")
+		l1=$(proc_cpu "${CPU_PIDS[0]}")
 		WRK_CPU=$(awk -v a="$c0" -v b="$c1" 'BEGIN {printf "%.3f", b - a}')
+		WRK_CPU_LEADER=$(awk -v a="$l0" -v b="$l1" 'BEGIN {printf "%.3f", b - a}')
 	fi
 	WRK_RPS=$(awk '/^Requests\/sec:/ {print $2}' <<<"$WRK_OUT")
 	WRK_BAD=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} END {print n + 0}' <<<"$WRK_OUT")
@@ -420,8 +438,12 @@ bench_rps() {
 		return 0
 	fi
 	local n=""
-	((WRK_SOCKERR > 0)) && n="$WRK_SOCKERR socket errors in $WRK_REQS requests"
-	record "$name" "$WRK_RPS" "$n"
+	((WRK_SOCKERR > 0)) && n="$WRK_SOCKERR socket errors in $WRK_REQS requests; "
+	# gowsgi: how much of its CPU per request is the Go process's own.
+	if [[ $name == gowsgi* && -n $WRK_CPU_LEADER ]] && ((WRK_REQS > 0)); then
+		n+="Go process $(awk -v c="$WRK_CPU_LEADER" -v n="$WRK_REQS" 'BEGIN {printf "%.0f", c / n * 1e6}') µs/req"
+	fi
+	record "$name" "$WRK_RPS" "${n%; }"
 	# Server CPU per request: all the peer's processes, user + system; far
 	# less sensitive than requests/s to other load on the machine. The
 	# lowest of the rounds is kept.
@@ -513,10 +535,14 @@ ratio() {
 # print_table TITLE UNIT BASE [SCALE]: one row per recorded peer: value (divided
 # by SCALE, default 1), and its ratio to BASE (gowsgi's row).
 print_table() {
-	local title=$1 unit=$2 base=$3 scale=${4:-1} n v shown r
+	local title=$1 unit=$2 base=$3 scale=${4:-1} n v shown r cpu="" c
+	# A column of server CPU per request when bench_rps measured it.
+	((${#_RES_CPU[@]} > 0)) && cpu="CPU µs/req"
 	printf '\n== %s ==\n' "$title"
-	printf '%-50s %10s %10s  %s\n' "peer" "$unit" "÷ $base" "notes"
+	printf '%-50s %10s %10s %11s  %s\n' "peer" "$unit" "÷ $base" "$cpu" "notes"
 	for n in "${_RES_NAMES[@]}"; do
+		c=""
+		[[ -n $cpu ]] && c=${_RES_CPU[$n]:--}
 		v=${_RES_VAL[$n]:-}
 		if [[ -z $v ]]; then
 			shown="-"
@@ -526,7 +552,7 @@ print_table() {
 			shown=$(awk -v v="$v" -v s="$scale" 'BEGIN {printf (s == 1 ? "%.0f" : "%.2f"), v / s}')
 		fi
 		r=$(ratio "$v" "${_RES_VAL[$base]:-}")
-		printf '%-50s %10s %10s  %s\n' "${_RES_LABEL[$n]:-$n}" "$shown" "$r" "${_RES_NOTE[$n]:-}"
+		printf '%-50s %10s %10s %11s  %s\n' "${_RES_LABEL[$n]:-$n}" "$shown" "$r" "$c" "${_RES_NOTE[$n]:-}"
 	done
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,8 +18,18 @@ import (
 // application query.
 const benchQuery = "SELECT count(*) FROM (SELECT pg_sleep(0.001)) s"
 
-// benchWarmup is how long every caller queries before the timed part.
-const benchWarmup = 2 * time.Second
+// benchWarmup is how long every caller queries before the measured
+// window.
+const benchWarmup = 3 * time.Second
+
+// benchWindow is how long queries are counted: $GOWSGI_POOL_BENCH_WINDOW
+// (a time.Duration), else 10s.
+func benchWindow() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("GOWSGI_POOL_BENCH_WINDOW")); err == nil && d > 0 {
+		return d
+	}
+	return 10 * time.Second
+}
 
 // sampler counts the backends named app in pg_stat_activity until ctx
 // ends; wait returns the number of samples and the largest count.
@@ -52,8 +63,9 @@ func sampler(ctx context.Context, admin *sql.DB, app string) (wait func() (sampl
 // BenchmarkFiftyPools compares, against a real PostgreSQL 15, 50 pools
 // of 3 callers each sharing 20 connections through a governor, one
 // shared *sql.DB of 20 connections used by all 150 callers, and 50
-// uncapped pools. One op is one query; bench/pool/run.sh turns the
-// results into ratios.
+// uncapped pools. It is time-based (a warm-up, then a window of
+// [benchWindow]) whatever b.N: run it with -benchtime 1x and read
+// queries/s; bench/pool/run.sh turns the results into ratios.
 func BenchmarkFiftyPools(b *testing.B) {
 	const (
 		pools   = 50
@@ -124,41 +136,35 @@ func BenchmarkFiftyPools(b *testing.B) {
 			}()
 			ctx, cancel := context.WithCancel(context.Background())
 			wait := sampler(ctx, admin, app)
-			var left atomic.Int64
+			// Every caller queries from the start; only the queries that
+			// end inside the window after the warm-up count, so that
+			// connecting the pools is not measured.
+			var counted atomic.Int64
 			var failed atomic.Pointer[error]
 			var wg sync.WaitGroup
-			// Warm up: every caller queries for benchWarmup before the
-			// timed queries, so that connecting the pools is not timed.
-			var warm sync.WaitGroup
-			warm.Add(pools * callers)
-			start := make(chan struct{})
-			warmEnd := time.Now().Add(benchWarmup)
+			b.ResetTimer()
+			from := time.Now().Add(benchWarmup)
+			to := from.Add(benchWindow())
 			for _, db := range dbs {
 				for range callers {
 					wg.Go(func() {
-						for time.Now().Before(warmEnd) {
-							var n int
-							if err := db.QueryRow(benchQuery).Scan(&n); err != nil {
-								failed.CompareAndSwap(nil, &err)
-								break
-							}
-						}
-						warm.Done()
-						<-start
-						for left.Add(-1) >= 0 {
+						for {
 							var n int
 							if err := db.QueryRow(benchQuery).Scan(&n); err != nil {
 								failed.CompareAndSwap(nil, &err)
 								return
 							}
+							now := time.Now()
+							if now.After(to) {
+								return
+							}
+							if now.After(from) {
+								counted.Add(1)
+							}
 						}
 					})
 				}
 			}
-			warm.Wait()
-			left.Store(int64(b.N))
-			b.ResetTimer()
-			close(start)
 			wg.Wait()
 			b.StopTimer()
 			cancel()
@@ -170,7 +176,8 @@ func BenchmarkFiftyPools(b *testing.B) {
 			if e := failed.Load(); e != nil {
 				b.Fatalf("query failed: %v", *e)
 			}
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "queries/s")
+			b.ReportMetric(float64(counted.Load())/benchWindow().Seconds(), "queries/s")
+			b.ReportMetric(0, "ns/op")
 			b.ReportMetric(float64(peak), "peak-backends")
 			if samples == 0 {
 				b.Error("pg_stat_activity never sampled")

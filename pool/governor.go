@@ -21,7 +21,7 @@ import (
 // Defaults of [Config].
 const (
 	DefaultHoldFor       = 100 * time.Millisecond
-	DefaultShedIdleAfter = 5 * time.Millisecond
+	DefaultShedIdleAfter = 20 * time.Millisecond
 )
 
 // Config configures a [Governor].
@@ -65,7 +65,9 @@ type Config struct {
 	HoldFor time.Duration
 	// ShedIdleAfter is how long a connection must have sat idle before
 	// it is closed for another pool's waiter (only for pools opened with
-	// [Governor.Open], whose *sql.DB the governor knows). Zero means
+	// [Governor.Open], whose *sql.DB the governor knows), and at least as
+	// long as connecting takes on average: closing a connection its pool
+	// needs again sooner costs more than it gives. Zero means
 	// [DefaultShedIdleAfter].
 	ShedIdleAfter time.Duration
 	// Logger receives debug lines about connections closed for waiters
@@ -84,7 +86,7 @@ type Governor struct {
 	connectAvg atomic.Int64 // moving average of successful connects, ns
 	waiting    atomic.Int64 // callers queued on sem, all pools
 	reclaiming atomic.Int64 // connections given up for waiters, not yet closed
-	shedding atomic.Bool  // a shed loop runs
+	shedding   atomic.Bool  // a shed loop runs
 
 	mu       sync.Mutex
 	pools    map[string]*poolState
@@ -287,7 +289,7 @@ type poolState struct {
 	// reserve is ReservedMin when the pool was granted a reservation,
 	// else 0. Set before the pool is shared.
 	reserve int
-	db   atomic.Pointer[sql.DB]
+	db      atomic.Pointer[sql.DB]
 
 	waiting         atomic.Int64
 	connectErrors   atomic.Int64
@@ -470,7 +472,7 @@ func (g *Governor) shedLoop() {
 func (g *Governor) shedOnce() {
 	g.mu.Lock()
 	var victims []*poolState
-	cutoff := time.Now().Add(-g.cfg.ShedIdleAfter)
+	cutoff := time.Now().Add(-max(g.cfg.ShedIdleAfter, time.Duration(g.connectAvg.Load())))
 	for _, p := range g.pools {
 		if p.db.Load() == nil {
 			continue

@@ -3,7 +3,9 @@ package pool_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"expvar"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -392,6 +394,22 @@ func TestPublish(t *testing.T) {
 	name := fmt.Sprintf("pool-test-%d", time.Now().UnixNano())
 	if err := g.Publish(name); err != nil {
 		t.Fatal(err)
+	}
+	db := g.Open("published", &fakeConnector{kind: full})
+	defer db.Close()
+	if err := db.Ping(); err != nil {
+		t.Fatal(err)
+	}
+	v := expvar.Get(name)
+	if v == nil {
+		t.Fatalf("expvar %q missing", name)
+	}
+	var got pool.Stats
+	if err := json.Unmarshal([]byte(v.String()), &got); err != nil {
+		t.Fatalf("expvar %q is not JSON Stats: %v\n%s", name, err, v.String())
+	}
+	if got.MaxOpen != 1 || got.Pools["published"].Open != 1 || got.Total.Idle != 1 {
+		t.Errorf("expvar %q = %s", name, v.String())
 	}
 	err := g.Publish(name)
 	if !errors.Is(err, pool.ErrPublished) {

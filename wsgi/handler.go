@@ -22,7 +22,7 @@ const (
 	// pipelineDepth is how many requests may be in flight on one worker
 	// connection: the running one and one queued in its socket, so that
 	// the worker finds its next request without sleeping.
-	pipelineDepth = 2
+	pipelineDepth = 8
 	// pipelineMaxAge: no request is queued behind one running longer.
 	pipelineMaxAge = 10 * time.Millisecond
 	// inlineBody is the largest request body read before dispatch and sent

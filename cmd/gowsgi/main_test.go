@@ -5,7 +5,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -163,5 +166,83 @@ func TestFlagErrors(t *testing.T) {
 				t.Errorf("exit %d, want %d: %s", code, tc.code, out.String())
 			}
 		})
+	}
+}
+
+const pidApp = `import os
+def application(environ, start_response):
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [str(os.getpid()).encode()]
+`
+
+// startChild runs the command in a child process (see TestRunHelperProcess)
+// and waits until it listens. The caller ends it.
+func startChild(t *testing.T, args ...string) (*exec.Cmd, string, chan struct{}) {
+	t.Helper()
+	addr := testenv.Addr(testenv.FreePort(t))
+	js, _ := json.Marshal(append([]string{"-listen", addr}, args...))
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRunHelperProcess$")
+	cmd.Env = append(os.Environ(), childArgsEnv+"="+string(js))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
+	testenv.WaitTCP(t, addr, 60*time.Second)
+	return cmd, addr, exited
+}
+
+// TestSIGHUPReloads: SIGHUP replaces the workers.
+func TestSIGHUPReloads(t *testing.T) {
+	script := testenv.WriteFile(t, "", "pid.wsgi", pidApp)
+	cmd, addr, _ := startChild(t, "-python", testenv.Python(t), "-reload=false", script)
+	_, before := do(t, http.DefaultClient, "GET", "http://"+addr+"/", "")
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		_, now := do(t, http.DefaultClient, "GET", "http://"+addr+"/", "")
+		if now != before {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("SIGHUP did not replace the worker")
+		}
+	}
+}
+
+// TestNoOrphans kills the command with SIGKILL: its Python workers must
+// notice and exit (parent-death signal, EOF on their sockets).
+func TestNoOrphans(t *testing.T) {
+	script := testenv.WriteFile(t, "", "pid.wsgi", pidApp)
+	cmd, addr, exited := startChild(t, "-python", testenv.Python(t), "-processes", "2", script)
+	pids := map[string]bool{}
+	for i := 0; i < 20 && len(pids) < 2; i++ {
+		_, body := do(t, http.DefaultClient, "GET", "http://"+addr+"/", "")
+		pids[body] = true
+	}
+	if len(pids) != 2 {
+		t.Fatalf("want 2 worker pids, got %v", pids)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-exited
+	for pid := range pids {
+		gone := false
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			b, err := os.ReadFile("/proc/" + pid + "/stat")
+			if err != nil || strings.Fields(string(b))[2] == "Z" {
+				gone = true
+				break
+			}
+		}
+		if !gone {
+			t.Errorf("worker %s outlived the killed command", pid)
+		}
 	}
 }

@@ -1,0 +1,260 @@
+package gowsgi_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lib/pq"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/gowsgi/gowsgi/auth"
+	"github.com/gowsgi/gowsgi/internal/testenv"
+	"github.com/gowsgi/gowsgi/pool"
+	"github.com/gowsgi/gowsgi/prefix"
+	"github.com/gowsgi/gowsgi/wsgi"
+)
+
+// pgEnvs are the Trac environments of Example_postgres, each with its own
+// database trac_<name> on the PostgreSQL TestMain starts (pgPort).
+var (
+	pgEnvs = []string{"env1", "env2", "env3", "env4", "env5", "env6"}
+	pgPort int
+)
+
+func init() {
+	peers = append(peers, peer{
+		name:     "postgres",
+		examples: []string{"Example_postgres"},
+		start: func(tb testing.TB) {
+			pg := testenv.StartPostgres(tb, testenv.PostgresConfig{MaxConnections: 20})
+			pgPort = pg.Port
+			admin, err := sql.Open("postgres", pg.DSN)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			defer admin.Close()
+			for i, name := range pgEnvs {
+				if _, err := admin.Exec("CREATE DATABASE trac_" + name); err != nil {
+					tb.Fatal(err)
+				}
+				db, err := sql.Open("postgres", pgDSN(name))
+				if err != nil {
+					tb.Fatal(err)
+				}
+				// Trac's permission table: alice administers env1, bob the others.
+				admin := "bob"
+				if i == 0 {
+					admin = "alice"
+				}
+				_, err = db.Exec(`CREATE TABLE permission (username text, action text);
+					INSERT INTO permission VALUES ('` + admin + `', 'TRAC_ADMIN'), ('anonymous', 'WIKI_VIEW')`)
+				db.Close()
+				if err != nil {
+					tb.Fatal(err)
+				}
+			}
+		},
+	})
+}
+
+// pgDSN is the URL of environment env's database.
+func pgDSN(env string) string {
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/trac_%s?sslmode=disable&application_name=gowsgi-example", pgPort, env)
+}
+
+// PostgreSQL with many environments. Each environment has its own database,
+// and the Go side keeps one database/sql pool per environment: here for a
+// Require rule that reads Trac's permission table, so that /admin pages are
+// refused before the Python worker runs. N pools of M connections each would
+// open N×M connections ("a lot of open database connections and thus
+// PostgreSQL processes"); a pool.Governor caps them together (MaxOpen 3 for
+// six pools), and pool.CloseIdleAfter drops the idle connections after each
+// request: the seed's
+//
+//	trac.db.postgres_backend.PostgreSQLConnection.poolable = False
+//
+// as middleware, without editing the application. (Trac's own connections,
+// made by psycopg2 inside the Python workers, are bounded by Processes ×
+// Threads per environment; the seed's poolable line in the .wsgi script
+// still applies to them.) cmd/gowsgi has no flag for this: it is a
+// library-level deployment.
+func Example_postgres() {
+	gov, err := pool.NewGovernor(pool.Config{MaxOpen: 3})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	dbs := map[string]*sql.DB{}
+	var all []*sql.DB
+	for _, name := range pgEnvs {
+		connector, err := pq.NewConnector(pgDSN(name))
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		db := gov.Open(name, connector)
+		defer db.Close()
+		dbs[name] = db
+		all = append(all, db)
+	}
+	// Require trac-permission TRAC_ADMIN, in the request's environment.
+	tracAdmin := auth.RuleFunc(func(r *http.Request, u *auth.User) (auth.Decision, error) {
+		if u == nil {
+			return auth.DeniedNoUser, nil
+		}
+		db := dbs[filepath.Base(prefix.EnvironFrom(r)["trac.env_path"])]
+		if db == nil {
+			return auth.Denied, nil
+		}
+		var ok bool
+		err := db.QueryRowContext(r.Context(),
+			`SELECT EXISTS (SELECT 1 FROM permission WHERE username = $1 AND action = 'TRAC_ADMIN')`, u.Name).Scan(&ok)
+		if err != nil {
+			return auth.Denied, fmt.Errorf("trac permission: %w", err)
+		}
+		if ok {
+			return auth.Granted, nil
+		}
+		return auth.Denied, nil
+	})
+
+	parent, err := os.MkdirTemp("", "gowsgi-envs")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(parent)
+	for _, name := range pgEnvs {
+		if err := os.Mkdir(filepath.Join(parent, name), 0o755); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	envs, err := prefix.Environments(prefix.EnvConfig{Mount: "/trac", ParentDir: parent})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte("secret"), bcrypt.DefaultCost)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	htpasswd, err := writeFile(parent, "htpasswd", "alice:"+string(hash)+"\nbob:"+string(hash)+"\n")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	users, err := auth.HtpasswdFile(htpasswd)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	app, err := wsgi.New(wsgi.Config{Script: tracLike("trac.wsgi"), Python: python, Threads: 4})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer app.Close()
+
+	adminPages := regexp.MustCompile(`^/trac/[^/]+/admin`)
+	h := pool.CloseIdleAfter(0, all...)( // poolable = False
+		prefix.Canonical(
+			prefix.LocationMatch(adminPages, auth.Basic(auth.BasicConfig{Realm: "Trac", Users: users}))(
+				envs( // trac.env_path, read by the rule
+					prefix.LocationMatch(adminPages, auth.Require(tracAdmin))(app)))))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	for _, req := range []request{
+		{target: "/trac/env2/wiki"},
+		{target: "/trac/env1/admin"},
+		{target: "/trac/env1/admin", user: "alice", password: "secret"},
+		{target: "/trac/env2/admin", user: "alice", password: "secret"},
+		{target: "/trac/env2/admin", user: "bob", password: "secret"},
+	} {
+		show(srv.URL, req)
+	}
+
+	// Sixty admin requests at once over the six environments, while
+	// PostgreSQL's own count of our connections is sampled.
+	monitor, err := sql.Open("postgres", fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", pgPort))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer monitor.Close()
+	backends := func() int {
+		var n int
+		monitor.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE application_name = 'gowsgi-example'`).Scan(&n)
+		return n
+	}
+	stop := make(chan struct{})
+	peak := make(chan int)
+	go func() {
+		max := 0
+		for {
+			max = maxInt(max, backends())
+			select {
+			case <-stop:
+				peak <- max
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok := 0
+	for i := range 60 {
+		name := pgEnvs[i%len(pgEnvs)]
+		user := "bob"
+		if name == "env1" {
+			user = "alice"
+		}
+		wg.Go(func() {
+			got := do(srv.URL, request{target: "/trac/" + name + "/admin", user: user, password: "secret"})
+			mu.Lock()
+			defer mu.Unlock()
+			if got == "200 "+name+": /trac/"+name+"/admin user="+user {
+				ok++
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	fmt.Printf("60 concurrent admin requests: %d answered 200, peak PostgreSQL connections within the cap of %d: %v\n",
+		ok, gov.Stats().MaxOpen, <-peak <= 3)
+
+	// After the requests, CloseIdleAfter has closed every idle connection.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for ctx.Err() == nil && (gov.Stats().Total.Open > 0 || backends() > 0) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	fmt.Printf("open connections afterwards: governor %d, PostgreSQL %d\n", gov.Stats().Total.Open, backends())
+	// Output:
+	// /trac/env2/wiki -> 200 env2: /trac/env2/wiki user=-
+	// /trac/env1/admin -> 401 Unauthorized
+	// /trac/env1/admin as alice:secret -> 200 env1: /trac/env1/admin user=alice
+	// /trac/env2/admin as alice:secret -> 403 Forbidden
+	// /trac/env2/admin as bob:secret -> 200 env2: /trac/env2/admin user=bob
+	// 60 concurrent admin requests: 60 answered 200, peak PostgreSQL connections within the cap of 3: true
+	// open connections afterwards: governor 0, PostgreSQL 0
+}
+
+func maxInt(a, b int) int {
+	if a > b {
+		return a
+	}
+	return b
+}

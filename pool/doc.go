@@ -1,0 +1,86 @@
+// Package pool caps the database connections of many database/sql pools
+// together.
+//
+// Several Trac environments (or tenants, or applications) behind one
+// server each have their own *sql.DB, and each pool caps only itself: N
+// pools of M connections blow through PostgreSQL's max_connections. The
+// mod_wsgi-era workaround was Trac's "poolable = False", which drops every
+// connection after each request. A [Governor] instead gives all the pools
+// one budget of open connections:
+//
+//	g, err := pool.NewGovernor(pool.Config{MaxOpen: 20})
+//	...
+//	alpha := g.Open("alpha", connector) // *sql.DB, for any driver.Connector
+//	beta := g.Open("beta", other)
+//
+// or, keeping full control of the *sql.DB, sql.OpenDB(g.Wrap("alpha",
+// connector)).
+//
+// # How the budget is shared
+//
+// A connection holds a slot from before the driver's Connect until after
+// its Close; a failed Connect gives its slot back. A pool that needs a new
+// connection while the budget is used up waits in one FIFO queue shared by
+// all pools (golang.org/x/sync/semaphore), one caller per pool at a time,
+// until its context ends: the error then starts with "pool: " and wraps
+// the context's error, such as [context.DeadlineExceeded].
+//
+// Slots move between pools in two ways while someone waits:
+//
+//   - An idle connection of another pool opened with [Governor.Open] is
+//     closed within [Config.ShedIdleAfter] (and at least an average
+//     connect time), by briefly lowering that pool's idle limit, instead
+//     of waiting for an idle timeout.
+//   - A busy connection that has served its pool for [Config.HoldFor]
+//     (at least ten average connect times, at most ten times HoldFor) is
+//     closed when it is returned to its pool, through
+//     [driver.Validator]'s IsValid. HoldFor trades waiting time against
+//     reconnecting: every slot that changes pools costs a new backend.
+//
+// [Config.PerPoolMax] caps one pool; [Config.ReservedMin] keeps a few
+// slots per pool so that a busy pool cannot starve a quiet one.
+//
+// # An invisible wrapper
+//
+// database/sql chooses its fast paths by the optional interfaces of the
+// driver's connection, so the wrapper keeps them: QueryerContext and
+// ExecerContext exactly when the driver has them (or their deprecated
+// forms); ConnBeginTx, ConnPrepareContext, Pinger, SessionResetter,
+// Validator and NamedValueChecker always, passing through to the driver or
+// doing exactly what database/sql does when the driver lacks them.
+// [sql.Conn.Raw] hands out the wrapper; [Unwrap] gives the driver's own
+// connection.
+//
+// # poolable = False
+//
+// [CloseIdle] closes the idle connections of the given pools now, and
+// [CloseIdleAfter] is middleware doing so after each request: connections
+// live only while requests use them, without editing the application.
+//
+// # Stats
+//
+// [Governor.Stats] reports, per pool and in total, the connections open,
+// in use and idle, the callers waiting, the waits and their duration, and
+// the connections closed for a waiter; [Governor.Publish] exports the same
+// through expvar (/debug/vars).
+//
+// # Coming from Apache
+//
+//	mod_wsgi / Trac / PostgreSQL                  gowsgi
+//	[trac] database = postgres://... (per env)    one g.Open(name, connector) per environment
+//	poolable = False                              CloseIdleAfter(-1, dbs...) or Config.MaxIdle < 0
+//	PostgreSQL max_connections (the hard wall)    Config.MaxOpen, below it
+//	PgBouncer max_db_connections                  Config.MaxOpen, in process, closing idle connections for waiters
+//	mod_wsgi processes × threads per environment  Config.PerPoolMax
+//
+// # Security
+//
+// The governor protects the database from exhaustion by the server's own
+// pools, not from its clients: a request that waits for a slot waits as
+// long as its context allows, so give requests a deadline (RequestTimeout
+// of [github.com/gowsgi/gowsgi/wsgi.Config]) to keep a flood of slow
+// requests from queueing without end. Connections closed for a waiter end their
+// session: a pool must not rely on session state (temporary tables,
+// SET without a connection-level default) surviving between uses, which
+// database/sql never promised anyway.
+package pool

@@ -9,9 +9,9 @@ TEST_DEBS = python3 python3-flask python3-django mercurial python3-requests \
 	python3-requests-kerberos slapd ldap-utils krb5-kdc krb5-admin-server \
 	krb5-user postgresql-15 apache2-utils curl strace
 
-.PHONY: test deps vet unit fuzz bench
+.PHONY: test deps vet unit examples fuzz bench
 
-test: deps vet unit
+test: deps vet unit examples
 
 deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -29,6 +29,10 @@ vet:
 
 unit:
 	$(GO) test -race -timeout 20m ./...
+
+# examples/chi is a module of its own (chi is its dependency, not gowsgi's).
+examples:
+	cd examples/chi && $(GO) vet ./... && $(GO) test -race -timeout 5m ./...
 
 # Short fuzzing pass over every fuzz target (FUZZTIME per target).
 FUZZTIME ?= 10s

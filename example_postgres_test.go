@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/lib/pq"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/gowsgi/gowsgi/auth"
 	"github.com/gowsgi/gowsgi/internal/testenv"
@@ -144,12 +143,7 @@ func Example_postgres() {
 		fmt.Println(err)
 		return
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte("secret"), bcrypt.DefaultCost)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	htpasswd, err := writeFile(parent, "htpasswd", "alice:"+string(hash)+"\nbob:"+string(hash)+"\n")
+	htpasswd, err := writeFile(parent, "htpasswd", aliceLine+bobLine)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -8,8 +8,6 @@ import (
 	"os"
 	"regexp"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/gowsgi/gowsgi/auth"
 	"github.com/gowsgi/gowsgi/prefix"
 	"github.com/gowsgi/gowsgi/wsgi"
@@ -108,13 +106,7 @@ func Example_loginLocationMatch() {
 		return
 	}
 	defer os.RemoveAll(dir)
-	// What "htpasswd -B -c trac.htpasswd alice" writes.
-	hash, err := bcrypt.GenerateFromPassword([]byte("secret"), bcrypt.DefaultCost)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	htpasswd, err := writeFile(dir, "trac.htpasswd", "alice:"+string(hash)+"\n")
+	htpasswd, err := writeFile(dir, "trac.htpasswd", aliceLine) // htpasswd -c trac.htpasswd alice
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -264,12 +256,7 @@ func Example_httpAuthStore() {
 		return
 	}
 	defer os.RemoveAll(dir)
-	hash, err := bcrypt.GenerateFromPassword([]byte("secret"), bcrypt.DefaultCost)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	htpasswd, err := writeFile(dir, "trac.htpasswd", "alice:"+string(hash)+"\n")
+	htpasswd, err := writeFile(dir, "trac.htpasswd", aliceLine)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -334,12 +321,7 @@ func Example_virtualHostRoot() {
 		return
 	}
 	defer os.RemoveAll(dir)
-	hash, err := bcrypt.GenerateFromPassword([]byte("first"), bcrypt.DefaultCost)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	htpasswd, err := writeFile(dir, "htpasswd", "firstuser:"+string(hash)+"\n")
+	htpasswd, err := writeFile(dir, "htpasswd", firstuserLine) // htpasswd -c htpasswd firstuser
 	if err != nil {
 		fmt.Println(err)
 		return

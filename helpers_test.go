@@ -16,6 +16,16 @@ import (
 // as the wsgi package's tests use (testenv.DebianPython).
 const python = "/usr/bin/python3"
 
+// Password file lines as Apache's "htpasswd -nbm USER PASSWORD" wrote them
+// (MD5 $apr1$, htpasswd's default): alice and bob with the password
+// "secret", firstuser with "first". The examples write them to a file, as
+// "htpasswd -c FILE USER" would have.
+const (
+	aliceLine     = "alice:$apr1$7OV8znKn$8R64JDP69KIxHgzc905H80\n"
+	bobLine       = "bob:$apr1$qbDRdtN8$9sSW/hrvRHcJKp4gXNhOf/\n"
+	firstuserLine = "firstuser:$apr1$fNhIQAvX$WvFHa.jBWDKLLahExfXhm0\n"
+)
+
 // tracLike returns the absolute path of examples/trac-like/name: WSGI
 // scripts standing in for Trac (minitrac.py), and two environments under
 // envs/.

@@ -31,8 +31,8 @@ var peers []peer
 func TestMain(m *testing.M) {
 	flag.Parse()
 	// The examples' log lines (bad credentials, refused paths) go to
-	// stderr and are not part of their output; keep only warnings.
-	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	// stderr and are not part of their output; keep only errors.
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
 
 	tm := testenv.NewMain("gowsgi")
 	var skip []string

@@ -9,7 +9,7 @@
 #   - reporting: one table per script, every figure as a ratio to gowsgi,
 #     all from the same run.
 #
-# Tunables (environment): DURATION (wrk -d, default 6s), WARMUP (default 2s),
+# Tunables (environment): DURATION (wrk -d, default 6s), WARMUP (default 1s),
 # WRK_THREADS (2), CONNS (32), ROUNDS (2: each peer measured ROUNDS times,
 # interleaved, best kept), GOWSGI (a prebuilt cmd/gowsgi binary instead of
 # building one), KEEP=1 (keep the work dir for inspection).
@@ -21,7 +21,7 @@ REPO_DIR=$(cd "$BENCH_DIR/.." && pwd)
 PY3=/usr/bin/python3 # Debian's interpreter, the one every peer runs
 APACHE_MODULES=/usr/lib/apache2/modules
 
-: "${DURATION:=6s}" "${WARMUP:=2s}" "${WRK_THREADS:=2}" "${CONNS:=32}" "${ROUNDS:=2}"
+: "${DURATION:=6s}" "${WARMUP:=1s}" "${WRK_THREADS:=2}" "${CONNS:=32}" "${ROUNDS:=2}"
 
 WORK=""
 FAILED=0
@@ -549,7 +549,7 @@ print_table() {
 		elif [[ $v == FAILED ]]; then
 			shown=FAILED
 		else
-			shown=$(awk -v v="$v" -v s="$scale" 'BEGIN {printf (s == 1 ? "%.0f" : "%.2f"), v / s}')
+			shown=$(awk -v v="$v" -v s="$scale" 'BEGIN {printf (s == 1 && v >= 100 ? "%.0f" : s == 1 ? "%.1f" : "%.2f"), v / s}')
 		fi
 		r=$(ratio "$v" "${_RES_VAL[$base]:-}")
 		printf '%-50s %10s %10s %11s  %s\n' "${_RES_LABEL[$n]:-$n}" "$shown" "$r" "$c" "${_RES_NOTE[$n]:-}"

@@ -22,11 +22,8 @@ import (
 // pgDrivers builds a connector for each real driver, with
 // application_name set so that pg_stat_activity tells our backends apart.
 //
-// pgx's stdlib is missing: it imports pgxpool, whose dependency
-// github.com/jackc/puddle/v2 is not in go.sum (nor in the offline module
-// cache). Add it to this table once it is:
-//
-//	{"pgx", func(...) { cfg, _ := pgx.ParseConfig(dsn); cfg.RuntimeParams["application_name"] = app; return stdlib.GetConnector(*cfg) }},
+// pgx's stdlib is added by pgx_test.go (build tag pgxstdlib until go.sum
+// lists github.com/jackc/puddle/v2).
 var pgDrivers = []struct {
 	name    string
 	connect func(t testing.TB, dsn, app string) driver.Connector
@@ -200,7 +197,9 @@ func is[I any](v any) bool {
 	return ok
 }
 
-// TestFiftyPoolsAgainstPostgres is the proof: 50 pools, 3 callers each, against a PostgreSQL with
+// TestFiftyPoolsAgainstPostgres is the proof: 50 pools (spread
+// over the real drivers: lib/pq, and pgx with the pgxstdlib tag), 3
+// callers each, against a PostgreSQL with
 // max_connections=40, under a governor of 20. A sampler counts our
 // backends in pg_stat_activity throughout.
 func TestFiftyPoolsAgainstPostgres(t *testing.T) {

@@ -40,9 +40,9 @@
 // hand-off between Python threads under the GIL, no per-request queue, and
 // the scheduling (idle workers first) happens in Go where it is cheap. To
 // keep the workers from sleeping between requests, a request may be queued
-// on a busy connection behind the running one (at most one, and only while
-// that one is young and does not stream), so the worker finds its next
-// request already read. A worker file descriptor passed with SCM_RIGHTS
+// on a busy connection behind the running one when no connection is idle
+// (at most three, and only behind requests that are young and do not
+// stream), so the worker finds its next request already read. A worker file descriptor passed with SCM_RIGHTS
 // carries wsgi.file_wrapper responses to package filewrap (sendfile).
 //
 // # Lifecycle

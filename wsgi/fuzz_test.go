@@ -27,7 +27,15 @@ func FuzzFrameReader(f *testing.F) {
 		fr := newFrameReader(nil, bytes.NewReader(data))
 		fr.buf = make([]byte, 16) // exercise growth
 		for i := 0; i < 1000; i++ {
+			var peek uint32
+			if fr.w-fr.r >= frameHeaderLen {
+				peek = binary.LittleEndian.Uint32(fr.buf[fr.r+1 : fr.r+5])
+			}
+			wasBuffered := fr.buffered(peek)
 			fr2, err := fr.next()
+			if wasBuffered && err != nil {
+				t.Fatalf("buffered frame failed to decode: %v", err)
+			}
 			if err != nil {
 				if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, errProtocol) {
 					t.Fatalf("unexpected error %v", err)

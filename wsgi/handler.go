@@ -20,9 +20,12 @@ import (
 
 const (
 	// pipelineDepth is how many requests may be in flight on one worker
-	// connection: the running one and one queued in its socket, so that
-	// the worker finds its next request without sleeping.
-	pipelineDepth = 8
+	// connection: the running one and up to three queued in its socket, so
+	// that the worker finds its next request without sleeping and both
+	// sides read several frames per system call. A request is queued on a
+	// busy connection only when no connection is idle, and only behind
+	// requests that are young and do not stream (pipelineMaxAge).
+	pipelineDepth = 4
 	// pipelineMaxAge: no request is queued behind one running longer.
 	pipelineMaxAge = 10 * time.Millisecond
 	// inlineBody is the largest request body read before dispatch and sent
@@ -649,13 +652,15 @@ type exchange struct {
 	// with the first body bytes, the end, or a file.
 	status int
 	hdr    [][2]string
+	// last is set while the last frame of a batch is handled.
+	last bool
 }
 
 // run sends the request and relays the response. It reports true when the
 // request never started on the worker and should be sent elsewhere.
 func (ex *exchange) run(id uint32, req []byte) (retry bool) {
 	h, c, r := ex.h, ex.c, ex.r
-	cl := &call{id: id, ch: make(chan frame, 8), abandon: make(chan struct{})}
+	cl := &call{id: id, ch: make(chan []frame, 4), abandon: make(chan struct{})}
 	ex.cl = cl
 	ex.contentLen = -1
 	defer cl.stop()
@@ -668,10 +673,20 @@ func (ex *exchange) run(id uint32, req []byte) (retry bool) {
 		h.log.Warn(errString(err), reqctx.LogAttrs(r)...)
 	}
 	ctx := r.Context()
+	// rest holds the frames of the batch not handled yet; on an early
+	// return their descriptors are closed.
+	var rest []frame
+	defer func() {
+		for _, f := range rest {
+			if f.fd >= 0 {
+				closeFD(f.fd)
+			}
+		}
+	}()
 	for {
-		var f frame
+		var batch []frame
 		select {
-		case f = <-cl.ch:
+		case batch = <-cl.ch:
 		case <-ctx.Done():
 			ex.abort()
 			return false
@@ -683,47 +698,51 @@ func (ex *exchange) run(id uint32, req []byte) (retry bool) {
 			ex.failStatus(http.StatusGatewayTimeout)
 			return false
 		}
-		switch f.typ {
-		case frameRead:
-			ex.sendBody(readWant(f.payload))
-		case frameHeaders:
-			if !ex.head(f.payload) {
-				return false
-			}
-		case frameData, frameDataFlush:
-			if !ex.data(f) {
-				return false
-			}
-		case frameLog:
-			h.log.Warn("wsgi.errors: "+string(f.payload), reqctx.LogAttrs(r)...)
-		case frameFile:
-			if !ex.file(f) {
-				return false
-			}
-		case frameError:
-			h.stats.fail("app_error")
-			h.log.Error("wsgi: application error", append(reqctx.LogAttrs(r), "traceback", string(f.payload))...)
-			ex.failStatus(http.StatusInternalServerError)
-			return false
-		case frameEnd:
-			if ex.status != 0 {
-				ex.commit()
-			} else {
-				h.stats.fail("bad_response")
-				h.log.Error("wsgi: response ended without headers", reqctx.LogAttrs(r)...)
+		for i, f := range batch {
+			ex.last = i == len(batch)-1
+			rest = batch[i+1:]
+			switch f.typ {
+			case frameRead:
+				ex.sendBody(readWant(f.payload))
+			case frameHeaders:
+				if !ex.head(f.payload) {
+					return false
+				}
+			case frameData, frameDataFlush:
+				if !ex.data(f) {
+					return false
+				}
+			case frameLog:
+				h.log.Warn("wsgi.errors: "+string(f.payload), reqctx.LogAttrs(r)...)
+			case frameFile:
+				if !ex.file(f) {
+					return false
+				}
+			case frameError:
+				h.stats.fail("app_error")
+				h.log.Error("wsgi: application error", append(reqctx.LogAttrs(r), "traceback", string(f.payload))...)
 				ex.failStatus(http.StatusInternalServerError)
-			}
-			return false
-		case frameDied:
-			h.stats.fail("worker_died")
-			h.log.Error("wsgi: worker died while serving the request", append(reqctx.LogAttrs(r), "pid", c.p.pid, "err", string(f.payload))...)
-			ex.failStatus(http.StatusBadGateway)
-			return false
-		case frameRetry:
-			return true
-		default:
-			if f.fd >= 0 {
-				closeFD(f.fd)
+				return false
+			case frameEnd:
+				if ex.status != 0 {
+					ex.commit()
+				} else {
+					h.stats.fail("bad_response")
+					h.log.Error("wsgi: response ended without headers", reqctx.LogAttrs(r)...)
+					ex.failStatus(http.StatusInternalServerError)
+				}
+				return false
+			case frameDied:
+				h.stats.fail("worker_died")
+				h.log.Error("wsgi: worker died while serving the request", append(reqctx.LogAttrs(r), "pid", c.p.pid, "err", string(f.payload))...)
+				ex.failStatus(http.StatusBadGateway)
+				return false
+			case frameRetry:
+				return true
+			default:
+				if f.fd >= 0 {
+					closeFD(f.fd)
+				}
 			}
 		}
 	}
@@ -855,7 +874,7 @@ func (ex *exchange) data(f frame) bool {
 			return false
 		}
 	}
-	if f.typ == frameDataFlush && len(ex.cl.ch) == 0 {
+	if f.typ == frameDataFlush && ex.last && len(ex.cl.ch) == 0 {
 		if err := http.NewResponseController(ex.w).Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
 			ex.abort()
 			return false

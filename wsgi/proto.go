@@ -151,6 +151,23 @@ func (fr *frameReader) closeFDs() {
 	fr.fds = nil
 }
 
+// buffered reports whether a whole valid frame for request id is already
+// in the buffer, so that next returns it without reading.
+func (fr *frameReader) buffered(id uint32) bool {
+	if fr.w-fr.r < frameHeaderLen {
+		return false
+	}
+	h := fr.buf[fr.r : fr.r+frameHeaderLen]
+	if binary.LittleEndian.Uint32(h[1:5]) != id {
+		return false
+	}
+	n := binary.LittleEndian.Uint32(h[5:9])
+	if n > maxFrame || checkFrame(h[0], int(n)) != nil || fr.w-fr.r < frameHeaderLen+int(n) {
+		return false
+	}
+	return h[0] != frameFile || len(fr.fds) > 0
+}
+
 // next returns the next frame. The payload is a fresh copy the caller owns.
 func (fr *frameReader) next() (frame, error) {
 	for fr.w-fr.r < frameHeaderLen {

@@ -81,7 +81,7 @@ func TestSoak(t *testing.T) {
 	const (
 		procs    = 3
 		threads  = 2
-		duration = 12 * time.Second
+		duration = 10 * time.Second
 	)
 	script := copyScript(t)
 	goroutinesBefore := runtime.NumGoroutine()

@@ -68,7 +68,7 @@ type conn struct {
 // call is one request in flight on a connection.
 type call struct {
 	id        uint32
-	ch        chan frame
+	ch        chan []frame  // frames in batches: those that arrived together
 	abandon   chan struct{} // closed when the handler stops listening
 	once      sync.Once
 	start     atomic.Int64 // unix nanos the request was written, 0 before
@@ -79,12 +79,14 @@ func (cl *call) stop() { cl.once.Do(func() { close(cl.abandon) }) }
 
 // deliver hands f to the request, or drops it once the request stopped
 // listening.
-func (cl *call) deliver(f frame) {
+func (cl *call) deliver(fs []frame) {
 	select {
-	case cl.ch <- f:
+	case cl.ch <- fs:
 	case <-cl.abandon:
-		if f.fd >= 0 {
-			syscall.Close(f.fd)
+		for _, f := range fs {
+			if f.fd >= 0 {
+				syscall.Close(f.fd)
+			}
 		}
 	}
 }
@@ -306,7 +308,8 @@ func (c *conn) send(cl *call, b []byte) error {
 	}
 	cl.start.Store(time.Now().UnixNano())
 	if _, err := c.uc.Write(b); err != nil {
-		c.p.kill("write")
+		// A worker that cannot be written to is broken: a crash.
+		c.p.kill("")
 		return fmt.Errorf("wsgi: writing to worker %d: %w", c.p.pid, err)
 	}
 	return nil
@@ -356,7 +359,29 @@ func (c *conn) readLoop() {
 		if f.typ == frameDataFlush || f.typ == frameRead {
 			cl.streaming.Store(true)
 		}
-		cl.deliver(f)
+		// Hand over, in one batch, the frames of this request already
+		// read: one wake-up of the handler instead of one per frame.
+		batch := []frame{f}
+		for !terminal && c.fr.buffered(f.id) {
+			f2, err := c.fr.next()
+			if err != nil {
+				break // cannot happen: the frame is buffered
+			}
+			batch = append(batch, f2)
+			if f2.typ == frameEnd || f2.typ == frameError {
+				terminal = true
+				c.mu.Lock()
+				delete(c.calls, f.id)
+				for i, o := range c.order {
+					if o == cl {
+						c.order = append(c.order[:i], c.order[i+1:]...)
+						break
+					}
+				}
+				c.mu.Unlock()
+			}
+		}
+		cl.deliver(batch)
 		if terminal {
 			c.p.h.release(c)
 		}
@@ -385,7 +410,7 @@ func (c *conn) fail(err error) {
 		if i == 0 {
 			typ = frameDied
 		}
-		cl.deliver(frame{typ: typ, id: cl.id, payload: msg, fd: -1})
+		cl.deliver([]frame{{typ: typ, id: cl.id, payload: msg, fd: -1}})
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/gowsgi/gowsgi/auth"
 	"github.com/gowsgi/gowsgi/prefix"
@@ -33,13 +32,9 @@ func Example() {
 		return
 	}
 	defer os.RemoveAll(dir)
-	hash, err := bcrypt.GenerateFromPassword([]byte("secret"), bcrypt.DefaultCost)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
+	// alice with the password "secret", as "htpasswd -c trac.htpasswd alice" writes it.
 	htpasswd := filepath.Join(dir, "trac.htpasswd")
-	if err := os.WriteFile(htpasswd, []byte("alice:"+string(hash)+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(htpasswd, []byte("alice:$apr1$7OV8znKn$8R64JDP69KIxHgzc905H80\n"), 0o600); err != nil {
 		fmt.Println(err)
 		return
 	}

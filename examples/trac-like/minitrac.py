@@ -2,8 +2,11 @@
 
 dispatch_request picks its environment the way Trac does: environ's
 'trac.env_path' first, then os.environ['TRAC_ENV']. It answers with the
-project's name (from <env>/conf/trac.ini), the path it routed on and the user,
-and, like Trac, it fails on /login when the web server authenticated nobody.
+project's name (from <env>/conf/trac.ini, else the directory's name), the path
+it routed on and the user; like Trac, it fails on /login when the web server
+authenticated nobody. /about tells which environment was chosen and from
+where (trac.env_path in environ, TRAC_ENV in os.environ), so the examples can
+show that nothing leaks between scripts.
 """
 import configparser
 import os

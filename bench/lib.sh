@@ -529,7 +529,9 @@ note() { _RES_NOTE[$1]=$2; }
 # ratio A B: A/B with two decimals, "-" when either is missing or FAILED.
 ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN {
-		if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/ || b == 0) print "-"; else printf "%.2f\n", a / b }'
+		if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/ || b == 0) print "-"
+		else if (a > 0 && a / b < 0.01) printf "%.2g\n", a / b
+		else printf "%.2f\n", a / b }'
 }
 
 # print_table TITLE UNIT BASE [SCALE]: one row per recorded peer: value (divided
@@ -539,7 +541,10 @@ print_table() {
 	# A column of server CPU per request when bench_rps measured it.
 	((${#_RES_CPU[@]} > 0)) && cpu="CPU µs/req"
 	printf '\n== %s ==\n' "$title"
-	printf '%-50s %10s %10s %11s  %s\n' "peer" "$unit" "÷ $base" "$cpu" "notes"
+	local fmt='%-50s %10s %10s  %s%s\n'
+	[[ -n $cpu ]] && fmt='%-50s %10s %10s %11s  %s\n'
+	# shellcheck disable=SC2059 # the format is one of the two above
+	printf "$fmt" "peer" "$unit" "÷ $base" "$cpu" "notes"
 	for n in "${_RES_NAMES[@]}"; do
 		c=""
 		[[ -n $cpu ]] && c=${_RES_CPU[$n]:--}
@@ -552,7 +557,8 @@ print_table() {
 			shown=$(awk -v v="$v" -v s="$scale" 'BEGIN {printf (s == 1 && v >= 100 ? "%.0f" : s == 1 ? "%.1f" : "%.2f"), v / s}')
 		fi
 		r=$(ratio "$v" "${_RES_VAL[$base]:-}")
-		printf '%-50s %10s %10s %11s  %s\n' "${_RES_LABEL[$n]:-$n}" "$shown" "$r" "$c" "${_RES_NOTE[$n]:-}"
+		# shellcheck disable=SC2059
+		printf "$fmt" "${_RES_LABEL[$n]:-$n}" "$shown" "$r" "$c" "${_RES_NOTE[$n]:-}"
 	done
 }
 

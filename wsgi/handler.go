@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,7 +27,7 @@ const (
 	// sides read several frames per system call. A request is queued on a
 	// busy connection only when no connection is idle, and only behind
 	// requests that are young and do not stream (pipelineMaxAge).
-	pipelineDepth = 4
+	pipelineDepth = 16
 	// pipelineMaxAge: no request is queued behind one running longer.
 	pipelineMaxAge = 10 * time.Millisecond
 	// inlineBody is the largest request body read before dispatch and sent
@@ -90,6 +92,12 @@ func New(cfg Config) (*Handler, error) {
 			return nil, fmt.Errorf("wsgi: Env entry %q is not KEY=VALUE", e)
 		}
 	}
+	// The handler keeps its own copies: a caller changing its map or
+	// slices later changes nothing here.
+	cfg.Environ = maps.Clone(cfg.Environ)
+	cfg.Env = slices.Clone(cfg.Env)
+	cfg.PythonPath = slices.Clone(cfg.PythonPath)
+	cfg.TrustedProxies = slices.Clone(cfg.TrustedProxies)
 	if cfg.Callable == "" {
 		cfg.Callable = "application"
 	}

@@ -27,7 +27,7 @@ const (
 	// sides read several frames per system call. A request is queued on a
 	// busy connection only when no connection is idle, and only behind
 	// requests that are young and do not stream (pipelineMaxAge).
-	pipelineDepth = 16
+	pipelineDepth = 4
 	// pipelineMaxAge: no request is queued behind one running longer.
 	pipelineMaxAge = 10 * time.Millisecond
 	// inlineBody is the largest request body read before dispatch and sent
@@ -635,10 +635,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id := h.nextID.Add(1)
 		putHeader(buf, typ, id, len(buf)-frameHeaderLen)
 		ex := exchange{h: h, c: c, w: w, r: r, deadline: deadline}
-		if ex.run(id, buf) && attempt < 3 {
-			continue
+		if !ex.run(id, buf) {
+			return
 		}
-		return
+		// The request never started: its worker died with it queued, or
+		// it was taken back from behind a long request.
+		h.stats.requeued.Add(1)
+		if attempt == 9 {
+			h.stats.fail("unavailable")
+			h.log.Warn("wsgi: request could not be placed on a worker", reqctx.LogAttrs(r)...)
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+			return
+		}
 	}
 }
 
@@ -691,10 +700,32 @@ func (ex *exchange) run(id uint32, req []byte) (retry bool) {
 			}
 		}
 	}()
+	// A request queued behind another on this connection is taken back
+	// when that one runs long, and goes to the next free worker instead.
+	var steal <-chan time.Time
+	var stealTimer *time.Timer
+	if cl.queued {
+		stealTimer = time.NewTimer(pipelineMaxAge)
+		defer stealTimer.Stop()
+		steal = stealTimer.C
+	}
+	cancelled := false
 	for {
 		var batch []frame
 		select {
+		case <-steal:
+			if c.stuck(cl) && !cancelled {
+				cancelled = true
+				var b [frameHeaderLen]byte
+				putHeader(b[:], frameCancel, cl.id, 0)
+				_ = c.write(b[:])
+				steal = nil
+			} else {
+				stealTimer.Reset(pipelineMaxAge)
+			}
+			continue
 		case batch = <-cl.ch:
+			steal = nil
 		case <-ctx.Done():
 			ex.abort()
 			return false
@@ -745,7 +776,7 @@ func (ex *exchange) run(id uint32, req []byte) (retry bool) {
 				h.log.Error("wsgi: worker died while serving the request", append(reqctx.LogAttrs(r), "pid", c.p.pid, "err", string(f.payload))...)
 				ex.failStatus(http.StatusBadGateway)
 				return false
-			case frameRetry:
+			case frameRetry, frameDropped:
 				return true
 			default:
 				if f.fd >= 0 {
@@ -897,6 +928,7 @@ func (ex *exchange) data(f frame) bool {
 type counters struct {
 	mu       sync.Mutex
 	served   atomic.Int64
+	requeued atomic.Int64
 	failures map[string]int64
 	restarts map[string]int64
 }

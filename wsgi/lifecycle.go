@@ -199,6 +199,10 @@ type Stats struct {
 	Queued int `json:"queued"`
 	// Served counts requests answered by a worker (any status).
 	Served int64 `json:"served"`
+	// Requeued counts requests sent to another worker before they
+	// started: taken back from behind a request that ran long, or left
+	// queued on a worker that died.
+	Requeued int64 `json:"requeued"`
 	// Failures counts error responses by cause: "app_error" (500,
 	// exception), "bad_response" (500, invalid status or headers),
 	// "app_status" (5xx chosen by the application), "worker_died" (502),
@@ -226,6 +230,7 @@ func (h *Handler) Stats() Stats {
 	s.Queued = len(h.waiters)
 	h.mu.Unlock()
 	s.Served = h.stats.served.Load()
+	s.Requeued = h.stats.requeued.Load()
 	h.stats.mu.Lock()
 	s.Failures = maps.Clone(h.stats.failures)
 	s.Restarts = maps.Clone(h.stats.restarts)

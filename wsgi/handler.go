@@ -27,8 +27,10 @@ const (
 	// sides read several frames per system call. A request is queued on a
 	// busy connection only when no connection is idle, and only behind
 	// requests that are young and do not stream (pipelineMaxAge).
-	pipelineDepth = 4
+	pipelineDepth = 16
 	// pipelineMaxAge: no request is queued behind one running longer.
+	// (A queued request cannot be taken back: the worker reads its socket
+	// only between requests.)
 	pipelineMaxAge = 10 * time.Millisecond
 	// inlineBody is the largest request body read before dispatch and sent
 	// with the request; larger and unknown-length bodies stream on demand.
@@ -638,8 +640,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !ex.run(id, buf) {
 			return
 		}
-		// The request never started: its worker died with it queued, or
-		// it was taken back from behind a long request.
+		// The request never started: its worker died with it queued.
 		h.stats.requeued.Add(1)
 		if attempt == 9 {
 			h.stats.fail("unavailable")
@@ -700,32 +701,10 @@ func (ex *exchange) run(id uint32, req []byte) (retry bool) {
 			}
 		}
 	}()
-	// A request queued behind another on this connection is taken back
-	// when that one runs long, and goes to the next free worker instead.
-	var steal <-chan time.Time
-	var stealTimer *time.Timer
-	if cl.queued {
-		stealTimer = time.NewTimer(pipelineMaxAge)
-		defer stealTimer.Stop()
-		steal = stealTimer.C
-	}
-	cancelled := false
 	for {
 		var batch []frame
 		select {
-		case <-steal:
-			if c.stuck(cl) && !cancelled {
-				cancelled = true
-				var b [frameHeaderLen]byte
-				putHeader(b[:], frameCancel, cl.id, 0)
-				_ = c.write(b[:])
-				steal = nil
-			} else {
-				stealTimer.Reset(pipelineMaxAge)
-			}
-			continue
 		case batch = <-cl.ch:
-			steal = nil
 		case <-ctx.Done():
 			ex.abort()
 			return false
@@ -776,7 +755,7 @@ func (ex *exchange) run(id uint32, req []byte) (retry bool) {
 				h.log.Error("wsgi: worker died while serving the request", append(reqctx.LogAttrs(r), "pid", c.p.pid, "err", string(f.payload))...)
 				ex.failStatus(http.StatusBadGateway)
 				return false
-			case frameRetry, frameDropped:
+			case frameRetry:
 				return true
 			default:
 				if f.fd >= 0 {

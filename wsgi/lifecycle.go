@@ -199,9 +199,8 @@ type Stats struct {
 	Queued int `json:"queued"`
 	// Served counts requests answered by a worker (any status).
 	Served int64 `json:"served"`
-	// Requeued counts requests sent to another worker before they
-	// started: taken back from behind a request that ran long, or left
-	// queued on a worker that died.
+	// Requeued counts requests sent to another worker because the one
+	// they were queued on died before they started.
 	Requeued int64 `json:"requeued"`
 	// Failures counts error responses by cause: "app_error" (500,
 	// exception), "bad_response" (500, invalid status or headers),

@@ -355,29 +355,3 @@ func fdCount(t testing.TB) int {
 	}
 	return len(ents)
 }
-
-// TestPipelineSteal: a request queued on a worker's connection behind one
-// that turns out to run long is taken back and served by the next free
-// worker, instead of waiting for the long one.
-func TestPipelineSteal(t *testing.T) {
-	h, _ := newTestHandler(t, Config{Processes: 2})
-	srv := serve(t, h)
-	order := make(chan string, 3)
-	go func() { tryGet(srv.URL + "/slow?ms=3000"); order <- "long" }()
-	go func() { tryGet(srv.URL + "/slow?ms=300"); order <- "short" }()
-	for h.Stats().Busy < 2 {
-		time.Sleep(time.Millisecond)
-	}
-	// Both connections are busy: a request is queued behind one of them
-	// while it is young, possibly the long one.
-	for i := 0; i < 2; i++ {
-		if code, body := get(t, srv.URL+"/hello"); code != 200 || body != "Hello, World!\n" {
-			t.Fatalf("hello: %d %q", code, body)
-		}
-		order <- "hello"
-	}
-	if first := <-order; first != "short" && first != "hello" {
-		t.Errorf("a request waited for the long one: order starts with %q", first)
-	}
-	t.Logf("requeued: %d", h.Stats().Requeued)
-}

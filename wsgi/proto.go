@@ -23,7 +23,6 @@ const (
 	frameBody    = 3 // a piece of the request body
 	frameEOF     = 4 // end of the request body
 	frameAbort   = 5 // the client went away
-	frameCancel  = 6 // take back a request that has not started (answered with frameDropped)
 
 	// Worker -> Go.
 	frameHello     = 16 // the application is loaded
@@ -35,7 +34,6 @@ const (
 	frameLog       = 22 // one or more wsgi.errors lines
 	frameRead      = 23 // u32: the application wants up to n body bytes
 	frameFile      = 24 // i64 offset, i64 length (-1: to EOF); one fd by SCM_RIGHTS
-	frameDropped   = 25 // a cancelled request was dropped before it started
 
 	// Synthetic frames, never on the wire: the reader tells a request its
 	// worker is gone.
@@ -213,7 +211,7 @@ func (fr *frameReader) next() (frame, error) {
 // checkFrame validates a frame header from a worker.
 func checkFrame(typ byte, n int) error {
 	switch typ {
-	case frameHello, frameEnd, frameDropped:
+	case frameHello, frameEnd:
 		if n != 0 {
 			return fmt.Errorf("%w: frame %d with a payload", errProtocol, typ)
 		}

@@ -73,8 +73,6 @@ type call struct {
 	once      sync.Once
 	start     atomic.Int64 // unix nanos the request was written, 0 before
 	streaming atomic.Bool  // the response streams or the body is pulled
-	// queued is set when the request was written behind another one.
-	queued bool
 }
 
 func (cl *call) stop() { cl.once.Do(func() { close(cl.abandon) }) }
@@ -297,20 +295,7 @@ func (c *conn) register(cl *call) bool {
 	}
 	c.calls[cl.id] = cl
 	c.order = append(c.order, cl)
-	cl.queued = len(c.order) > 1
 	return true
-}
-
-// stuck reports whether cl waits behind a request that has been running
-// longer than pipelineMaxAge.
-func (c *conn) stuck(cl *call) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.order) == 0 || c.order[0] == cl {
-		return false
-	}
-	s := c.order[0].start.Load()
-	return s != 0 && time.Now().UnixNano()-s > int64(pipelineMaxAge)
 }
 
 // send writes one request to the worker. A write error leaves the
@@ -350,7 +335,7 @@ func (c *conn) readLoop() {
 			c.fail(err)
 			return
 		}
-		terminal := f.typ == frameEnd || f.typ == frameError || f.typ == frameDropped
+		terminal := f.typ == frameEnd || f.typ == frameError
 		c.mu.Lock()
 		cl := c.calls[f.id]
 		if cl != nil && terminal {
@@ -383,7 +368,7 @@ func (c *conn) readLoop() {
 				break // cannot happen: the frame is buffered
 			}
 			batch = append(batch, f2)
-			if f2.typ == frameEnd || f2.typ == frameError || f2.typ == frameDropped {
+			if f2.typ == frameEnd || f2.typ == frameError {
 				terminal = true
 				c.mu.Lock()
 				delete(c.calls, f.id)

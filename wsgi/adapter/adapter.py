@@ -31,7 +31,6 @@ REQ_FULL = 2   # same, followed by the complete request body
 BODY = 3       # a piece of the request body
 EOF = 4        # end of the request body
 ABORT = 5      # the client went away: stop iterating, close()
-CANCEL = 6     # take back a request not started yet (answered with DROPPED)
 # Python -> Go
 HELLO = 16     # the application is loaded, ready for requests
 HEADERS = 17   # status NUL name NUL value ... (latin-1)
@@ -42,7 +41,6 @@ ERROR = 21     # the application failed; payload is the traceback
 LOG = 22       # a wsgi.errors line
 READ = 23      # u32: the application wants up to n more body bytes
 FILE = 24      # i64 offset, i64 length (-1: to EOF); the fd rides SCM_RIGHTS
-DROPPED = 25   # a cancelled request was dropped before it started
 
 MAX_CHUNK = 1 << 20
 
@@ -114,14 +112,6 @@ class Conn:
                         self.pending.remove(p)
                         self.send(HDR.pack(END, rid, 0))
                         break
-        elif t == CANCEL:
-            # Only a request still waiting here is dropped; a started one
-            # runs on as if nothing happened.
-            for p in self.pending:
-                if p[1] == rid:
-                    self.pending.remove(p)
-                    self.send(HDR.pack(DROPPED, rid, 0))
-                    break
         elif rid == self.cur:
             return f
         return None
@@ -155,6 +145,15 @@ class Conn:
                 self._recv(True)
                 continue
             self._route(f)
+        # Route what else was read with it: an ABORT for a waiting
+        # request must be seen before that request starts.
+        while True:
+            f = self._frame()
+            if f is None:
+                break
+            self._route(f)
+        if not self.pending:
+            return self.next_request()
         return self.pending.popleft()
 
     # --- sending ---------------------------------------------------------

@@ -27,7 +27,7 @@ const (
 	// sides read several frames per system call. A request is queued on a
 	// busy connection only when no connection is idle, and only behind
 	// requests that are young and do not stream (pipelineMaxAge).
-	pipelineDepth = 16
+	pipelineDepth = 4
 	// pipelineMaxAge: no request is queued behind one running longer.
 	// (A queued request cannot be taken back: the worker reads its socket
 	// only between requests.)

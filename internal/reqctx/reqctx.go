@@ -15,6 +15,8 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"sync/atomic"
 )
 
 type userKey struct{}
@@ -105,11 +107,27 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
-// NewRequestID returns a fresh random request id (16 hex digits).
-func NewRequestID() string {
-	var b [8]byte
+// idPrefix makes request ids unique across processes; idCounter within one.
+var (
+	idPrefix  = randomPrefix()
+	idCounter atomic.Uint64
+)
+
+func randomPrefix() string {
+	var b [4]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// NewRequestID returns a fresh request id: 8 hex digits chosen at random
+// when the process starts, then a per-process sequence number in hex. It
+// costs no system call, so it can run on every request.
+func NewRequestID() string {
+	n := idCounter.Add(1)
+	buf := make([]byte, 0, 8+16)
+	buf = append(buf, idPrefix...)
+	buf = strconv.AppendUint(buf, n, 16)
+	return string(buf)
 }
 
 // EnsureRequestID returns r unchanged when it already has a request id in its

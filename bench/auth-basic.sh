@@ -6,6 +6,7 @@
 # Prints requests/s, ratios to gowsgi, and each server's protected ÷
 # unprotected. Target: gowsgi protected ≥ 0.95× gowsgi unprotected.
 # Run as root on Debian 12: sudo bench/auth-basic.sh (see bench/README.md).
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 setup auth-basic

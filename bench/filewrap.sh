@@ -6,6 +6,7 @@
 # Target: gowsgi ≥ 0.9× the faster of Apache and nginx.
 # Run as root on Debian 12: sudo bench/filewrap.sh (see bench/README.md).
 : "${SIZE:=1073741824}" "${PAR:=4}" "${SEQ:=1}" "${ROUNDS:=1}"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 setup filewrap

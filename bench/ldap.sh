@@ -5,6 +5,7 @@
 # and mod_wsgi embedded, against one slapd this script starts in a temp dir
 # with auth/ldapauth/testdata's directory. Goal: gowsgi ≥ Apache.
 # Run as root on Debian 12: sudo bench/ldap.sh (see bench/README.md).
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 setup ldap
@@ -43,14 +44,14 @@ label apache-open "Apache mod_wsgi embedded, unprotected (reference)"
 
 start_slapd slapd "$SUFFIX" secret "$FIXTURES/directory.ldif" "$FIXTURES/ad.schema"
 [[ $(result_of slapd) == FAILED ]] && die "slapd did not start; nothing to measure"
-LDAPURL="$LDAP_URL/$BASE_URL_PATH"
+AUTH_LDAP_URL="$LDAP_URL/$BASE_URL_PATH"
 
 start_gowsgi gowsgi-open -processes 2 -threads 1 "$APP/hello.py"
 if gowsgi_has_flags ldap-url ldap-bind-dn ldap-bind-password-file require realm; then
-	start_gowsgi gowsgi-valid -processes 2 -threads 1 -realm bench -ldap-url "$LDAPURL" \
+	start_gowsgi gowsgi-valid -processes 2 -threads 1 -realm bench -ldap-url "$AUTH_LDAP_URL" \
 		-ldap-bind-dn "$BIND_DN" -ldap-bind-password-file "$WORK/bindpw" \
 		-require valid-user "$APP/hello.py"
-	start_gowsgi gowsgi-group -processes 2 -threads 1 -realm bench -ldap-url "$LDAPURL" \
+	start_gowsgi gowsgi-group -processes 2 -threads 1 -realm bench -ldap-url "$AUTH_LDAP_URL" \
 		-ldap-bind-dn "$BIND_DN" -ldap-bind-password-file "$WORK/bindpw" \
 		-require "ldap-group $GROUP_DN" "$APP/hello.py"
 else
@@ -64,7 +65,7 @@ ldap_block() {
     AuthType Basic
     AuthName bench
     AuthBasicProvider ldap
-    AuthLDAPURL "$LDAPURL"
+    AuthLDAPURL "$AUTH_LDAP_URL"
     AuthLDAPBindDN "$BIND_DN"
     AuthLDAPBindPassword readerpw
 CONF

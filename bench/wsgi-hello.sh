@@ -4,6 +4,7 @@
 # loopback; prints requests/s and each peer's ratio to gowsgi.
 # Target: gowsgi (-processes 2 -threads 1) ≥ uWSGI (2 processes).
 # Run as root on Debian 12: sudo bench/wsgi-hello.sh (see bench/README.md).
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 setup wsgi-hello

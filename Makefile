@@ -43,5 +43,10 @@ fuzz:
 		done; \
 	done
 
+# Side-by-side peer benchmarks (installs the peers; see bench/README.md).
 bench:
-	@echo "see bench/README.md"
+	bash bench/wsgi-hello.sh
+	bash bench/filewrap.sh
+	bash bench/auth-basic.sh
+	bash bench/ldap.sh
+	bash bench/pool/run.sh

@@ -65,11 +65,25 @@ type Handler struct {
 
 	scriptMtime time.Time
 	stats       counters
+
+	// dirty lists connections with requests queued by grant and not yet
+	// written (under mu); dirtyN is its length, read without mu.
+	dirty  []*conn
+	dirtyN atomic.Int32
 }
 
 type waiter struct {
 	ch chan *conn // nil conn: no worker will come
+	// cl and req, when set, let grant register and queue the request on
+	// the connection it grants (sent), so that the requests granted by one
+	// batch of answers go to a worker in one write (see flushDirty).
+	cl   *call
+	req  []byte
+	sent bool // set under h.mu before the connection is sent on ch
 }
+
+// preSendMax bounds a request that grant queues itself.
+const preSendMax = 8 << 10
 
 // New validates cfg, starts the worker processes and waits until each one
 // loaded the script or failed to. A script that fails to load is not an
@@ -338,13 +352,14 @@ func errString(err error) string {
 
 func (h *Handler) addProcess(p *process) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	p.ready = true
 	p.lastUsed = time.Now()
 	h.procs = append(h.procs, p)
 	h.conns = append(h.conns, p.conns...)
 	h.startErr = nil
 	h.grant()
+	h.mu.Unlock()
+	h.flushDirty()
 }
 
 // removeProcess takes p out of service.
@@ -485,6 +500,11 @@ func (h *Handler) grant() {
 		w := h.waiters[0]
 		h.waiters[0] = nil
 		h.waiters = h.waiters[1:]
+		if w.cl != nil && c.queue(w.cl, w.req) {
+			w.sent = true
+			h.dirty = append(h.dirty, c)
+			h.dirtyN.Store(int32(len(h.dirty)))
+		}
 		w.ch <- c
 	}
 }
@@ -511,9 +531,27 @@ func (h *Handler) release(c *conn) {
 // unassign gives back a connection that was not used.
 func (h *Handler) unassign(c *conn) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	c.assigned--
 	h.grant()
+	h.mu.Unlock()
+	h.flushDirty()
+}
+
+// flushDirty writes the requests that grant queued. The reader of a
+// connection calls it before it waits for more answers, so that the
+// requests granted by one batch of answers cost one write per connection.
+func (h *Handler) flushDirty() {
+	if h.dirtyN.Load() == 0 {
+		return
+	}
+	h.mu.Lock()
+	d := h.dirty
+	h.dirty = nil
+	h.dirtyN.Store(0)
+	h.mu.Unlock()
+	for _, c := range d {
+		c.flush()
+	}
 }
 
 // Errors of acquire, each answered with 503.
@@ -525,42 +563,45 @@ var (
 )
 
 // acquire returns a connection for one request, waiting in the queue when
-// every worker is busy.
-func (h *Handler) acquire(ctx context.Context) (*conn, error) {
+// every worker is busy. When it waited, the request cl (frame req) may
+// already be registered and queued on the connection: sent reports it.
+func (h *Handler) acquire(ctx context.Context, cl *call, req []byte) (c *conn, sent bool, err error) {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
-		return nil, errClosed
+		return nil, false, errClosed
 	}
 	if len(h.waiters) == 0 {
 		if c := h.pick(); c != nil {
 			c.assigned++
 			h.mu.Unlock()
-			return c, nil
+			return c, false, nil
 		}
 	}
 	if len(h.procs) == 0 && h.startErr != nil {
 		err := h.startErr
 		h.mu.Unlock()
-		return nil, fmt.Errorf("%w: %w", errUnavailable, err)
+		return nil, false, fmt.Errorf("%w: %w", errUnavailable, err)
 	}
 	if len(h.waiters) >= h.cfg.QueueSize {
 		h.mu.Unlock()
-		return nil, errQueueFull
+		return nil, false, errQueueFull
 	}
 	w := &waiter{ch: make(chan *conn, 1)}
+	if len(req) <= preSendMax {
+		w.cl, w.req = cl, req
+	}
 	h.waiters = append(h.waiters, w)
 	h.mu.Unlock()
 
 	t := time.NewTimer(h.cfg.QueueTimeout)
 	defer t.Stop()
-	var err error
 	select {
 	case c := <-w.ch:
 		if c == nil {
-			return nil, errUnavailable
+			return nil, false, errUnavailable
 		}
-		return c, nil
+		return c, w.sent, nil
 	case <-t.C:
 		err = errQueueTimeout
 	case <-ctx.Done():
@@ -571,15 +612,19 @@ func (h *Handler) acquire(ctx context.Context) (*conn, error) {
 		if o == w {
 			h.waiters = append(h.waiters[:i], h.waiters[i+1:]...)
 			h.mu.Unlock()
-			return nil, err
+			return nil, false, err
 		}
 	}
 	h.mu.Unlock()
-	// Granted meanwhile: give it back.
+	// Granted meanwhile: give it back, or, when the request already went
+	// to the worker, let the caller finish it (a gone client aborts it).
 	if c := <-w.ch; c != nil {
+		if w.sent {
+			return c, true, nil
+		}
 		h.unassign(c)
 	}
-	return nil, err
+	return nil, false, err
 }
 
 // ServeHTTP implements http.Handler: it sends the request to a worker and
@@ -616,7 +661,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		deadline = t.C
 	}
 	for attempt := 0; ; attempt++ {
-		c, err := h.acquire(ctx)
+		id := h.nextID.Add(1)
+		putHeader(buf, typ, id, len(buf)-frameHeaderLen)
+		cl := &call{id: id, ch: make(chan []frame, 4), abandon: make(chan struct{})}
+		c, sent, err := h.acquire(ctx, cl, buf)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -634,10 +682,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
 			return
 		}
-		id := h.nextID.Add(1)
-		putHeader(buf, typ, id, len(buf)-frameHeaderLen)
 		ex := exchange{h: h, c: c, w: w, r: r, deadline: deadline}
-		if !ex.run(id, buf) {
+		if !ex.run(cl, buf, sent) {
 			return
 		}
 		// The request never started: its worker died with it queued.
@@ -674,21 +720,23 @@ type exchange struct {
 	last bool
 }
 
-// run sends the request and relays the response. It reports true when the
-// request never started on the worker and should be sent elsewhere.
-func (ex *exchange) run(id uint32, req []byte) (retry bool) {
+// run sends the request (unless acquire already did: sent) and relays the
+// response. It reports true when the request never started on the worker
+// and should be sent elsewhere.
+func (ex *exchange) run(cl *call, req []byte, sent bool) (retry bool) {
 	h, c, r := ex.h, ex.c, ex.r
-	cl := &call{id: id, ch: make(chan []frame, 4), abandon: make(chan struct{})}
 	ex.cl = cl
 	ex.contentLen = -1
 	defer cl.stop()
-	if err := c.send(cl, req); err != nil {
-		if errors.Is(err, errWorkerGone) {
-			h.unassign(c)
-			return true
+	if !sent { // else grant registered and queued it
+		if err := c.send(cl, req); err != nil {
+			if errors.Is(err, errWorkerGone) {
+				h.unassign(c)
+				return true
+			}
+			// The reader fails the request below.
+			h.log.Warn(errString(err), reqctx.LogAttrs(r)...)
 		}
-		// The reader fails the request below.
-		h.log.Warn(errString(err), reqctx.LogAttrs(r)...)
 	}
 	ctx := r.Context()
 	// rest holds the frames of the batch not handled yet; on an early
@@ -775,6 +823,9 @@ func (ex *exchange) failStatus(status int) {
 		http.Error(ex.w, http.StatusText(status), status)
 		return
 	}
+	// What was written goes out first: the client sees the status and a
+	// truncated body, not a connection closed before any response.
+	_ = http.NewResponseController(ex.w).Flush()
 	panic(http.ErrAbortHandler)
 }
 

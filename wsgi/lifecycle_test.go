@@ -162,6 +162,42 @@ func TestQueue(t *testing.T) {
 	}
 }
 
+// TestQueuedAcrossRestart checks that requests waiting in the queue when
+// the only worker dies are served by its replacement (they are written to
+// it when the new process is added).
+func TestQueuedAcrossRestart(t *testing.T) {
+	h, _ := newTestHandler(t, Config{Processes: 1, QueueTimeout: time.Minute})
+	srv := serve(t, h)
+	slow := make(chan int, 1)
+	go func() { c, _ := tryGet(srv.URL + "/slow?ms=5000"); slow <- c }()
+	if !waitFor(func() bool { return h.Stats().Busy == 1 }) {
+		t.Fatal("slow request not running")
+	}
+	time.Sleep(50 * time.Millisecond)
+	const n = 6
+	codes := make(chan int, n)
+	for i := 0; i < n; i++ {
+		go func() { c, _ := tryGet(srv.URL + "/hello"); codes <- c }()
+	}
+	if !waitFor(func() bool { return h.Stats().Queued == n }) {
+		t.Fatalf("queued %d, want %d", h.Stats().Queued, n)
+	}
+	pids := h.pids()
+	if len(pids) != 1 {
+		t.Fatalf("pids %v", pids)
+	}
+	p, _ := os.FindProcess(pids[0])
+	p.Kill()
+	if c := <-slow; c != http.StatusBadGateway {
+		t.Errorf("running request: %d, want 502", c)
+	}
+	for i := 0; i < n; i++ {
+		if c := <-codes; c != http.StatusOK {
+			t.Errorf("queued request: %d, want 200", c)
+		}
+	}
+}
+
 func TestQueueClientGone(t *testing.T) {
 	h, _ := newTestHandler(t, Config{Processes: 1, QueueTimeout: time.Minute})
 	srv := serve(t, h)

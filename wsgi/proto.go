@@ -1,6 +1,7 @@
 package wsgi
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -168,6 +169,15 @@ func (fr *frameReader) buffered(id uint32) bool {
 	return h[0] != frameFile || len(fr.fds) > 0
 }
 
+// complete reports whether a whole frame is buffered.
+func (fr *frameReader) complete() bool {
+	if fr.w-fr.r < frameHeaderLen {
+		return false
+	}
+	n := binary.LittleEndian.Uint32(fr.buf[fr.r+5 : fr.r+9])
+	return uint64(fr.w-fr.r) >= frameHeaderLen+uint64(n)
+}
+
 // next returns the next frame. The payload is a fresh copy the caller owns.
 func (fr *frameReader) next() (frame, error) {
 	for fr.w-fr.r < frameHeaderLen {
@@ -298,11 +308,10 @@ func parseHead(p []byte) (responseHead, error) {
 				return h, fmt.Errorf("wsgi: control character in header %s", name)
 			}
 		}
-		lname := lowerASCII(name)
-		if hopByHop[lname] {
+		if isHopByHop(name) {
 			return h, fmt.Errorf("wsgi: hop-by-hop header %s from the application", name)
 		}
-		if lname == "content-length" {
+		if asciiEqualFold(name, "content-length") {
 			n, err := strconv.ParseInt(value, 10, 64)
 			if err != nil || n < 0 || !isDigits(value) || h.contentLength >= 0 && h.contentLength != n {
 				return h, fmt.Errorf("wsgi: bad Content-Length %q", value)
@@ -314,16 +323,53 @@ func parseHead(p []byte) (responseHead, error) {
 	return h, nil
 }
 
+// isHopByHop reports whether name is in hopByHop, in any case, without
+// allocating.
+func isHopByHop(name string) bool {
+	var b [len("proxy-authorization")]byte
+	if len(name) > len(b) {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	return hopByHop[string(b[:len(name)])]
+}
+
+// asciiEqualFold reports whether s equals lower, a lower-case ASCII
+// string, ignoring ASCII case.
+func asciiEqualFold(s, lower string) bool {
+	if len(s) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// splitNUL splits p at NUL bytes; the fields share one string.
 func splitNUL(p []byte) []string {
-	var out []string
+	out := make([]string, 0, bytes.Count(p, []byte{0})+1)
+	s := string(p)
 	start := 0
-	for i, c := range p {
-		if c == 0 {
-			out = append(out, string(p[start:i]))
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 {
+			out = append(out, s[start:i])
 			start = i + 1
 		}
 	}
-	return append(out, string(p[start:]))
+	return append(out, s[start:])
 }
 
 func isDigits(s string) bool {

@@ -51,9 +51,18 @@ type process struct {
 type conn struct {
 	p  *process
 	uc *net.UnixConn
+	rc syscall.RawConn
 	fr *frameReader
 
-	wmu sync.Mutex // serializes writes
+	// Writes combine: a writer appends its frames to pending under wmu;
+	// the one that finds no write in progress writes everything pending,
+	// looping until it is empty, so that requests sent together by
+	// several handlers cost one write(2).
+	wmu     sync.Mutex
+	writing bool
+	pending []byte
+	spare   []byte
+	pendReq bool // pending holds a request frame
 
 	mu    sync.Mutex
 	calls map[uint32]*call
@@ -142,7 +151,12 @@ func (h *Handler) spawn() (*process, error) {
 			return fail(fmt.Errorf("wsgi: socket: %w", err))
 		}
 		uc := fc.(*net.UnixConn)
-		c := &conn{p: p, uc: uc, calls: map[uint32]*call{}}
+		rc, err := uc.SyscallConn()
+		if err != nil {
+			uc.Close()
+			return fail(fmt.Errorf("wsgi: socket: %w", err))
+		}
+		c := &conn{p: p, uc: uc, rc: rc, calls: map[uint32]*call{}}
 		c.fr = newFrameReader(uc, nil)
 		p.conns = append(p.conns, c)
 		acfg.FDs = append(acfg.FDs, 3+i)
@@ -302,34 +316,175 @@ func (c *conn) register(cl *call) bool {
 // connection to its reader, which fails the requests on it.
 func (c *conn) send(cl *call, b []byte) error {
 	c.wmu.Lock()
-	defer c.wmu.Unlock()
 	if !c.register(cl) {
+		c.wmu.Unlock()
 		return errWorkerGone
 	}
 	cl.start.Store(time.Now().UnixNano())
-	if _, err := c.uc.Write(b); err != nil {
-		// A worker that cannot be written to is broken: a crash.
-		c.p.kill("")
-		return fmt.Errorf("wsgi: writing to worker %d: %w", c.p.pid, err)
-	}
-	return nil
+	return c.writeLocked(b, true)
 }
 
 // write writes a frame (body, EOF, abort) for a request already sent.
 func (c *conn) write(b []byte) error {
 	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if _, err := c.uc.Write(b); err != nil {
-		return fmt.Errorf("wsgi: writing to worker %d: %w", c.p.pid, err)
+	return c.writeLocked(b, false)
+}
+
+// writeLocked writes b, or queues it for the write in progress; it is
+// called with wmu held and releases it. The writer then writes what others
+// queued meanwhile. It reports an error only for b itself. A failed write
+// of a request is a crash: the process is killed and its reader fails the
+// requests.
+func (c *conn) writeLocked(b []byte, req bool) error {
+	if c.writing {
+		c.pending = append(c.pending, b...)
+		c.pendReq = c.pendReq || req
+		c.wmu.Unlock()
+		return nil
 	}
-	return nil
+	c.writing = true
+	if len(c.pending) > 0 {
+		// Requests queued by grant go first: the order written is the
+		// order registered.
+		c.pending = append(c.pending, b...)
+		c.pendReq = c.pendReq || req
+		c.wmu.Unlock()
+		c.drain(nil)
+		return nil
+	}
+	c.wmu.Unlock()
+	var own error
+	if _, err := c.uc.Write(b); err != nil {
+		if req {
+			c.p.kill("")
+		}
+		own = fmt.Errorf("wsgi: writing to worker %d: %w", c.p.pid, err)
+	}
+	c.drain(nil)
+	return own
+}
+
+// queue registers cl and queues its request frame b for the next flush.
+// It reports false when the connection is dead.
+func (c *conn) queue(cl *call, b []byte) bool {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if !c.register(cl) {
+		return false
+	}
+	cl.start.Store(time.Now().UnixNano())
+	c.pending = append(c.pending, b...)
+	c.pendReq = true
+	return true
+}
+
+// flush writes what is pending unless a write is in progress (whose writer
+// takes it). It never blocks: what the socket does not take at once is
+// written by a new goroutine, so that a reader calling it cannot be stuck
+// while its worker waits for it to read.
+func (c *conn) flush() {
+	c.wmu.Lock()
+	if c.writing || len(c.pending) == 0 {
+		c.wmu.Unlock()
+		return
+	}
+	c.writing = true
+	out := c.pending
+	c.pending = c.spare
+	c.spare = nil
+	req := c.pendReq
+	c.pendReq = false
+	c.wmu.Unlock()
+	n := 0
+	var werr error
+	err := c.rc.Write(func(fd uintptr) bool {
+		for n < len(out) {
+			m, err := syscall.Write(int(fd), out[n:])
+			if m > 0 {
+				n += m
+			}
+			if err == syscall.EINTR {
+				continue
+			}
+			if err != nil {
+				if err != syscall.EAGAIN {
+					werr = err
+				}
+				break
+			}
+		}
+		return true // never wait here
+	})
+	if err == nil {
+		err = werr
+	}
+	if err != nil {
+		if req {
+			c.p.kill("")
+		}
+		n = len(out)
+	}
+	if n < len(out) {
+		rest := out[n:]
+		go func() {
+			if _, err := c.uc.Write(rest); err != nil && req {
+				c.p.kill("")
+			}
+			c.drain(nil)
+		}()
+		return
+	}
+	c.wmu.Lock()
+	more := len(c.pending) > 0
+	if !more {
+		c.writing = false
+		if cap(out) <= 64<<10 {
+			c.spare = out[:0]
+		}
+	}
+	c.wmu.Unlock()
+	if more {
+		go c.drain(out)
+	}
+}
+
+// drain writes what is pending until nothing is, then ends the write in
+// progress; its caller is the writer. out is the buffer just written, for
+// reuse.
+func (c *conn) drain(out []byte) {
+	for {
+		c.wmu.Lock()
+		if out != nil && cap(out) <= 64<<10 {
+			c.spare = out[:0]
+		}
+		if len(c.pending) == 0 {
+			c.writing = false
+			c.wmu.Unlock()
+			return
+		}
+		out, c.pending = c.pending, c.spare
+		c.spare = nil
+		req := c.pendReq
+		c.pendReq = false
+		c.wmu.Unlock()
+		if _, err := c.uc.Write(out); err != nil && req {
+			c.p.kill("")
+		}
+	}
 }
 
 var errWorkerGone = errors.New("wsgi: worker gone")
 
 // readLoop routes the worker's frames to the requests they belong to.
 func (c *conn) readLoop() {
+	h := c.p.h
+	defer h.flushDirty()
 	for {
+		if !c.fr.complete() {
+			// About to wait for the worker: first write the requests
+			// granted meanwhile, together.
+			h.flushDirty()
+		}
 		f, err := c.fr.next()
 		if err != nil {
 			c.fail(err)

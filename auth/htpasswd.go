@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/gowsgi/gowsgi/internal/reqctx"
+	"github.com/gowsgi/gowsgi/internal/ttlcache"
 )
 
 // HtpasswdConfig configures an [Htpasswd] password checker.
@@ -60,22 +61,16 @@ type htpasswdData struct {
 type Htpasswd struct {
 	file   *watched[*htpasswdData]
 	logger *slog.Logger
-	ttl    time.Duration
-	size   int
 	key    [32]byte // HMAC key of the cache; random per process
 	group  singleflight.Group
 
 	macs sync.Pool // of keyed HMAC-SHA256 states
 
-	mu    sync.RWMutex
-	cache map[cacheKey]cacheEntry
+	// cache maps the keyed hash of good credentials to the generation of
+	// the file they were checked against.
+	cache *ttlcache.Cache[cacheKey, uint64]
 
 	onVerify func() // tests: called for each hash verification
-}
-
-type cacheEntry struct {
-	gen     uint64
-	expires time.Time
 }
 
 var _ PasswordChecker = (*Htpasswd)(nil)
@@ -92,17 +87,16 @@ func HtpasswdFile(path string) (*Htpasswd, error) {
 func NewHtpasswd(cfg HtpasswdConfig) (*Htpasswd, error) {
 	h := &Htpasswd{
 		logger: reqctx.Logger(cfg.Logger),
-		ttl:    cfg.CacheTTL,
-		size:   cfg.CacheSize,
-		cache:  map[cacheKey]cacheEntry{},
 	}
 	h.macs.New = func() any { return hmac.New(sha256.New, h.key[:]) }
-	if h.ttl == 0 {
-		h.ttl = 5 * time.Minute
+	ttl, size := cfg.CacheTTL, cfg.CacheSize
+	if ttl == 0 {
+		ttl = 5 * time.Minute
 	}
-	if h.size <= 0 {
-		h.size = 10000
+	if size <= 0 {
+		size = 10000
 	}
+	h.cache = ttlcache.New[cacheKey, uint64](ttl, size)
 	if _, err := rand.Read(h.key[:]); err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
@@ -111,7 +105,7 @@ func NewHtpasswd(cfg HtpasswdConfig) (*Htpasswd, error) {
 		return nil, err
 	}
 	w.onReload = func() {
-		h.clearCache()
+		h.cache.Purge()
 		h.logger.Info("auth: password file reloaded", "path", cfg.Path)
 	}
 	h.file = w
@@ -150,12 +144,6 @@ func parseHtpasswd(data []byte) (*htpasswdData, error) {
 	return d, nil
 }
 
-func (h *Htpasswd) clearCache() {
-	h.mu.Lock()
-	clear(h.cache)
-	h.mu.Unlock()
-}
-
 // cacheKey is a keyed hash (HMAC-SHA256) of the credentials: the password
 // itself is never kept.
 type cacheKey [sha256.Size]byte
@@ -181,13 +169,8 @@ func (h *Htpasswd) CheckPassword(ctx context.Context, user, password string) (*U
 		return nil, false, err
 	}
 	key := h.cacheKey(user, password)
-	if h.ttl > 0 {
-		h.mu.RLock()
-		e, ok := h.cache[key]
-		h.mu.RUnlock()
-		if ok && e.gen == gen && time.Now().Before(e.expires) {
-			return &User{Name: user, AuthType: "Basic"}, true, nil
-		}
+	if g, ok := h.cache.Get(key); ok && g == gen {
+		return &User{Name: user, AuthType: "Basic"}, true, nil
 	}
 	v, _, _ := h.group.Do(strconv.FormatUint(gen, 10)+"/"+hex.EncodeToString(key[:]), func() (any, error) {
 		return h.verify(data, user, password), nil
@@ -195,9 +178,7 @@ func (h *Htpasswd) CheckPassword(ctx context.Context, user, password string) (*U
 	if !v.(bool) {
 		return nil, false, nil
 	}
-	if h.ttl > 0 {
-		h.remember(key, gen)
-	}
+	h.remember(key, gen)
 	return &User{Name: user, AuthType: "Basic"}, true, nil
 }
 
@@ -216,27 +197,14 @@ func (h *Htpasswd) verify(data *htpasswdData, user, password string) bool {
 }
 
 func (h *Htpasswd) remember(key cacheKey, gen uint64) {
-	now := time.Now()
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	// The file may have changed (and the cache been cleared) while we
-	// checked: remember only credentials checked against the current one.
-	// (peekGen takes no lock: a reload holds the file's lock while it
-	// clears the cache under h.mu.)
+	// Remember only credentials checked against the current file: one
+	// checked against a file replaced meanwhile would be ignored by
+	// CheckPassword anyway (its generation differs), so this just keeps
+	// stale entries out.
 	if h.file.peekGen() != gen {
 		return
 	}
-	if len(h.cache) >= h.size {
-		for k, e := range h.cache {
-			if now.After(e.expires) || e.gen != gen || len(h.cache) >= h.size {
-				delete(h.cache, k)
-			}
-			if len(h.cache) < h.size*9/10 {
-				break
-			}
-		}
-	}
-	h.cache[key] = cacheEntry{gen: gen, expires: now.Add(h.ttl)}
+	h.cache.Put(key, gen)
 }
 
 // Users returns the names in the file, for diagnostics and tests.

@@ -127,11 +127,9 @@ func TestHtpasswdReloadAndCache(t *testing.T) {
 	if n := verifies.Load(); n != 1 {
 		t.Errorf("two good checks cost %d verifications, want 1 (cached)", n)
 	}
-	h.mu.Lock()
-	if _, ok := h.cache[h.cacheKey("alice", "old")]; !ok || len(h.cache) != 1 {
-		t.Errorf("cache holds %d entries, want one under the keyed hash", len(h.cache))
+	if _, ok := h.cache.Get(h.cacheKey("alice", "old")); !ok || h.cache.Len() != 1 {
+		t.Errorf("cache holds %d entries, want one under the keyed hash", h.cache.Len())
 	}
-	h.mu.Unlock()
 	verifies.Store(0)
 	check("alice", "bad")
 	check("alice", "bad")
@@ -204,10 +202,7 @@ func TestHtpasswdCacheBounded(t *testing.T) {
 	for i := range 100 {
 		h.remember(h.cacheKey("alice", strings.Repeat("x", i)), gen)
 	}
-	h.mu.Lock()
-	n := len(h.cache)
-	h.mu.Unlock()
-	if n > 10 {
+	if n := h.cache.Len(); n > 10 {
 		t.Errorf("cache holds %d entries, limit 10", n)
 	}
 }

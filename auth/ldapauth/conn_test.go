@@ -4,7 +4,6 @@ import (
 	"context"
 	"sync"
 	"testing"
-	"time"
 )
 
 // TestPoolBoundedAndReused runs many concurrent logins through pools of two
@@ -36,30 +35,5 @@ func TestPoolBoundedAndReused(t *testing.T) {
 	wg.Wait()
 	if n := d.dialer.dials.Load(); n > 2*size || n < 2 {
 		t.Errorf("%d connections opened for %d logins, want 2 to %d", n, workers*logins, 2*size)
-	}
-}
-
-func TestTTLCache(t *testing.T) {
-	now := time.Unix(1000, 0)
-	c := newTTLCache[int](time.Minute, 10)
-	c.now = func() time.Time { return now }
-	for i := 0; i < 25; i++ {
-		c.put(string(rune('a'+i)), i)
-		if n := c.len(); n > 10 {
-			t.Fatalf("cache holds %d entries, bound is 10", n)
-		}
-	}
-	c.put("k", 1)
-	if v, ok := c.get("k"); !ok || v != 1 {
-		t.Fatalf("get after put = %v, %v", v, ok)
-	}
-	now = now.Add(time.Minute)
-	if _, ok := c.get("k"); ok {
-		t.Fatal("entry outlived its TTL")
-	}
-	off := newTTLCache[int](-1, 10)
-	off.put("k", 1)
-	if _, ok := off.get("k"); ok {
-		t.Fatal("a disabled cache answered")
 	}
 }

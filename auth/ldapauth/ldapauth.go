@@ -17,6 +17,7 @@ import (
 
 	"github.com/gowsgi/gowsgi/auth"
 	"github.com/gowsgi/gowsgi/internal/reqctx"
+	"github.com/gowsgi/gowsgi/internal/ttlcache"
 )
 
 // Config configures a [Directory]. Only URL is required.
@@ -138,9 +139,9 @@ type Directory struct {
 	userBind *pool // binds as users
 
 	cacheKey []byte
-	logins   *ttlCache[*auth.User]
-	answers  *ttlCache[bool]
-	dns      *ttlCache[string]
+	logins   *ttlcache.Cache[string, *auth.User]
+	answers  *ttlcache.Cache[string, bool]
+	dns      *ttlcache.Cache[string, string]
 }
 
 var _ auth.PasswordChecker = (*Directory)(nil)
@@ -232,9 +233,9 @@ func New(cfg Config) (*Directory, error) {
 	if _, err := rand.Read(d.cacheKey); err != nil {
 		return nil, fmt.Errorf("ldapauth: cache key: %w", err)
 	}
-	d.logins = newTTLCache[*auth.User](ttl, entries)
-	d.answers = newTTLCache[bool](ttl, entries)
-	d.dns = newTTLCache[string](ttl, entries)
+	d.logins = ttlcache.New[string, *auth.User](ttl, entries)
+	d.answers = ttlcache.New[string, bool](ttl, entries)
+	d.dns = ttlcache.New[string, string](ttl, entries)
 
 	d.dialer = &dialer{url: u, tls: cfg.TLSConfig}
 	var serviceBind func(*ldap.Conn) error
@@ -271,9 +272,9 @@ func (d *Directory) Close() error {
 
 // PurgeCache forgets every cached login and Require answer.
 func (d *Directory) PurgeCache() {
-	d.logins.purge()
-	d.answers.purge()
-	d.dns.purge()
+	d.logins.Purge()
+	d.answers.Purge()
+	d.dns.Purge()
 }
 
 // maxUserLen bounds the login names searched for.
@@ -304,7 +305,7 @@ func (d *Directory) CheckPassword(ctx context.Context, user, password string) (*
 		return nil, false, nil
 	}
 	key := d.loginKey(user, password)
-	if u, ok := d.logins.get(key); ok {
+	if u, ok := d.logins.Get(key); ok {
 		return cloneUser(u), true, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.timeout)
@@ -322,8 +323,8 @@ func (d *Directory) CheckPassword(ctx context.Context, user, password string) (*
 		return nil, false, err
 	}
 	u := d.userFromEntry(user, entry)
-	d.logins.put(key, u)
-	d.dns.put(u.Name, entry.DN)
+	d.logins.Put(key, u)
+	d.dns.Put(u.Name, entry.DN)
 	return cloneUser(u), true, nil
 }
 

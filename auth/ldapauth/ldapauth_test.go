@@ -384,19 +384,18 @@ func TestCache(t *testing.T) {
 		t.Fatalf("group: %v, %v", got, err)
 	}
 	t.Run("no password in the cache", func(t *testing.T) {
-		d.logins.mu.Lock()
-		defer d.logins.mu.Unlock()
-		if len(d.logins.m) != 1 {
-			t.Fatalf("%d cached logins, want 1", len(d.logins.m))
+		if n := d.logins.Len(); n != 1 {
+			t.Fatalf("%d cached logins, want 1", n)
 		}
-		for k, v := range d.logins.m {
+		d.logins.Range(func(k string, v *auth.User) bool {
 			if strings.Contains(k, "alicepw") || len(k) != 32 {
 				t.Errorf("cache key %q holds the password or is not a 32-byte hash", k)
 			}
-			if strings.Contains(strings.Join(v.v.Attributes["userPassword"], ""), "alicepw") {
+			if strings.Contains(strings.Join(v.Attributes["userPassword"], ""), "alicepw") {
 				t.Error("cached user holds the password")
 			}
-		}
+			return true
+		})
 	})
 
 	s.Stop(t)
@@ -418,8 +417,8 @@ func TestCache(t *testing.T) {
 	})
 	t.Run("expiry", func(t *testing.T) {
 		later := time.Now().Add(2 * time.Hour)
-		d.logins.now = func() time.Time { return later }
-		d.answers.now = d.logins.now
+		d.logins.Now = func() time.Time { return later }
+		d.answers.Now = d.logins.Now
 		_, ok, err := d.CheckPassword(ctx, "alice", "alicepw")
 		if ok || !IsUnavailable(err) {
 			t.Fatalf("expired login with slapd stopped = %v, %v; want an unavailable error", ok, err)

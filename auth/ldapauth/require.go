@@ -88,7 +88,7 @@ func (d *Directory) userDN(ctx context.Context, u *auth.User) (string, error) {
 	if dns := u.Attributes["dn"]; len(dns) > 0 && dns[0] != "" {
 		return dns[0], nil
 	}
-	if dn, ok := d.dns.get(u.Name); ok {
+	if dn, ok := d.dns.Get(u.Name); ok {
 		return dn, nil
 	}
 	req := ldap.NewSearchRequest(d.url.BaseDN, d.url.Scope, ldap.DerefAlways,
@@ -101,20 +101,20 @@ func (d *Directory) userDN(ctx context.Context, u *auth.User) (string, error) {
 	if len(entries) == 1 && err == nil {
 		dn = entries[0].DN
 	}
-	d.dns.put(u.Name, dn)
+	d.dns.Put(u.Name, dn)
 	return dn, nil
 }
 
 // cached returns the cached answer for key, or computes and caches it.
 func (d *Directory) cached(key string, f func() (bool, error)) (bool, error) {
-	if v, ok := d.answers.get(key); ok {
+	if v, ok := d.answers.Get(key); ok {
 		return v, nil
 	}
 	v, err := f()
 	if err != nil {
 		return false, err
 	}
-	d.answers.put(key, v)
+	d.answers.Put(key, v)
 	return v, nil
 }
 

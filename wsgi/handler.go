@@ -10,6 +10,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net/http"
+	"net/textproto"
 	"os"
 	"os/exec"
 	"slices"
@@ -635,8 +636,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 
 	// Build the request frame: header, environ, and a small body inline.
-	buf := make([]byte, frameHeaderLen+4, 1024)
-	buf = appendMarshalEnviron(buf, appendEnviron(make([]EnvVar, 0, 24+len(r.Header)), r, &h.cfg))
+	// The buffers are reused: nothing holds the frame once ServeHTTP
+	// returns (a request queued for a worker is copied into its
+	// connection's pending writes).
+	sc := scratchPool.Get().(*scratch)
+	defer sc.put()
+	sc.env = appendEnviron(sc.env[:0], r, &h.cfg)
+	buf := appendMarshalEnviron(sc.buf[:frameHeaderLen+4], sc.env)
 	envLen := len(buf) - frameHeaderLen - 4
 	typ := byte(frameReq)
 	hasBody := r.Body != nil && r.Body != http.NoBody
@@ -652,6 +658,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		typ = frameReqFull
 	}
+	sc.buf = buf
 	binary.LittleEndian.PutUint32(buf[frameHeaderLen:], uint32(envLen))
 
 	var deadline <-chan time.Time
@@ -696,6 +703,29 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// scratch holds the buffers of one request's frame, reused across requests.
+type scratch struct {
+	buf []byte
+	env []EnvVar
+}
+
+// scratchMax bounds the buffers kept for reuse; a request with a large
+// inline body or environ gets its own.
+const scratchMax = 16 << 10
+
+var scratchPool = sync.Pool{New: func() any {
+	return &scratch{buf: make([]byte, 0, 1024), env: make([]EnvVar, 0, 48)}
+}}
+
+func (sc *scratch) put() {
+	clear(sc.env) // drop the references to the request's strings
+	if cap(sc.buf) > scratchMax || cap(sc.env) > 256 {
+		return
+	}
+	sc.env = sc.env[:0]
+	scratchPool.Put(sc)
 }
 
 // exchange is one request on one worker connection.
@@ -914,8 +944,17 @@ func (ex *exchange) commit() {
 
 func (ex *exchange) applyHeader() {
 	hdr := ex.w.Header()
-	for _, kv := range ex.hdr {
-		hdr.Add(kv[0], kv[1])
+	// One backing array for the values of the headers new to hdr, instead
+	// of one per header.
+	vals := make([]string, len(ex.hdr))
+	for i, kv := range ex.hdr {
+		k := textproto.CanonicalMIMEHeaderKey(kv[0])
+		if old, ok := hdr[k]; ok {
+			hdr[k] = append(old, kv[1])
+			continue
+		}
+		vals[i] = kv[1]
+		hdr[k] = vals[i : i+1 : i+1]
 	}
 	if ex.status >= 500 {
 		ex.h.stats.fail("app_status")

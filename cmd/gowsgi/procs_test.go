@@ -1,0 +1,84 @@
+package main
+
+import (
+	"flag"
+	"io"
+	"log/slog"
+	"runtime"
+	"testing"
+)
+
+func TestGoMaxProcs(t *testing.T) {
+	tests := []struct {
+		name                    string
+		flagN, available, procs int
+		envSet                  bool
+		want                    int
+	}{
+		{"one CPU left per worker", 0, 8, 2, false, 6},
+		{"two CPUs, two workers", 0, 2, 2, false, 1},
+		{"more workers than CPUs", 0, 2, 4, false, 1},
+		{"environment wins over the default", 0, 3, 2, true, 3},
+		{"flag wins over the environment", 4, 3, 2, true, 4},
+		{"flag above the CPUs", 16, 2, 1, false, 16},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := goMaxProcs(tt.flagN, tt.available, tt.procs, tt.envSet); got != tt.want {
+				t.Errorf("goMaxProcs(%d, %d, %d, %v) = %d, want %d", tt.flagN, tt.available, tt.procs, tt.envSet, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestGoMaxProcsLayer builds the layer from parsed flags: it sets
+// GOMAXPROCS, and its closer restores the previous value.
+func TestGoMaxProcsLayer(t *testing.T) {
+	var l layer
+	for _, x := range layers {
+		if x.name == "gomaxprocs" {
+			l = x
+		}
+	}
+	if l.build == nil {
+		t.Fatal("no gomaxprocs layer registered")
+	}
+	build := func(args ...string) (*builder, error) {
+		fs := flag.NewFlagSet("gowsgi", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		var o options
+		o.register(fs)
+		l.flags(fs)
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		b := &builder{logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		_, err := l.build(b)
+		return b, err
+	}
+	prev := runtime.GOMAXPROCS(0)
+	b, err := build("-processes", "3", "-gomaxprocs", "3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2, err := build("-gomaxprocs", "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := runtime.GOMAXPROCS(0); got != 1 {
+		t.Errorf("after -gomaxprocs 1: GOMAXPROCS = %d", got)
+	}
+	for _, bb := range []*builder{b2, b} {
+		for i := len(bb.closers) - 1; i >= 0; i-- {
+			if err := bb.closers[i](); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if got := runtime.GOMAXPROCS(0); got != prev {
+		t.Errorf("after the closers: GOMAXPROCS = %d, want %d", got, prev)
+	}
+	if _, err := build("-gomaxprocs", "-1"); err == nil {
+		t.Error("-gomaxprocs -1: no error")
+	}
+}

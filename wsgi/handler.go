@@ -209,6 +209,14 @@ func (h *Handler) supervise() {
 	var cur *process
 	for {
 		if cur == nil {
+			if h.isClosed() {
+				// Shutdown began while the process was being replaced:
+				// no new one (Shutdown would wait for it to load).
+				if first {
+					h.firstDone()
+				}
+				return
+			}
 			p, err := h.spawn()
 			if err == nil && h.isClosed() {
 				p.kill("shutdown")

@@ -2,12 +2,15 @@ package wsgi
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -390,4 +393,51 @@ func fdCount(t testing.TB) int {
 		t.Fatal(err)
 	}
 	return len(ents)
+}
+
+// TestShutdownDuringRespawn: a worker dies or is replaced (Reload) just
+// before Shutdown, and its replacement takes long to load. Shutdown must
+// not wait for that load (up to StartTimeout): the replacement is never
+// started or is killed while loading, so it never finishes loading.
+func TestShutdownDuringRespawn(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "app.wsgi")
+	// The first load of each handler marks "started"; a reload sleeps,
+	// then marks "loaded".
+	src := `import os, time
+d = os.environ['MARK']
+if os.path.exists(d + '.started'):
+    time.sleep(3)
+    open(d + '.loaded', 'w').close()
+open(d + '.started', 'a').close()
+def application(environ, start_response):
+    start_response('200 OK', [])
+    return [b'']
+`
+	if err := os.WriteFile(script, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 8; i++ {
+		mark := filepath.Join(dir, fmt.Sprint("run", i))
+		h, _ := newTestHandler(t, Config{Script: script, Env: []string{"MARK=" + mark}, ReloadInterval: -1})
+		if i%2 == 0 {
+			h.mu.Lock()
+			p := h.procs[0]
+			h.mu.Unlock()
+			if err := syscall.Kill(p.pid, syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			<-p.exited
+		} else {
+			h.Reload()
+		}
+		// Shutdown at different moments of the supervisor's reaction.
+		time.Sleep(time.Duration(i/2) * 300 * time.Microsecond)
+		if err := h.Shutdown(context.Background()); err != nil {
+			t.Fatalf("run %d: Shutdown: %v", i, err)
+		}
+		if _, err := os.Stat(mark + ".loaded"); err == nil {
+			t.Errorf("run %d: Shutdown waited for a replacement worker to finish loading", i)
+		}
+	}
 }

@@ -200,7 +200,18 @@ func (h *Handler) spawn() (*process, error) {
 		h.track(p, false)
 	}()
 
-	// Wait for every thread's hello.
+	// Wait for every thread's hello. Shutdown ends the wait: the process
+	// is killed, however late it was started (Shutdown's own sweep of the
+	// processes still loading misses one started after it).
+	loaded := make(chan struct{})
+	defer close(loaded)
+	go func() {
+		select {
+		case <-h.done:
+			p.kill("shutdown")
+		case <-loaded:
+		}
+	}()
 	deadline := time.Now().Add(h.cfg.StartTimeout)
 	for _, c := range p.conns {
 		c.uc.SetReadDeadline(deadline)

@@ -7,6 +7,39 @@
 //	gowsgi [flags] path/to/app.wsgi
 //
 // Run gowsgi -h for the flags.
+//
+// # Signals and shutdown
+//
+// SIGHUP replaces the worker processes gracefully (as a change of the script
+// does). SIGTERM or SIGINT stops the command within -shutdown-timeout
+// (default 10s):
+//
+//   - the listening socket closes at once, and idle keep-alive connections
+//     with it; every other connection closes after its current response;
+//   - requests in flight, and those already waiting for a worker, may finish
+//     until the timeout passes;
+//   - then the workers are stopped: their sockets close, and those still
+//     running a second later are killed. A request cut short this way is
+//     answered 502 if nothing of its response was sent yet; otherwise its
+//     connection is closed mid-body (a chunked body lacks its last chunk, a
+//     body with a Content-Length is short), so that a client never takes a
+//     truncated response for a complete one. Requests still waiting for a
+//     worker get 503.
+//
+// -shutdown-timeout 0 stops the requests in flight at once. The workers get
+// at most 5 more seconds to exit; the command then exits whatever they do (a
+// worker still alive is killed by its parent-death signal). A second SIGTERM
+// or SIGINT during the shutdown ends the command at once, the workers with
+// it. -graceful-timeout does not apply to the shutdown: it bounds how long a
+// worker being replaced (reload, recycling) may finish its requests.
+//
+// A signal sent to the whole process group also reaches the Python workers.
+// They ignore SIGINT, so Ctrl-C in a terminal shuts down as above. They exit
+// at once on SIGTERM (kill -- -PGID): the requests they were running are
+// answered 502, those queued behind them go to the replacement workers
+// started meanwhile, and the command exits as above. To let requests in
+// flight finish, send SIGTERM to the command alone (its process id), as
+// systemd does with KillMode=mixed.
 package main
 
 import (
@@ -110,7 +143,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.Var(&o.environ, "environ", "`KEY=VALUE` merged into every request's WSGI environ, e.g. trac.env_path=/srv/trac/site (repeatable)")
 	fs.BoolVar(&o.passAuthorization, "pass-authorization", false, "pass the Authorization header to the app (WSGIPassAuthorization On)")
 	fs.Var(&o.trustedProxies, "trusted-proxy", "`CIDR` of a proxy whose X-Forwarded-Proto is believed (repeatable)")
-	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may run on shutdown")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM or SIGINT, how long requests in flight may run before the workers are stopped (the command exits at most 5s later)")
 
 	fs.DurationVar(&o.startTimeout, "start-timeout", 60*time.Second, "how long a worker may take to load the script")
 	fs.DurationVar(&o.requestTimeout, "request-timeout", 0, "answer 504 and replace the worker when a request runs longer (0: no limit; request-timeout=)")
@@ -121,7 +154,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.inactivityTimeout, "inactivity-timeout", 0, "recycle a worker idle this long (0: never; inactivity-timeout=)")
 	fs.DurationVar(&o.reloadInterval, "reload-interval", time.Second, "how often the script's modification time is checked")
 	fs.BoolVar(&o.scriptReloading, "reload", true, "replace the workers when the script file changes (WSGIScriptReloading); SIGHUP always reloads")
-	fs.DurationVar(&o.gracefulTimeout, "graceful-timeout", 30*time.Second, "how long a retiring worker may finish its requests before it is killed")
+	fs.DurationVar(&o.gracefulTimeout, "graceful-timeout", 30*time.Second, "how long a worker being replaced (reload, recycling) may finish its requests before it is killed; shutdown uses -shutdown-timeout")
 	fs.StringVar(&o.statusAddr, "status-addr", "", "`address` to serve worker statistics on, as JSON at / and expvar at /debug/vars (off when empty)")
 }
 
@@ -227,13 +260,24 @@ func serve(o *options, script string, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	b.closers = append(b.closers, app.Close)
+	// Deferred after the layers' closers, the workers stop before them.
+	// After a signal, shutdown has already stopped them; this covers the
+	// early returns.
 	defer func() {
 		for i := len(b.closers) - 1; i >= 0; i-- {
 			if err := b.closers[i](); err != nil {
 				logger.Error("gowsgi: shutdown", "err", err)
 			}
 		}
+	}()
+	var stopOnce sync.Once
+	stopApp := func(ctx context.Context) {
+		stopOnce.Do(func() { stopWorkers(ctx, app, logger) })
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
+		defer cancel()
+		stopApp(ctx)
 	}()
 	h, err := buildChain(b, app)
 	if err != nil {
@@ -283,13 +327,58 @@ wait:
 			break wait
 		}
 	}
-	logger.Info("gowsgi: shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
+	// A second SIGTERM or SIGINT ends the process at once (the workers
+	// die with it: parent-death signal).
+	stop()
+	logger.Info("gowsgi: shutting down", "timeout", o.shutdownTimeout)
+	shutdown(srv, stopApp, o.shutdownTimeout, logger)
 	return nil
+}
+
+// shutdownGrace is how long the workers may take to exit once the shutdown
+// timeout passed: package wsgi closes their sockets, kills those still
+// running after a second, and reaps them. The command exits after it even if
+// a worker is left (the parent-death signal kills it then).
+const shutdownGrace = 5 * time.Second
+
+// shutdown stops serving within timeout (plus shutdownGrace at worst): the
+// listener closes at once and idle connections with it; requests in flight,
+// and those already queued for a worker, may finish until timeout passes,
+// each connection closing after its response; then stopApp stops the
+// workers, which ends the requests still running (502 when nothing was sent
+// yet, otherwise the connection is cut so that a truncated body cannot look
+// complete), and the remaining connections are closed.
+func shutdown(srv *http.Server, stopApp func(context.Context), timeout time.Duration, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		logger.Error("gowsgi: shutdown", "err", err)
+	}
+	if ctx.Err() != nil {
+		logger.Warn("gowsgi: shutdown timeout passed; stopping the requests still running", "timeout", timeout)
+	}
+	stopApp(ctx)
+	srv.Close()
+}
+
+// stopWorkers stops app's workers: requests in flight may finish until ctx
+// is done, then the workers are stopped. It waits no longer than
+// shutdownGrace after ctx is done, whatever the workers do.
+func stopWorkers(ctx context.Context, app *wsgi.Handler, logger *slog.Logger) {
+	done := make(chan error, 1)
+	go func() { done <- app.Shutdown(ctx) }()
+	select {
+	case <-done:
+		return
+	case <-ctx.Done():
+	}
+	t := time.NewTimer(shutdownGrace)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		logger.Error("gowsgi: the workers did not stop in time; exiting without them", "grace", shutdownGrace)
+	}
 }
 
 // currentApp is the handler whose statistics expvar publishes (expvar

@@ -134,12 +134,22 @@ func parseBasic(header string) (user, password string, isBasic, ok bool) {
 	if !strings.EqualFold(s, "Basic") {
 		return "", "", false, false
 	}
-	rest = strings.TrimLeft(rest, " ")
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimRight(rest, " "))
+	rest = strings.Trim(rest, " ")
+	// Decode into a buffer on the stack and make one string of the result:
+	// user and password are both slices of it (one allocation per request).
+	var stack [192]byte
+	buf := stack[:]
+	if n := base64.StdEncoding.DecodedLen(len(rest)); n > len(buf) {
+		buf = make([]byte, n)
+	}
+	n, err := base64.StdEncoding.Decode(buf, []byte(rest))
 	if err != nil {
+		clear(buf)
 		return "", "", true, false
 	}
-	user, password, found := strings.Cut(string(raw), ":")
+	decoded := string(buf[:n])
+	clear(buf[:n])
+	user, password, found := strings.Cut(decoded, ":")
 	if !found || user == "" || !utf8.ValidString(user) {
 		return "", "", true, false
 	}

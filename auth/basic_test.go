@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -125,11 +126,16 @@ func TestParseBasic(t *testing.T) {
 		{basicHeader("", "b"), "", "", true, false},
 		{basicHeader("a\x00", "b"), "", "", true, false},
 		{"Basic", "", "", true, false},
+		{"Basic !!!!", "", "", true, false},
+		// Longer than the decoding buffer on the stack.
+		{basicHeader("alice", strings.Repeat("p", 500)), "alice", strings.Repeat("p", 500), true, true},
+		{basicHeader(strings.Repeat("u", 300), "b"), strings.Repeat("u", 300), "b", true, true},
+		{"Basic " + strings.Repeat("QUJD", 100) + "!", "", "", true, false},
 		{"Bearer x", "", "", false, false},
 		{"", "", "", false, false},
 	}
 	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
+		t.Run(fmt.Sprintf("%.40s", tt.in), func(t *testing.T) {
 			u, p, isBasic, ok := parseBasic(tt.in)
 			if u != tt.user || p != tt.pw || isBasic != tt.isBasic || ok != tt.ok {
 				t.Errorf("parseBasic(%q) = %q %q %v %v", tt.in, u, p, isBasic, ok)

@@ -34,7 +34,7 @@ func benchServe(b *testing.B, h http.Handler, authz string) {
 // BenchmarkBasic compares a hello-world handler without protection and
 // behind Basic over a bcrypt cost-10 htpasswd file written by Debian's
 // htpasswd, with the cache (the default) and without (what Apache does on
-// every request). Run: go test -run '^$' -bench Basic -benchtime 2s ./auth/
+// every request). Run: go test -run '^$' -bench Basic -benchmem -benchtime 2s ./auth/
 func BenchmarkBasic(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "htpasswd")
 	testenv.Htpasswd(b, path, "alice", "s3cret", "-B", "-C", "10")

@@ -46,10 +46,15 @@ type watched[T any] struct {
 	parse    func(data []byte) (T, error)
 	onReload func() // may be nil; called after each successful reload
 
-	// The fast path reads cur and checked without locking; a goroutine
-	// that finds the interval passed takes mu and stats the file.
-	cur     atomic.Pointer[snapshot[T]]
-	checked atomic.Int64 // Unix nanoseconds of the last stat
+	// The fast path, on every request, reads cur and due without locking
+	// and without reading the clock (which costs as much as the rest of a
+	// cached password check on some virtual machines). due is set by a
+	// timer one interval after the last stat; the first caller that finds
+	// it set takes mu, stats the file and arms the timer again. An idle
+	// server therefore has no timer pending after one interval.
+	cur   atomic.Pointer[snapshot[T]]
+	due   atomic.Bool
+	timer *time.Timer // nil when interval < 0 (stat on every call)
 
 	mu    sync.Mutex // serializes reloads
 	stamp fileStamp
@@ -72,16 +77,18 @@ func newWatched[T any](path string, interval time.Duration, parse func([]byte) (
 		interval = defaultStatInterval
 	}
 	w := &watched[T]{path: path, interval: interval, parse: parse}
-	if err := w.reload(time.Now()); err != nil {
+	if err := w.reload(); err != nil {
 		return nil, err
+	}
+	if interval > 0 {
+		w.timer = time.AfterFunc(interval, func() { w.due.Store(true) })
 	}
 	return w, nil
 }
 
 // reload stats the file and reads and parses it when it changed. Called
 // with w.mu held (or before w is shared).
-func (w *watched[T]) reload(now time.Time) error {
-	w.checked.Store(now.UnixNano())
+func (w *watched[T]) reload() error {
 	prev := w.cur.Load()
 	fail := func(err error) error {
 		s := &snapshot[T]{gen: w.gen.Load(), err: err}
@@ -116,11 +123,14 @@ func (w *watched[T]) reload(now time.Time) error {
 // get returns the current contents and their generation, reloading first
 // when the interval has passed and the file changed.
 func (w *watched[T]) get() (T, uint64, error) {
-	now := time.Now()
-	if w.interval < 0 || w.due(now) {
+	if w.timer == nil || w.due.Load() {
 		w.mu.Lock()
-		if w.interval < 0 || w.due(now) {
-			_ = w.reload(now)
+		if w.timer == nil {
+			_ = w.reload()
+		} else if w.due.Load() {
+			_ = w.reload()
+			w.due.Store(false)
+			w.timer.Reset(w.interval)
 		}
 		w.mu.Unlock()
 	}
@@ -130,12 +140,6 @@ func (w *watched[T]) get() (T, uint64, error) {
 		return zero, s.gen, s.err
 	}
 	return s.val, s.gen, nil
-}
-
-func (w *watched[T]) due(now time.Time) bool {
-	last := w.checked.Load()
-	n := now.UnixNano()
-	return n-last >= int64(w.interval) || n < last
 }
 
 // peekGen returns the generation of the contents without checking the file

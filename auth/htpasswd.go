@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
-	"io"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -64,7 +63,7 @@ type Htpasswd struct {
 	key    [32]byte // HMAC key of the cache; random per process
 	group  singleflight.Group
 
-	macs sync.Pool // of keyed HMAC-SHA256 states
+	macs sync.Pool // of *macState, keyed HMAC-SHA256 states
 
 	// cache maps the keyed hash of good credentials to the generation of
 	// the file they were checked against.
@@ -88,7 +87,7 @@ func NewHtpasswd(cfg HtpasswdConfig) (*Htpasswd, error) {
 	h := &Htpasswd{
 		logger: reqctx.Logger(cfg.Logger),
 	}
-	h.macs.New = func() any { return hmac.New(sha256.New, h.key[:]) }
+	h.macs.New = func() any { return &macState{mac: hmac.New(sha256.New, h.key[:])} }
 	ttl, size := cfg.CacheTTL, cfg.CacheSize
 	if ttl == 0 {
 		ttl = 5 * time.Minute
@@ -148,15 +147,26 @@ func parseHtpasswd(data []byte) (*htpasswdData, error) {
 // itself is never kept.
 type cacheKey [sha256.Size]byte
 
+// macState is a keyed HMAC-SHA256 state with its scratch space, pooled so
+// that a cache lookup, on every request, allocates nothing.
+type macState struct {
+	mac hash.Hash
+	buf []byte // user, NUL, password; zeroed after each use
+	sum [sha256.Size]byte
+}
+
 func (h *Htpasswd) cacheKey(user, password string) cacheKey {
-	m := h.macs.Get().(hash.Hash)
-	m.Reset()
-	io.WriteString(m, user)
-	m.Write([]byte{0})
-	io.WriteString(m, password)
+	s := h.macs.Get().(*macState)
+	s.buf = append(append(append(s.buf[:0], user...), 0), password...)
+	s.mac.Reset()
+	s.mac.Write(s.buf)
 	var k cacheKey
-	m.Sum(k[:0])
-	h.macs.Put(m)
+	copy(k[:], s.mac.Sum(s.sum[:0]))
+	clear(s.buf)
+	if cap(s.buf) > 4096 {
+		s.buf = nil // do not keep a huge buffer from one odd request
+	}
+	h.macs.Put(s)
 	return k
 }
 

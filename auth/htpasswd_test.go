@@ -257,3 +257,48 @@ func TestHtpasswdUnknownUserCostsAVerification(t *testing.T) {
 		t.Errorf("unknown user: %d verifications, want 1", verifies.Load())
 	}
 }
+
+// TestHtpasswdStatInterval: with a positive StatInterval the file is not
+// stat'ed on every check (no clock is read on the fast path), yet a change
+// is seen once the interval has passed, and then again after the next one.
+func TestHtpasswdStatInterval(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "htpasswd")
+	testenv.Htpasswd(t, path, "alice", "one", "-B", "-C", "4")
+	const interval = 20 * time.Millisecond
+	h, err := NewHtpasswd(HtpasswdConfig{Path: path, StatInterval: interval})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	// replace writes a new file with alice's password pw and renames it
+	// over path (a new inode, as an editor or htpasswd does).
+	replace := func(pw string) {
+		t.Helper()
+		tmp := filepath.Join(dir, "new")
+		testenv.Htpasswd(t, tmp, "alice", pw, "-B", "-C", "4")
+		if err := os.Rename(tmp, path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// waitFor checks until pw is accepted, for at most 500 intervals.
+	waitFor := func(pw string) {
+		t.Helper()
+		for i := 0; i < 500; i++ {
+			if _, ok, err := h.CheckPassword(ctx, "alice", pw); err != nil {
+				t.Fatal(err)
+			} else if ok {
+				return
+			}
+			time.Sleep(interval / 2)
+		}
+		t.Fatalf("password %q never accepted after the file changed", pw)
+	}
+	for _, pw := range []string{"two", "three"} {
+		replace(pw)
+		waitFor(pw)
+		if _, ok, _ := h.CheckPassword(ctx, "alice", "one"); ok {
+			t.Fatalf("the first password still works after the file changed to %q", pw)
+		}
+	}
+}

@@ -16,12 +16,13 @@ import (
 	"github.com/gowsgi/gowsgi/auth"
 	"github.com/gowsgi/gowsgi/internal/reqctx"
 	"github.com/gowsgi/gowsgi/internal/testenv"
+	"github.com/gowsgi/gowsgi/prefix"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // buildAuthLayer parses args with the auth layer's flags and builds it.
-func buildAuthLayer(t *testing.T, b *builder, args ...string) (func(http.Handler) http.Handler, error) {
+func buildAuthLayer(t testing.TB, b *builder, args ...string) (func(http.Handler) http.Handler, error) {
 	t.Helper()
 	fs := flag.NewFlagSet("gowsgi", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -281,6 +282,64 @@ def application(environ, start_response):
 			}
 			if resp.StatusCode == 401 && resp.Header.Get("WWW-Authenticate") != `Basic realm="Trac", charset="UTF-8"` {
 				t.Errorf("challenge %q", resp.Header.Get("WWW-Authenticate"))
+			}
+		})
+	}
+}
+
+// BenchmarkAuthLayer measures what the auth layer, built from the flags as
+// the command builds it, adds to a hello-world handler per request (CPU and
+// allocations), with a bcrypt cost-10 htpasswd written by Debian's htpasswd
+// and the cache on, each behind the edge layer (prefix.Canonical): the
+// in-process part of bench/auth-basic.sh's protected ÷ unprotected. The
+// location cases are Trac's setup (only /PROJECT/login protected), for a
+// request inside and outside the location. Run:
+// go test -run '^$' -bench AuthLayer -benchmem ./cmd/gowsgi/
+func BenchmarkAuthLayer(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "bench.htpasswd")
+	testenv.Htpasswd(b, path, "alice", "s3cretpassw0rd", "-B", "-C", "10")
+	hello := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "Hello, World!\n")
+	})
+	good := basicAuth("alice", "s3cretpassw0rd")
+	tests := []struct {
+		name   string
+		args   []string // nil: no auth layer
+		target string
+		authz  string
+	}{
+		{"unprotected", nil, "/", ""},
+		{"unprotected-with-header", nil, "/", good},
+		{"htpasswd-valid-user", []string{"-htpasswd", path, "-realm", "bench", "-require", "valid-user"}, "/", good},
+		{"location-inside", []string{"-htpasswd", path, "-auth-location", "/[^/]+/login"}, "/trac/login", good},
+		{"location-outside", []string{"-htpasswd", path, "-auth-location", "/[^/]+/login"}, "/trac/wiki", ""},
+	}
+	for _, tt := range tests {
+		b.Run(tt.name, func(b *testing.B) {
+			var h http.Handler = hello
+			if tt.args != nil {
+				mw, err := buildAuthLayer(b, nil, tt.args...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				h = mw(hello)
+			}
+			// The edge layer the command always puts first (mount.go):
+			// with it, -auth-location's LocationMatch finds the path
+			// already canonical.
+			h = prefix.Canonical(h)
+			r := httptest.NewRequest("GET", tt.target, nil)
+			if tt.authz != "" {
+				r.Header.Set("Authorization", tt.authz)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				if w.Code != http.StatusOK {
+					b.Fatalf("status %d", w.Code)
+				}
 			}
 		})
 	}

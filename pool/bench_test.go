@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -23,12 +24,15 @@ const benchQuery = "SELECT count(*) FROM (SELECT pg_sleep(0.001)) s"
 const benchWarmup = 3 * time.Second
 
 // benchWindow is how long queries are counted: $GOWSGI_POOL_BENCH_WINDOW
-// (a time.Duration), else 10s.
+// (a time.Duration), else 25s. The window must hold more than one round of
+// turns of the governed pools (50 pools, 20 slots: 30 wait, so about 1.5
+// × the hold, up to 10 s, plus a connect), else it measures a phase of
+// the rotation instead of its average.
 func benchWindow() time.Duration {
 	if d, err := time.ParseDuration(os.Getenv("GOWSGI_POOL_BENCH_WINDOW")); err == nil && d > 0 {
 		return d
 	}
-	return 10 * time.Second
+	return 25 * time.Second
 }
 
 // sampler counts the backends named app in pg_stat_activity until ctx
@@ -76,8 +80,8 @@ func BenchmarkFiftyPools(b *testing.B) {
 	admin := adminDB(b, pg.DSN)
 	admin.SetMaxOpenConns(1)
 
-	governed := func(cfg pool.Config) func(b *testing.B, app string) ([]*sql.DB, func()) {
-		return func(b *testing.B, app string) ([]*sql.DB, func()) {
+	governed := func(cfg pool.Config) func(b *testing.B, app string) ([]*sql.DB, func() pool.Stats) {
+		return func(b *testing.B, app string) ([]*sql.DB, func() pool.Stats) {
 			g, err := pool.NewGovernor(cfg)
 			if err != nil {
 				b.Fatal(err)
@@ -86,23 +90,21 @@ func BenchmarkFiftyPools(b *testing.B) {
 			for i := range dbs {
 				dbs[i] = g.Open(fmt.Sprintf("p%d", i), pqConnector(b, pg.DSN, app))
 			}
-			return dbs, func() {
-				st := g.Stats()
-				b.Logf("governor: connect avg %v, hold %v, closed for a waiter %d, waits %d (mean %v, max %v)",
-					st.ConnectAvg.Round(time.Millisecond), st.HoldFor.Round(time.Millisecond), st.Total.ClosedForWaiter,
-					st.Total.WaitCount, (st.Total.WaitDuration / time.Duration(max(1, st.Total.WaitCount))).Round(time.Millisecond),
-					st.Total.MaxWait.Round(time.Millisecond))
-			}
+			return dbs, g.Stats
 		}
 	}
 	setups := []struct {
 		name string
-		open func(b *testing.B, app string) (dbs []*sql.DB, report func()) // one *sql.DB per pool
+		// open returns one *sql.DB per pool, and the governor's Stats
+		// (nil without a governor).
+		open func(b *testing.B, app string) (dbs []*sql.DB, stats func() pool.Stats)
 	}{
+		// The default: the hold adapts to the measured connect cost.
 		{"governor", governed(pool.Config{MaxOpen: maxOpen, PerPoolMax: 2})},
-		// Longer turns: fewer reconnects, longer waits.
+		// A fixed hold of 1 s: what the earlier default (HoldFor 100 ms,
+		// at most ten times that) amounted to with connects of ~270 ms.
 		{"governor-hold1s", governed(pool.Config{MaxOpen: maxOpen, PerPoolMax: 2, HoldFor: time.Second})},
-		{"shared", func(b *testing.B, app string) ([]*sql.DB, func()) {
+		{"shared", func(b *testing.B, app string) ([]*sql.DB, func() pool.Stats) {
 			db := sql.OpenDB(pqConnector(b, pg.DSN, app))
 			db.SetMaxOpenConns(maxOpen)
 			db.SetMaxIdleConns(maxOpen)
@@ -110,21 +112,21 @@ func BenchmarkFiftyPools(b *testing.B) {
 			for i := range dbs {
 				dbs[i] = db
 			}
-			return dbs, func() {}
+			return dbs, nil
 		}},
-		{"uncapped", func(b *testing.B, app string) ([]*sql.DB, func()) {
+		{"uncapped", func(b *testing.B, app string) ([]*sql.DB, func() pool.Stats) {
 			dbs := make([]*sql.DB, pools)
 			for i := range dbs {
 				dbs[i] = sql.OpenDB(pqConnector(b, pg.DSN, app))
 				dbs[i].SetMaxIdleConns(callers)
 			}
-			return dbs, func() {}
+			return dbs, nil
 		}},
 	}
 	for _, s := range setups {
 		b.Run(s.name, func(b *testing.B) {
 			app := "gowsgi-bench-" + s.name
-			dbs, report := s.open(b, app)
+			dbs, stats := s.open(b, app)
 			defer func() {
 				seen := map[*sql.DB]bool{}
 				for _, db := range dbs {
@@ -139,16 +141,29 @@ func BenchmarkFiftyPools(b *testing.B) {
 			// Every caller queries from the start; only the queries that
 			// end inside the window after the warm-up count, so that
 			// connecting the pools is not measured.
+			// Each caller also records the latency (waiting for a slot
+			// included) of its counted queries, for each pool's p99.
 			var counted atomic.Int64
 			var failed atomic.Pointer[error]
 			var wg sync.WaitGroup
+			lat := make([][][]time.Duration, len(dbs))
 			b.ResetTimer()
 			from := time.Now().Add(benchWarmup)
 			to := from.Add(benchWindow())
-			for _, db := range dbs {
-				for range callers {
+			var window [2]pool.Stats // the governor's at from and to
+			var snaps sync.WaitGroup
+			if stats != nil {
+				snaps.Add(2)
+				time.AfterFunc(time.Until(from), func() { window[0] = stats(); snaps.Done() })
+				time.AfterFunc(time.Until(to), func() { window[1] = stats(); snaps.Done() })
+			}
+			for i, db := range dbs {
+				lat[i] = make([][]time.Duration, callers)
+				for j := range callers {
+					mine := &lat[i][j]
 					wg.Go(func() {
 						for {
+							start := time.Now()
 							var n int
 							if err := db.QueryRow(benchQuery).Scan(&n); err != nil {
 								failed.CompareAndSwap(nil, &err)
@@ -160,6 +175,7 @@ func BenchmarkFiftyPools(b *testing.B) {
 							}
 							if now.After(from) {
 								counted.Add(1)
+								*mine = append(*mine, now.Sub(start))
 							}
 						}
 					})
@@ -168,7 +184,10 @@ func BenchmarkFiftyPools(b *testing.B) {
 			wg.Wait()
 			b.StopTimer()
 			cancel()
-			report()
+			if stats != nil {
+				snaps.Wait()
+				logWindow(b, window[0], window[1])
+			}
 			samples, peak, err := wait()
 			if err != nil {
 				b.Fatalf("sampler: %v", err)
@@ -179,9 +198,49 @@ func BenchmarkFiftyPools(b *testing.B) {
 			b.ReportMetric(float64(counted.Load())/benchWindow().Seconds(), "queries/s")
 			b.ReportMetric(0, "ns/op")
 			b.ReportMetric(float64(peak), "peak-backends")
+			p99s, longest, idle := poolP99s(lat)
+			// A pool with no query in the window is waiting for its turn
+			// (the starvation check is TestFiftyPoolsAgainstPostgres).
+			b.ReportMetric(float64(idle), "pools-without-query")
+			if len(p99s) > 0 {
+				b.ReportMetric(float64(p99s[len(p99s)/2])/1e6, "p99-ms-median-pool")
+				b.ReportMetric(float64(p99s[len(p99s)-1])/1e6, "p99-ms-worst-pool")
+				b.ReportMetric(float64(longest)/1e6, "max-ms")
+			}
 			if samples == 0 {
 				b.Error("pg_stat_activity never sampled")
 			}
 		})
 	}
+}
+
+// poolP99s returns the p99 query latency of each pool that completed a
+// query (lat[pool][caller] lists latencies), sorted, the longest latency
+// of all, and the number of pools that completed none.
+func poolP99s(lat [][][]time.Duration) (p99s []time.Duration, longest time.Duration, idle int) {
+	for _, callers := range lat {
+		var all []time.Duration
+		for _, l := range callers {
+			all = append(all, l...)
+		}
+		if len(all) == 0 {
+			idle++
+			continue
+		}
+		slices.Sort(all)
+		p99s = append(p99s, all[len(all)*99/100])
+		longest = max(longest, all[len(all)-1])
+	}
+	slices.Sort(p99s)
+	return p99s, longest, idle
+}
+
+// logWindow logs what the governor did between two snapshots.
+func logWindow(b *testing.B, s0, s1 pool.Stats) {
+	moved := s1.Total.ClosedForWaiter - s0.Total.ClosedForWaiter
+	waits := s1.Total.WaitCount - s0.Total.WaitCount
+	mean := (s1.Total.WaitDuration - s0.Total.WaitDuration) / time.Duration(max(1, waits))
+	b.Logf("governor in the window: connect avg %v, close avg %v, hold %v; %d connections closed for a waiter; %d waits ended (mean %v); longest wait so far %v",
+		s1.ConnectAvg.Round(time.Millisecond), s1.CloseAvg.Round(time.Microsecond), s1.HoldFor.Round(time.Millisecond),
+		moved, waits, mean.Round(time.Millisecond), s1.Total.MaxWait.Round(time.Millisecond))
 }

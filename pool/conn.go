@@ -123,8 +123,10 @@ func (c *conn) Begin() (driver.Tx, error) {
 // Close closes the wrapped connection once and gives its slot back.
 func (c *conn) Close() error {
 	c.closeOnce.Do(func() {
-		c.closeErr = c.inner.Close()
 		p := c.p
+		start := p.g.now()
+		c.closeErr = c.inner.Close()
+		ewma(&p.g.closeAvg, p.g.now().Sub(start))
 		p.mu.Lock()
 		_, wasIdle := p.idle[c]
 		delete(p.idle, c)
@@ -267,15 +269,15 @@ func (c *conn) ResetSession(ctx context.Context) error {
 // IsValid is called by database/sql when the connection is returned to its
 // pool. It answers false, so that database/sql closes the connection and
 // its slot goes to the first waiter, when a caller of another pool waits,
-// the connection has served its pool for HoldFor and the pool holds more
-// than its reservation.
+// the connection has served its pool for the hold (see [Config.HoldFor])
+// and the pool holds more than its reservation.
 func (c *conn) IsValid() bool {
 	if v, ok := c.inner.(driver.Validator); ok && !v.IsValid() {
 		return false
 	}
 	p := c.p
 	g := p.g
-	if !c.reclaimed && time.Since(c.opened) >= g.holdFor() && p.reclaimable() && g.claimWaiter(p) {
+	if !c.reclaimed && g.now().Sub(c.opened) >= g.holdFor() && p.reclaimable() && g.claimWaiter(p) {
 		c.reclaimed = true
 		p.closedForWaiter.Add(1)
 		g.log.Debug("pool: closing a returned connection for a waiter", slog.String("pool", p.name))
@@ -291,7 +293,7 @@ func (c *conn) IsValid() bool {
 func (c *conn) markIdle() {
 	p := c.p
 	p.mu.Lock()
-	p.idle[c] = time.Now()
+	p.idle[c] = p.g.now()
 	c.idle.Store(true)
 	p.mu.Unlock()
 }

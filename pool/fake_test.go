@@ -31,6 +31,11 @@ type fakeConnector struct {
 	kind kind
 	// fail makes Connect fail while it is set.
 	fail atomic.Bool
+	// onConnect, when set, is called by each Connect, such as a fake
+	// clock's advance standing for the time connecting takes.
+	onConnect func()
+	// onClose, when set, is called by each connection's Close.
+	onClose func()
 
 	open, maxOpen, opened, closed atomic.Int64
 
@@ -39,6 +44,9 @@ type fakeConnector struct {
 }
 
 func (c *fakeConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	if c.onConnect != nil {
+		c.onConnect()
+	}
 	if c.fail.Load() {
 		return nil, errors.New("fake: connection refused")
 	}
@@ -109,6 +117,9 @@ func (b *baseConn) Close() error {
 		return errors.New("fake: closed twice")
 	}
 	b.closed = true
+	if b.c.onClose != nil {
+		b.c.onClose()
+	}
 	b.c.open.Add(-1)
 	b.c.closed.Add(1)
 	return nil

@@ -20,8 +20,25 @@ import (
 
 // Defaults of [Config].
 const (
-	DefaultHoldFor       = 100 * time.Millisecond
+	// DefaultShedIdleAfter is [Config.ShedIdleAfter]'s zero value.
 	DefaultShedIdleAfter = 20 * time.Millisecond
+
+	// HoldCostFactor and MinHoldFor define the adaptive hold used when
+	// [Config.HoldFor] is zero: a connection serves its pool for
+	// HoldCostFactor times the measured cost of moving a slot between
+	// pools (the moving averages of a Close and a Connect), at least
+	// MinHoldFor and at most [Config.MaxHoldFor]. A slot then waits for a
+	// new connection about a twentieth of its time (cost / (19 cost +
+	// cost)). Measured against PostgreSQL on a saturated two-core
+	// machine, a move cost about twice the measured connect in
+	// throughput (the new backend's start competes for the CPUs every
+	// query uses), so this keeps the loss to about a tenth
+	// (bench/pool/run.sh). MinHoldFor keeps a connection that connects in
+	// microseconds (a local proxy) from changing pools at every use.
+	HoldCostFactor = 19
+	MinHoldFor     = 10 * time.Millisecond
+	// DefaultMaxHoldFor is [Config.MaxHoldFor]'s zero value.
+	DefaultMaxHoldFor = 10 * time.Second
 )
 
 // Config configures a [Governor].
@@ -51,18 +68,32 @@ type Config struct {
 	// connections for a waiter. Zero means database/sql's default, 2;
 	// negative means none (poolable = False).
 	MaxIdle int
-	// HoldFor is how long a pool keeps a connection it uses while
-	// another pool waits for a slot: when a connection at least this old
-	// is returned to its pool and another pool waits, it is closed and
-	// its slot goes to the first waiter. Shorter means waiters get slots
-	// sooner and connections are reopened more often. The governor holds
-	// a connection at least ten times as long as connecting takes on
-	// average (a PostgreSQL backend takes milliseconds to start), but no
-	// longer than ten times HoldFor, so that reconnecting costs about a
-	// tenth of the connections' time at most.
-	// Zero means [DefaultHoldFor]; negative means the connection is
-	// closed at the first return while someone waits.
+	// HoldFor is how long a pool may keep a connection while another
+	// pool waits for a slot: when a connection at least this old is
+	// returned to its pool (database/sql's check-in) and a caller of
+	// another pool waits, it is closed and its slot goes to the first
+	// waiter. Until then it serves its own pool's callers, queued in
+	// database/sql, without reconnecting. Longer means fewer reconnects
+	// (each slot that changes pools costs a new connection, a new
+	// backend on PostgreSQL) and longer waits for the other pools.
+	//
+	// Zero means adaptive: [HoldCostFactor] (19) times the measured cost
+	// of moving a slot, the moving averages of the driver's Connect and
+	// Close, at least [MinHoldFor] (10 ms) and at most MaxHoldFor.
+	// Reconnecting then takes about a twentieth of each slot's time
+	// however slow connecting is (a PostgreSQL backend starts in a few
+	// milliseconds on an idle server, in hundreds on a saturated one)
+	// until MaxHoldFor bounds the hold, and the other pools wait no longer
+	// than that requires. [Governor.Stats]
+	// reports the hold in use. Positive is a fixed hold, for deployments
+	// that prefer shorter waits to throughput (or the reverse); negative
+	// means a connection is closed at its first return while another pool
+	// waits.
 	HoldFor time.Duration
+	// MaxHoldFor bounds the adaptive hold, and so the waits, when
+	// connecting is slow; it does not apply to a HoldFor set explicitly.
+	// Zero means [DefaultMaxHoldFor] (10 s); negative is an error.
+	MaxHoldFor time.Duration
 	// ShedIdleAfter is how long a connection must have sat idle before
 	// it is closed for another pool's waiter (only for pools opened with
 	// [Governor.Open], whose *sql.DB the governor knows), and at least as
@@ -83,7 +114,10 @@ type Governor struct {
 	log *slog.Logger
 	sem *semaphore.Weighted
 
+	now func() time.Time // time.Now; a fake clock in tests
+
 	connectAvg atomic.Int64 // moving average of successful connects, ns
+	closeAvg   atomic.Int64 // moving average of closes, ns
 	waiting    atomic.Int64 // callers queued on sem, all pools
 	reclaiming atomic.Int64 // connections given up for waiters, not yet closed
 	shedding   atomic.Bool  // a shed loop runs
@@ -108,15 +142,18 @@ func NewGovernor(cfg Config) (*Governor, error) {
 		return nil, fmt.Errorf("pool: ReservedMin %d exceeds the per-pool maximum %d", cfg.ReservedMin, cfg.perPoolMax())
 	case cfg.ShedIdleAfter < 0:
 		return nil, fmt.Errorf("pool: ShedIdleAfter %v is negative", cfg.ShedIdleAfter)
+	case cfg.MaxHoldFor < 0:
+		return nil, fmt.Errorf("pool: MaxHoldFor %v is negative", cfg.MaxHoldFor)
 	}
-	if cfg.HoldFor == 0 {
-		cfg.HoldFor = DefaultHoldFor
+	if cfg.MaxHoldFor == 0 {
+		cfg.MaxHoldFor = DefaultMaxHoldFor
 	}
 	if cfg.ShedIdleAfter == 0 {
 		cfg.ShedIdleAfter = DefaultShedIdleAfter
 	}
 	return &Governor{
 		cfg:   cfg,
+		now:   time.Now,
 		log:   reqctx.Logger(cfg.Logger),
 		sem:   semaphore.NewWeighted(int64(cfg.MaxOpen)),
 		pools: make(map[string]*poolState),
@@ -230,16 +267,20 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err := p.acquire(ctx); err != nil {
 		return nil, err
 	}
-	start := time.Now()
+	g := p.g
+	start := g.now()
 	inner, err := c.inner.Connect(ctx)
-	p.g.noteConnect(time.Since(start), err)
+	opened := g.now()
+	if err == nil {
+		ewma(&g.connectAvg, opened.Sub(start))
+	}
 	if err != nil {
 		p.connectErrors.Add(1)
 		p.release()
-		p.g.log.Debug("pool: connect failed", slog.String("pool", p.name), slog.Any("err", err))
+		g.log.Debug("pool: connect failed", slog.String("pool", p.name), slog.Any("err", err))
 		return nil, err
 	}
-	w := &conn{inner: inner, p: p, opened: time.Now()}
+	w := &conn{inner: inner, p: p, opened: opened}
 	w.markIdle()
 	return wrapConn(w), nil
 }
@@ -339,7 +380,7 @@ func (p *poolState) acquire(ctx context.Context) error {
 // wait queues for a global slot, behind the pool's other waiters.
 func (p *poolState) wait(ctx context.Context) error {
 	g := p.g
-	start := time.Now()
+	start := g.now()
 	p.waiting.Add(1)
 	g.waiting.Add(1)
 	g.kickShed()
@@ -350,7 +391,7 @@ func (p *poolState) wait(ctx context.Context) error {
 	}
 	g.waiting.Add(-1)
 	p.waiting.Add(-1)
-	d := time.Since(start)
+	d := g.now().Sub(start)
 	p.mu.Lock()
 	p.waitCount++
 	p.waitTotal += d
@@ -381,29 +422,31 @@ func (p *poolState) release() {
 	}
 }
 
-func (g *Governor) noteConnect(d time.Duration, err error) {
-	if err != nil {
-		return
-	}
+// ewma folds d into the moving average avg (ns), weighing d 1/8.
+func ewma(avg *atomic.Int64, d time.Duration) {
 	for {
-		old := g.connectAvg.Load()
-		avg := int64(d)
+		old := avg.Load()
+		next := int64(d)
 		if old != 0 {
-			avg = old + (int64(d)-old)/8
+			next = old + (int64(d)-old)/8
 		}
-		if g.connectAvg.CompareAndSwap(old, avg) {
+		if avg.CompareAndSwap(old, next) {
 			return
 		}
 	}
 }
 
 // holdFor is how long a connection serves its pool before it may be
-// closed for a waiter: HoldFor, and at least ten average connects.
+// closed for a waiter (see [Config.HoldFor]).
 func (g *Governor) holdFor() time.Duration {
-	if g.cfg.HoldFor < 0 {
-		return g.cfg.HoldFor
+	switch h := g.cfg.HoldFor; {
+	case h < 0:
+		return 0
+	case h > 0:
+		return h
 	}
-	return min(max(g.cfg.HoldFor, 10*time.Duration(g.connectAvg.Load())), 10*g.cfg.HoldFor)
+	cost := time.Duration(g.connectAvg.Load() + g.closeAvg.Load())
+	return max(min(HoldCostFactor*cost, g.cfg.MaxHoldFor), MinHoldFor)
 }
 
 // claimWaiter reports whether a caller of a pool other than p waits for
@@ -472,7 +515,7 @@ func (g *Governor) shedLoop() {
 func (g *Governor) shedOnce() {
 	g.mu.Lock()
 	var victims []*poolState
-	cutoff := time.Now().Add(-max(g.cfg.ShedIdleAfter, time.Duration(g.connectAvg.Load())))
+	cutoff := g.now().Add(-max(g.cfg.ShedIdleAfter, time.Duration(g.connectAvg.Load())))
 	for _, p := range g.pools {
 		if p.db.Load() == nil {
 			continue
@@ -545,10 +588,14 @@ func (s *PoolStats) add(o PoolStats) {
 type Stats struct {
 	// MaxOpen is [Config.MaxOpen].
 	MaxOpen int `json:"max_open"`
-	// ConnectAvg is the moving average time of a successful connect.
+	// ConnectAvg is the moving average time of a successful connect,
+	// CloseAvg of a close: together the cost of moving a slot between
+	// pools.
 	ConnectAvg time.Duration `json:"connect_avg_ns"`
+	CloseAvg   time.Duration `json:"close_avg_ns"`
 	// HoldFor is how long a connection now serves its pool before it
-	// may be closed for a waiter (see [Config.HoldFor]).
+	// may be closed for a waiter (see [Config.HoldFor]): the adaptive
+	// hold when Config.HoldFor is zero.
 	HoldFor time.Duration `json:"hold_for_ns"`
 	// Total sums the pools (MaxWait is the longest of any pool).
 	Total PoolStats `json:"total"`
@@ -567,6 +614,7 @@ func (g *Governor) Stats() Stats {
 	s := Stats{
 		MaxOpen:    g.cfg.MaxOpen,
 		ConnectAvg: time.Duration(g.connectAvg.Load()),
+		CloseAvg:   time.Duration(g.closeAvg.Load()),
 		HoldFor:    g.holdFor(),
 		Pools:      make(map[string]PoolStats, len(ps)),
 	}

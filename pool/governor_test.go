@@ -41,6 +41,7 @@ func TestNewGovernorValidates(t *testing.T) {
 		{"reserved above per-pool", pool.Config{MaxOpen: 4, PerPoolMax: 2, ReservedMin: 3}, "ReservedMin"},
 		{"reserved above max", pool.Config{MaxOpen: 2, ReservedMin: 3}, "ReservedMin"},
 		{"shed negative", pool.Config{MaxOpen: 2, ShedIdleAfter: -1}, "ShedIdleAfter"},
+		{"max hold negative", pool.Config{MaxOpen: 2, MaxHoldFor: -1}, "MaxHoldFor"},
 		{"everything", pool.Config{MaxOpen: 20, PerPoolMax: 4, ReservedMin: 1, MaxIdle: -1, HoldFor: -1}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -20,6 +20,7 @@ label gowsgi-p2t1 "gowsgi -processes 2 -threads 1"
 label gowsgi-p2t4 "gowsgi -processes 2 -threads 4"
 label uwsgi "uWSGI 2 processes (--http-socket)"
 label uwsgi11 "uWSGI 2 processes (--http11-socket, keep-alive)"
+label uwsgi-router "uWSGI 2 processes behind its HTTP router (--http)"
 label gunicorn "gunicorn sync, 2 workers"
 label modwsgi-embedded "Apache mod_wsgi embedded (event, 2 children)"
 label modwsgi-daemon "Apache mod_wsgi daemon processes=2 threads=4"
@@ -28,6 +29,9 @@ start_gowsgi gowsgi-p2t1 -processes 2 -threads 1 "$APP/hello.py"
 start_gowsgi gowsgi-p2t4 -processes 2 -threads 4 "$APP/hello.py"
 start_uwsgi uwsgi "$APP/hello.py" 2 http-socket
 start_uwsgi uwsgi11 "$APP/hello.py" 2 http11-socket
+# The quick-start way: a router process in front of the workers, as gowsgi
+# is in front of its own.
+start_uwsgi uwsgi-router "$APP/hello.py" 2 http
 start_gunicorn gunicorn "$APP" hello:application 2
 
 port=$(apache_conf modwsgi-embedded wsgi)
@@ -54,7 +58,7 @@ WSGIScriptAlias / $APP/hello.py
 CONF
 apache_start modwsgi-daemon "$port"
 
-PEERS=(gowsgi-p2t1 gowsgi-p2t4 uwsgi uwsgi11 gunicorn modwsgi-embedded modwsgi-daemon)
+PEERS=(gowsgi-p2t1 gowsgi-p2t4 uwsgi uwsgi11 uwsgi-router gunicorn modwsgi-embedded modwsgi-daemon)
 for p in "${PEERS[@]}"; do
 	check_status "$p" "$(url_of "$p")/" 200
 	[[ $(result_of "$p") == FAILED ]] && continue
@@ -63,7 +67,7 @@ done
 
 for ((round = 1; round <= ROUNDS; round++)); do
 	for p in "${PEERS[@]}"; do
-		if [[ $p == uwsgi ]]; then
+		if [[ $p == uwsgi || $p == uwsgi-router ]]; then
 			# --http-socket answers and closes: each request is a new
 			# connection, which wrk reports as a read error.
 			READ_ERRORS_OK=1 bench_rps "$p" "$(url_of "$p")/"
@@ -76,3 +80,4 @@ done
 print_table "wsgi-hello: hello-world WSGI app, requests/s ($(conditions))" "req/s" gowsgi-p2t1
 verdict "gowsgi(p2) ÷ uWSGI(p2, --http-socket)" gowsgi-p2t1 uwsgi 1.0
 verdict "gowsgi(p2) ÷ uWSGI(p2, --http11-socket)" gowsgi-p2t1 uwsgi11 1.0
+verdict "gowsgi(p2) ÷ uWSGI(p2, --http router)" gowsgi-p2t1 uwsgi-router 1.0

@@ -42,7 +42,11 @@
 // keep the workers from sleeping between requests, a request may be queued
 // on a busy connection behind the running one when no connection is idle
 // (at most three, and only behind requests that are young and do not
-// stream), so the worker finds its next request already read. A file
+// stream), so the worker finds its next request already read. A request
+// that turns out long holds up those queued behind it: the safe ones (GET,
+// HEAD, OPTIONS) are taken back after a second and served elsewhere (an
+// abort the worker reads before it would start them); the others wait, since
+// running them twice could do their work twice. A file
 // descriptor passed with SCM_RIGHTS carries wsgi.file_wrapper responses to
 // package filewrap (sendfile).
 //

@@ -33,6 +33,14 @@ const (
 	// (A queued request cannot be taken back: the worker reads its socket
 	// only between requests.)
 	pipelineMaxAge = 10 * time.Millisecond
+	// pipelineRescue: a safe request (GET, HEAD, OPTIONS, its body if any
+	// sent with it) queued behind a request that has run longer than this
+	// is taken back (an abort the worker reads before it would start it)
+	// and dispatched again, so that a request that turns out long does
+	// not hold up those queued behind it. The monitor looks every
+	// second. Other requests stay: running one twice could do its work
+	// twice.
+	pipelineRescue = time.Second
 	// inlineBody is the largest request body read before dispatch and sent
 	// with the request; larger and unknown-length bodies stream on demand.
 	inlineBody = 64 << 10
@@ -668,6 +676,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	sc.buf = buf
 	binary.LittleEndian.PutUint32(buf[frameHeaderLen:], uint32(envLen))
+	rescuable := typ == frameReqFull && (r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions)
 
 	var deadline <-chan time.Time
 	if h.cfg.RequestTimeout > 0 {
@@ -678,7 +687,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for attempt := 0; ; attempt++ {
 		id := h.nextID.Add(1)
 		putHeader(buf, typ, id, len(buf)-frameHeaderLen)
-		cl := &call{id: id, ch: make(chan []frame, 4), abandon: make(chan struct{})}
+		cl := &call{id: id, ch: make(chan []frame, 4), abandon: make(chan struct{}), rescuable: rescuable}
 		c, sent, err := h.acquire(ctx, cl, buf)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -756,6 +765,8 @@ type exchange struct {
 	hdr    [][2]string
 	// last is set while the last frame of a batch is handled.
 	last bool
+	// started: a frame of the response arrived.
+	started bool
 }
 
 // run sends the request (unless acquire already did: sent) and relays the
@@ -805,6 +816,15 @@ func (ex *exchange) run(cl *call, req []byte, sent bool) (retry bool) {
 		for i, f := range batch {
 			ex.last = i == len(batch)-1
 			rest = batch[i+1:]
+			if f.typ == frameRescue {
+				if ex.started {
+					continue
+				}
+				h.log.Info("wsgi: request taken back from a worker busy with a long request", append(reqctx.LogAttrs(r), "pid", c.p.pid)...)
+				ex.abort()
+				return true
+			}
+			ex.started = true
 			switch f.typ {
 			case frameRead:
 				ex.sendBody(readWant(f.payload))

@@ -39,6 +39,12 @@ func (h *Handler) monitor() {
 		h.mu.Lock()
 		procs := append([]*process(nil), h.procs...)
 		h.mu.Unlock()
+		now := time.Now().UnixNano()
+		for _, p := range procs {
+			for _, c := range p.conns {
+				c.rescue(now)
+			}
+		}
 		for _, p := range procs {
 			if h.cfg.MemoryLimit > 0 {
 				if rss, err := p.rss(); err == nil && rss > h.cfg.MemoryLimit {

@@ -40,6 +40,9 @@ const (
 	// worker is gone.
 	frameDied  = 100 // the request was running: 502
 	frameRetry = 101 // the request had not started: dispatch it again
+	// The monitor tells a safe request queued behind a long one to take
+	// itself back (see pipelineRescue).
+	frameRescue = 102
 
 	frameHeaderLen = 9
 	// maxFrame bounds a frame from a worker; the adapter splits larger

@@ -82,6 +82,12 @@ type call struct {
 	once      sync.Once
 	start     atomic.Int64 // unix nanos the request was written, 0 before
 	streaming atomic.Bool  // the response streams or the body is pulled
+	// head is when the request became the first on its connection, the
+	// one the worker runs (unix nanos; under conn.mu).
+	head int64
+	// rescuable: a safe request whose body, if any, went with it, so that
+	// it may run again elsewhere when it waits behind a long request.
+	rescuable bool
 }
 
 func (cl *call) stop() { cl.once.Do(func() { close(cl.abandon) }) }
@@ -320,7 +326,44 @@ func (c *conn) register(cl *call) bool {
 	}
 	c.calls[cl.id] = cl
 	c.order = append(c.order, cl)
+	if len(c.order) == 1 {
+		cl.head = time.Now().UnixNano()
+	}
 	return true
+}
+
+// dropLocked removes cl from the requests in flight on c, and records when
+// the next one became the first. Called with c.mu held.
+func (c *conn) dropLocked(cl *call) {
+	delete(c.calls, cl.id)
+	for i, o := range c.order {
+		if o == cl {
+			c.order = append(c.order[:i], c.order[i+1:]...)
+			if i == 0 && len(c.order) > 0 {
+				c.order[0].head = time.Now().UnixNano()
+			}
+			return
+		}
+	}
+}
+
+// rescue tells the safe requests queued behind a request that has run
+// longer than pipelineRescue to take themselves back. A request that
+// started meanwhile ignores it.
+func (c *conn) rescue(now int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.order) < 2 || now-c.order[0].head < int64(pipelineRescue) {
+		return
+	}
+	for _, cl := range c.order[1:] {
+		if cl.rescuable {
+			select {
+			case cl.ch <- []frame{{typ: frameRescue, id: cl.id, fd: -1}}:
+			default: // frames are flowing: it runs
+			}
+		}
+	}
 }
 
 // send writes one request to the worker. A write error leaves the
@@ -505,13 +548,7 @@ func (c *conn) readLoop() {
 		c.mu.Lock()
 		cl := c.calls[f.id]
 		if cl != nil && terminal {
-			delete(c.calls, f.id)
-			for i, o := range c.order {
-				if o == cl {
-					c.order = append(c.order[:i], c.order[i+1:]...)
-					break
-				}
-			}
+			c.dropLocked(cl)
 		}
 		c.mu.Unlock()
 		if cl == nil {
@@ -537,13 +574,7 @@ func (c *conn) readLoop() {
 			if f2.typ == frameEnd || f2.typ == frameError {
 				terminal = true
 				c.mu.Lock()
-				delete(c.calls, f.id)
-				for i, o := range c.order {
-					if o == cl {
-						c.order = append(c.order[:i], c.order[i+1:]...)
-						break
-					}
-				}
+				c.dropLocked(cl)
 				c.mu.Unlock()
 			}
 		}

@@ -316,18 +316,20 @@ func (p *process) closeConns() {
 	}
 }
 
-// register records cl as the next request written to c. It reports false
-// when the connection is dead.
+// register records cl as the next request written to c, stamped with the
+// time. It reports false when the connection is dead.
 func (c *conn) register(cl *call) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.dead {
 		return false
 	}
+	now := time.Now().UnixNano()
+	cl.start.Store(now)
 	c.calls[cl.id] = cl
 	c.order = append(c.order, cl)
 	if len(c.order) == 1 {
-		cl.head = time.Now().UnixNano()
+		cl.head = now
 	}
 	return true
 }
@@ -374,7 +376,6 @@ func (c *conn) send(cl *call, b []byte) error {
 		c.wmu.Unlock()
 		return errWorkerGone
 	}
-	cl.start.Store(time.Now().UnixNano())
 	return c.writeLocked(b, true)
 }
 
@@ -426,7 +427,6 @@ func (c *conn) queue(cl *call, b []byte) bool {
 	if !c.register(cl) {
 		return false
 	}
-	cl.start.Store(time.Now().UnixNano())
 	c.pending = append(c.pending, b...)
 	c.pendReq = true
 	return true

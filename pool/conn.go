@@ -194,14 +194,9 @@ func (c *conn) exec(ctx context.Context, query string, args []driver.NamedValue)
 	}
 	if e, ok := c.inner.(driver.Execer); ok { //nolint:staticcheck
 		// database/sql's fallback (ctxDriverExec).
-		vals, err := namedValueToValue(args)
+		vals, err := legacyArgs(ctx, args)
 		if err != nil {
 			return nil, err
-		}
-		select {
-		default:
-		case <-ctx.Done():
-			return nil, ctx.Err()
 		}
 		return e.Exec(query, vals)
 	}
@@ -215,18 +210,26 @@ func (c *conn) query(ctx context.Context, query string, args []driver.NamedValue
 	}
 	if q, ok := c.inner.(driver.Queryer); ok { //nolint:staticcheck
 		// database/sql's fallback (ctxDriverQuery).
-		vals, err := namedValueToValue(args)
+		vals, err := legacyArgs(ctx, args)
 		if err != nil {
 			return nil, err
-		}
-		select {
-		default:
-		case <-ctx.Done():
-			return nil, ctx.Err()
 		}
 		return q.Query(query, vals)
 	}
 	return nil, driver.ErrSkip
+}
+
+// legacyArgs prepares a call to a driver without the context interfaces,
+// as database/sql does: positional values only, and not once ctx is done.
+func legacyArgs(ctx context.Context, args []driver.NamedValue) ([]driver.Value, error) {
+	vals, err := namedValueToValue(args)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return vals, nil
 }
 
 func namedValueToValue(named []driver.NamedValue) ([]driver.Value, error) {

@@ -8,6 +8,11 @@ import (
 )
 
 // User is an authenticated identity.
+//
+// A *User handed out by a [PasswordChecker] or by [FromContext] may be
+// shared with other requests (a password checker's cache returns the same
+// one for each request with the same credentials): treat it as read-only,
+// and copy it to change it, as [Normalize] does.
 type User struct {
 	// Name is the name the application sees as REMOTE_USER, after any
 	// [Normalizer] ran.
@@ -27,22 +32,33 @@ type User struct {
 	Attributes map[string][]string
 }
 
-type userKey struct{}
+// identity is how a *User travels in a request's context: as the
+// [reqctx.Identity] that also gives wsgi REMOTE_USER and AUTH_TYPE, so one
+// context value serves both. A struct of one pointer is stored in an
+// interface without allocating.
+type identity struct{ u *User }
+
+func (id identity) RemoteUser() reqctx.User {
+	return reqctx.User{Name: id.u.Name, AuthType: id.u.AuthType}
+}
 
 // FromContext returns the user authenticated for the request whose context
 // is ctx, as stored by [WithUser].
 func FromContext(ctx context.Context) (*User, bool) {
-	u, ok := ctx.Value(userKey{}).(*User)
-	return u, ok && u != nil
+	id, ok := reqctx.IdentityFrom(ctx).(identity)
+	return id.u, ok && id.u != nil
 }
 
 // WithUser returns a shallow copy of r whose context carries u. It also
 // hands the user to package wsgi, which turns it into REMOTE_USER and
-// AUTH_TYPE; nothing else can set those. r itself is not modified.
+// AUTH_TYPE; nothing else can set those. r itself is not modified, and
+// neither is u, which may be shared with other requests (see [User]). u
+// must not be nil.
 func WithUser(r *http.Request, u *User) *http.Request {
-	ctx := context.WithValue(r.Context(), userKey{}, u)
-	ctx = reqctx.WithUser(ctx, reqctx.User{Name: u.Name, AuthType: u.AuthType})
-	return r.WithContext(ctx)
+	if u == nil {
+		panic("auth: WithUser with a nil user")
+	}
+	return r.WithContext(reqctx.WithIdentity(r.Context(), identity{u}))
 }
 
 // PasswordChecker verifies a user name and a password, as a Basic

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"log/slog"
@@ -33,6 +34,7 @@ type BasicConfig struct {
 // BasicAuth is the Basic authentication middleware built by [NewBasic].
 type BasicAuth struct {
 	users     PasswordChecker
+	htpasswd  *Htpasswd // users, when it is one; else nil
 	challenge string
 	norm      Normalizer
 	logger    *slog.Logger
@@ -53,8 +55,10 @@ func NewBasic(cfg BasicConfig) (*BasicAuth, error) {
 	if err != nil {
 		return nil, err
 	}
+	htpasswd, _ := cfg.Users.(*Htpasswd)
 	return &BasicAuth{
 		users:     cfg.Users,
+		htpasswd:  htpasswd,
 		challenge: "Basic realm=" + q + `, charset="UTF-8"`,
 		norm:      cfg.Normalize,
 		logger:    reqctx.Logger(cfg.Logger),
@@ -103,14 +107,28 @@ func (a *BasicAuth) authenticate(r *http.Request) (*User, outcome, error) {
 	if len(hdr) > 1 {
 		return nil, badRequest, nil
 	}
-	user, pass, isBasic, ok := parseBasic(hdr[0])
+	var stack [basicStackLen]byte
+	cred, isBasic, ok := decodeBasic(hdr[0], stack[:])
 	if !isBasic {
 		return nil, noCredentials, nil // another scheme's credentials
 	}
 	if !ok {
 		return nil, badCredentials, nil
 	}
-	u, good, err := a.users.CheckPassword(r.Context(), user, pass)
+	var u *User
+	var good bool
+	var err error
+	if a.htpasswd != nil {
+		// The credentials stay in the buffer on the stack: a cached login
+		// allocates nothing and leaves no copy of the password on the
+		// heap. (A call through the PasswordChecker interface would move
+		// the buffer to the heap.)
+		u, good, err = a.htpasswd.checkPasswordBytes(r.Context(), cred.user(), cred.password())
+	} else {
+		user, pass := cred.strings()
+		u, good, err = a.users.CheckPassword(r.Context(), user, pass)
+	}
+	clear(cred.buf)
 	if err != nil {
 		return nil, badCredentials, err
 	}
@@ -125,38 +143,76 @@ func (a *BasicAuth) authenticate(r *http.Request) (*User, outcome, error) {
 	return u, authenticated, nil
 }
 
+// basicStackLen is the size of the buffer on the stack that Basic
+// credentials are decoded into; longer ones take a buffer on the heap.
+const basicStackLen = 192
+
+// basicCredentials are decoded Basic credentials, "user:password", in a
+// buffer that the caller clears after use.
+type basicCredentials struct {
+	buf   []byte
+	colon int // index of the first ':' in buf
+}
+
+func (c basicCredentials) user() []byte     { return c.buf[:c.colon] }
+func (c basicCredentials) password() []byte { return c.buf[c.colon+1:] }
+
+// strings returns user and password as strings: one allocation for both.
+func (c basicCredentials) strings() (user, password string) {
+	s := string(c.buf)
+	return s[:c.colon], s[c.colon+1:]
+}
+
 // parseBasic parses an Authorization header value. isBasic reports whether
 // its scheme is Basic (case-insensitive); ok whether it then carries valid
 // base64 of "user:password" with a non-empty UTF-8 user name free of
 // control characters (the password may be any bytes).
 func parseBasic(header string) (user, password string, isBasic, ok bool) {
+	var stack [basicStackLen]byte
+	cred, isBasic, ok := decodeBasic(header, stack[:])
+	if ok {
+		user, password = cred.strings()
+	}
+	clear(cred.buf)
+	return user, password, isBasic, ok
+}
+
+// decodeBasic is [parseBasic] decoding into buf, or into a new buffer if
+// buf is too short, without making strings. cred is empty unless ok.
+func decodeBasic(header string, buf []byte) (cred basicCredentials, isBasic, ok bool) {
 	s, rest, _ := strings.Cut(header, " ")
 	if !strings.EqualFold(s, "Basic") {
-		return "", "", false, false
+		return basicCredentials{}, false, false
 	}
 	rest = strings.Trim(rest, " ")
-	// Decode into a buffer on the stack and make one string of the result:
-	// user and password are both slices of it (one allocation per request).
-	var stack [192]byte
-	buf := stack[:]
 	if n := base64.StdEncoding.DecodedLen(len(rest)); n > len(buf) {
 		buf = make([]byte, n)
 	}
-	n, err := base64.StdEncoding.Decode(buf, []byte(rest))
+	// Decoding in place would not allocate, but base64.Decode does not
+	// promise to allow it: the encoded text goes through a second buffer
+	// on the stack (it holds no more secret than the header itself).
+	var srcStack [basicStackLen * 4 / 3]byte
+	src := srcStack[:0]
+	if len(rest) > len(srcStack) {
+		src = make([]byte, 0, len(rest))
+	}
+	src = append(src, rest...)
+	n, err := base64.StdEncoding.Decode(buf, src)
 	if err != nil {
 		clear(buf)
-		return "", "", true, false
+		return basicCredentials{}, true, false
 	}
-	decoded := string(buf[:n])
-	clear(buf[:n])
-	user, password, found := strings.Cut(decoded, ":")
-	if !found || user == "" || !utf8.ValidString(user) {
-		return "", "", true, false
+	decoded := buf[:n]
+	i := bytes.IndexByte(decoded, ':')
+	if i <= 0 || !utf8.Valid(decoded[:i]) {
+		clear(decoded)
+		return basicCredentials{}, true, false
 	}
-	for i := 0; i < len(user); i++ {
-		if user[i] < 0x20 || user[i] == 0x7f {
-			return "", "", true, false
+	for _, c := range decoded[:i] {
+		if c < 0x20 || c == 0x7f {
+			clear(decoded)
+			return basicCredentials{}, true, false
 		}
 	}
-	return user, password, true, true
+	return basicCredentials{buf: decoded, colon: i}, true, true
 }

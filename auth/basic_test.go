@@ -168,3 +168,37 @@ func TestChallengesOnce(t *testing.T) {
 		t.Errorf("%d %q, want 401 %q", w.Code, got, want)
 	}
 }
+
+// TestWithUserContext checks that the one context value WithUser stores
+// serves both FromContext and REMOTE_USER, and that a later REMOTE_USER set
+// by package wsgi's hook (reqctx.WithUser) leaves FromContext's user alone.
+func TestWithUserContext(t *testing.T) {
+	alice := &User{Name: "alice", AuthType: "Basic", Original: `EXAMPLE\alice`}
+	carol := &User{Name: "carol", AuthType: "Digest"}
+	base := httptest.NewRequest("GET", "/", nil)
+	withAlice := WithUser(base, alice)
+	tests := []struct {
+		name       string
+		r          *http.Request
+		user       *User // nil: anonymous
+		remoteUser reqctx.User
+		hasRemote  bool
+	}{
+		{"anonymous", base, nil, reqctx.User{}, false},
+		{"authenticated", withAlice, alice, reqctx.User{Name: "alice", AuthType: "Basic"}, true},
+		{"remote-user-set-later", withAlice.WithContext(reqctx.WithUser(withAlice.Context(), reqctx.User{Name: "bob", AuthType: "X"})),
+			alice, reqctx.User{Name: "bob", AuthType: "X"}, true},
+		{"authenticated-again", WithUser(withAlice, carol), carol, reqctx.User{Name: "carol", AuthType: "Digest"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if u, ok := FromContext(tt.r.Context()); u != tt.user || ok != (tt.user != nil) {
+				t.Errorf("FromContext = %p, %v; want %p", u, ok, tt.user)
+			}
+			ru, ok := reqctx.UserFrom(tt.r.Context())
+			if ru != tt.remoteUser || ok != tt.hasRemote {
+				t.Errorf("reqctx.UserFrom = %+v, %v; want %+v, %v", ru, ok, tt.remoteUser, tt.hasRemote)
+			}
+		})
+	}
+}

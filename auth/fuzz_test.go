@@ -17,6 +17,12 @@ func FuzzParseBasic(f *testing.F) {
 		if !ok && (u != "" || p != "") {
 			t.Fatalf("credentials returned with ok=false")
 		}
+		// Decoding into a buffer too short (so into one of its own) gives
+		// the same answer as into the one on the stack.
+		cred, isBasic2, ok2 := decodeBasic(s, nil)
+		if ok2 && (string(cred.user()) != u || string(cred.password()) != p) || isBasic2 != isBasic || ok2 != ok {
+			t.Fatalf("decodeBasic(%q, nil) = %+v %v %v, parseBasic: %q %q %v %v", s, cred, isBasic2, ok2, u, p, isBasic, ok)
+		}
 	})
 }
 

@@ -25,10 +25,11 @@ type HtpasswdConfig struct {
 	// Path is the password file, as written by Apache's htpasswd
 	// (AuthUserFile). Required.
 	Path string
-	// CacheTTL is how long a successful check is remembered. Zero means 5
-	// minutes; a negative value turns the cache off (every request pays
-	// the full hash, as Apache does). The cache is emptied whenever the
-	// file changes.
+	// CacheTTL is how long a successful check is remembered, or up to a
+	// sixteenth longer (at most a second: the cache reads the clock no
+	// more often). Zero means 5 minutes; a negative value turns the cache
+	// off (every request pays the full hash, as Apache does). The cache
+	// is emptied whenever the file changes.
 	CacheTTL time.Duration
 	// CacheSize bounds the number of remembered successful checks. Zero
 	// means 10000.
@@ -65,9 +66,10 @@ type Htpasswd struct {
 
 	macs sync.Pool // of *macState, keyed HMAC-SHA256 states
 
-	// cache maps the keyed hash of good credentials to the generation of
-	// the file they were checked against.
-	cache *ttlcache.Cache[cacheKey, uint64]
+	// cache maps the keyed hash of good credentials to the user they
+	// authenticate, with the generation of the file they were checked
+	// against.
+	cache *ttlcache.Cache[cacheKey, login]
 
 	onVerify func() // tests: called for each hash verification
 }
@@ -95,7 +97,7 @@ func NewHtpasswd(cfg HtpasswdConfig) (*Htpasswd, error) {
 	if size <= 0 {
 		size = 10000
 	}
-	h.cache = ttlcache.New[cacheKey, uint64](ttl, size)
+	h.cache = ttlcache.New[cacheKey, login](ttl, size)
 	if _, err := rand.Read(h.key[:]); err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
@@ -147,6 +149,14 @@ func parseHtpasswd(data []byte) (*htpasswdData, error) {
 // itself is never kept.
 type cacheKey [sha256.Size]byte
 
+// login is a cached successful check: the user handed out for each request
+// with the same credentials (never modified, see [User]), and the
+// generation of the file it was checked against.
+type login struct {
+	user *User
+	gen  uint64
+}
+
 // macState is a keyed HMAC-SHA256 state with its scratch space, pooled so
 // that a cache lookup, on every request, allocates nothing.
 type macState struct {
@@ -156,13 +166,20 @@ type macState struct {
 }
 
 func (h *Htpasswd) cacheKey(user, password string) cacheKey {
+	return keyOf(h, user, password)
+}
+
+// keyOf returns the cache key of credentials given as strings or as bytes.
+func keyOf[T string | []byte](h *Htpasswd, user, password T) cacheKey {
 	s := h.macs.Get().(*macState)
 	s.buf = append(append(append(s.buf[:0], user...), 0), password...)
-	s.mac.Reset()
 	s.mac.Write(s.buf)
 	var k cacheKey
 	copy(k[:], s.mac.Sum(s.sum[:0]))
+	// Leave no password behind in the pooled state: the scratch buffer is
+	// zeroed, the MAC state reset (which overwrites its block buffer).
 	clear(s.buf)
+	s.mac.Reset()
 	if cap(s.buf) > 4096 {
 		s.buf = nil // do not keep a huge buffer from one odd request
 	}
@@ -170,26 +187,68 @@ func (h *Htpasswd) cacheKey(user, password string) cacheKey {
 	return k
 }
 
+// cached returns the user of a cached successful check of the credentials
+// whose key is key, made against generation gen of the file, for the user
+// name user. A cached user that does not look exactly as CheckPassword
+// made it (an application modified it despite [User]'s rule) is not
+// handed out again: the caller gets a fresh copy.
+func cached[T string | []byte](h *Htpasswd, key cacheKey, gen uint64, user T) (*User, bool) {
+	l, ok := h.cache.Get(key)
+	if !ok || l.gen != gen {
+		return nil, false
+	}
+	u := l.user
+	if u.Name != string(user) || u.AuthType != "Basic" || u.Original != "" || u.Groups != nil || u.Attributes != nil {
+		return &User{Name: string(user), AuthType: "Basic"}, true
+	}
+	return u, true
+}
+
 // CheckPassword implements [PasswordChecker]. An unknown user costs one hash
 // verification like a known one. A file that cannot be read or parsed any
 // more is an error (fail closed).
+//
+// Successful checks are cached: the same credentials then get the same
+// *User, which must not be modified (see [User]).
 func (h *Htpasswd) CheckPassword(ctx context.Context, user, password string) (*User, bool, error) {
 	data, gen, err := h.file.get()
 	if err != nil {
 		return nil, false, err
 	}
 	key := h.cacheKey(user, password)
-	if g, ok := h.cache.Get(key); ok && g == gen {
-		return &User{Name: user, AuthType: "Basic"}, true, nil
+	if u, ok := cached(h, key, gen, user); ok {
+		return u, true, nil
 	}
+	return h.check(data, gen, key, user, password)
+}
+
+// checkPasswordBytes is CheckPassword for credentials still in the
+// caller's buffer ([BasicAuth]'s, on its stack): a cache hit neither
+// allocates nor copies the password to the heap. Neither slice is kept.
+func (h *Htpasswd) checkPasswordBytes(ctx context.Context, user, password []byte) (*User, bool, error) {
+	data, gen, err := h.file.get()
+	if err != nil {
+		return nil, false, err
+	}
+	key := keyOf(h, user, password)
+	if u, ok := cached(h, key, gen, user); ok {
+		return u, true, nil
+	}
+	return h.check(data, gen, key, string(user), string(password))
+}
+
+// check verifies credentials that missed the cache, once for concurrent
+// identical checks, and caches a success.
+func (h *Htpasswd) check(data *htpasswdData, gen uint64, key cacheKey, user, password string) (*User, bool, error) {
 	v, _, _ := h.group.Do(strconv.FormatUint(gen, 10)+"/"+hex.EncodeToString(key[:]), func() (any, error) {
 		return h.verify(data, user, password), nil
 	})
 	if !v.(bool) {
 		return nil, false, nil
 	}
-	h.remember(key, gen)
-	return &User{Name: user, AuthType: "Basic"}, true, nil
+	u := &User{Name: user, AuthType: "Basic"}
+	h.remember(key, login{user: u, gen: gen})
+	return u, true, nil
 }
 
 func (h *Htpasswd) verify(data *htpasswdData, user, password string) bool {
@@ -206,15 +265,15 @@ func (h *Htpasswd) verify(data *htpasswdData, user, password string) bool {
 	return verifyHash(e.kind, e.hash, password)
 }
 
-func (h *Htpasswd) remember(key cacheKey, gen uint64) {
+func (h *Htpasswd) remember(key cacheKey, l login) {
 	// Remember only credentials checked against the current file: one
 	// checked against a file replaced meanwhile would be ignored by
 	// CheckPassword anyway (its generation differs), so this just keeps
 	// stale entries out.
-	if h.file.peekGen() != gen {
+	if h.file.peekGen() != l.gen {
 		return
 	}
-	h.cache.Put(key, gen)
+	h.cache.Put(key, l)
 }
 
 // Users returns the names in the file, for diagnostics and tests.

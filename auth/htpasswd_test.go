@@ -2,6 +2,8 @@ package auth
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -200,7 +202,7 @@ func TestHtpasswdCacheBounded(t *testing.T) {
 	// cache through distinct keys by calling remember directly.
 	_, gen, _ := h.file.get()
 	for i := range 100 {
-		h.remember(h.cacheKey("alice", strings.Repeat("x", i)), gen)
+		h.remember(h.cacheKey("alice", strings.Repeat("x", i)), login{user: &User{Name: "alice", AuthType: "Basic"}, gen: gen})
 	}
 	if n := h.cache.Len(); n > 10 {
 		t.Errorf("cache holds %d entries, limit 10", n)
@@ -300,5 +302,75 @@ func TestHtpasswdStatInterval(t *testing.T) {
 		if _, ok, _ := h.CheckPassword(ctx, "alice", "one"); ok {
 			t.Fatalf("the first password still works after the file changed to %q", pw)
 		}
+	}
+}
+
+// TestHtpasswdCachedUser checks what a cache hit hands out: the same user
+// for the same credentials (by the string and the byte paths alike), never
+// changed by a normalization made for one request, and not handed out
+// again once an application modified it.
+func TestHtpasswdCachedUser(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "htpasswd")
+	testenv.Htpasswd(t, path, `EXAMPLE\Bob`, "bobpw", "-B", "-C", "4")
+	h, err := NewHtpasswd(HtpasswdConfig{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var verifies atomic.Int64
+	h.onVerify = func() { verifies.Add(1) }
+	ctx := context.Background()
+	check := func() *User {
+		t.Helper()
+		u, ok, err := h.CheckPassword(ctx, `EXAMPLE\Bob`, "bobpw")
+		if !ok || err != nil {
+			t.Fatalf("refused: %v", err)
+		}
+		return u
+	}
+	first, second := check(), check()
+	u, ok, err := h.checkPasswordBytes(ctx, []byte(`EXAMPLE\Bob`), []byte("bobpw"))
+	if !ok || err != nil || first != second || u != first {
+		t.Errorf("three hits gave %p %p %p (ok=%v err=%v), want one shared user", first, second, u, ok, err)
+	}
+	if n := verifies.Load(); n != 1 {
+		t.Errorf("%d verifications, want 1", n)
+	}
+
+	// Requests through a normalizing Basic and a plain one share the
+	// checker: the first's rewrite must not reach the second.
+	normalizing := Basic(BasicConfig{Users: h, Normalize: Chain(StripDomain(), Lower())})(whoami)
+	plain := Basic(BasicConfig{Users: h})(Normalize(StripDomain(), nil)(whoami))
+	tests := []struct {
+		name string
+		h    http.Handler
+		want string
+	}{
+		{"normalizing", normalizing, `bob Basic EXAMPLE\Bob`},
+		{"normalize-middleware", plain, `Bob Basic EXAMPLE\Bob`},
+		{"normalizing-again", normalizing, `bob Basic EXAMPLE\Bob`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Header.Set("Authorization", basicHeader(`EXAMPLE\Bob`, "bobpw"))
+			w := httptest.NewRecorder()
+			tt.h.ServeHTTP(w, r)
+			if w.Body.String() != tt.want {
+				t.Errorf("got %q, want %q", w.Body, tt.want)
+			}
+			if u := check(); u != first || u.Name != `EXAMPLE\Bob` || u.AuthType != "Basic" || u.Original != "" {
+				t.Errorf("cached user is now %+v", *u)
+			}
+		})
+	}
+
+	// An application that modifies the user despite the rule: the next
+	// request still gets the right name.
+	first.Name = "admin"
+	if u := check(); u == first || u.Name != `EXAMPLE\Bob` || u.AuthType != "Basic" {
+		t.Errorf("after a modification, a hit gave %+v (shared: %v)", *u, u == first)
+	}
+	if n := verifies.Load(); n != 1 {
+		t.Errorf("%d verifications, want still 1 (a modified user is replaced by a copy, not re-verified)", n)
 	}
 }

@@ -32,18 +32,58 @@ type User struct {
 	AuthType string
 }
 
-// WithUser returns a copy of ctx carrying u.
-func WithUser(ctx context.Context, u User) context.Context {
-	return context.WithValue(ctx, userKey{}, &u)
+// An Identity is an authenticated user as the package that authenticated it
+// represents it (package auth's *User). Stored with [WithIdentity], one
+// context value serves both that package ([IdentityFrom]) and REMOTE_USER
+// ([UserFrom]).
+type Identity interface {
+	// RemoteUser returns the user as the application sees it.
+	RemoteUser() User
 }
 
-// UserFrom returns the user stored by [WithUser].
+// plainUser is what [WithUser] stores: a user set without an identity (by
+// package wsgi's WithRemoteUser), remembering the identity stored before it
+// so that [IdentityFrom] still finds it.
+type plainUser struct {
+	u    User
+	prev Identity
+}
+
+func (p *plainUser) RemoteUser() User { return p.u }
+
+// WithUser returns a copy of ctx carrying u. An [Identity] stored earlier
+// stays readable with [IdentityFrom].
+func WithUser(ctx context.Context, u User) context.Context {
+	return context.WithValue(ctx, userKey{}, &plainUser{u: u, prev: IdentityFrom(ctx)})
+}
+
+// WithIdentity returns a copy of ctx carrying id, which [UserFrom] then
+// reads through id.RemoteUser. It costs one context value; id must not
+// change afterwards. A nil id clears the user.
+func WithIdentity(ctx context.Context, id Identity) context.Context {
+	return context.WithValue(ctx, userKey{}, id)
+}
+
+// UserFrom returns the user stored by [WithUser] or [WithIdentity],
+// whichever came last.
 func UserFrom(ctx context.Context) (User, bool) {
-	u, ok := ctx.Value(userKey{}).(*User)
-	if !ok || u == nil {
+	id, _ := ctx.Value(userKey{}).(Identity)
+	if id == nil {
 		return User{}, false
 	}
-	return *u, true
+	return id.RemoteUser(), true
+}
+
+// IdentityFrom returns the identity stored by the last [WithIdentity],
+// or nil.
+func IdentityFrom(ctx context.Context) Identity {
+	switch v := ctx.Value(userKey{}).(type) {
+	case *plainUser:
+		return v.prev
+	case Identity:
+		return v
+	}
+	return nil
 }
 
 // Mount is where a request was mounted: SCRIPT_NAME and PATH_INFO, both

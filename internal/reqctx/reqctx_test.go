@@ -72,3 +72,44 @@ func TestRequestID(t *testing.T) {
 		t.Fatalf("LogAttrs = %v", attrs)
 	}
 }
+
+// richUser is an Identity as package auth stores one.
+type richUser struct{ name, authType, extra string }
+
+func (u *richUser) RemoteUser() User { return User{Name: u.name, AuthType: u.authType} }
+
+func TestIdentity(t *testing.T) {
+	alice := &richUser{"alice", "Basic", "x"}
+	base := context.Background()
+	withID := WithIdentity(base, alice)
+	// package wsgi's WithRemoteUser after authentication: REMOTE_USER
+	// changes, the identity stays.
+	overridden := WithUser(withID, User{Name: "bob", AuthType: "Custom"})
+	// authentication after WithUser: the identity wins.
+	reauth := WithIdentity(WithUser(base, User{Name: "bob"}), alice)
+	tests := []struct {
+		name     string
+		ctx      context.Context
+		want     User
+		wantOK   bool
+		identity Identity
+	}{
+		{"none", base, User{}, false, nil},
+		{"identity", withID, User{"alice", "Basic"}, true, alice},
+		{"user-after-identity", overridden, User{"bob", "Custom"}, true, alice},
+		{"identity-after-user", reauth, User{"alice", "Basic"}, true, alice},
+		{"plain-user", WithUser(base, User{Name: "carol"}), User{Name: "carol"}, true, nil},
+		{"cleared", WithIdentity(withID, nil), User{}, false, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u, ok := UserFrom(tt.ctx)
+			if u != tt.want || ok != tt.wantOK {
+				t.Errorf("UserFrom = %+v, %v; want %+v, %v", u, ok, tt.want, tt.wantOK)
+			}
+			if id := IdentityFrom(tt.ctx); id != tt.identity {
+				t.Errorf("IdentityFrom = %v, want %v", id, tt.identity)
+			}
+		})
+	}
+}

@@ -4,20 +4,36 @@ package ttlcache
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // Cache is a map whose entries expire ttl after they were put, holding at
-// most max entries. Lookups take a read lock only, so a cache hit on every
-// request stays cheap. A Cache with ttl <= 0 is disabled: it stores nothing.
+// most max entries. Lookups take a read lock only and do not read the clock
+// (see [Cache.Now]), so a cache hit on every request stays cheap. A Cache
+// with ttl <= 0 is disabled: it stores nothing.
 type Cache[K comparable, V any] struct {
 	ttl time.Duration
 	max int
-	// Now is the clock; tests replace it. New sets it to time.Now.
+	// Now is the clock; tests replace it, and [Cache.Get] then calls it
+	// on every lookup. Nil, as [New] leaves it, means the real clock,
+	// which Get reads at most once per resolution (a sixteenth of the
+	// ttl, at most a second; every time for a ttl under 16ms): an entry
+	// may thus outlive its ttl by up to one resolution, never expire
+	// early.
 	Now func() time.Time
 
 	mu sync.RWMutex
 	m  map[K]entry[V]
+
+	// The coarse clock: the time of the last reading, and a flag that a
+	// timer sets one resolution after it. The first Get that finds the
+	// flag set reads the clock and arms the timer again, so an idle cache
+	// has no timer pending (the same scheme as auth's watched files).
+	res   time.Duration
+	clock atomic.Pointer[time.Time]
+	stale atomic.Bool
+	timer *time.Timer
 }
 
 type entry[V any] struct {
@@ -31,7 +47,44 @@ func New[K comparable, V any](ttl time.Duration, max int) *Cache[K, V] {
 	if max < 1 {
 		max = 1
 	}
-	return &Cache[K, V]{ttl: ttl, max: max, Now: time.Now, m: make(map[K]entry[V])}
+	c := &Cache[K, V]{ttl: ttl, max: max, m: make(map[K]entry[V])}
+	if ttl > 0 {
+		c.res = min(ttl/16, time.Second)
+		if c.res < time.Millisecond {
+			c.res = 0 // too fine for a timer: read the clock each time
+		}
+	}
+	if c.res > 0 {
+		now := time.Now()
+		c.clock.Store(&now)
+		c.timer = time.AfterFunc(c.res, func() { c.stale.Store(true) })
+	}
+	return c
+}
+
+// now returns the time for a lookup: Now's if set, else the coarse clock.
+func (c *Cache[K, V]) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	if c.res <= 0 {
+		return time.Now()
+	}
+	if c.stale.Load() && c.stale.CompareAndSwap(true, false) {
+		now := time.Now()
+		c.clock.Store(&now)
+		c.timer.Reset(c.res)
+	}
+	return *c.clock.Load()
+}
+
+// exactNow returns the time for storing an entry: Now's if set, else the
+// real clock, read now (a Put costs far more than a clock reading anyway).
+func (c *Cache[K, V]) exactNow() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
 }
 
 // Get returns the value stored under key, unless it expired.
@@ -43,7 +96,7 @@ func (c *Cache[K, V]) Get(key K) (V, bool) {
 	c.mu.RLock()
 	e, ok := c.m[key]
 	c.mu.RUnlock()
-	if !ok || !c.Now().Before(e.exp) {
+	if !ok || !c.now().Before(e.exp) {
 		return zero, false
 	}
 	return e.v, true
@@ -56,7 +109,7 @@ func (c *Cache[K, V]) Put(key K, v V) {
 	if c.ttl <= 0 {
 		return
 	}
-	now := c.Now()
+	now := c.exactNow()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.m[key]; !ok && len(c.m) >= c.max {

@@ -1,0 +1,65 @@
+//go:build !race
+
+package auth
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	"github.com/gowsgi/gowsgi/internal/testenv"
+)
+
+// nopWriter is a ResponseWriter that allocates nothing.
+type nopWriter struct{ h http.Header }
+
+func (w nopWriter) Header() http.Header         { return w.h }
+func (w nopWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w nopWriter) WriteHeader(int)             {}
+
+// TestCachedLoginAllocations checks the allocations of a cached Basic login
+// (the race detector, which changes them, is off for this file): none for
+// the check, and for the whole of Basic + Require valid-user only the
+// request copy and the context value that carry the user.
+func TestCachedLoginAllocations(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "htpasswd")
+	testenv.Htpasswd(t, path, "alice", "s3cretpassw0rd", "-B", "-C", "4")
+	h, err := NewHtpasswd(HtpasswdConfig{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, pw := []byte("alice"), []byte("s3cretpassw0rd")
+	ctx := context.Background()
+	if _, ok, _ := h.checkPasswordBytes(ctx, user, pw); !ok {
+		t.Fatal("refused")
+	}
+	var seen string
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, _ := FromContext(r.Context())
+		seen = u.Name
+	})
+	mw := Basic(BasicConfig{Users: h})(Require(ValidUser())(app))
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Authorization", basicHeader("alice", "s3cretpassw0rd"))
+	w := nopWriter{http.Header{}}
+	tests := []struct {
+		name string
+		max  float64
+		fn   func()
+	}{
+		{"check", 0, func() { h.checkPasswordBytes(ctx, user, pw) }},
+		{"basic-require", 2, func() { mw.ServeHTTP(w, r) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if n := testing.AllocsPerRun(200, tt.fn); n > tt.max {
+				t.Errorf("%v allocations, want at most %v", n, tt.max)
+			}
+		})
+	}
+	if seen != "alice" {
+		t.Errorf("the application saw %q", seen)
+	}
+}

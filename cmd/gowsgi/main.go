@@ -40,6 +40,13 @@
 // started meanwhile, and the command exits as above. To let requests in
 // flight finish, send SIGTERM to the command alone (its process id), as
 // systemd does with KillMode=mixed.
+//
+// # Profiling
+//
+// -cpuprofile FILE writes a CPU profile of the Go process, from start to
+// shutdown, for go tool pprof. The command is built with profile-guided
+// optimization from default.pgo, a profile made by bench/pgo.sh; build with
+// -pgo=off to leave it out.
 package main
 
 import (

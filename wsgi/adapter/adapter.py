@@ -14,6 +14,7 @@ import importlib.util
 import json
 import marshal
 import os
+import select
 import signal
 import socket
 import struct
@@ -59,6 +60,8 @@ class Conn:
         self.cur = None
         self.cur_aborted = False
         self.lock = threading.Lock()
+        self.poller = select.poll()
+        self.poller.register(sock, select.POLLIN)
 
     # --- receiving -------------------------------------------------------
     def _recv(self, block):
@@ -66,7 +69,8 @@ class Conn:
         # buffer with mmap on every call.
         try:
             if block:
-                data = self.sock.recv(65536)
+                self.poller.poll()
+                data = self.sock.recv(65536, socket.MSG_DONTWAIT)
             else:
                 data = self.sock.recv(65536, socket.MSG_DONTWAIT)
         except (BlockingIOError, InterruptedError):

@@ -76,19 +76,41 @@ type Handler struct {
 	stats       counters
 
 	// dirty lists connections with requests queued by grant and not yet
-	// written (under mu); dirtyN is its length, read without mu.
-	dirty  []*conn
-	dirtyN atomic.Int32
+	// written (under mu); dirtyN is its length, read without mu. spareDirty
+	// is the list flushDirty emptied last, for reuse.
+	dirty      []*conn
+	spareDirty []*conn
+	dirtyN     atomic.Int32
+
+	// queueTimer fails the oldest waiters when they have waited
+	// QueueTimeout: one timer for the whole queue (it is in arrival
+	// order), armed while waiters exist (queueArmed, under mu).
+	queueTimer *time.Timer
+	queueArmed bool
 }
 
 type waiter struct {
-	ch chan *conn // nil conn: no worker will come
+	ch chan *conn // nil conn: no worker will come (err says why)
 	// cl and req, when set, let grant register and queue the request on
 	// the connection it grants (sent), so that the requests granted by one
 	// batch of answers go to a worker in one write (see flushDirty).
 	cl   *call
 	req  []byte
 	sent bool // set under h.mu before the connection is sent on ch
+	// enq is when the request joined the queue (unix nanos).
+	enq int64
+	// err is set under h.mu before a nil conn is sent on ch: why no
+	// worker came (nil: errUnavailable).
+	err error
+}
+
+// waiterPool recycles waiters and their channels: a waiter goes back once
+// its channel was drained and it left the queue.
+var waiterPool = sync.Pool{New: func() any { return &waiter{ch: make(chan *conn, 1)} }}
+
+func putWaiter(w *waiter) {
+	*w = waiter{ch: w.ch}
+	waiterPool.Put(w)
 }
 
 // preSendMax bounds a request that grant queues itself.
@@ -163,6 +185,8 @@ func New(cfg Config) (*Handler, error) {
 		firstRun: make(chan struct{}),
 	}
 	h.allDone = sync.NewCond(&h.mu)
+	h.queueTimer = time.AfterFunc(time.Hour, h.expireWaiters)
+	h.queueTimer.Stop()
 	h.stats.init()
 	if fi, err := os.Stat(cfg.Script); err == nil {
 		h.scriptMtime = fi.ModTime()
@@ -534,7 +558,9 @@ func (h *Handler) release(c *conn) {
 	h.stats.served.Add(1)
 	p := c.p
 	p.served++
-	p.lastUsed = time.Now()
+	if h.cfg.InactivityTimeout > 0 { // the only reader of lastUsed
+		p.lastUsed = time.Now()
+	}
 	if p.maxRequests > 0 && p.served >= p.maxRequests && p.ready && !p.retiring {
 		p.retiring = true
 		select {
@@ -563,12 +589,19 @@ func (h *Handler) flushDirty() {
 	}
 	h.mu.Lock()
 	d := h.dirty
-	h.dirty = nil
+	h.dirty = h.spareDirty[:0]
+	h.spareDirty = nil
 	h.dirtyN.Store(0)
 	h.mu.Unlock()
 	for _, c := range d {
 		c.flush()
 	}
+	clear(d)
+	h.mu.Lock()
+	if h.spareDirty == nil {
+		h.spareDirty = d[:0]
+	}
+	h.mu.Unlock()
 }
 
 // Errors of acquire, each answered with 503.
@@ -604,23 +637,29 @@ func (h *Handler) acquire(ctx context.Context, cl *call, req []byte) (c *conn, s
 		h.mu.Unlock()
 		return nil, false, errQueueFull
 	}
-	w := &waiter{ch: make(chan *conn, 1)}
+	w := waiterPool.Get().(*waiter)
 	if len(req) <= preSendMax {
 		w.cl, w.req = cl, req
 	}
+	w.enq = time.Now().UnixNano()
 	h.waiters = append(h.waiters, w)
+	if !h.queueArmed {
+		h.queueArmed = true
+		h.queueTimer.Reset(h.cfg.QueueTimeout)
+	}
 	h.mu.Unlock()
 
-	t := time.NewTimer(h.cfg.QueueTimeout)
-	defer t.Stop()
 	select {
 	case c := <-w.ch:
+		sent, err := w.sent, w.err
+		putWaiter(w)
 		if c == nil {
-			return nil, false, errUnavailable
+			if err == nil {
+				err = errUnavailable
+			}
+			return nil, false, err
 		}
-		return c, w.sent, nil
-	case <-t.C:
-		err = errQueueTimeout
+		return c, sent, nil
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
@@ -629,19 +668,45 @@ func (h *Handler) acquire(ctx context.Context, cl *call, req []byte) (c *conn, s
 		if o == w {
 			h.waiters = append(h.waiters[:i], h.waiters[i+1:]...)
 			h.mu.Unlock()
+			putWaiter(w)
 			return nil, false, err
 		}
 	}
 	h.mu.Unlock()
-	// Granted meanwhile: give it back, or, when the request already went
-	// to the worker, let the caller finish it (a gone client aborts it).
-	if c := <-w.ch; c != nil {
-		if w.sent {
+	// Granted or failed meanwhile: give a connection back, or, when the
+	// request already went to the worker, let the caller finish it (a
+	// gone client aborts it).
+	c = <-w.ch
+	sent = w.sent
+	putWaiter(w)
+	if c != nil {
+		if sent {
 			return c, true, nil
 		}
 		h.unassign(c)
 	}
 	return nil, false, err
+}
+
+// expireWaiters runs on the queue timer: it fails the requests that waited
+// QueueTimeout (503) and sets the timer for the next oldest.
+func (h *Handler) expireWaiters() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := time.Now().UnixNano()
+	limit := int64(h.cfg.QueueTimeout)
+	for len(h.waiters) > 0 && now-h.waiters[0].enq >= limit {
+		w := h.waiters[0]
+		h.waiters[0] = nil
+		h.waiters = h.waiters[1:]
+		w.err = errQueueTimeout
+		w.ch <- nil
+	}
+	if len(h.waiters) == 0 {
+		h.queueArmed = false
+		return
+	}
+	h.queueTimer.Reset(time.Duration(h.waiters[0].enq + limit - now))
 }
 
 // ServeHTTP implements http.Handler: it sends the request to a worker and
@@ -687,7 +752,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for attempt := 0; ; attempt++ {
 		id := h.nextID.Add(1)
 		putHeader(buf, typ, id, len(buf)-frameHeaderLen)
-		cl := &call{id: id, ch: make(chan []frame, 4), abandon: make(chan struct{}), rescuable: rescuable}
+		cl := newCall(id, rescuable)
 		c, sent, err := h.acquire(ctx, cl, buf)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -762,7 +827,7 @@ type exchange struct {
 	// status is the application's status, set by its headers and sent
 	// with the first body bytes, the end, or a file.
 	status int
-	hdr    [][2]string
+	hdr    []string // names and values in turn (responseHead.header)
 	// last is set while the last frame of a batch is handled.
 	last bool
 	// started: a frame of the response arrived.
@@ -776,7 +841,17 @@ func (ex *exchange) run(cl *call, req []byte, sent bool) (retry bool) {
 	h, c, r := ex.h, ex.c, ex.r
 	ex.cl = cl
 	ex.contentLen = -1
-	defer cl.stop()
+	// ended: the request's last frame was handled, so that its reader
+	// is done with cl and cl can be reused; otherwise the reader is told
+	// to drop what still comes.
+	ended := false
+	defer func() {
+		if ended {
+			putCall(cl)
+		} else {
+			cl.stop()
+		}
+	}()
 	if !sent { // else grant registered and queued it
 		if err := c.send(cl, req); err != nil {
 			if errors.Is(err, errWorkerGone) {
@@ -816,6 +891,12 @@ func (ex *exchange) run(cl *call, req []byte, sent bool) (retry bool) {
 		for i, f := range batch {
 			ex.last = i == len(batch)-1
 			rest = batch[i+1:]
+			switch f.typ {
+			case frameEnd, frameError, frameDied, frameRetry:
+				// The last frame: the reader forgot the request
+				// before it sent this one (dropLocked, fail).
+				ended = true
+			}
 			if f.typ == frameRescue {
 				if ex.started {
 					continue
@@ -972,17 +1053,16 @@ func (ex *exchange) commit() {
 
 func (ex *exchange) applyHeader() {
 	hdr := ex.w.Header()
-	// One backing array for the values of the headers new to hdr, instead
-	// of one per header.
-	vals := make([]string, len(ex.hdr))
-	for i, kv := range ex.hdr {
-		k := textproto.CanonicalMIMEHeaderKey(kv[0])
+	// The values are views of the parsed header block: no copy, no array
+	// per header (each view's capacity ends at the value, so that an
+	// append for a repeated header copies instead of overwriting).
+	for i := 0; i+1 < len(ex.hdr); i += 2 {
+		k := textproto.CanonicalMIMEHeaderKey(ex.hdr[i])
 		if old, ok := hdr[k]; ok {
-			hdr[k] = append(old, kv[1])
+			hdr[k] = append(old, ex.hdr[i+1])
 			continue
 		}
-		vals[i] = kv[1]
-		hdr[k] = vals[i : i+1 : i+1]
+		hdr[k] = ex.hdr[i+1 : i+2 : i+2]
 	}
 	if ex.status >= 500 {
 		ex.h.stats.fail("app_status")

@@ -165,6 +165,55 @@ func TestQueue(t *testing.T) {
 	}
 }
 
+// TestQueueTimeoutEach checks that one timer for the whole queue gives each
+// waiting request its own QueueTimeout: a request that joined the queue
+// later is neither failed with an earlier one nor kept much longer.
+func TestQueueTimeoutEach(t *testing.T) {
+	const timeout = 600 * time.Millisecond
+	h, _ := newTestHandler(t, Config{Processes: 1, QueueTimeout: timeout})
+	srv := serve(t, h)
+	go tryGet(srv.URL + "/slow?ms=4000")
+	if !waitFor(func() bool { return h.Stats().Busy == 1 }) {
+		t.Fatal("slow request not running")
+	}
+	time.Sleep(50 * time.Millisecond) // nothing is queued behind it on its connection
+	type result struct {
+		code   int
+		waited time.Duration
+	}
+	queue := func(n int) chan result {
+		ch := make(chan result, 1)
+		start := time.Now()
+		go func() {
+			c, _ := tryGet(srv.URL + "/hello")
+			ch <- result{c, time.Since(start)}
+		}()
+		if !waitFor(func() bool { return h.Stats().Queued == n }) {
+			t.Fatalf("queued %d, want %d", h.Stats().Queued, n)
+		}
+		return ch
+	}
+	first := queue(1)
+	time.Sleep(timeout / 2)
+	second := queue(2)
+	a := <-first
+	if got := h.Stats().Queued; got != 1 {
+		t.Errorf("after the first request timed out, %d queued, want 1 (the second waits on)", got)
+	}
+	b := <-second
+	for i, r := range []result{a, b} {
+		if r.code != http.StatusServiceUnavailable {
+			t.Errorf("request %d: status %d, want 503", i+1, r.code)
+		}
+		if r.waited < timeout || r.waited > timeout+5*time.Second {
+			t.Errorf("request %d waited %v, want %v (and not much longer)", i+1, r.waited, timeout)
+		}
+	}
+	if st := h.Stats(); st.Failures["queue_timeout"] != 2 {
+		t.Errorf("queue_timeout failures %d, want 2", st.Failures["queue_timeout"])
+	}
+}
+
 // TestQueuedAcrossRestart checks that requests waiting in the queue when
 // the only worker dies are served by its replacement (they are written to
 // it when the new process is added).

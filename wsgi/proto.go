@@ -183,6 +183,17 @@ func (fr *frameReader) complete() bool {
 
 // next returns the next frame. The payload is a fresh copy the caller owns.
 func (fr *frameReader) next() (frame, error) {
+	f, err := fr.nextView()
+	if err == nil && len(f.payload) > 0 {
+		f.payload = append([]byte(nil), f.payload...)
+	}
+	return f, err
+}
+
+// nextView is next without the copy: the payload is a view of the reader's
+// buffer, valid until a call that reads from the socket (next, or nextView
+// when no whole frame is buffered). See detachPayloads.
+func (fr *frameReader) nextView() (frame, error) {
 	for fr.w-fr.r < frameHeaderLen {
 		if err := fr.fill(frameHeaderLen); err != nil {
 			return frame{}, err
@@ -207,8 +218,7 @@ func (fr *frameReader) next() (frame, error) {
 		}
 	}
 	if n > 0 {
-		f.payload = make([]byte, n)
-		copy(f.payload, fr.buf[fr.r+frameHeaderLen:fr.r+total])
+		f.payload = fr.buf[fr.r+frameHeaderLen : fr.r+total : fr.r+total]
 	}
 	fr.r += total
 	if f.typ == frameFile {
@@ -219,6 +229,27 @@ func (fr *frameReader) next() (frame, error) {
 		fr.fds = fr.fds[1:]
 	}
 	return f, nil
+}
+
+// detachPayloads copies the payloads of frames returned by nextView into
+// one new array, so that they outlive the reader's buffer: one allocation
+// for a batch of frames instead of one per frame.
+func detachPayloads(fs []frame) {
+	n := 0
+	for _, f := range fs {
+		n += len(f.payload)
+	}
+	if n == 0 {
+		return
+	}
+	arena := make([]byte, 0, n)
+	for i := range fs {
+		if p := fs[i].payload; len(p) > 0 {
+			start := len(arena)
+			arena = append(arena, p...)
+			fs[i].payload = arena[start:len(arena):len(arena)]
+		}
+	}
 }
 
 // checkFrame validates a frame header from a worker.
@@ -273,7 +304,8 @@ var hopByHop = map[string]bool{
 // responseHead is a parsed frameHeaders payload.
 type responseHead struct {
 	status int
-	header [][2]string
+	// header holds names and values in turn: name, value, name, value.
+	header []string
 	// contentLength is the application's Content-Length, or -1.
 	contentLength int64
 }
@@ -321,8 +353,8 @@ func parseHead(p []byte) (responseHead, error) {
 			}
 			h.contentLength = n
 		}
-		h.header = append(h.header, [2]string{name, value})
 	}
+	h.header = fields[1:]
 	return h, nil
 }
 

@@ -1,10 +1,13 @@
 package wsgi
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,5 +151,66 @@ def application(environ, start_response):
 	}
 	if _, body := get(t, s2.URL+"/"); body != "/two" {
 		t.Errorf("handler 2 sees %q", body)
+	}
+}
+
+// TestNoCrossTalk runs many requests at once over few worker connections,
+// mixing plain ones, application errors and clients that leave
+// mid-response: every answered request gets its own response. (Calls and
+// queue places are reused once a request is over; a reuse too early would
+// show here as a body of another request, or as a race under -race.)
+func TestNoCrossTalk(t *testing.T) {
+	h, _ := newTestHandler(t, Config{Processes: 2, Threads: 2})
+	srv := serve(t, h)
+	const clients, each = 8, 60
+	// A mix-up may also show as a request that never ends.
+	client := &http.Client{Timeout: 20 * time.Second}
+	errc := make(chan error, clients)
+	for c := 0; c < clients; c++ {
+		go func() {
+			errc <- func() error {
+				for i := 0; i < each; i++ {
+					switch i % 4 {
+					case 0, 1: // a body of its own, echoed
+						want := fmt.Sprintf("client %d request %d", c, i)
+						resp, err := client.Post(srv.URL+"/echo", "text/plain", strings.NewReader(want))
+						if err != nil {
+							return err
+						}
+						b, err := io.ReadAll(resp.Body)
+						resp.Body.Close()
+						if err != nil || resp.StatusCode != 200 || string(b) != want {
+							return fmt.Errorf("echo %q: %d %q %v", want, resp.StatusCode, b, err)
+						}
+					case 2: // the application fails
+						resp, err := client.Get(srv.URL + "/raise")
+						if err != nil {
+							return err
+						}
+						resp.Body.Close()
+						if resp.StatusCode != 500 {
+							return fmt.Errorf("/raise: %d", resp.StatusCode)
+						}
+					case 3: // the client leaves mid-response
+						ctx, cancel := context.WithTimeout(context.Background(), time.Duration(i%7)*time.Millisecond)
+						req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/stream?n=50&size=1024&delay=0.001", nil)
+						if resp, err := client.Do(req); err == nil {
+							io.Copy(io.Discard, resp.Body)
+							resp.Body.Close()
+						}
+						cancel()
+					}
+				}
+				return nil
+			}()
+		}()
+	}
+	for c := 0; c < clients; c++ {
+		if err := <-errc; err != nil {
+			t.Error(err)
+		}
+	}
+	if code, body := get(t, srv.URL+"/hello"); code != 200 || body != "Hello, World!\n" {
+		t.Fatalf("after the mix: %d %q", code, body)
 	}
 }

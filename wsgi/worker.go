@@ -36,7 +36,7 @@ type process struct {
 
 	// Under h.mu.
 	served   int
-	lastUsed time.Time
+	lastUsed time.Time // kept only with InactivityTimeout
 	retiring bool
 	ready    bool
 
@@ -91,6 +91,27 @@ type call struct {
 }
 
 func (cl *call) stop() { cl.once.Do(func() { close(cl.abandon) }) }
+
+// callPool recycles the calls whose last frame their handler received
+// (see exchange.run): nothing refers to them then, and their channels are
+// empty and open.
+var callPool = sync.Pool{New: func() any {
+	return &call{ch: make(chan []frame, 4), abandon: make(chan struct{})}
+}}
+
+func newCall(id uint32, rescuable bool) *call {
+	cl := callPool.Get().(*call)
+	cl.id = id
+	cl.rescuable = rescuable
+	return cl
+}
+
+func putCall(cl *call) {
+	cl.start.Store(0)
+	cl.streaming.Store(false)
+	cl.head = 0
+	callPool.Put(cl)
+}
 
 // deliver hands f to the request, or drops it once the request stopped
 // listening.
@@ -539,7 +560,7 @@ func (c *conn) readLoop() {
 			// granted meanwhile, together.
 			h.flushDirty()
 		}
-		f, err := c.fr.next()
+		f, err := c.fr.nextView()
 		if err != nil {
 			c.fail(err)
 			return
@@ -563,10 +584,13 @@ func (c *conn) readLoop() {
 			cl.streaming.Store(true)
 		}
 		// Hand over, in one batch, the frames of this request already
-		// read: one wake-up of the handler instead of one per frame.
-		batch := []frame{f}
+		// read: one wake-up of the handler instead of one per frame, and
+		// one copy of their payloads out of the read buffer (no read
+		// happens before detachPayloads: the frames are buffered).
+		batch := make([]frame, 1, 4)
+		batch[0] = f
 		for !terminal && c.fr.buffered(f.id) {
-			f2, err := c.fr.next()
+			f2, err := c.fr.nextView()
 			if err != nil {
 				break // cannot happen: the frame is buffered
 			}
@@ -578,6 +602,7 @@ func (c *conn) readLoop() {
 				c.mu.Unlock()
 			}
 		}
+		detachPayloads(batch)
 		cl.deliver(batch)
 		if terminal {
 			c.p.h.release(c)

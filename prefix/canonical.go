@@ -190,9 +190,11 @@ func canonicalRequest(r *http.Request) (*http.Request, error) {
 		return nil, err
 	}
 	r2 := r.WithContext(context.WithValue(r.Context(), canonicalKey{}, p))
-	u := *r.URL
-	u.Path, u.RawPath = p, ""
-	r2.URL = &u
+	if p != r.URL.Path || r.URL.RawPath != "" {
+		u := *r.URL
+		u.Path, u.RawPath = p, ""
+		r2.URL = &u
+	}
 	return r2, nil
 }
 

@@ -191,3 +191,36 @@ func BenchmarkCanonicalize(b *testing.B) {
 		})
 	}
 }
+
+// TestCanonicalRequestURL: the request handed on has the canonical path and
+// never shares a changed URL with the caller's request; a path already
+// canonical keeps its URL (no copy).
+func TestCanonicalRequestURL(t *testing.T) {
+	for _, tc := range []struct {
+		target, want string
+		same         bool
+	}{
+		{"/trac/wiki", "/trac/wiki", true},
+		{"/trac//wiki/./x", "/trac/wiki/x", false},
+		{"/trac/%6Cogin", "/trac/login", false},
+	} {
+		r := httptest.NewRequest("GET", tc.target, nil)
+		before := *r.URL
+		r2, err := canonicalRequest(r)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.target, err)
+		}
+		if r2.URL.Path != tc.want || r2.URL.RawPath != "" {
+			t.Errorf("%s: path %q raw %q, want %q", tc.target, r2.URL.Path, r2.URL.RawPath, tc.want)
+		}
+		if (r2.URL == r.URL) != tc.same {
+			t.Errorf("%s: URL shared = %v, want %v", tc.target, r2.URL == r.URL, tc.same)
+		}
+		if *r.URL != before {
+			t.Errorf("%s: the incoming request's URL changed to %+v", tc.target, *r.URL)
+		}
+		if r3, _ := canonicalRequest(r2); r3 != r2 {
+			t.Errorf("%s: a canonical request was copied again", tc.target)
+		}
+	}
+}

@@ -4,7 +4,9 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"os"
 	"runtime"
+	"runtime/debug"
 	"testing"
 )
 
@@ -80,5 +82,54 @@ func TestGoMaxProcsLayer(t *testing.T) {
 	}
 	if _, err := build("-gomaxprocs", "-1"); err == nil {
 		t.Error("-gomaxprocs -1: no error")
+	}
+}
+
+// TestGOGCLayer: without GOGC in the environment the command raises the
+// collector's target to defaultGOGC, and its closer restores it; with GOGC
+// set, the environment's value stays.
+func TestGOGCLayer(t *testing.T) {
+	var l layer
+	for _, x := range layers {
+		if x.name == "gogc" {
+			l = x
+		}
+	}
+	if l.build == nil {
+		t.Fatal("no gogc layer registered")
+	}
+	prev := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(prev)
+	for _, env := range []string{"", "150"} {
+		t.Run("GOGC="+env, func(t *testing.T) {
+			if env == "" {
+				if old, ok := os.LookupEnv("GOGC"); ok {
+					os.Unsetenv("GOGC")
+					defer os.Setenv("GOGC", old)
+				}
+			} else {
+				t.Setenv("GOGC", env)
+			}
+			b := &builder{logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			if _, err := l.build(b); err != nil {
+				t.Fatal(err)
+			}
+			want := defaultGOGC
+			if env != "" {
+				want = 100 // what the runtime was left at; the variable is read at start-up
+			}
+			if got := debug.SetGCPercent(100); got != want {
+				t.Errorf("GOGC during the run = %d, want %d", got, want)
+			}
+			debug.SetGCPercent(want)
+			for i := len(b.closers) - 1; i >= 0; i-- {
+				if err := b.closers[i](); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := debug.SetGCPercent(100); got != 100 {
+				t.Errorf("after the closers: GOGC = %d, want 100", got)
+			}
+		})
 	}
 }

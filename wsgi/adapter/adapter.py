@@ -66,13 +66,14 @@ class Conn:
     # --- receiving -------------------------------------------------------
     def _recv(self, block):
         # 64 KiB reads: larger ones make CPython allocate (and release) a
-        # buffer with mmap on every call.
+        # buffer with mmap on every call. Without block, poll(0) first: most
+        # of the time nothing came, and a failed recv costs an exception.
         try:
             if block:
                 self.poller.poll()
-                data = self.sock.recv(65536, socket.MSG_DONTWAIT)
-            else:
-                data = self.sock.recv(65536, socket.MSG_DONTWAIT)
+            elif not self.poller.poll(0):
+                return False
+            data = self.sock.recv(65536, socket.MSG_DONTWAIT)
         except (BlockingIOError, InterruptedError):
             return False
         except OSError:
@@ -108,27 +109,48 @@ class Conn:
         if t == REQ or t == REQ_FULL:
             self.pending.append(f)
         elif t == ABORT:
-            if rid == self.cur:
-                self.cur_aborted = True
-            else:
-                for p in self.pending:
-                    if p[1] == rid:
-                        self.pending.remove(p)
-                        self.send(HDR.pack(END, rid, 0))
-                        break
+            self._abort(rid)
         elif rid == self.cur:
             return f
         return None
+
+    def _route_all(self):
+        """Route every complete buffered frame, as _route does, dropping
+        BODY/EOF frames: outside body_frame nothing asked for them."""
+        buf = self.rbuf
+        pos = self.rpos
+        size = len(buf)
+        unpack = HDR.unpack_from
+        while size - pos >= 9:
+            t, rid, n = unpack(buf, pos)
+            end = pos + 9 + n
+            if end > size:
+                break
+            if t == REQ or t == REQ_FULL:
+                self.pending.append((t, rid, buf[pos + 9:end]))
+            elif t == ABORT:
+                self._abort(rid)
+            pos = end
+        self.rpos = pos
+
+    def _abort(self, rid):
+        # The running request stops at its next chance; a waiting one is
+        # dropped, answered with a bare END.
+        if rid == self.cur:
+            self.cur_aborted = True
+            return
+        for p in self.pending:
+            if p[1] == rid:
+                self.pending.remove(p)
+                self.send(HDR.pack(END, rid, 0))
+                return
 
     def poll(self):
         """Take in whatever arrived, without blocking."""
         while self._recv(False):
             pass
-        while True:
-            f = self._frame()
-            if f is None:
-                return
-            self._route(f)
+        if self.rpos < len(self.rbuf):
+            self._route_all()
 
     def body_frame(self):
         while True:
@@ -143,21 +165,13 @@ class Conn:
                 raise Aborted('gowsgi: client disconnected')
 
     def next_request(self):
-        while not self.pending:
-            f = self._frame()
-            if f is None:
-                self._recv(True)
-                continue
-            self._route(f)
-        # Route what else was read with it: an ABORT for a waiting
+        # Route all that was read with a request: an ABORT for a waiting
         # request must be seen before that request starts.
-        while True:
-            f = self._frame()
-            if f is None:
-                break
-            self._route(f)
-        if not self.pending:
-            return self.next_request()
+        if self.rpos < len(self.rbuf):
+            self._route_all()
+        while not self.pending:
+            self._recv(True)
+            self._route_all()
         return self.pending.popleft()
 
     # --- sending ---------------------------------------------------------
@@ -351,6 +365,69 @@ HOP = frozenset(('connection', 'keep-alive', 'proxy-authenticate', 'proxy-author
                  'te', 'trailer', 'trailers', 'transfer-encoding', 'upgrade', 'proxy-connection'))
 
 
+class Response:
+    """The response to one request: start_response and write for the
+    application, and the frames they make."""
+
+    __slots__ = ('conn', 'rid', 'head', 'headers', 'sent')
+
+    def __init__(self, conn, rid, head):
+        self.conn = conn
+        self.rid = rid
+        self.head = head      # a HEAD request: the body is not sent
+        self.headers = None   # the HEADERS frame, once start_response ran
+        self.sent = False     # whether the HEADERS frame went out
+
+    def start_response(self, status, headers, exc_info=None):
+        if exc_info:
+            try:
+                if self.sent:
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None
+        elif self.headers is not None:
+            raise AssertionError('start_response called a second time without exc_info')
+        if type(status) is not str:
+            raise TypeError('status must be str, not %s' % type(status).__name__)
+        parts = [status]
+        for h in headers:
+            if type(h) is not tuple or len(h) != 2:
+                raise TypeError('a header must be a (name, value) tuple: %r' % (h,))
+            name, value = h
+            if type(name) is not str or type(value) is not str:
+                raise TypeError('header name and value must be str: %r' % (h,))
+            parts += h
+        blob = '\0'.join(parts)
+        if blob.count('\0') != len(parts) - 1:
+            raise ValueError('NUL in status or header')
+        b = blob.encode('latin-1')  # raises for non-latin-1
+        self.headers = HDR.pack(HEADERS, self.rid, len(b)) + b
+        return self.write
+
+    def headers_frame(self):
+        """Return the HEADERS frame, which the caller sends."""
+        h = self.headers
+        if h is None:
+            raise AssertionError('application returned data before start_response')
+        self.sent = True
+        return h
+
+    def write(self, data):
+        if type(data) is not bytes:
+            raise TypeError('write() takes bytes, not %s' % type(data).__name__)
+        conn = self.conn
+        if conn.cur_aborted:
+            raise Aborted('gowsgi: client disconnected')
+        out = b''
+        if not self.sent:
+            out = self.headers_frame()
+        if data and not self.head:
+            out += data_frames(DATA_FLUSH, self.rid, data)
+        if out:
+            conn.send(out)
+        conn.poll()
+
+
 class Worker:
     def __init__(self, app, base):
         self.app = app
@@ -361,99 +438,56 @@ class Worker:
         env = marshal.loads(payload[4:4 + n])
         env.update(self.base)
         if t == REQ_FULL:
-            inp = Input(conn, rid, payload[4 + n:], True)
+            env['wsgi.input'] = Input(conn, rid, payload[4 + n:], True)
         else:
-            inp = Input(conn, rid, b'', False)
-        env['wsgi.input'] = inp
+            env['wsgi.input'] = Input(conn, rid, b'', False)
         errors = Errors(conn, rid)
         env['wsgi.errors'] = errors
-        head = env.get('REQUEST_METHOD') == 'HEAD'
-        state = [None, False]  # header block, headers sent
+        resp = Response(conn, rid, env.get('REQUEST_METHOD') == 'HEAD')
 
-        def start_response(status, headers, exc_info=None):
-            if exc_info:
-                try:
-                    if state[1]:
-                        raise exc_info[1].with_traceback(exc_info[2])
-                finally:
-                    exc_info = None
-            elif state[0] is not None:
-                raise AssertionError('start_response called a second time without exc_info')
-            if type(status) is not str:
-                raise TypeError('status must be str, not %s' % type(status).__name__)
-            parts = [status]
-            for h in headers:
-                if type(h) is not tuple or len(h) != 2:
-                    raise TypeError('a header must be a (name, value) tuple: %r' % (h,))
-                name, value = h
-                if type(name) is not str or type(value) is not str:
-                    raise TypeError('header name and value must be str: %r' % (h,))
-                parts.append(name)
-                parts.append(value)
-            blob = '\0'.join(parts)
-            if blob.count('\0') != len(parts) - 1:
-                raise ValueError('NUL in status or header')
-            state[0] = blob.encode('latin-1')  # raises for non-latin-1
-            return write
-
-        def headers_frame():
-            h = state[0]
-            if h is None:
-                raise AssertionError('application returned data before start_response')
-            state[1] = True
-            return HDR.pack(HEADERS, rid, len(h)) + h
-
-        def write(data):
-            if type(data) is not bytes:
-                raise TypeError('write() takes bytes, not %s' % type(data).__name__)
-            if conn.cur_aborted:
-                raise Aborted('gowsgi: client disconnected')
-            out = b''
-            if not state[1]:
-                out = headers_frame()
-            if data and not head:
-                out += data_frames(DATA_FLUSH, rid, data)
-            if out:
-                conn.send(out)
-            conn.poll()
-
-        result = self.app(env, start_response)
+        result = self.app(env, resp.start_response)
         try:
-            if type(result) is FileWrapper and not state[1]:
-                fd = result.fd()
-                if fd >= 0 and state[0] is not None:
-                    self.send_file(conn, rid, result, fd, headers_frame)
-                    return
             if type(result) is list or type(result) is tuple:
+                # The whole response in one send: HEADERS, DATA frames, END.
                 out = []
                 for chunk in result:
                     if type(chunk) is not bytes:
                         raise TypeError('the application must yield bytes, not %s' % type(chunk).__name__)
-                    if chunk and not head:
-                        if not state[1]:
-                            out.append(headers_frame())
-                        out.append(data_frames(DATA, rid, chunk))
-                if not state[1]:
-                    out.append(headers_frame())
-                errors.flush()
+                    if chunk and not resp.head:
+                        if not resp.sent:
+                            out.append(resp.headers_frame())
+                        if len(chunk) <= MAX_CHUNK:  # else data_frames splits it
+                            out.append(HDR.pack(DATA, rid, len(chunk)))
+                            out.append(chunk)
+                        else:
+                            out.append(data_frames(DATA, rid, chunk))
+                if not resp.sent:
+                    out.append(resp.headers_frame())
+                if errors.buf:
+                    errors.flush()
                 out.append(HDR.pack(END, rid, 0))
                 conn.send(b''.join(out))
                 return
+            if type(result) is FileWrapper and not resp.sent:
+                fd = result.fd()
+                if fd >= 0 and resp.headers is not None:
+                    self.send_file(conn, rid, result, fd, resp)
+                    return
             for chunk in result:
                 if type(chunk) is not bytes:
                     raise TypeError('the application must yield bytes, not %s' % type(chunk).__name__)
                 if chunk:
                     out = b''
-                    if not state[1]:
-                        out = headers_frame()
-                    if not head:
+                    if not resp.sent:
+                        out = resp.headers_frame()
+                    if not resp.head:
                         out += data_frames(DATA_FLUSH, rid, chunk)
                     conn.send(out)
                     conn.poll()
                 if conn.cur_aborted:
                     break
-            if not state[1]:
-                conn.send(headers_frame())
+            if not resp.sent:
+                conn.send(resp.headers_frame())
         except BaseException:
             close_quietly(result, errors)
             raise
@@ -463,11 +497,11 @@ class Worker:
         errors.flush()
         conn.send(HDR.pack(END, rid, 0))
 
-    def send_file(self, conn, rid, result, fd, headers_frame):
+    def send_file(self, conn, rid, result, fd, resp):
         try:
             offset = os.lseek(fd, 0, os.SEEK_CUR)
             length = -1
-            parts = headers_frame()
+            parts = resp.headers_frame()
             # The app's own Content-Length bounds the length (PEP 3333).
             fields = parts[9:].split(b'\0')
             for i in range(1, len(fields) - 1, 2):

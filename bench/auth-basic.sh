@@ -111,88 +111,24 @@ for p in gowsgi-basic apache-basic apache-apr1; do
 done
 check_status apache-open "$(url_of apache-open)" 200
 
-# gowsgi_run NAME URL [WRK-ARGS...]: one measured wrk run of a gowsgi peer
-# (no warm-up: see gowsgi_warm); appends "rps go-µs/req all-µs/req" to
-# $WORK/NAME.runs and "NAME rps go-µs/req all-µs/req" to $WORK/sequence,
-# or fails NAME on errors under load.
-gowsgi_run() {
-	local name=$1 url=$2
-	shift 2
-	[[ $(result_of "$name") == FAILED ]] && return 0
-	CPU_PIDS=()
-	mapfile -t CPU_PIDS < <(proc_tree "$(pid_of "$name")")
-	if ! WARMUP=0 DURATION=$GO_DURATION wrk_measure "$url" "$@"; then
-		fail "$name" "wrk failed: $(tail -n 3 <<<"$WRK_OUT" | tr '\n' ' ')"
-		return 0
-	fi
-	if ((WRK_BAD > 0 || WRK_SOCKERR * 1000 > ${WRK_REQS:-0} || ${WRK_REQS:-0} == 0)); then
-		fail "$name" "$(grep -E 'Non-2xx|Socket errors' <<<"$WRK_OUT" | tr -s ' \n' ' ')under load"
-		return 0
-	fi
-	local line
-	line=$(awk -v r="$WRK_RPS" -v g="$WRK_CPU_LEADER" -v c="$WRK_CPU" -v n="$WRK_REQS" \
-		'BEGIN {printf "%.0f %.1f %.1f\n", r, g / n * 1e6, c / n * 1e6}')
-	echo "$line" >>"$WORK/$name.runs"
-	echo "$name $line" >>"$WORK/sequence"
-}
-
-# gowsgi_warm NAME URL [WRK-ARGS...]: one unmeasured wrk run of WARMUP.
-gowsgi_warm() {
-	local name=$1 url=$2
-	shift 2
-	[[ $(result_of "$name") == FAILED || $WARMUP == 0 || $WARMUP == 0s ]] && return 0
-	wrk -t"$WRK_THREADS" -c"$CONNS" -d"$WARMUP" "$@" "$url" >/dev/null 2>&1 || true
-}
-
-# column N FILE: the Nth column of FILE, one value a line.
-column() { awk -v n="$1" '{print $n}' "$2"; }
-
-# median_spread: "median min max" of the numbers on stdin.
-median_spread() {
-	sort -g | awk '{v[NR] = $1} END {
-		if (NR == 0) { print "- - -"; exit }
-		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "%.3f %.3f %.3f\n", m, v[1], v[NR] }'
-}
-
-# bracket_ratios NAME COL: for each run of NAME in the sequence, its COL
-# divided by the mean COL of the nearest gowsgi-open runs before and after
-# it, one line each: "ratio value bracket-mean".
-bracket_ratios() {
-	awk -v want="$1" -v col="$2" '{name[NR] = $1; v[NR] = $(col + 1)}
-		END {
-			for (i = 1; i <= NR; i++) {
-				if (name[i] != want) continue
-				b = 0; a = 0
-				for (j = i - 1; j >= 1; j--) if (name[j] == "gowsgi-open") { b = v[j]; break }
-				for (j = i + 1; j <= NR; j++) if (name[j] == "gowsgi-open") { a = v[j]; break }
-				if (a > 0 && b > 0 && v[i] > 0) printf "%.4f %s %.1f\n", v[i] / ((a + b) / 2), v[i], (a + b) / 2
-			}
-		}' "$WORK/sequence"
-}
-
-# gowsgi: the sequence U (P U H U) x PAIRS.
+# gowsgi: the sequence U (P U H U) x PAIRS (lib.sh, "interleaved sequences").
 GO_PEERS=(gowsgi-open gowsgi-basic gowsgi-open-hdr)
-gowsgi_warm gowsgi-open "$(url_of gowsgi-open)/"
-gowsgi_warm gowsgi-basic "$(url_of gowsgi-basic)/" -H "$AUTH"
+SEQ_DURATION=$GO_DURATION
+seq_warm gowsgi-open "$(url_of gowsgi-open)/"
+seq_warm gowsgi-basic "$(url_of gowsgi-basic)/" -H "$AUTH"
 sleep 1
 : >"$WORK/sequence"
-gowsgi_run gowsgi-open "$(url_of gowsgi-open)/"
+seq_run gowsgi-open "$(url_of gowsgi-open)/"
 for ((round = 1; round <= PAIRS; round++)); do
 	log "round $round/$PAIRS"
-	gowsgi_run gowsgi-basic "$(url_of gowsgi-basic)/" -H "$AUTH"
-	gowsgi_run gowsgi-open "$(url_of gowsgi-open)/"
-	gowsgi_run gowsgi-open-hdr "$(url_of gowsgi-open-hdr)/" -H "$AUTH"
-	gowsgi_run gowsgi-open "$(url_of gowsgi-open)/"
+	seq_run gowsgi-basic "$(url_of gowsgi-basic)/" -H "$AUTH"
+	seq_run gowsgi-open "$(url_of gowsgi-open)/"
+	seq_run gowsgi-open-hdr "$(url_of gowsgi-open-hdr)/" -H "$AUTH"
+	seq_run gowsgi-open "$(url_of gowsgi-open)/"
 done
 # The table's gowsgi rows: the median of each one's runs.
 for p in "${GO_PEERS[@]}"; do
-	[[ -s $WORK/$p.runs && $(result_of "$p") != FAILED ]] || continue
-	read -r med lo hi < <(column 1 "$WORK/$p.runs" | median_spread)
-	read -r gmed _ _ < <(column 2 "$WORK/$p.runs" | median_spread)
-	read -r cmed _ _ < <(column 3 "$WORK/$p.runs" | median_spread)
-	record "$p" "$med" "median of $(wc -l <"$WORK/$p.runs") runs ($(printf '%.0f-%.0f' "$lo" "$hi")); Go process $(printf '%.1f' "$gmed") µs/req"
-	record_cpu "$p" "$(printf '%.0f' "$cmed")"
+	seq_record "$p"
 done
 
 # bcrypt makes Apache slow: a long wrk timeout so that slow is measured, not
@@ -215,31 +151,16 @@ print_table "auth-basic: hello world behind Basic auth, requests/s ($(conditions
 # Every protected and header run against its unprotected neighbours.
 printf '\ngowsgi runs, each against the mean of the unprotected runs just before and after it:\n'
 printf '%-6s %12s %12s %8s %10s %10s %8s %12s %12s %8s\n' round "protected" "unprot." "ratio" "Go µs/req" "unprot." "ratio" "+header" "unprot." "ratio"
-paste -d' ' <(bracket_ratios gowsgi-basic 1) <(bracket_ratios gowsgi-basic 2) <(bracket_ratios gowsgi-open-hdr 1) |
+paste -d' ' <(bracket_ratios gowsgi-basic gowsgi-open 1) <(bracket_ratios gowsgi-basic gowsgi-open 2) <(bracket_ratios gowsgi-open-hdr gowsgi-open 1) |
 	awk '{printf "%-6d %12s %12.0f %8.3f %10s %10s %8.3f %12s %12.0f %8.3f\n", NR, $2, $3, $1, $5, $6, $4, $8, $9, $7}'
 
 # The verdict: the median of the ratios, with their spread.
-verdict_median() {
-	local text=$1 name=$2 col=$3 min=$4 med lo hi
-	if [[ ! -s $WORK/sequence || $(result_of "$name") == FAILED || $(result_of gowsgi-open) == FAILED ]]; then
-		printf 'target %s: not measured\n' "$text"
-		return
-	fi
-	read -r med lo hi < <(bracket_ratios "$name" "$col" | awk '{print $1}' | median_spread)
-	if [[ -z $min ]]; then
-		printf '%s: median %.3f (runs %.3f-%.3f)\n' "$text" "$med" "$lo" "$hi"
-	elif awk -v r="$med" -v m="$min" 'BEGIN {exit !(r >= m)}'; then
-		printf 'target %s: median %.3f (runs %.3f-%.3f) (≥ %s): MET\n' "$text" "$med" "$lo" "$hi" "$min"
-	else
-		printf 'target %s: median %.3f (runs %.3f-%.3f) (≥ %s): NOT MET\n' "$text" "$med" "$lo" "$hi" "$min"
-	fi
-}
 echo
-verdict_median "gowsgi protected ÷ gowsgi unprotected, req/s" gowsgi-basic 1 0.95
-verdict_median "gowsgi unprotected with the header ÷ without, req/s" gowsgi-open-hdr 1 ""
-verdict_median "gowsgi Go process CPU per request, protected ÷ unprotected" gowsgi-basic 2 ""
-verdict_median "gowsgi all processes' CPU per request, protected ÷ unprotected" gowsgi-basic 3 ""
-verdict_median "gowsgi all processes' CPU per request, unprotected with the header ÷ without" gowsgi-open-hdr 3 ""
+verdict_median "gowsgi protected ÷ gowsgi unprotected, req/s" gowsgi-basic gowsgi-open 1 0.95
+verdict_median "gowsgi unprotected with the header ÷ without, req/s" gowsgi-open-hdr gowsgi-open 1
+verdict_median "gowsgi Go process CPU per request, protected ÷ unprotected" gowsgi-basic gowsgi-open 2
+verdict_median "gowsgi all processes' CPU per request, protected ÷ unprotected" gowsgi-basic gowsgi-open 3
+verdict_median "gowsgi all processes' CPU per request, unprotected with the header ÷ without" gowsgi-open-hdr gowsgi-open 3
 printf 'Apache protected ÷ Apache unprotected: bcrypt %s, %s %s\n' \
 	"$(ratio "$(result_of apache-basic)" "$(result_of apache-open)")" "\$apr1\$" \
 	"$(ratio "$(result_of apache-apr1)" "$(result_of apache-open)")"

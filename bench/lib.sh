@@ -467,6 +467,113 @@ bench_rps() {
 	fi
 }
 
+# --- interleaved sequences ----------------------------------------------------
+#
+# A ratio of a few percent between two servers cannot be read off "best of
+# N" runs on a machine whose requests/s drift +-15% within minutes. The
+# scripts that have such a target measure the two servers in one sequence
+# of short runs, B X B X B ... (B the base, X the other), with no pause and
+# the same wrk settings: each X run is divided by the mean of the B runs just
+# before and after it, so that a drift of the machine cancels out, and the
+# verdict is the median of those ratios, printed with their spread. A burst
+# of other work spoils a ratio or two, not the median.
+
+# seq_run NAME URL [WRK-ARGS...]: one measured wrk run of SEQ_DURATION (no
+# warm-up: see seq_warm). Appends "rps leader-µs/req all-µs/req" to
+# $WORK/NAME.runs and "NAME rps leader-µs/req all-µs/req" to $WORK/sequence
+# (the leader is the process pid_of NAME names: gowsgi's Go process, or
+# uWSGI's master), or fails NAME on errors under load. READ_ERRORS_OK=1 as
+# for bench_rps.
+seq_run() {
+	local name=$1 url=$2 serr line
+	shift 2
+	[[ $(result_of "$name") == FAILED ]] && return 0
+	CPU_PIDS=()
+	mapfile -t CPU_PIDS < <(proc_tree "$(pid_of "$name")")
+	if ! WARMUP=0 DURATION=$SEQ_DURATION wrk_measure "$url" "$@"; then
+		fail "$name" "wrk failed: $(tail -n 3 <<<"$WRK_OUT" | tr '\n' ' ')"
+		return 0
+	fi
+	serr=$WRK_SOCKERR
+	[[ ${READ_ERRORS_OK:-0} == 1 ]] && serr=$((WRK_SOCKERR - WRK_READERR))
+	if ((WRK_BAD > 0 || serr * 1000 > ${WRK_REQS:-0} || ${WRK_REQS:-0} == 0)); then
+		fail "$name" "$(grep -E 'Non-2xx|Socket errors' <<<"$WRK_OUT" | tr -s ' \n' ' ')under load"
+		return 0
+	fi
+	line=$(awk -v r="$WRK_RPS" -v g="$WRK_CPU_LEADER" -v c="$WRK_CPU" -v n="$WRK_REQS" \
+		'BEGIN {printf "%.0f %.1f %.1f\n", r, g / n * 1e6, c / n * 1e6}')
+	echo "$line" >>"$WORK/$name.runs"
+	echo "$name $line" >>"$WORK/sequence"
+}
+
+# seq_warm NAME URL [WRK-ARGS...]: one unmeasured wrk run of WARMUP.
+seq_warm() {
+	local name=$1 url=$2
+	shift 2
+	[[ $(result_of "$name") == FAILED || $WARMUP == 0 || $WARMUP == 0s ]] && return 0
+	wrk -t"$WRK_THREADS" -c"$CONNS" -d"$WARMUP" "$@" "$url" >/dev/null 2>&1 || true
+}
+
+# median_spread: "median min max" of the numbers on stdin.
+median_spread() {
+	sort -g | awk '{v[NR] = $1} END {
+		if (NR == 0) { print "- - -"; exit }
+		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "%.3f %.3f %.3f\n", m, v[1], v[NR] }'
+}
+
+# seq_record NAME: NAME's row in the table is the median of its sequence
+# runs (with their range and, for gowsgi, the Go process's CPU), its CPU
+# column the median of their CPU per request.
+seq_record() {
+	local name=$1 med lo hi gmed cmed n
+	[[ -s $WORK/$name.runs && $(result_of "$name") != FAILED ]] || return 0
+	read -r med lo hi < <(awk '{print $1}' "$WORK/$name.runs" | median_spread)
+	read -r gmed _ _ < <(awk '{print $2}' "$WORK/$name.runs" | median_spread)
+	read -r cmed _ _ < <(awk '{print $3}' "$WORK/$name.runs" | median_spread)
+	n="median of $(wc -l <"$WORK/$name.runs") runs ($(printf '%.0f-%.0f' "$lo" "$hi"))"
+	[[ $name == gowsgi* ]] && n+="; Go process $(printf '%.1f' "$gmed") µs/req"
+	_RES_VAL[$name]=$med
+	_RES_NOTE[$name]=$n
+	_RES_CPU[$name]=$(printf '%.0f' "$cmed")
+}
+
+# bracket_ratios NAME BASE COL: for each run of NAME in the sequence, its
+# COL (1 requests/s, 2 leader CPU/req, 3 all CPU/req) divided by the mean
+# COL of the nearest BASE runs before and after it, one line each: "ratio
+# value bracket-mean".
+bracket_ratios() {
+	awk -v want="$1" -v base="$2" -v col="$3" '{name[NR] = $1; v[NR] = $(col + 1)}
+		END {
+			for (i = 1; i <= NR; i++) {
+				if (name[i] != want) continue
+				b = 0; a = 0
+				for (j = i - 1; j >= 1; j--) if (name[j] == base) { b = v[j]; break }
+				for (j = i + 1; j <= NR; j++) if (name[j] == base) { a = v[j]; break }
+				if (a > 0 && b > 0 && v[i] > 0) printf "%.4f %s %.1f\n", v[i] / ((a + b) / 2), v[i], (a + b) / 2
+			}
+		}' "$WORK/sequence"
+}
+
+# verdict_median TEXT NAME BASE COL [MIN]: the median of NAME's bracketed
+# ratios to BASE, with their range; with MIN, a target line saying MET or
+# NOT MET.
+verdict_median() {
+	local text=$1 name=$2 base=$3 col=$4 min=${5:-} med lo hi
+	if [[ ! -s $WORK/sequence || $(result_of "$name") == FAILED || $(result_of "$base") == FAILED ]]; then
+		printf 'target %s: not measured\n' "$text"
+		return
+	fi
+	read -r med lo hi < <(bracket_ratios "$name" "$base" "$col" | awk '{print $1}' | median_spread)
+	if [[ -z $min ]]; then
+		printf '%s: median %.3f (runs %.3f-%.3f)\n' "$text" "$med" "$lo" "$hi"
+	elif awk -v r="$med" -v m="$min" 'BEGIN {exit !(r >= m)}'; then
+		printf 'target %s: median %.3f (runs %.3f-%.3f) (≥ %s): MET\n' "$text" "$med" "$lo" "$hi" "$min"
+	else
+		printf 'target %s: median %.3f (runs %.3f-%.3f) (≥ %s): NOT MET\n' "$text" "$med" "$lo" "$hi" "$min"
+	fi
+}
+
 # proc_cpu PID...: utime+stime in seconds of the given live processes.
 proc_cpu() {
 	local pid tck total=0 t

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/gowsgi/gowsgi/internal/reqctx"
 	"github.com/gowsgi/gowsgi/internal/testenv"
 )
 
@@ -59,6 +60,20 @@ func TestCachedLoginAllocations(t *testing.T) {
 			}
 		})
 	}
+	// In a request scope (command gowsgi's edge makes one per request) the
+	// user is recorded there: one small allocation beyond making the
+	// scope, instead of the request copy and the context value.
+	t.Run("basic-require-in-scope", func(t *testing.T) {
+		scope := func() *http.Request { return reqctx.EnsureRequestID(r) }
+		base := testing.AllocsPerRun(200, func() { _ = scope() })
+		n := testing.AllocsPerRun(200, func() { mw.ServeHTTP(w, scope()) })
+		if seen != "alice" {
+			t.Fatalf("the application saw %q", seen)
+		}
+		if n-base > 1 {
+			t.Errorf("%v allocations beyond the %v of the scope, want at most 1", n-base, base)
+		}
+	})
 	if seen != "alice" {
 		t.Errorf("the application saw %q", seen)
 	}

@@ -202,3 +202,57 @@ func TestWithUserContext(t *testing.T) {
 		})
 	}
 }
+
+// TestScopeRecordsUser: under a request scope (command gowsgi's edge makes
+// one per request), a successful login is recorded in the scope, so the
+// next handler gets the request itself rather than a copy, and outer
+// layers see the user once the call returns; bad credentials record
+// nothing. Without a scope, the next handler gets a copy and the caller's
+// request stays anonymous.
+func TestScopeRecordsUser(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "htpasswd")
+	testenv.Htpasswd(t, path, "alice", "pw", "-B", "-C", "4")
+	users, err := HtpasswdFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got *http.Request
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r
+		whoami(w, r)
+	})
+	mw := Basic(BasicConfig{Realm: "t", Users: users})(Require(ValidUser())(app))
+	for _, tc := range []struct {
+		name      string
+		scoped    bool
+		pw        string
+		status    int
+		body      string
+		sameReq   bool // the next handler got the caller's request
+		outerSees bool // the caller's request carries the user afterwards
+	}{
+		{"scope", true, "pw", 200, "alice Basic ", true, true},
+		{"scope, wrong password", true, "nope", 401, "", false, false},
+		{"no scope", false, "pw", 200, "alice Basic ", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got = nil
+			r := httptest.NewRequest("GET", "/", nil)
+			if tc.scoped {
+				r = reqctx.EnsureRequestID(r)
+			}
+			r.Header.Set("Authorization", basicHeader("alice", tc.pw))
+			w := httptest.NewRecorder()
+			mw.ServeHTTP(w, r)
+			if w.Code != tc.status || tc.status == 200 && w.Body.String() != tc.body {
+				t.Fatalf("got %d %q, want %d %q", w.Code, w.Body.String(), tc.status, tc.body)
+			}
+			if (got == r) != tc.sameReq {
+				t.Errorf("next handler got the caller's request: %v, want %v", got == r, tc.sameReq)
+			}
+			if _, ok := FromContext(r.Context()); ok != tc.outerSees {
+				t.Errorf("caller's request carries a user afterwards: %v, want %v", ok, tc.outerSees)
+			}
+		})
+	}
+}

@@ -64,7 +64,7 @@ func serveScheme(s scheme, norm Normalizer, logger *slog.Logger, next http.Handl
 			}
 			u = normalized(u, name)
 		}
-		next.ServeHTTP(w, WithUser(r, u))
+		next.ServeHTTP(w, withAuthenticated(r, u))
 	case badRequest:
 		http.Error(w, http.StatusText(http.StatusBadRequest), http.StatusBadRequest)
 	case staleNonce:
@@ -73,6 +73,19 @@ func serveScheme(s scheme, norm Normalizer, logger *slog.Logger, next http.Handl
 		logger.Info("auth: bad credentials", append(reqctx.LogAttrs(r), "scheme", authScheme(r))...)
 		writeUnauthorized(w, r, s)
 	}
+}
+
+// withAuthenticated hands the user a middleware of this package just
+// authenticated to the next handler: recorded in the request's scope when
+// an outer layer made one (command gowsgi's edge does, for every request),
+// which costs no copy of the request, else as [WithUser] does. Either way
+// the next handler sees the same [FromContext] and REMOTE_USER; with a
+// scope, layers further out see the user too once the call returns.
+func withAuthenticated(r *http.Request, u *User) *http.Request {
+	if reqctx.SetScopeIdentity(r.Context(), identity{u}) {
+		return r
+	}
+	return WithUser(r, u)
 }
 
 // normalized returns a copy of u named name, remembering the name before.

@@ -290,7 +290,7 @@ def application(environ, start_response):
 // BenchmarkAuthLayer measures what the auth layer, built from the flags as
 // the command builds it, adds to a hello-world handler per request (CPU and
 // allocations), with a bcrypt cost-10 htpasswd written by Debian's htpasswd
-// and the cache on, each behind the edge layer (prefix.Canonical): the
+// and the cache on, each behind the edge layer (request id, prefix.Canonical): the
 // in-process part of bench/auth-basic.sh's protected ÷ unprotected. The
 // location cases are Trac's setup (only /PROJECT/login protected), for a
 // request inside and outside the location. Run:
@@ -326,9 +326,13 @@ func BenchmarkAuthLayer(b *testing.B) {
 				h = mw(hello)
 			}
 			// The edge layer the command always puts first (mount.go):
-			// with it, -auth-location's LocationMatch finds the path
-			// already canonical.
-			h = prefix.Canonical(h)
+			// a request id in a new request scope, then the canonical
+			// path (with it, -auth-location's LocationMatch finds the path
+			// already canonical).
+			canon := prefix.Canonical(h)
+			h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				canon.ServeHTTP(w, reqctx.EnsureRequestID(r))
+			})
 			r := httptest.NewRequest("GET", tt.target, nil)
 			if tt.authz != "" {
 				r.Header.Set("Authorization", tt.authz)

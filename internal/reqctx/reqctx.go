@@ -61,8 +61,16 @@ func WithUser(ctx context.Context, u User) context.Context {
 // reads through id.RemoteUser. It costs one context value; id must not
 // change afterwards. A nil id clears the user.
 func WithIdentity(ctx context.Context, id Identity) context.Context {
+	if id == nil {
+		// Not a nil value: a lookup (and SetScopeIdentity) must see that
+		// the user was cleared here, not walk on past it.
+		return context.WithValue(ctx, userKey{}, noUser{})
+	}
 	return context.WithValue(ctx, userKey{}, id)
 }
+
+// noUser is stored by WithIdentity(ctx, nil): no user from here in.
+type noUser struct{}
 
 // UserFrom returns the user stored by [WithUser] or [WithIdentity],
 // whichever came last.
@@ -171,12 +179,67 @@ func NewRequestID() string {
 }
 
 // EnsureRequestID returns r unchanged when it already has a request id in its
-// context, and otherwise a shallow copy carrying a new one.
+// context, and otherwise a shallow copy carrying a new one in a new request
+// scope (see [SetScopeIdentity]).
 func EnsureRequestID(r *http.Request) *http.Request {
 	if RequestID(r.Context()) != "" {
 		return r
 	}
-	return r.WithContext(WithRequestID(r.Context(), NewRequestID()))
+	return r.WithContext(&scopeCtx{Context: r.Context(), requestID: NewRequestID()})
+}
+
+// scopeCtx is a request's scope: what layers record about the request in
+// place rather than in a derived context, so that recording it costs no
+// copy of the *http.Request. It is made once, outermost
+// ([EnsureRequestID]), and holds the request id and, once a layer
+// authenticated the request, its identity ([SetScopeIdentity]). It answers
+// for its keys as context values do, and a value stored further in (a
+// [WithIdentity] after it) still wins: lookups walk from the innermost
+// context out.
+type scopeCtx struct {
+	context.Context
+	requestID string
+	identity  atomic.Pointer[identityBox] // set at most once
+}
+
+type identityBox struct{ id Identity }
+
+func (c *scopeCtx) Value(key any) any {
+	switch key.(type) {
+	case requestIDKey:
+		return c.requestID
+	case userKey:
+		if b := c.identity.Load(); b != nil {
+			return b.id
+		}
+	case scopeKey:
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+type scopeKey struct{}
+
+// SetScopeIdentity records id as the authenticated identity in the request
+// scope of ctx and reports true. It reports false, and records nothing,
+// when ctx has no scope or already carries a user (in its scope or in a
+// context value, [UserFrom]); the caller then carries id in a copy of the
+// request ([WithIdentity]) instead.
+//
+// Unlike a derived context, the scope is shared by every layer of the
+// request, outer ones included: after the call they see the identity too,
+// as Apache's access log sees the user an inner authentication module set.
+// So only an identity established for this request, from its own
+// credentials, belongs there.
+func SetScopeIdentity(ctx context.Context, id Identity) bool {
+	if id == nil || ctx.Value(userKey{}) != nil {
+		return false
+	}
+	s, ok := ctx.Value(scopeKey{}).(*scopeCtx)
+	if !ok {
+		return false
+	}
+	return s.identity.CompareAndSwap(nil, &identityBox{id})
 }
 
 // LogAttrs returns the attributes every log line about r carries: method,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http/httptest"
 	"testing"
+	"time"
 )
 
 func TestUserAndMount(t *testing.T) {
@@ -111,5 +112,67 @@ func TestIdentity(t *testing.T) {
 				t.Errorf("IdentityFrom = %v, want %v", id, tt.identity)
 			}
 		})
+	}
+}
+
+// TestScope: the scope EnsureRequestID makes holds the request id and,
+// once set, the identity, for the request and every context derived from
+// it; a user carried by a context value wins, and blocks the scope.
+func TestScope(t *testing.T) {
+	alice := &richUser{"alice", "Basic", ""}
+	bob := &richUser{"bob", "Digest", ""}
+	r := EnsureRequestID(httptest.NewRequest("GET", "/p", nil))
+	outer := r.Context()
+	inner, cancel := context.WithCancel(context.WithValue(outer, mountKey{}, &Mount{ScriptName: "/trac"}))
+	defer cancel()
+	if _, ok := UserFrom(inner); ok {
+		t.Fatal("a new scope has a user")
+	}
+	if !SetScopeIdentity(inner, alice) {
+		t.Fatal("SetScopeIdentity into an empty scope failed")
+	}
+	for name, ctx := range map[string]context.Context{"inner": inner, "outer": outer} {
+		if u, ok := UserFrom(ctx); !ok || u.Name != "alice" {
+			t.Errorf("%s: UserFrom = %+v, %v; want alice", name, u, ok)
+		}
+		if IdentityFrom(ctx) != alice {
+			t.Errorf("%s: IdentityFrom = %v", name, IdentityFrom(ctx))
+		}
+		if RequestID(ctx) == "" {
+			t.Errorf("%s: no request id", name)
+		}
+	}
+	if m, ok := MountFrom(inner); !ok || m.ScriptName != "/trac" {
+		t.Errorf("a value under the scope got lost: %+v %v", m, ok)
+	}
+	if SetScopeIdentity(inner, bob) {
+		t.Error("SetScopeIdentity replaced the identity of the scope")
+	}
+	if id := IdentityFrom(WithIdentity(inner, bob)); id != bob {
+		t.Errorf("a WithIdentity further in: IdentityFrom = %v, want bob", id)
+	}
+
+	// Cancellation goes through the scope.
+	parent, stop := context.WithCancel(context.Background())
+	scoped := EnsureRequestID(httptest.NewRequest("GET", "/", nil).WithContext(parent)).Context()
+	child, cancelChild := context.WithCancel(scoped)
+	defer cancelChild()
+	stop()
+	select {
+	case <-child.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("cancelling the request's context did not reach a context under the scope")
+	}
+
+	// No scope, or a user already carried: nothing is recorded.
+	for name, ctx := range map[string]context.Context{
+		"no scope":          context.Background(),
+		"user outside":      EnsureRequestID(httptest.NewRequest("GET", "/", nil).WithContext(WithIdentity(context.Background(), bob))).Context(),
+		"user inside":       WithUser(EnsureRequestID(httptest.NewRequest("GET", "/", nil)).Context(), User{Name: "carol"}),
+		"user cleared here": WithIdentity(EnsureRequestID(httptest.NewRequest("GET", "/", nil)).Context(), nil),
+	} {
+		if SetScopeIdentity(ctx, alice) {
+			t.Errorf("%s: SetScopeIdentity recorded the identity", name)
+		}
 	}
 }

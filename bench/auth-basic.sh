@@ -9,7 +9,7 @@
 # one run to the next, so gowsgi is not measured "best of N" like the other
 # scripts. Its runs, all with the same wrk settings, form one sequence
 #
-#   U  P U H U  P U H U  ...  (PAIRS times "P U H U", default 6)
+#   U  P U H U  P U H U  ...  (PAIRS times "P U H U", default 10)
 #
 # U the unprotected server, P the protected one, H the unprotected one sent
 # the same Authorization header (which it ignores: it separates the cost of
@@ -24,12 +24,12 @@
 # are measured APACHE_ROUNDS times (default 1), best kept.
 #
 # Tunables besides lib.sh's: PAIRS, APACHE_ROUNDS, GO_DURATION (wrk -d of
-# each gowsgi run, default 2s).
+# each gowsgi run, default 3s).
 # Run as root on Debian 12: sudo bench/auth-basic.sh (see bench/README.md).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-: "${PAIRS:=6}" "${APACHE_ROUNDS:=1}" "${GO_DURATION:=2s}"
+: "${PAIRS:=10}" "${APACHE_ROUNDS:=1}" "${GO_DURATION:=3s}"
 ROUNDS=$APACHE_ROUNDS # what conditions() reports: Apache's rows are the best of these
 
 setup auth-basic

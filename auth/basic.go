@@ -100,7 +100,7 @@ func (a *BasicAuth) Authenticate(r *http.Request) (*User, bool, error) {
 }
 
 func (a *BasicAuth) authenticate(r *http.Request) (*User, outcome, error) {
-	hdr := r.Header.Values("Authorization")
+	hdr := r.Header["Authorization"] // canonical already: no Values lookup
 	if len(hdr) == 0 {
 		return nil, noCredentials, nil
 	}

@@ -71,12 +71,13 @@
 // closed until the file is fixed). The file is reloaded when its
 // modification time, size or inode changes, checked at most once a second.
 //
-// Successful checks are cached for five minutes under an HMAC (with a
-// per-process random key) of the user and password, never the password
-// itself; the cache is emptied whenever the file changes, and concurrent
-// checks of the same credentials run once. A bcrypt check costs
-// milliseconds; Apache pays it on every request. A cached check, behind
-// [Basic], costs one HMAC and a map lookup, and allocates nothing: the
+// Successful checks are cached for five minutes under a keyed hash
+// (SHA-256 over a per-process random key, the user and the password) of the
+// credentials, never the password itself; the cache is emptied whenever the
+// file changes, and concurrent checks of the same credentials run once. A
+// bcrypt check costs milliseconds; Apache pays it on every request. A cached
+// check, behind [Basic], costs one SHA-256 block for usual credentials and a
+// map lookup, and allocates nothing: the
 // credentials are decoded into a buffer on the stack (and zeroed after the
 // check), and the cache hands out the same [User] for the same credentials,
 // which is why a *User must be treated as read-only.

@@ -374,3 +374,39 @@ func TestHtpasswdCachedUser(t *testing.T) {
 		t.Errorf("%d verifications, want still 1 (a modified user is replaced by a copy, not re-verified)", n)
 	}
 }
+
+// TestCacheKey: the cache key is one for one pair of user and password
+// (where the user name ends is part of the input), the same for strings
+// and bytes, long credentials included, and depends on the per-checker
+// secret key.
+func TestCacheKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "htpasswd")
+	testenv.Htpasswd(t, path, "alice", "pw")
+	h1, err := HtpasswdFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2, err := HtpasswdFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("p", 300)
+	pairs := [][2]string{
+		{"ab", "c"}, {"a", "bc"}, {"a\x00b", "c"}, {"a", "b\x00c"}, {"", "abc"}, {"abc", ""},
+		{"alice", long}, {"alice", long + "q"},
+	}
+	seen := map[cacheKey][2]string{}
+	for _, p := range pairs {
+		k := keyOf(h1, p[0], p[1])
+		if prev, dup := seen[k]; dup {
+			t.Errorf("%q and %q have the same key", prev, p)
+		}
+		seen[k] = p
+		if kb := keyOf(h1, []byte(p[0]), []byte(p[1])); kb != k {
+			t.Errorf("%q: the key of the bytes differs from the key of the strings", p)
+		}
+		if keyOf(h2, p[0], p[1]) == k {
+			t.Errorf("%q: two checkers with their own secret keys gave the same key", p)
+		}
+	}
+}

@@ -11,16 +11,17 @@
 #
 #   U  P U H U  P U H U  ...  (PAIRS times "P U H U", default 10)
 #
-# U the unprotected server, P the protected one, H the unprotected one sent
+# U the unprotected path, P the protected one, H the unprotected one sent
 # the same Authorization header (which it ignores: it separates the cost of
-# a longer request from the cost of checking it). Each P and each H run sits
+# a longer request from the cost of checking it), all three on one gowsgi
+# (see below). Each P and each H run sits
 # between two U runs, and its ratio is taken to the mean of those two, so a
 # drift of the machine's load during the sequence cancels out. The verdict
 # is the median of the PAIRS protected ratios, printed with their spread
 # (min-max) and every run's figures; the CPU per request (Go process, and
 # all of gowsgi's processes) is reported the same way. Short runs and many of
 # them: a burst of other work spoils a ratio or two, not the median. Each
-# gowsgi server is warmed up once (WARMUP) before the sequence. Apache's rows
+# gowsgi path is warmed up once (WARMUP) before the sequence. Apache's rows
 # are measured APACHE_ROUNDS times (default 1), best kept.
 #
 # Tunables besides lib.sh's: PAIRS, APACHE_ROUNDS, GO_DURATION (wrk -d of
@@ -56,17 +57,24 @@ label apache-open "Apache mod_wsgi embedded, unprotected"
 label apache-apr1 "Apache Basic, \$apr1\$ (MD5) htpasswd"
 label apache-basic "Apache Basic, bcrypt cost 10 (wrk -c4)"
 
-start_gowsgi gowsgi-open -processes 2 -threads 1 "$APP/hello.py"
-if [[ $(result_of gowsgi-open) == FAILED ]]; then
-	fail gowsgi-open-hdr "gowsgi-open did not start"
+# One gowsgi serves all three, as one Apache serves its three rows: the
+# protected and the unprotected path share the Go process and the Python
+# workers, so that what differs between them is the authentication alone
+# (two instances differ by a few percent on their own: where the kernel
+# runs them, their caches). -auth-location protects /bcrypt as Apache's
+# <Location /bcrypt> does; /open pays for the LocationMatch test too.
+if gowsgi_has_flags htpasswd require realm auth-location; then
+	start_gowsgi gowsgi -processes 2 -threads 1 -htpasswd "$WORK/bcrypt.htpasswd" \
+		-realm bench -require valid-user -auth-location '^/bcrypt(/|$)' "$APP/hello.py"
 else
-	set_url gowsgi-open-hdr "$(url_of gowsgi-open)" "$(pid_of gowsgi-open)"
+	fail gowsgi "cmd/gowsgi has no -htpasswd/-require/-realm/-auth-location flags yet"
 fi
-if gowsgi_has_flags htpasswd require realm; then
-	start_gowsgi gowsgi-basic -processes 2 -threads 1 -htpasswd "$WORK/bcrypt.htpasswd" \
-		-realm bench -require valid-user "$APP/hello.py"
+if [[ $(result_of gowsgi) == FAILED ]]; then
+	for p in gowsgi-open gowsgi-basic gowsgi-open-hdr; do fail "$p" "gowsgi did not start"; done
 else
-	fail gowsgi-basic "cmd/gowsgi has no -htpasswd/-require/-realm flags yet"
+	set_url gowsgi-open "$(url_of gowsgi)/open" "$(pid_of gowsgi)"
+	set_url gowsgi-basic "$(url_of gowsgi)/bcrypt" "$(pid_of gowsgi)"
+	set_url gowsgi-open-hdr "$(url_of gowsgi)/open" "$(pid_of gowsgi)"
 fi
 
 port=$(apache_conf apache wsgi auth_basic authn_core authn_file authz_user)
@@ -102,8 +110,8 @@ fi
 
 # The protected ones must refuse no and wrong credentials and accept the right
 # ones; a fast 401 is not a result.
-check_status gowsgi-open "$(url_of gowsgi-open)/" 200
-check_status gowsgi-open-hdr "$(url_of gowsgi-open-hdr)/" 200 -H "$AUTH"
+check_status gowsgi-open "$(url_of gowsgi-open)" 200
+check_status gowsgi-open-hdr "$(url_of gowsgi-open-hdr)" 200 -H "$AUTH"
 for p in gowsgi-basic apache-basic apache-apr1; do
 	check_status "$p" "$(url_of "$p")" 401
 	check_status "$p" "$(url_of "$p")" 401 -H "$BAD_AUTH"
@@ -114,17 +122,17 @@ check_status apache-open "$(url_of apache-open)" 200
 # gowsgi: the sequence U (P U H U) x PAIRS (lib.sh, "interleaved sequences").
 GO_PEERS=(gowsgi-open gowsgi-basic gowsgi-open-hdr)
 SEQ_DURATION=$GO_DURATION
-seq_warm gowsgi-open "$(url_of gowsgi-open)/"
-seq_warm gowsgi-basic "$(url_of gowsgi-basic)/" -H "$AUTH"
+seq_warm gowsgi-open "$(url_of gowsgi-open)"
+seq_warm gowsgi-basic "$(url_of gowsgi-basic)" -H "$AUTH"
 sleep 1
 : >"$WORK/sequence"
-seq_run gowsgi-open "$(url_of gowsgi-open)/"
+seq_run gowsgi-open "$(url_of gowsgi-open)"
 for ((round = 1; round <= PAIRS; round++)); do
 	log "round $round/$PAIRS"
-	seq_run gowsgi-basic "$(url_of gowsgi-basic)/" -H "$AUTH"
-	seq_run gowsgi-open "$(url_of gowsgi-open)/"
-	seq_run gowsgi-open-hdr "$(url_of gowsgi-open-hdr)/" -H "$AUTH"
-	seq_run gowsgi-open "$(url_of gowsgi-open)/"
+	seq_run gowsgi-basic "$(url_of gowsgi-basic)" -H "$AUTH"
+	seq_run gowsgi-open "$(url_of gowsgi-open)"
+	seq_run gowsgi-open-hdr "$(url_of gowsgi-open-hdr)" -H "$AUTH"
+	seq_run gowsgi-open "$(url_of gowsgi-open)"
 done
 # The table's gowsgi rows: the median of each one's runs.
 for p in "${GO_PEERS[@]}"; do
@@ -144,7 +152,8 @@ for ((round = 1; round <= APACHE_ROUNDS; round++)); do
 	CONNS=4 WARMUP=0 bench_rps apache-basic "$(url_of apache-basic)" --timeout 30s -H "$AUTH"
 	sleep 2
 done
-drop_row apache # the instance itself is not a row, its locations are
+drop_row apache # the instances themselves are not rows, their locations are
+drop_row gowsgi
 
 print_table "auth-basic: hello world behind Basic auth, requests/s ($(conditions); gowsgi: median of interleaved runs of wrk -d$GO_DURATION, see below)" "req/s" gowsgi-open
 

@@ -3,6 +3,11 @@
 // AUTH_TYPE), the mount (SCRIPT_NAME and PATH_INFO), extra environ entries
 // (such as trac.env_path) and a request id for logging.
 //
+// Most of it travels as context values, each in a context derived for the
+// next layer. The request id and the authenticated identity can also live in
+// a request scope, made once by the outermost layer (see EnsureRequestID and
+// SetScopeIdentity), which later layers fill in place.
+//
 // It is internal so that the public packages stay independent of each other:
 // auth writes the user, prefix writes the mount and the extras, and wsgi reads
 // them, without any of the three importing another. Each public package

@@ -33,18 +33,22 @@ func TestGoMaxProcs(t *testing.T) {
 	}
 }
 
+// registeredLayer returns the layer registered under name.
+func registeredLayer(t *testing.T, name string) layer {
+	t.Helper()
+	for _, l := range layers {
+		if l.name == name && l.build != nil {
+			return l
+		}
+	}
+	t.Fatalf("no %s layer registered", name)
+	return layer{}
+}
+
 // TestGoMaxProcsLayer builds the layer from parsed flags: it sets
 // GOMAXPROCS, and its closer restores the previous value.
 func TestGoMaxProcsLayer(t *testing.T) {
-	var l layer
-	for _, x := range layers {
-		if x.name == "gomaxprocs" {
-			l = x
-		}
-	}
-	if l.build == nil {
-		t.Fatal("no gomaxprocs layer registered")
-	}
+	l := registeredLayer(t, "gomaxprocs")
 	build := func(args ...string) (*builder, error) {
 		fs := flag.NewFlagSet("gowsgi", flag.ContinueOnError)
 		fs.SetOutput(io.Discard)
@@ -89,15 +93,7 @@ func TestGoMaxProcsLayer(t *testing.T) {
 // collector's target to defaultGOGC, and its closer restores it; with GOGC
 // set, the environment's value stays.
 func TestGOGCLayer(t *testing.T) {
-	var l layer
-	for _, x := range layers {
-		if x.name == "gogc" {
-			l = x
-		}
-	}
-	if l.build == nil {
-		t.Fatal("no gogc layer registered")
-	}
+	l := registeredLayer(t, "gogc")
 	prev := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(prev)
 	for _, env := range []string{"", "150"} {

@@ -149,12 +149,7 @@ func EnvironFrom(ctx context.Context) []KV {
 	return out
 }
 
-// WithRequestID returns a copy of ctx carrying id.
-func WithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey{}, id)
-}
-
-// RequestID returns the id stored by [WithRequestID], or "".
+// RequestID returns the request id of the scope [EnsureRequestID] made, or "".
 func RequestID(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey{}).(string)
 	return id

@@ -651,13 +651,13 @@ func (h *Handler) acquire(ctx context.Context, cl *call, req []byte) (c *conn, s
 
 	select {
 	case c := <-w.ch:
-		sent, err := w.sent, w.err
+		sent, why := w.sent, w.err
 		putWaiter(w)
 		if c == nil {
-			if err == nil {
-				err = errUnavailable
+			if why == nil {
+				why = errUnavailable
 			}
-			return nil, false, err
+			return nil, false, why
 		}
 		return c, sent, nil
 	case <-ctx.Done():

@@ -21,11 +21,17 @@ import (
 // Rules stack by nesting: LocationMatch(a, m1)(LocationMatch(b, m2)(app))
 // runs m1 then m2 for a request matching both, the order in which a chain
 // (alice, chi's Use) lists them.
+//
+// A pattern that is a literal, such as ^/private(/|$) (the paths
+// <Location /private> covers), costs a string comparison per request
+// rather than a regexp match; with other patterns, paths lacking a literal
+// the pattern requires (/login in /trac/[^/]+/login) skip the regexp.
+// Either way the result is the regexp's.
 func LocationMatch(re *regexp.Regexp, mw func(http.Handler) http.Handler) func(http.Handler) http.Handler {
 	if re == nil || mw == nil {
 		panic("prefix: LocationMatch with a nil regexp or middleware")
 	}
-	return scoped(re.MatchString, mw)
+	return scoped(pathMatcher(re), mw)
 }
 
 // Location returns middleware that applies mw only to requests whose

@@ -314,6 +314,9 @@ func BenchmarkAuthLayer(b *testing.B) {
 		{"htpasswd-valid-user", []string{"-htpasswd", path, "-realm", "bench", "-require", "valid-user"}, "/", good},
 		{"location-inside", []string{"-htpasswd", path, "-auth-location", "/[^/]+/login"}, "/trac/login", good},
 		{"location-outside", []string{"-htpasswd", path, "-auth-location", "/[^/]+/login"}, "/trac/wiki", ""},
+		// bench/auth-basic.sh's protected path: a Location-shaped pattern.
+		{"location-prefix-inside", []string{"-htpasswd", path, "-auth-location", "^/bcrypt(/|$)"}, "/bcrypt", good},
+		{"location-prefix-outside", []string{"-htpasswd", path, "-auth-location", "^/bcrypt(/|$)"}, "/open", ""},
 	}
 	for _, tt := range tests {
 		b.Run(tt.name, func(b *testing.B) {

@@ -199,11 +199,20 @@ func EnsureRequestID(r *http.Request) *http.Request {
 type scopeCtx struct {
 	context.Context
 	requestID string
-	identity  atomic.Pointer[identityBox] // set at most once
+	// identity points to box once SetScopeIdentity filled it: box lives in
+	// the scope, so recording a user allocates nothing. claimed lets one
+	// caller fill box before identity publishes it.
+	claimed  atomic.Bool
+	box      identityBox
+	identity atomic.Pointer[identityBox]
 }
 
 type identityBox struct{ id Identity }
 
+// Value answers for the scope's keys. For the user it returns the recorded
+// identity, else whatever user a context further out carries, else the
+// scope itself: a marker that SetScopeIdentity finds in one walk (it is
+// no Identity, so UserFrom and IdentityFrom read it as no user).
 func (c *scopeCtx) Value(key any) any {
 	switch key.(type) {
 	case requestIDKey:
@@ -212,13 +221,13 @@ func (c *scopeCtx) Value(key any) any {
 		if b := c.identity.Load(); b != nil {
 			return b.id
 		}
-	case scopeKey:
+		if v := c.Context.Value(key); v != nil {
+			return v
+		}
 		return c
 	}
 	return c.Context.Value(key)
 }
-
-type scopeKey struct{}
 
 // SetScopeIdentity records id as the authenticated identity in the request
 // scope of ctx and reports true. It reports false, and records nothing,
@@ -232,14 +241,18 @@ type scopeKey struct{}
 // So only an identity established for this request, from its own
 // credentials, belongs there.
 func SetScopeIdentity(ctx context.Context, id Identity) bool {
-	if id == nil || ctx.Value(userKey{}) != nil {
+	if id == nil {
 		return false
 	}
-	s, ok := ctx.Value(scopeKey{}).(*scopeCtx)
-	if !ok {
+	// The user lookup stops at the first user, and returns the scope
+	// only when there is none, in the scope or anywhere around it.
+	s, ok := ctx.Value(userKey{}).(*scopeCtx)
+	if !ok || !s.claimed.CompareAndSwap(false, true) {
 		return false
 	}
-	return s.identity.CompareAndSwap(nil, &identityBox{id})
+	s.box.id = id
+	s.identity.Store(&s.box)
+	return true
 }
 
 // LogAttrs returns the attributes every log line about r carries: method,

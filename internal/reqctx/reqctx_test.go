@@ -3,6 +3,8 @@ package reqctx
 import (
 	"context"
 	"net/http/httptest"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 )
@@ -174,5 +176,43 @@ func TestScope(t *testing.T) {
 		if SetScopeIdentity(ctx, alice) {
 			t.Errorf("%s: SetScopeIdentity recorded the identity", name)
 		}
+		if id := IdentityFrom(ctx); id == alice {
+			t.Errorf("%s: IdentityFrom = alice", name)
+		}
+	}
+	// A user outside an empty scope is seen through it.
+	withBob := EnsureRequestID(httptest.NewRequest("GET", "/", nil).WithContext(WithIdentity(context.Background(), bob))).Context()
+	if u, ok := UserFrom(withBob); !ok || u.Name != "bob" {
+		t.Errorf("user outside the scope: UserFrom = %+v, %v", u, ok)
+	}
+
+	// Concurrent setters: exactly one records its identity, and every
+	// reader sees that one (run with -race).
+	ctx := EnsureRequestID(httptest.NewRequest("GET", "/", nil)).Context()
+	ids := []Identity{alice, bob, &richUser{"carol", "Basic", ""}, &richUser{"dave", "Basic", ""}}
+	won := make(chan Identity, len(ids))
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if SetScopeIdentity(ctx, id) {
+				won <- id
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			if got := IdentityFrom(ctx); got != nil && !slices.Contains(ids, got) {
+				t.Errorf("a reader saw %v", got)
+			}
+		}()
+	}
+	wg.Wait()
+	close(won)
+	if len(won) != 1 {
+		t.Fatalf("%d setters won", len(won))
+	}
+	if w := <-won; IdentityFrom(ctx) != w {
+		t.Errorf("IdentityFrom = %v, the winner was %v", IdentityFrom(ctx), w)
 	}
 }

@@ -188,31 +188,100 @@ func decodeBasic(header string, buf []byte) (cred basicCredentials, isBasic, ok 
 	if n := base64.StdEncoding.DecodedLen(len(rest)); n > len(buf) {
 		buf = make([]byte, n)
 	}
-	// Decoding in place would not allocate, but base64.Decode does not
-	// promise to allow it: the encoded text goes through a second buffer
-	// on the stack (it holds no more secret than the header itself).
-	var srcStack [basicStackLen * 4 / 3]byte
-	src := srcStack[:0]
-	if len(rest) > len(srcStack) {
-		src = make([]byte, 0, len(rest))
-	}
-	src = append(src, rest...)
-	n, err := base64.StdEncoding.Decode(buf, src)
-	if err != nil {
+	n, good := decodeBase64(buf, rest)
+	if !good {
 		clear(buf)
 		return basicCredentials{}, true, false
 	}
 	decoded := buf[:n]
 	i := bytes.IndexByte(decoded, ':')
-	if i <= 0 || !utf8.Valid(decoded[:i]) {
+	if i <= 0 || !validUserName(decoded[:i]) {
 		clear(decoded)
 		return basicCredentials{}, true, false
 	}
-	for _, c := range decoded[:i] {
+	return basicCredentials{buf: decoded, colon: i}, true, true
+}
+
+// validUserName reports whether name is UTF-8 free of control characters.
+func validUserName(name []byte) bool {
+	ascii := true
+	for _, c := range name {
 		if c < 0x20 || c == 0x7f {
-			clear(decoded)
-			return basicCredentials{}, true, false
+			return false
+		}
+		if c >= utf8.RuneSelf {
+			ascii = false
 		}
 	}
-	return basicCredentials{buf: decoded, colon: i}, true, true
+	return ascii || utf8.Valid(name)
+}
+
+// decodeBase64 decodes src as base64.StdEncoding.Decode does, into dst
+// (at least StdEncoding.DecodedLen(len(src)) long), and reports how many
+// bytes it wrote and whether src was valid. The common case, padded text
+// of the standard alphabet only, is decoded here straight from the string;
+// anything else (line breaks, which StdEncoding skips, or an error) goes to
+// StdEncoding itself, through a copy of src on the stack when it fits.
+func decodeBase64(dst []byte, src string) (int, bool) {
+	if n, ok := decodeBase64Padded(dst, src); ok {
+		return n, true
+	}
+	var stack [basicStackLen * 4 / 3]byte
+	b := stack[:0]
+	if len(src) > len(stack) {
+		b = make([]byte, 0, len(src))
+	}
+	b = append(b, src...)
+	n, err := base64.StdEncoding.Decode(dst, b)
+	return n, err == nil
+}
+
+// base64Values maps each byte to its value in the standard alphabet, or
+// 0xff.
+var base64Values = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for i := 0; i < len(alphabet); i++ {
+		t[alphabet[i]] = byte(i)
+	}
+	return t
+}()
+
+// decodeBase64Padded decodes padded base64 of the standard alphabet,
+// ignoring the unused bits of the last character as StdEncoding does. It
+// reports false for anything else, leaving dst partly written.
+func decodeBase64Padded(dst []byte, src string) (int, bool) {
+	if len(src)%4 != 0 {
+		return 0, false
+	}
+	n := 0
+	for len(src) >= 4 {
+		q := src[:4]
+		a, b, c, d := base64Values[q[0]], base64Values[q[1]], base64Values[q[2]], base64Values[q[3]]
+		if (a|b|c|d)&0xc0 != 0 {
+			if len(src) != 4 {
+				return 0, false
+			}
+			// The last quantum: "xx==" is one byte, "xxx=" two.
+			switch {
+			case a|b < 0x40 && src[2] == '=' && src[3] == '=':
+				dst[n] = a<<2 | b>>4
+				return n + 1, true
+			case a|b|c < 0x40 && src[3] == '=':
+				dst[n] = a<<2 | b>>4
+				dst[n+1] = b<<4 | c>>2
+				return n + 2, true
+			}
+			return 0, false
+		}
+		out := dst[n : n+3 : n+3]
+		out[0] = a<<2 | b>>4
+		out[1] = b<<4 | c>>2
+		out[2] = c<<6 | d
+		n += 3
+		src = src[4:]
+	}
+	return n, true
 }

@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"bytes"
+	"encoding/base64"
 	"strings"
 	"testing"
 )
@@ -119,6 +121,27 @@ func FuzzGroupFile(f *testing.F) {
 					}
 				}
 			}
+		}
+	})
+}
+
+// FuzzDecodeBase64 checks Basic's base64 decoder against encoding/base64's
+// StdEncoding on any input: the same validity and the same bytes.
+func FuzzDecodeBase64(f *testing.F) {
+	for _, s := range []string{"", "YQ==", "YWI=", "YWJj", "YWJjZA==", "YQ=", "Y===", "YQ==YQ==", "Y Q==", "YR==", "YWJ=",
+		"YW\nJj", "YWJj\r\n", "=", "====", "YWJ+/w==", "YWJ-_w==", "\xff\xff\xff\xff", "YQ=\x00", "!!==", "Y!==", "YW!=", "YWJ!"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
+		wn, err := base64.StdEncoding.Decode(want, []byte(s))
+		got := make([]byte, len(want))
+		gn, ok := decodeBase64(got, s)
+		if ok != (err == nil) {
+			t.Fatalf("decodeBase64(%q): ok %v, StdEncoding: %v", s, ok, err)
+		}
+		if ok && !bytes.Equal(got[:gn], want[:wn]) {
+			t.Fatalf("decodeBase64(%q) = %q, StdEncoding: %q", s, got[:gn], want[:wn])
 		}
 	})
 }

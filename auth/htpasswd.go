@@ -7,9 +7,11 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -156,9 +158,9 @@ func (h *Htpasswd) cacheKey(user, password string) cacheKey {
 	return keyOf(h, user, password)
 }
 
-// keyStack is the room on the stack for keyOf's input: the key, the user
-// name's length, and credentials of up to 108 bytes.
-const keyStack = 128
+// keyRoom is the room keyOf's reused buffer has for its input: the key, the
+// user name's length, and credentials of up to 108 bytes.
+const keyRoom = 128
 
 // keyOf returns the cache key of credentials given as strings or as bytes:
 // SHA-256 over the process's secret key, the length of the user name (so
@@ -167,22 +169,52 @@ const keyStack = 128
 // that the cache holds nothing to test password guesses against, and free
 // of collisions. The keys never leave the process, so HMAC's defence
 // against length extension buys nothing here, while one pass costs half of
-// HMAC's two: a single SHA-256 block for credentials of up to 35 bytes. The
-// input is built on the stack and cleared after use.
+// HMAC's two: a single SHA-256 block for credentials of up to 35 bytes.
+//
+// It allocates nothing: the input is built in a [keyer] taken from a pool
+// (crypto/sha256.Sum256 allocates its state once the compiler inlines it
+// into a caller, as profile-guided builds do), and both the input and the
+// state's copy of it are wiped before the keyer goes back.
 func keyOf[T string | []byte](h *Htpasswd, user, password T) cacheKey {
-	var stack [keyStack]byte
-	buf := stack[:0]
-	if n := len(h.key) + 4 + len(user) + len(password); n > len(stack) {
+	k := keyers.Get().(*keyer)
+	buf := k.buf[:0]
+	if n := len(h.key) + 4 + len(user) + len(password); n > len(k.buf) {
 		buf = make([]byte, 0, n)
 	}
 	buf = append(buf, h.key[:]...)
 	buf = binary.BigEndian.AppendUint32(buf, uint32(len(user)))
 	buf = append(buf, user...)
 	buf = append(buf, password...)
-	k := cacheKey(sha256.Sum256(buf))
+	k.h.Reset()
+	k.h.Write(buf)
+	var key cacheKey
+	copy(key[:], k.h.Sum(k.sum[:0]))
 	clear(buf)
-	return k
+	k.wipe()
+	keyers.Put(k)
+	return key
 }
+
+// A keyer is keyOf's reusable state.
+type keyer struct {
+	h   hash.Hash // SHA-256
+	buf [keyRoom]byte
+	sum [sha256.Size]byte
+}
+
+var keyers = sync.Pool{New: func() any { return &keyer{h: sha256.New()} }}
+
+// wipe overwrites what the state keeps of the last input: Reset does not
+// clear the buffer in which SHA-256 holds the input's last partial block
+// (at most 63 bytes, from its start), and writing 63 zero bytes after a
+// Reset does, without hashing a block.
+func (k *keyer) wipe() {
+	k.h.Reset()
+	k.h.Write(zeroBlock[:sha256.BlockSize-1])
+	clear(k.sum[:])
+}
+
+var zeroBlock [sha256.BlockSize]byte
 
 // cached returns the user of a cached successful check of the credentials
 // whose key is key, made against generation gen of the file, for the user

@@ -2,10 +2,13 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -408,5 +411,41 @@ func TestCacheKey(t *testing.T) {
 		if keyOf(h2, p[0], p[1]) == k {
 			t.Errorf("%q: two checkers with their own secret keys gave the same key", p)
 		}
+		// The key is SHA-256 of exactly that input, however often the
+		// reused state served before.
+		in := append(append(binary.BigEndian.AppendUint32(append([]byte(nil), h1.key[:]...), uint32(len(p[0]))), p[0]...), p[1]...)
+		if want := cacheKey(sha256.Sum256(in)); k != want {
+			t.Errorf("%q: key %x, want SHA-256 of key, length, user, password: %x", p, k, want)
+		}
+	}
+}
+
+// TestKeyerWipe checks that a keyer going back to the pool keeps nothing of
+// the credentials it hashed: its input buffer, its sum, and the partial
+// block SHA-256 buffers (read through reflection; the test skips if the
+// standard library's state no longer has that buffer).
+func TestKeyerWipe(t *testing.T) {
+	k := &keyer{h: sha256.New()}
+	secret := []byte("0123456789abcdef\x00\x00\x00\x05alices3cretpassw0rd-and-more-than-a-block-of-it-0123456789")
+	buf := append(k.buf[:0], secret...)
+	k.h.Write(buf)
+	k.h.Sum(k.sum[:0])
+	clear(buf)
+	k.wipe()
+	state := reflect.ValueOf(k.h)
+	for state.Kind() == reflect.Pointer || state.Kind() == reflect.Interface {
+		state = state.Elem()
+	}
+	x := state.FieldByName("x")
+	if !x.IsValid() || x.Kind() != reflect.Array {
+		t.Skipf("SHA-256 state %s has no buffer x", state.Type())
+	}
+	for i := 0; i < x.Len(); i++ {
+		if x.Index(i).Uint() != 0 {
+			t.Fatalf("the SHA-256 state still holds input bytes: byte %d is %#x", i, x.Index(i).Uint())
+		}
+	}
+	if k.sum != [sha256.Size]byte{} || k.buf != [keyRoom]byte{} {
+		t.Error("the keyer's sum or buffer is not cleared")
 	}
 }

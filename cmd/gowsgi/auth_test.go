@@ -298,10 +298,6 @@ def application(environ, start_response):
 func BenchmarkAuthLayer(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "bench.htpasswd")
 	testenv.Htpasswd(b, path, "alice", "s3cretpassw0rd", "-B", "-C", "10")
-	hello := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain")
-		io.WriteString(w, "Hello, World!\n")
-	})
 	good := basicAuth("alice", "s3cretpassw0rd")
 	tests := []struct {
 		name   string
@@ -320,26 +316,7 @@ func BenchmarkAuthLayer(b *testing.B) {
 	}
 	for _, tt := range tests {
 		b.Run(tt.name, func(b *testing.B) {
-			var h http.Handler = hello
-			if tt.args != nil {
-				mw, err := buildAuthLayer(b, nil, tt.args...)
-				if err != nil {
-					b.Fatal(err)
-				}
-				h = mw(hello)
-			}
-			// The edge layer the command always puts first (mount.go):
-			// a request id in a new request scope, then the canonical
-			// path (with it, -auth-location's LocationMatch finds the path
-			// already canonical).
-			canon := prefix.Canonical(h)
-			h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				canon.ServeHTTP(w, reqctx.EnsureRequestID(r))
-			})
-			r := httptest.NewRequest("GET", tt.target, nil)
-			if tt.authz != "" {
-				r.Header.Set("Authorization", tt.authz)
-			}
+			h, r := edgeAuthRequest(b, tt.args, tt.target, tt.authz)
 			b.ReportAllocs()
 			for b.Loop() {
 				w := httptest.NewRecorder()
@@ -350,4 +327,34 @@ func BenchmarkAuthLayer(b *testing.B) {
 			}
 		})
 	}
+}
+
+// edgeAuthRequest returns a hello-world handler behind the auth layer built
+// from args (none: no auth layer) and the edge layer the command always
+// puts first (mount.go): a request id in a new request scope, then the
+// canonical path (with it, -auth-location's LocationMatch finds the path
+// already canonical); and a request for target with authz as its
+// Authorization header (none if empty).
+func edgeAuthRequest(tb testing.TB, args []string, target, authz string) (http.Handler, *http.Request) {
+	tb.Helper()
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "Hello, World!\n")
+	})
+	if args != nil {
+		mw, err := buildAuthLayer(tb, nil, args...)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		h = mw(h)
+	}
+	canon := prefix.Canonical(h)
+	h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		canon.ServeHTTP(w, reqctx.EnsureRequestID(r))
+	})
+	r := httptest.NewRequest("GET", target, nil)
+	if authz != "" {
+		r.Header.Set("Authorization", authz)
+	}
+	return h, r
 }

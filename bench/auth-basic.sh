@@ -9,7 +9,7 @@
 # one run to the next, so gowsgi is not measured "best of N" like the other
 # scripts. Its runs, all with the same wrk settings, form one sequence
 #
-#   U  P U H U  P U H U  ...  (PAIRS times "P U H U", default 10)
+#   U  P U H U  P U H U  ...  (PAIRS times "P U H U", default 20)
 #
 # U the unprotected path, P the protected one, H the unprotected one sent
 # the same Authorization header (which it ignores: it separates the cost of
@@ -20,7 +20,9 @@
 # is the median of the PAIRS protected ratios, printed with their spread
 # (min-max) and every run's figures; the CPU per request (Go process, and
 # all of gowsgi's processes) is reported the same way. Short runs and many of
-# them: a burst of other work spoils a ratio or two, not the median. Each
+# them: a burst of other work spoils a ratio or two, not the median. The
+# single ratios spread over +-15% here, so a median of 10 still moved by
+# 2-3% between runs of the same binary; 20 is the default. Each
 # gowsgi path is warmed up once (WARMUP) before the sequence. Apache's rows
 # are measured APACHE_ROUNDS times (default 1), best kept.
 #
@@ -30,7 +32,7 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-: "${PAIRS:=10}" "${APACHE_ROUNDS:=1}" "${GO_DURATION:=3s}"
+: "${PAIRS:=20}" "${APACHE_ROUNDS:=1}" "${GO_DURATION:=3s}"
 ROUNDS=$APACHE_ROUNDS # what conditions() reports: Apache's rows are the best of these
 
 setup auth-basic

@@ -185,7 +185,8 @@ func EnsureRequestID(r *http.Request) *http.Request {
 	if RequestID(r.Context()) != "" {
 		return r
 	}
-	return r.WithContext(&scopeCtx{Context: r.Context(), requestID: NewRequestID()})
+	ctx := r.Context()
+	return r.WithContext(&scopeCtx{Context: ctx, requestID: NewRequestID(), outer: ctx.Value(userKey{})})
 }
 
 // scopeCtx is a request's scope: what layers record about the request in
@@ -205,12 +206,16 @@ type scopeCtx struct {
 	claimed  atomic.Bool
 	box      identityBox
 	identity atomic.Pointer[identityBox]
+	// outer is the user value of the contexts around the scope, looked up
+	// once when it is made (they cannot change), so that a user lookup
+	// stops at the scope.
+	outer any
 }
 
 type identityBox struct{ id Identity }
 
 // Value answers for the scope's keys. For the user it returns the recorded
-// identity, else whatever user a context further out carries, else the
+// identity, else whatever user the contexts further out carry, else the
 // scope itself: a marker that SetScopeIdentity finds in one walk (it is
 // no Identity, so UserFrom and IdentityFrom read it as no user).
 func (c *scopeCtx) Value(key any) any {
@@ -221,8 +226,8 @@ func (c *scopeCtx) Value(key any) any {
 		if b := c.identity.Load(); b != nil {
 			return b.id
 		}
-		if v := c.Context.Value(key); v != nil {
-			return v
+		if c.outer != nil {
+			return c.outer
 		}
 		return c
 	}

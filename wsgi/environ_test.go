@@ -65,6 +65,7 @@ func TestEnviron(t *testing.T) {
 				r.Header.Set("X-Remote-User", "alice")
 				r.Header.Set("Proxy", "http://evil:3128")
 				r.Header.Set("Authorization", "Basic Zm9vOmJhcg==")
+				r.Header["authorization"] = []string{"Basic bm9uOmNhbm9uaWNhbA=="} // set by a handler, not canonical
 				r.Header.Set("Remote-User", "root")
 				r.Header["Remote_User"] = []string{"root"}
 				return r

@@ -13,13 +13,6 @@ import (
 	"github.com/gowsgi/gowsgi/internal/testenv"
 )
 
-// nopWriter is a ResponseWriter that allocates nothing.
-type nopWriter struct{ h http.Header }
-
-func (w nopWriter) Header() http.Header         { return w.h }
-func (w nopWriter) Write(b []byte) (int, error) { return len(b), nil }
-func (w nopWriter) WriteHeader(int)             {}
-
 // TestCachedLoginAllocations checks the allocations of a cached Basic login
 // (the race detector, which changes them, is off for this file): none for
 // the check, and for the whole of Basic + Require valid-user only the
@@ -44,7 +37,7 @@ func TestCachedLoginAllocations(t *testing.T) {
 	mw := Basic(BasicConfig{Users: h})(Require(ValidUser())(app))
 	r := httptest.NewRequest("GET", "/", nil)
 	r.Header.Set("Authorization", basicHeader("alice", "s3cretpassw0rd"))
-	w := nopWriter{http.Header{}}
+	w := testenv.NewDiscardWriter()
 	tests := []struct {
 		name string
 		max  float64

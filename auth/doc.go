@@ -77,10 +77,10 @@
 // file changes, and concurrent checks of the same credentials run once. A
 // bcrypt check costs milliseconds; Apache pays it on every request. A cached
 // check, behind [Basic], costs one SHA-256 block for usual credentials and a
-// map lookup, and allocates nothing: the
-// credentials are decoded into a buffer on the stack (and zeroed after the
-// check), and the cache hands out the same [User] for the same credentials,
-// which is why a *User must be treated as read-only.
+// map lookup, and allocates nothing: the credentials are decoded into a
+// buffer on the stack, the hash runs in a reused state, both are wiped after
+// the check, and the cache hands out the same [User] for the same
+// credentials, which is why a *User must be treated as read-only.
 //
 // # Credential-check endpoint
 //

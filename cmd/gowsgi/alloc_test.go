@@ -3,19 +3,11 @@
 package main
 
 import (
-	"net/http"
 	"path/filepath"
 	"testing"
 
 	"github.com/gowsgi/gowsgi/internal/testenv"
 )
-
-// discardWriter is a ResponseWriter that allocates nothing.
-type discardWriter struct{ h http.Header }
-
-func (w discardWriter) Header() http.Header         { return w.h }
-func (w discardWriter) Write(b []byte) (int, error) { return len(b), nil }
-func (w discardWriter) WriteHeader(int)             {}
 
 // TestAuthLayerAllocations checks that a cached Basic login through the
 // auth layer, as the command builds it (and as this test binary is built:
@@ -29,10 +21,10 @@ func TestAuthLayerAllocations(t *testing.T) {
 	good := basicAuth("alice", "s3cretpassw0rd")
 	allocs := func(args []string, target string) float64 {
 		h, r := edgeAuthRequest(t, args, target, good)
-		w := discardWriter{http.Header{}}
+		w := testenv.NewDiscardWriter()
 		h.ServeHTTP(w, r) // the first check fills the cache
 		return testing.AllocsPerRun(200, func() {
-			clear(w.h)
+			clear(w.Header())
 			h.ServeHTTP(w, r)
 		})
 	}

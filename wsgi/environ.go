@@ -120,8 +120,8 @@ func appendEnviron(env []EnvVar, r *http.Request, cfg *Config) []EnvVar {
 		env = append(env, EnvVar{"CONTENT_LENGTH", strconv.FormatInt(r.ContentLength, 10)})
 	}
 	for name, values := range r.Header {
-		if len(values) == 0 || name == "Authorization" && !cfg.PassAuthorization {
-			continue // (a name not in canonical form is caught below)
+		if len(values) == 0 {
+			continue
 		}
 		key, ok := headerKey(name)
 		if !ok {

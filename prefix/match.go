@@ -46,6 +46,9 @@ func newPathMatcher(re *regexp.Regexp) (func(string) bool, matchKind) {
 		return re.MatchString, byRegexp
 	}
 	tree = tree.Simplify()
+	for tree.Op == syntax.OpCapture { // a group around everything matches as its content
+		tree = tree.Sub[0]
+	}
 	if test := literalTest(tree); test != nil {
 		return func(p string) bool {
 			if strings.IndexByte(p, '\n') >= 0 {
@@ -113,15 +116,9 @@ func slashOrEnd(re *syntax.Regexp) bool {
 	return ok && lit == "/" && re.Sub[1].Op == syntax.OpEndText
 }
 
-// requiredLiterals returns the literals that tree's top level concatenates,
-// each of which any path tree matches contains.
+// requiredLiterals returns the literals that tree, a concatenation,
+// joins at its top level: any path tree matches contains each of them.
 func requiredLiterals(tree *syntax.Regexp) []string {
-	for tree.Op == syntax.OpCapture {
-		tree = tree.Sub[0]
-	}
-	if lit, ok := plainLiteral(tree); ok {
-		return []string{lit}
-	}
 	if tree.Op != syntax.OpConcat {
 		return nil
 	}

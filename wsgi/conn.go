@@ -1,51 +1,14 @@
 package wsgi
 
 import (
-	"bufio"
-	_ "embed"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"os"
-	"os/exec"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 )
-
-//go:embed adapter/adapter.py
-var adapterSource string
-
-// process is one Python worker process and its connections, one per request
-// thread.
-type process struct {
-	h       *Handler
-	cmd     *exec.Cmd
-	pid     int
-	conns   []*conn
-	started time.Time
-	exited  chan struct{} // closed when the process was reaped
-	retire  chan string   // a reason to replace this process gracefully
-	// maxRequests is this process's own recycling limit (with jitter).
-	maxRequests int
-
-	// Under h.mu.
-	served   int
-	lastUsed time.Time // kept only with InactivityTimeout
-	retiring bool
-	ready    bool
-
-	// killReason is why the Go side killed the process ("" for a crash).
-	killReason atomic.Pointer[string]
-	stderrDone chan struct{}
-	tailMu     sync.Mutex
-	tail       []string // last lines of stderr, for a failed start
-}
 
 // conn is one socket pair to one request thread of a worker.
 type conn struct {
@@ -127,216 +90,6 @@ func (cl *call) deliver(fs []frame) {
 	}
 }
 
-type adapterConfig struct {
-	Script       string   `json:"script"`
-	Callable     string   `json:"callable"`
-	Path         []string `json:"path"`
-	FDs          []int    `json:"fds"`
-	Multiprocess bool     `json:"multiprocess"`
-}
-
-// spawn starts a worker process and waits until it loaded the script.
-func (h *Handler) spawn() (*process, error) {
-	n := h.cfg.Threads
-	p := &process{
-		h:          h,
-		exited:     make(chan struct{}),
-		retire:     make(chan string, 1),
-		stderrDone: make(chan struct{}),
-	}
-	if m := h.cfg.MaxRequests; m > 0 {
-		p.maxRequests = m + h.jitter(m/10+1)
-	}
-	var child []*os.File
-	defer func() {
-		for _, f := range child {
-			f.Close()
-		}
-	}()
-	fail := func(err error) (*process, error) {
-		for _, c := range p.conns {
-			c.uc.Close()
-		}
-		return nil, err
-	}
-	acfg := adapterConfig{
-		Script:       h.cfg.Script,
-		Callable:     h.cfg.Callable,
-		Path:         h.cfg.PythonPath,
-		Multiprocess: h.cfg.Processes > 1,
-	}
-	for i := 0; i < n; i++ {
-		fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return fail(fmt.Errorf("wsgi: socketpair: %w", err))
-		}
-		child = append(child, os.NewFile(uintptr(fds[1]), "worker"))
-		pf := os.NewFile(uintptr(fds[0]), "wsgi")
-		fc, err := net.FileConn(pf)
-		pf.Close()
-		if err != nil {
-			return fail(fmt.Errorf("wsgi: socket: %w", err))
-		}
-		uc := fc.(*net.UnixConn)
-		rc, err := uc.SyscallConn()
-		if err != nil {
-			uc.Close()
-			return fail(fmt.Errorf("wsgi: socket: %w", err))
-		}
-		c := &conn{p: p, uc: uc, rc: rc, calls: map[uint32]*call{}}
-		c.fr = newFrameReader(uc, nil)
-		p.conns = append(p.conns, c)
-		acfg.FDs = append(acfg.FDs, 3+i)
-	}
-	js, err := json.Marshal(acfg)
-	if err != nil {
-		return fail(fmt.Errorf("wsgi: %w", err))
-	}
-	cmd := exec.Command(h.python, "-c", adapterSource, string(js))
-	cmd.Env = append(os.Environ(), h.cfg.Env...)
-	cmd.ExtraFiles = child
-	// The workers die with us: SIGKILL when the parent goes (and the
-	// adapter exits on EOF of its socket, which covers the rest).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		return fail(fmt.Errorf("wsgi: pipe: %w", err))
-	}
-	cmd.Stdout = pw
-	cmd.Stderr = pw
-	if err := cmd.Start(); err != nil {
-		pr.Close()
-		pw.Close()
-		return fail(fmt.Errorf("wsgi: starting %s: %w", h.python, err))
-	}
-	pw.Close()
-	// The worker holds its ends now; ours must go so that its death is
-	// an EOF here.
-	for _, f := range child {
-		f.Close()
-	}
-	child = nil
-	p.cmd = cmd
-	p.pid = cmd.Process.Pid
-	p.started = time.Now()
-	h.track(p, true)
-	go p.logStderr(pr)
-	go func() {
-		_ = cmd.Wait()
-		close(p.exited)
-		h.track(p, false)
-	}()
-
-	// Wait for every thread's hello. Shutdown ends the wait: the process
-	// is killed, however late it was started (Shutdown's own sweep of the
-	// processes still loading misses one started after it).
-	loaded := make(chan struct{})
-	defer close(loaded)
-	go func() {
-		select {
-		case <-h.done:
-			p.kill("shutdown")
-		case <-loaded:
-		}
-	}()
-	deadline := time.Now().Add(h.cfg.StartTimeout)
-	for _, c := range p.conns {
-		c.uc.SetReadDeadline(deadline)
-		f, err := c.fr.next()
-		c.uc.SetReadDeadline(time.Time{})
-		if err == nil && f.typ != frameHello {
-			err = fmt.Errorf("%w: frame %d before hello", errProtocol, f.typ)
-		}
-		if err != nil {
-			// Give a worker that is exiting the time to report why.
-			select {
-			case <-p.exited:
-			case <-time.After(time.Second):
-				p.kill("start")
-				<-p.exited
-			}
-			select {
-			case <-p.stderrDone:
-			case <-time.After(time.Second):
-			}
-			p.tailMu.Lock()
-			tb := strings.Join(p.tail, "\n")
-			p.tailMu.Unlock()
-			state := ""
-			if ps := cmd.ProcessState; ps != nil {
-				state = ps.String()
-			}
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				err = errors.New("exited before it was ready")
-			}
-			for _, c := range p.conns {
-				c.uc.Close()
-			}
-			return nil, &StartError{Script: h.cfg.Script, Err: err, State: state, Output: tb}
-		}
-	}
-	for _, c := range p.conns {
-		go c.readLoop()
-	}
-	return p, nil
-}
-
-// StartError reports a worker process that failed to load the script. It is
-// logged with the process's output (the Python traceback).
-type StartError struct {
-	Script string
-	Err    error
-	// State is the process's exit state ("exit status 3"), if it exited.
-	State string
-	// Output is the end of what the process wrote to stderr.
-	Output string
-}
-
-func (e *StartError) Error() string {
-	msg := "wsgi: worker for " + e.Script + " failed to start: " + e.Err.Error()
-	if e.State != "" {
-		msg += " (" + e.State + ")"
-	}
-	return msg
-}
-
-func (e *StartError) Unwrap() error { return e.Err }
-
-// logStderr logs what the worker writes to stdout and stderr, line by line,
-// and keeps the last lines for a failed start's report.
-func (p *process) logStderr(r io.ReadCloser) {
-	defer close(p.stderrDone)
-	defer r.Close()
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 4096), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		p.tailMu.Lock()
-		p.tail = append(p.tail, line)
-		if len(p.tail) > 100 {
-			p.tail = p.tail[len(p.tail)-100:]
-		}
-		p.tailMu.Unlock()
-		p.h.log.Warn("wsgi: worker output", "pid", p.pid, "line", line)
-	}
-}
-
-// kill ends the process at once, recording why.
-func (p *process) kill(reason string) {
-	p.killReason.CompareAndSwap(nil, &reason)
-	if p.cmd != nil && p.cmd.Process != nil {
-		_ = p.cmd.Process.Kill()
-	}
-}
-
-// closeConns closes the Go ends of the sockets: the worker sees EOF and
-// exits.
-func (p *process) closeConns() {
-	for _, c := range p.conns {
-		c.uc.Close()
-	}
-}
-
 // register records cl as the next request written to c, stamped with the
 // time. It reports false when the connection is dead.
 func (c *conn) register(cl *call) bool {
@@ -366,25 +119,6 @@ func (c *conn) dropLocked(cl *call) {
 				c.order[0].head = time.Now().UnixNano()
 			}
 			return
-		}
-	}
-}
-
-// rescue tells the safe requests queued behind a request that has run
-// longer than pipelineRescue to take themselves back. A request that
-// started meanwhile ignores it.
-func (c *conn) rescue(now int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.order) < 2 || now-c.order[0].head < int64(pipelineRescue) {
-		return
-	}
-	for _, cl := range c.order[1:] {
-		if cl.rescuable {
-			select {
-			case cl.ch <- []frame{{typ: frameRescue, id: cl.id, fd: -1}}:
-			default: // frames are flowing: it runs
-			}
 		}
 	}
 }
@@ -634,21 +368,4 @@ func (c *conn) fail(err error) {
 		}
 		cl.deliver([]frame{{typ: typ, id: cl.id, payload: msg, fd: -1}})
 	}
-}
-
-// rss returns the resident set size of the process in bytes.
-func (p *process) rss() (int64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(p.pid) + "/statm")
-	if err != nil {
-		return 0, fmt.Errorf("wsgi: %w", err)
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 2 {
-		return 0, fmt.Errorf("wsgi: malformed statm %q", b)
-	}
-	pages, err := strconv.ParseInt(f[1], 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("wsgi: statm: %w", err)
-	}
-	return pages * int64(os.Getpagesize()), nil
 }

@@ -1,0 +1,410 @@
+package wsgi
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/textproto"
+	"sync"
+	"time"
+
+	"github.com/gowsgi/gowsgi/internal/reqctx"
+)
+
+// inlineBody is the largest request body read before dispatch and sent
+// with the request; larger and unknown-length bodies stream on demand.
+const inlineBody = 64 << 10
+
+// ServeHTTP implements http.Handler: it sends the request to a worker and
+// streams the response back. It never returns an error: failures become a
+// status (500 application error, 502 worker died, 503 no worker, 504
+// timeout) and a log line with the detail.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+
+	// Build the request frame: header, environ, and a small body inline.
+	// The buffers are reused: nothing holds the frame once ServeHTTP
+	// returns (a request queued for a worker is copied into its
+	// connection's pending writes).
+	sc := scratchPool.Get().(*scratch)
+	defer sc.put()
+	sc.env = appendEnviron(sc.env[:0], r, &h.cfg)
+	buf := appendMarshalEnviron(sc.buf[:frameHeaderLen+4], sc.env)
+	envLen := len(buf) - frameHeaderLen - 4
+	typ := byte(frameReq)
+	hasBody := r.Body != nil && r.Body != http.NoBody
+	if !hasBody || r.ContentLength == 0 && len(r.TransferEncoding) == 0 {
+		typ = frameReqFull
+	} else if r.ContentLength > 0 && r.ContentLength <= inlineBody {
+		start := len(buf)
+		buf = append(buf, make([]byte, r.ContentLength)...)
+		if _, err := io.ReadFull(r.Body, buf[start:]); err != nil {
+			h.log.Warn("wsgi: reading request body", append(reqctx.LogAttrs(r), "err", err)...)
+			http.Error(w, "Bad Request", http.StatusBadRequest)
+			return
+		}
+		typ = frameReqFull
+	}
+	sc.buf = buf
+	binary.LittleEndian.PutUint32(buf[frameHeaderLen:], uint32(envLen))
+	rescuable := typ == frameReqFull && (r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions)
+
+	var deadline <-chan time.Time
+	if h.cfg.RequestTimeout > 0 {
+		t := time.NewTimer(h.cfg.RequestTimeout)
+		defer t.Stop()
+		deadline = t.C
+	}
+	for attempt := 0; ; attempt++ {
+		id := h.nextID.Add(1)
+		putHeader(buf, typ, id, len(buf)-frameHeaderLen)
+		cl := newCall(id, rescuable)
+		c, sent, err := h.acquire(ctx, cl, buf)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			cause := "unavailable"
+			switch {
+			case errors.Is(err, errQueueFull):
+				cause = "queue_full"
+			case errors.Is(err, errQueueTimeout):
+				cause = "queue_timeout"
+			}
+			h.stats.fail(cause)
+			h.log.Warn("wsgi: "+errString(err), reqctx.LogAttrs(r)...)
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		ex := exchange{h: h, c: c, w: w, r: r, deadline: deadline}
+		if !ex.run(cl, buf, sent) {
+			return
+		}
+		// The request never started: its worker died with it queued.
+		h.stats.requeued.Add(1)
+		if attempt == 9 {
+			h.stats.fail("unavailable")
+			h.log.Warn("wsgi: request could not be placed on a worker", reqctx.LogAttrs(r)...)
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+			return
+		}
+	}
+}
+
+// scratch holds the buffers of one request's frame, reused across requests.
+type scratch struct {
+	buf []byte
+	env []EnvVar
+}
+
+// scratchMax bounds the buffers kept for reuse; a request with a large
+// inline body or environ gets its own.
+const scratchMax = 16 << 10
+
+var scratchPool = sync.Pool{New: func() any {
+	return &scratch{buf: make([]byte, 0, 1024), env: make([]EnvVar, 0, 48)}
+}}
+
+func (sc *scratch) put() {
+	clear(sc.env) // drop the references to the request's strings
+	if cap(sc.buf) > scratchMax || cap(sc.env) > 256 {
+		return
+	}
+	sc.env = sc.env[:0]
+	scratchPool.Put(sc)
+}
+
+// exchange is one request on one worker connection.
+type exchange struct {
+	h        *Handler
+	c        *conn
+	w        http.ResponseWriter
+	r        *http.Request
+	deadline <-chan time.Time
+
+	cl          *call
+	wroteHeader bool
+	contentLen  int64 // the application's Content-Length, or -1
+	written     int64
+	bodyDone    bool
+	bodyErr     error
+	// status is the application's status, set by its headers and sent
+	// with the first body bytes, the end, or a file.
+	status int
+	hdr    []string // names and values in turn (responseHead.header)
+	// last is set while the last frame of a batch is handled.
+	last bool
+	// started: a frame of the response arrived.
+	started bool
+}
+
+// run sends the request (unless acquire already did: sent) and relays the
+// response. It reports true when the request never started on the worker
+// and should be sent elsewhere.
+func (ex *exchange) run(cl *call, req []byte, sent bool) (retry bool) {
+	h, c, r := ex.h, ex.c, ex.r
+	ex.cl = cl
+	ex.contentLen = -1
+	// ended: the request's last frame was handled, so that its reader
+	// is done with cl and cl can be reused; otherwise the reader is told
+	// to drop what still comes.
+	ended := false
+	defer func() {
+		if ended {
+			putCall(cl)
+		} else {
+			cl.stop()
+		}
+	}()
+	if !sent { // else grant registered and queued it
+		if err := c.send(cl, req); err != nil {
+			if errors.Is(err, errWorkerGone) {
+				h.unassign(c)
+				return true
+			}
+			// The reader fails the request below.
+			h.log.Warn(errString(err), reqctx.LogAttrs(r)...)
+		}
+	}
+	ctx := r.Context()
+	// rest holds the frames of the batch not handled yet; on an early
+	// return their descriptors are closed.
+	var rest []frame
+	defer func() {
+		for _, f := range rest {
+			if f.fd >= 0 {
+				closeFD(f.fd)
+			}
+		}
+	}()
+	for {
+		var batch []frame
+		select {
+		case batch = <-cl.ch:
+		case <-ctx.Done():
+			ex.abort()
+			return false
+		case <-ex.deadline:
+			h.stats.fail("timeout")
+			h.log.Error("wsgi: request timed out; killing its worker", append(reqctx.LogAttrs(r), "pid", c.p.pid, "timeout", h.cfg.RequestTimeout)...)
+			cl.stop()
+			c.p.kill("timeout")
+			ex.failStatus(http.StatusGatewayTimeout)
+			return false
+		}
+		for i, f := range batch {
+			ex.last = i == len(batch)-1
+			rest = batch[i+1:]
+			switch f.typ {
+			case frameEnd, frameError, frameDied, frameRetry:
+				// The last frame: the reader forgot the request
+				// before it sent this one (dropLocked, fail).
+				ended = true
+			}
+			if f.typ == frameRescue {
+				if ex.started {
+					continue
+				}
+				h.log.Info("wsgi: request taken back from a worker busy with a long request", append(reqctx.LogAttrs(r), "pid", c.p.pid)...)
+				ex.abort()
+				return true
+			}
+			ex.started = true
+			switch f.typ {
+			case frameRead:
+				ex.sendBody(readWant(f.payload))
+			case frameHeaders:
+				if !ex.head(f.payload) {
+					return false
+				}
+			case frameData, frameDataFlush:
+				if !ex.data(f) {
+					return false
+				}
+			case frameLog:
+				h.log.Warn("wsgi.errors: "+string(f.payload), reqctx.LogAttrs(r)...)
+			case frameFile:
+				if !ex.file(f) {
+					return false
+				}
+			case frameError:
+				h.stats.fail("app_error")
+				h.log.Error("wsgi: application error", append(reqctx.LogAttrs(r), "traceback", string(f.payload))...)
+				ex.failStatus(http.StatusInternalServerError)
+				return false
+			case frameEnd:
+				if ex.status != 0 {
+					ex.commit()
+				} else {
+					h.stats.fail("bad_response")
+					h.log.Error("wsgi: response ended without headers", reqctx.LogAttrs(r)...)
+					ex.failStatus(http.StatusInternalServerError)
+				}
+				return false
+			case frameDied:
+				h.stats.fail("worker_died")
+				h.log.Error("wsgi: worker died while serving the request", append(reqctx.LogAttrs(r), "pid", c.p.pid, "err", string(f.payload))...)
+				ex.failStatus(http.StatusBadGateway)
+				return false
+			case frameRetry:
+				return true
+			default:
+				if f.fd >= 0 {
+					closeFD(f.fd)
+				}
+			}
+		}
+	}
+}
+
+// failStatus answers with status when nothing was sent yet, and otherwise
+// aborts the client connection so that a truncated body never looks
+// complete.
+func (ex *exchange) failStatus(status int) {
+	if !ex.wroteHeader {
+		ex.wroteHeader = true
+		http.Error(ex.w, http.StatusText(status), status)
+		return
+	}
+	// What was written goes out first: the client sees the status and a
+	// truncated body, not a connection closed before any response.
+	_ = http.NewResponseController(ex.w).Flush()
+	panic(http.ErrAbortHandler)
+}
+
+// abort tells the worker to stop the request and stops listening to it.
+func (ex *exchange) abort() {
+	ex.cl.stop()
+	var b [frameHeaderLen]byte
+	putHeader(b[:], frameAbort, ex.cl.id, 0)
+	_ = ex.c.write(b[:])
+}
+
+// sendBody answers a read: up to n bytes of the body, or EOF. A body that
+// fails (the client went away, bad chunking) aborts the request: the
+// application sees its input break.
+func (ex *exchange) sendBody(n int) {
+	if ex.bodyErr != nil {
+		ex.h.log.Warn("wsgi: reading request body", append(reqctx.LogAttrs(ex.r), "err", ex.bodyErr)...)
+		ex.abort()
+		return
+	}
+	if ex.bodyDone || ex.r.Body == nil {
+		ex.writeFrame(frameEOF, nil)
+		return
+	}
+	b := make([]byte, frameHeaderLen+n)
+	for {
+		m, err := ex.r.Body.Read(b[frameHeaderLen:])
+		if m > 0 {
+			if err == io.EOF {
+				ex.bodyDone = true
+			} else if err != nil {
+				ex.bodyErr = err
+			}
+			putHeader(b, frameBody, ex.cl.id, m)
+			_ = ex.c.write(b[:frameHeaderLen+m])
+			return
+		}
+		if err == io.EOF {
+			ex.bodyDone = true
+			ex.writeFrame(frameEOF, nil)
+			return
+		}
+		if err != nil {
+			ex.bodyErr = err
+			ex.sendBody(n)
+			return
+		}
+	}
+}
+
+func (ex *exchange) writeFrame(typ byte, p []byte) {
+	_ = ex.c.write(appendFrame(nil, typ, ex.cl.id, p))
+}
+
+// head applies the status and headers from the application.
+func (ex *exchange) head(p []byte) bool {
+	rh, err := parseHead(p)
+	if err == nil && rh.status < 200 {
+		err = fmt.Errorf("wsgi: informational status %d as a final status", rh.status)
+	}
+	if err != nil || ex.status != 0 {
+		if err == nil {
+			err = errors.New("wsgi: headers sent twice")
+		}
+		ex.h.stats.fail("bad_response")
+		ex.h.log.Error("wsgi: bad response from the application: "+errString(err), reqctx.LogAttrs(ex.r)...)
+		ex.abort()
+		ex.failStatus(http.StatusInternalServerError)
+		return false
+	}
+	ex.hdr = rh.header
+	ex.contentLen = rh.contentLength
+	ex.status = rh.status
+	return true
+}
+
+// commit sends the status line and header.
+func (ex *exchange) commit() {
+	if ex.wroteHeader {
+		return
+	}
+	ex.wroteHeader = true
+	ex.applyHeader()
+	ex.w.WriteHeader(ex.status)
+}
+
+func (ex *exchange) applyHeader() {
+	hdr := ex.w.Header()
+	// The values are views of the parsed header block: no copy, no array
+	// per header (each view's capacity ends at the value, so that an
+	// append for a repeated header copies instead of overwriting).
+	for i := 0; i+1 < len(ex.hdr); i += 2 {
+		k := textproto.CanonicalMIMEHeaderKey(ex.hdr[i])
+		if old, ok := hdr[k]; ok {
+			hdr[k] = append(old, ex.hdr[i+1])
+			continue
+		}
+		hdr[k] = ex.hdr[i+1 : i+2 : i+2]
+	}
+	if ex.status >= 500 {
+		ex.h.stats.fail("app_status")
+	}
+}
+
+// data relays body bytes, never more than the application's Content-Length.
+func (ex *exchange) data(f frame) bool {
+	if ex.status == 0 {
+		ex.h.log.Error("wsgi: body before headers", reqctx.LogAttrs(ex.r)...)
+		ex.abort()
+		ex.failStatus(http.StatusInternalServerError)
+		return false
+	}
+	p := f.payload
+	if ex.contentLen >= 0 && ex.written+int64(len(p)) > ex.contentLen {
+		p = p[:ex.contentLen-ex.written]
+	}
+	ex.commit()
+	if len(p) > 0 {
+		n, err := ex.w.Write(p)
+		ex.written += int64(n)
+		if err != nil {
+			ex.abort()
+			return false
+		}
+	}
+	if f.typ == frameDataFlush && ex.last && len(ex.cl.ch) == 0 {
+		if err := http.NewResponseController(ex.w).Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			ex.abort()
+			return false
+		}
+	}
+	return true
+}
+
+// stats

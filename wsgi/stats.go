@@ -1,0 +1,83 @@
+package wsgi
+
+import (
+	"maps"
+	"sync"
+	"sync/atomic"
+)
+
+// counters are the handler's statistics.
+type counters struct {
+	mu       sync.Mutex
+	served   atomic.Int64
+	requeued atomic.Int64
+	failures map[string]int64
+	restarts map[string]int64
+}
+
+func (s *counters) init() {
+	s.failures = map[string]int64{}
+	s.restarts = map[string]int64{}
+}
+
+func (s *counters) fail(cause string) {
+	s.mu.Lock()
+	s.failures[cause]++
+	s.mu.Unlock()
+}
+
+func (s *counters) restart(cause string) {
+	s.mu.Lock()
+	s.restarts[cause]++
+	s.mu.Unlock()
+}
+
+// Stats is a snapshot of a [Handler]'s workers and counters.
+type Stats struct {
+	// Processes is the number of worker processes in service.
+	Processes int `json:"processes"`
+	// Busy and Idle count request threads (connections) with and without
+	// a request.
+	Busy int `json:"busy"`
+	Idle int `json:"idle"`
+	// Queued is the number of requests waiting for a worker.
+	Queued int `json:"queued"`
+	// Served counts requests answered by a worker (any status).
+	Served int64 `json:"served"`
+	// Requeued counts requests sent to another worker because the one
+	// they were queued on died before they started.
+	Requeued int64 `json:"requeued"`
+	// Failures counts error responses by cause: "app_error" (500,
+	// exception), "bad_response" (500, invalid status or headers),
+	// "app_status" (5xx chosen by the application), "worker_died" (502),
+	// "timeout" (504), "queue_full", "queue_timeout" and "unavailable"
+	// (503).
+	Failures map[string]int64 `json:"failures"`
+	// Restarts counts worker replacements by cause: "crash", "timeout",
+	// "max_requests", "memory", "inactivity", "reload",
+	// "startup_failure".
+	Restarts map[string]int64 `json:"restarts"`
+}
+
+// Stats returns a snapshot of the handler's state and counters.
+func (h *Handler) Stats() Stats {
+	var s Stats
+	h.mu.Lock()
+	s.Processes = len(h.procs)
+	for _, c := range h.conns {
+		if c.assigned > 0 {
+			s.Busy++
+		} else {
+			s.Idle++
+		}
+	}
+	s.Queued = len(h.waiters)
+	h.mu.Unlock()
+	s.Served = h.stats.served.Load()
+	s.Requeued = h.stats.requeued.Load()
+	h.stats.mu.Lock()
+	s.Failures = maps.Clone(h.stats.failures)
+	s.Restarts = maps.Clone(h.stats.restarts)
+	h.stats.mu.Unlock()
+	return s
+}

@@ -40,6 +40,12 @@ type Config struct {
 	// PassAuthorization passes the Authorization header to the application
 	// as HTTP_AUTHORIZATION (WSGIPassAuthorization On). Off by default.
 	PassAuthorization bool
+	// MaxRequestBody is the largest request body accepted, in bytes
+	// (Apache's LimitRequestBody): a larger declared Content-Length is
+	// answered 413 before the application runs, and a chunked body that
+	// grows past it ends the request (413 if nothing was sent yet). Zero
+	// means 1 GiB, Apache 2.4.54's default; negative means no limit.
+	MaxRequestBody int64
 	// TrustedProxies lists the peers whose X-Forwarded-Proto is believed
 	// for wsgi.url_scheme. Empty means none.
 	TrustedProxies []netip.Prefix

@@ -49,11 +49,24 @@ type call struct {
 	// one the worker runs (unix nanos; under conn.mu).
 	head int64
 	// rescuable: a safe request whose body, if any, went with it, so that
-	// it may run again elsewhere when it waits behind a long request.
+	// it may wait behind a running request and run again elsewhere (see
+	// the dispatcher's policy).
 	rescuable bool
+	// taken: it was told to take itself back (under conn.mu).
+	taken bool
 }
 
 func (cl *call) stop() { cl.once.Do(func() { close(cl.abandon) }) }
+
+// stopped reports whether the handler stopped listening to cl.
+func (cl *call) stopped() bool {
+	select {
+	case <-cl.abandon:
+		return true
+	default:
+		return false
+	}
+}
 
 // callPool recycles the calls whose last frame their handler received
 // (see exchange.run): nothing refers to them then, and their channels are
@@ -73,6 +86,7 @@ func putCall(cl *call) {
 	cl.start.Store(0)
 	cl.streaming.Store(false)
 	cl.head = 0
+	cl.taken = false
 	callPool.Put(cl)
 }
 
@@ -121,6 +135,42 @@ func (c *conn) dropLocked(cl *call) {
 			return
 		}
 	}
+}
+
+// overdue reports whether the request running on c was abandoned by its
+// exchange (the client left, the body failed) and has run longer than
+// timeout: nobody else will stop it.
+func (c *conn) overdue(now int64, timeout time.Duration) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.order) == 0 {
+		return false
+	}
+	cl := c.order[0]
+	return cl.stopped() && now-cl.head > int64(timeout)
+}
+
+// takeBack tells up to max requests queued behind the running one, and
+// not taken back yet, to take themselves back (a frameRescue their
+// exchange acts on unless the request started meanwhile). It returns how
+// many it told.
+func (c *conn) takeBack(max int) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for i := 1; i < len(c.order) && n < max; i++ {
+		cl := c.order[i]
+		if !cl.rescuable || cl.taken {
+			continue
+		}
+		select {
+		case cl.ch <- []frame{{typ: frameRescue, id: cl.id, fd: -1}}:
+			cl.taken = true
+			n++
+		default: // frames are flowing: it runs
+		}
+	}
+	return n
 }
 
 // send writes one request to the worker. A write error leaves the
@@ -306,6 +356,12 @@ func (c *conn) readLoop() {
 			c.dropLocked(cl)
 		}
 		c.mu.Unlock()
+		if cl == nil && f.typ == frameLog {
+			// An application that kept wsgi.errors writes to it after
+			// its request ended: a log line, not a protocol error.
+			h.log.Warn("wsgi.errors (after its request ended): "+string(f.payload), "pid", c.p.pid)
+			continue
+		}
 		if cl == nil {
 			if f.fd >= 0 {
 				syscall.Close(f.fd)

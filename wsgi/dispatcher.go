@@ -7,26 +7,33 @@ import (
 	"time"
 )
 
+// The dispatcher decides which request goes on which worker connection
+// (one per Python request thread), and when. Its policy:
+//
+//  1. A request goes to an idle connection (nothing in flight) when there
+//     is one, rotating among them.
+//  2. When none is idle, a safe request (GET, HEAD, OPTIONS) whose body, if
+//     any, went with it may be queued on a busy connection, behind at most
+//     pipelineDepth-1 others, and only when every request there started
+//     less than pipelineMaxAge ago and none streams. The worker then finds
+//     it already read when it finishes the running one (see NOTES on the
+//     cost of waking a worker). Any other request never waits behind a
+//     running one: it waits in the queue below for an idle connection.
+//  3. The queue is first come, first served, bounded by Config.QueueSize
+//     and Config.QueueTimeout (503).
+//  4. When a connection becomes idle (a request ended, a process started)
+//     and the queue is empty, requests queued on busy connections that
+//     have not started are taken back, one per idle connection: an abort
+//     frame, which the worker reads before it would start them, and they
+//     are dispatched again. So no request waits behind another while a
+//     thread that could serve it is idle; being safe, one that the worker
+//     started meanwhile may run twice, its first run's output dropped.
 const (
-	// pipelineDepth is how many requests may be in flight on one worker
-	// connection: the running one and up to three queued in its socket, so
-	// that the worker finds its next request without sleeping and both
-	// sides read several frames per system call. A request is queued on a
-	// busy connection only when no connection is idle, and only behind
-	// requests that are young and do not stream (pipelineMaxAge).
+	// pipelineDepth bounds the requests in flight on one connection: the
+	// running one and up to three queued behind it.
 	pipelineDepth = 4
 	// pipelineMaxAge: no request is queued behind one running longer.
-	// (A queued request cannot be taken back: the worker reads its socket
-	// only between requests.)
 	pipelineMaxAge = 10 * time.Millisecond
-	// pipelineRescue: a safe request (GET, HEAD, OPTIONS, its body if any
-	// sent with it) queued behind a request that has run longer than this
-	// is taken back (an abort the worker reads before it would start it)
-	// and dispatched again, so that a request that turns out long does
-	// not hold up those queued behind it. The monitor looks every
-	// second. Other requests stay: running one twice could do its work
-	// twice.
-	pipelineRescue = time.Second
 )
 
 type waiter struct {
@@ -39,6 +46,8 @@ type waiter struct {
 	sent bool // set under h.mu before the connection is sent on ch
 	// enq is when the request joined the queue (unix nanos).
 	enq int64
+	// rescuable: the request may be queued behind a running one (rule 2).
+	rescuable bool
 	// err is set under h.mu before a nil conn is sent on ch: why no
 	// worker came (nil: errUnavailable).
 	err error
@@ -71,9 +80,9 @@ func (h *Handler) connDead(c *conn) {
 }
 
 // pick returns a connection for a new request, or nil: an idle one first
-// (rotating), else one whose running request is young and not streaming,
-// with room in its pipeline. Called with h.mu held.
-func (h *Handler) pick() *conn {
+// (rotating), else, for a rescuable request, one whose requests are young
+// and not streaming, with room in its pipeline. Called with h.mu held.
+func (h *Handler) pick(rescuable bool) *conn {
 	n := len(h.conns)
 	for i := 0; i < n; i++ {
 		j := (h.rr + i) % n
@@ -81,6 +90,9 @@ func (h *Handler) pick() *conn {
 			h.rr = (j + 1) % n
 			return c
 		}
+	}
+	if !rescuable {
+		return nil
 	}
 	var now int64
 	for i := 0; i < n; i++ {
@@ -91,21 +103,50 @@ func (h *Handler) pick() *conn {
 		if now == 0 {
 			now = time.Now().UnixNano()
 		}
-		if c.pipelineOK(now) {
+		if c.pipelineOK(now, h.pipelineMaxAge) {
 			return c
 		}
 	}
 	return nil
 }
 
-func (c *conn) pipelineOK(now int64) bool {
+// takeBack applies rule 4: with the queue empty, it tells up to one
+// request per idle connection, queued behind a running one and not yet
+// started, to take itself back. Called with h.mu held.
+func (h *Handler) takeBack() {
+	idle := 0
+	busy := false
+	for _, c := range h.conns {
+		switch {
+		case c.assigned == 0:
+			idle++
+		case c.assigned > 1:
+			busy = true
+		}
+	}
+	if idle == 0 || !busy {
+		return
+	}
+	for _, c := range h.conns {
+		if c.assigned > 1 {
+			idle -= c.takeBack(idle)
+			if idle == 0 {
+				return
+			}
+		}
+	}
+}
+
+// pipelineOK reports whether a rescuable request may be queued on c: every
+// request there is younger than maxAge, none streams, none was taken back.
+func (c *conn) pipelineOK(now int64, maxAge time.Duration) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, cl := range c.order {
-		if cl.streaming.Load() {
+		if cl.streaming.Load() || cl.taken {
 			return false
 		}
-		if s := cl.start.Load(); s != 0 && now-s > int64(pipelineMaxAge) {
+		if s := cl.start.Load(); s != 0 && now-s > int64(maxAge) {
 			return false
 		}
 	}
@@ -116,7 +157,7 @@ func (c *conn) pipelineOK(now int64) bool {
 // with h.mu held.
 func (h *Handler) grant() {
 	for len(h.waiters) > 0 {
-		c := h.pick()
+		c := h.pick(h.waiters[0].rescuable)
 		if c == nil {
 			return
 		}
@@ -131,6 +172,7 @@ func (h *Handler) grant() {
 		}
 		w.ch <- c
 	}
+	h.takeBack()
 }
 
 // release is called when a request on c is answered.
@@ -197,7 +239,7 @@ func (h *Handler) acquire(ctx context.Context, cl *call, req []byte) (c *conn, s
 		return nil, false, errClosed
 	}
 	if len(h.waiters) == 0 {
-		if c := h.pick(); c != nil {
+		if c := h.pick(cl.rescuable); c != nil {
 			c.assigned++
 			h.mu.Unlock()
 			return c, false, nil
@@ -217,6 +259,7 @@ func (h *Handler) acquire(ctx context.Context, cl *call, req []byte) (c *conn, s
 		w.cl, w.req = cl, req
 	}
 	w.enq = time.Now().UnixNano()
+	w.rescuable = cl.rescuable
 	h.waiters = append(h.waiters, w)
 	if !h.queueArmed {
 		h.queueArmed = true
@@ -282,23 +325,4 @@ func (h *Handler) expireWaiters() {
 		return
 	}
 	h.queueTimer.Reset(time.Duration(h.waiters[0].enq + limit - now))
-}
-
-// rescue tells the safe requests queued behind a request that has run
-// longer than pipelineRescue to take themselves back. A request that
-// started meanwhile ignores it.
-func (c *conn) rescue(now int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.order) < 2 || now-c.order[0].head < int64(pipelineRescue) {
-		return
-	}
-	for _, cl := range c.order[1:] {
-		if cl.rescuable {
-			select {
-			case cl.ch <- []frame{{typ: frameRescue, id: cl.id, fd: -1}}:
-			default: // frames are flowing: it runs
-			}
-		}
-	}
 }

@@ -1,6 +1,7 @@
 package wsgi
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -34,21 +35,38 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	buf := appendMarshalEnviron(sc.buf[:frameHeaderLen+4], sc.env)
 	envLen := len(buf) - frameHeaderLen - 4
 	typ := byte(frameReq)
-	hasBody := r.Body != nil && r.Body != http.NoBody
-	if !hasBody || r.ContentLength == 0 && len(r.TransferEncoding) == 0 {
+	var body io.Reader
+	if r.Body != nil && r.Body != http.NoBody {
+		body = r.Body
+	}
+	if body != nil && h.maxBody >= 0 {
+		if r.ContentLength > h.maxBody {
+			h.stats.fail("body_too_large")
+			h.log.Warn("wsgi: request body over the limit", append(reqctx.LogAttrs(r), "content_length", r.ContentLength, "limit", h.maxBody)...)
+			w.Header().Set("Connection", "close")
+			http.Error(w, http.StatusText(http.StatusRequestEntityTooLarge), http.StatusRequestEntityTooLarge)
+			return
+		}
+		body = http.MaxBytesReader(w, r.Body, h.maxBody)
+	}
+	if body == nil || r.ContentLength == 0 && len(r.TransferEncoding) == 0 {
 		typ = frameReqFull
+		body = nil
 	} else if r.ContentLength > 0 && r.ContentLength <= inlineBody {
 		start := len(buf)
 		buf = append(buf, make([]byte, r.ContentLength)...)
-		if _, err := io.ReadFull(r.Body, buf[start:]); err != nil {
-			h.log.Warn("wsgi: reading request body", append(reqctx.LogAttrs(r), "err", err)...)
-			http.Error(w, "Bad Request", http.StatusBadRequest)
+		if _, err := io.ReadFull(body, buf[start:]); err != nil {
+			h.badBody(w, r, err)
 			return
 		}
 		typ = frameReqFull
+		body = nil
 	}
 	sc.buf = buf
 	binary.LittleEndian.PutUint32(buf[frameHeaderLen:], uint32(envLen))
+	// Only a safe request whose body went with it may wait behind a
+	// running request: it can be taken back and run elsewhere (see the
+	// dispatcher's policy).
 	rescuable := typ == frameReqFull && (r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions)
 
 	var deadline <-chan time.Time
@@ -64,6 +82,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c, sent, err := h.acquire(ctx, cl, buf)
 		if err != nil {
 			if ctx.Err() != nil {
+				h.cancelled(w, r)
 				return
 			}
 			cause := "unavailable"
@@ -79,7 +98,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
 			return
 		}
-		ex := exchange{h: h, c: c, w: w, r: r, deadline: deadline}
+		ex := exchange{h: h, c: c, w: w, r: r, body: body, deadline: deadline}
 		if !ex.run(cl, buf, sent) {
 			return
 		}
@@ -93,6 +112,35 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// badBody answers a request whose body could not be read before it went to
+// a worker: 413 over MaxRequestBody, else 400. The connection is closed:
+// where the next request would start is unknown.
+func (h *Handler) badBody(w http.ResponseWriter, r *http.Request, err error) {
+	status := http.StatusBadRequest
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		status = http.StatusRequestEntityTooLarge
+		h.stats.fail("body_too_large")
+	} else {
+		h.stats.fail("bad_body")
+	}
+	h.log.Warn("wsgi: reading request body", append(reqctx.LogAttrs(r), "err", err)...)
+	w.Header().Set("Connection", "close")
+	http.Error(w, http.StatusText(status), status)
+}
+
+// cancelled answers a request whose context ended before its response
+// started: 504 when a deadline passed (a timeout middleware), else 503 (the
+// client is most likely gone and sees nothing). Never an empty 200.
+func (h *Handler) cancelled(w http.ResponseWriter, r *http.Request) {
+	status := http.StatusServiceUnavailable
+	if errors.Is(r.Context().Err(), context.DeadlineExceeded) {
+		status = http.StatusGatewayTimeout
+	}
+	h.stats.fail("cancelled")
+	h.log.Info("wsgi: request context ended before the response", append(reqctx.LogAttrs(r), "err", r.Context().Err())...)
+	http.Error(w, http.StatusText(status), status)
 }
 
 // scratch holds the buffers of one request's frame, reused across requests.
@@ -124,6 +172,7 @@ type exchange struct {
 	c        *conn
 	w        http.ResponseWriter
 	r        *http.Request
+	body     io.Reader // what remains of the request body, nil if none
 	deadline <-chan time.Time
 
 	cl          *call
@@ -131,7 +180,8 @@ type exchange struct {
 	contentLen  int64 // the application's Content-Length, or -1
 	written     int64
 	bodyDone    bool
-	bodyErr     error
+	// fileSent: the body went as a file (filewrap bounds its length).
+	fileSent bool
 	// status is the application's status, set by its headers and sent
 	// with the first body bytes, the end, or a file.
 	status int
@@ -187,7 +237,12 @@ func (ex *exchange) run(cl *call, req []byte, sent bool) (retry bool) {
 		case batch = <-cl.ch:
 		case <-ctx.Done():
 			ex.abort()
-			return false
+			if !ex.wroteHeader {
+				h.cancelled(ex.w, r)
+				return false
+			}
+			h.log.Info("wsgi: request context ended during the response; cutting it", append(reqctx.LogAttrs(r), "err", ctx.Err())...)
+			ex.cut()
 		case <-ex.deadline:
 			h.stats.fail("timeout")
 			h.log.Error("wsgi: request timed out; killing its worker", append(reqctx.LogAttrs(r), "pid", c.p.pid, "timeout", h.cfg.RequestTimeout)...)
@@ -216,7 +271,9 @@ func (ex *exchange) run(cl *call, req []byte, sent bool) (retry bool) {
 			ex.started = true
 			switch f.typ {
 			case frameRead:
-				ex.sendBody(readWant(f.payload))
+				if !ex.sendBody(readWant(f.payload)) {
+					return false
+				}
 			case frameHeaders:
 				if !ex.head(f.payload) {
 					return false
@@ -237,7 +294,12 @@ func (ex *exchange) run(cl *call, req []byte, sent bool) (retry bool) {
 				ex.failStatus(http.StatusInternalServerError)
 				return false
 			case frameEnd:
-				if ex.status != 0 {
+				if ex.status != 0 && ex.short() {
+					h.stats.fail("bad_response")
+					h.log.Error("wsgi: response ended short of its Content-Length; cutting it", append(reqctx.LogAttrs(r), "content_length", ex.contentLen, "sent", ex.written)...)
+					ex.commit()
+					ex.cut()
+				} else if ex.status != 0 {
 					ex.commit()
 				} else {
 					h.stats.fail("bad_response")
@@ -270,10 +332,30 @@ func (ex *exchange) failStatus(status int) {
 		http.Error(ex.w, http.StatusText(status), status)
 		return
 	}
+	ex.cut()
+}
+
+// cut ends a response that started but cannot complete so that the client
+// sees it incomplete: the connection is reset before a chunked body's
+// terminator or short of the Content-Length (HTTP/2: the stream is reset).
+// net/http does this for a handler that panics with http.ErrAbortHandler.
+func (ex *exchange) cut() {
 	// What was written goes out first: the client sees the status and a
 	// truncated body, not a connection closed before any response.
 	_ = http.NewResponseController(ex.w).Flush()
 	panic(http.ErrAbortHandler)
+}
+
+// short reports whether the body sent is shorter than the application's
+// Content-Length, for a response that has a body.
+func (ex *exchange) short() bool {
+	if ex.contentLen < 0 || ex.fileSent || ex.r.Method == http.MethodHead {
+		return false
+	}
+	if ex.status == http.StatusNoContent || ex.status == http.StatusNotModified {
+		return false
+	}
+	return ex.written < ex.contentLen
 }
 
 // abort tells the worker to stop the request and stops listening to it.
@@ -285,40 +367,39 @@ func (ex *exchange) abort() {
 }
 
 // sendBody answers a read: up to n bytes of the body, or EOF. A body that
-// fails (the client went away, bad chunking) aborts the request: the
-// application sees its input break.
-func (ex *exchange) sendBody(n int) {
-	if ex.bodyErr != nil {
-		ex.h.log.Warn("wsgi: reading request body", append(reqctx.LogAttrs(ex.r), "err", ex.bodyErr)...)
-		ex.abort()
-		return
-	}
-	if ex.bodyDone || ex.r.Body == nil {
+// fails (bad chunking, shorter than declared, over MaxRequestBody, the
+// client gone) ends the request: the worker is told to stop it (the
+// application sees its input break) and the client gets 400 or 413 if
+// nothing was sent yet, else a cut response. It reports false then.
+func (ex *exchange) sendBody(n int) bool {
+	if ex.bodyDone || ex.body == nil {
 		ex.writeFrame(frameEOF, nil)
-		return
+		return true
 	}
 	b := make([]byte, frameHeaderLen+n)
 	for {
-		m, err := ex.r.Body.Read(b[frameHeaderLen:])
-		if m > 0 {
-			if err == io.EOF {
-				ex.bodyDone = true
-			} else if err != nil {
-				ex.bodyErr = err
+		m, err := ex.body.Read(b[frameHeaderLen:])
+		if err != nil && err != io.EOF {
+			ex.abort()
+			if ex.wroteHeader {
+				ex.h.log.Warn("wsgi: reading request body", append(reqctx.LogAttrs(ex.r), "err", err)...)
+				ex.cut()
 			}
-			putHeader(b, frameBody, ex.cl.id, m)
-			_ = ex.c.write(b[:frameHeaderLen+m])
-			return
+			ex.wroteHeader = true
+			ex.h.badBody(ex.w, ex.r, err)
+			return false
 		}
 		if err == io.EOF {
 			ex.bodyDone = true
-			ex.writeFrame(frameEOF, nil)
-			return
 		}
-		if err != nil {
-			ex.bodyErr = err
-			ex.sendBody(n)
-			return
+		if m > 0 {
+			putHeader(b, frameBody, ex.cl.id, m)
+			_ = ex.c.write(b[:frameHeaderLen+m])
+			return true
+		}
+		if ex.bodyDone {
+			ex.writeFrame(frameEOF, nil)
+			return true
 		}
 	}
 }
@@ -394,14 +475,15 @@ func (ex *exchange) data(f frame) bool {
 		n, err := ex.w.Write(p)
 		ex.written += int64(n)
 		if err != nil {
+			// The client is gone, or a wrapper refused the bytes.
 			ex.abort()
-			return false
+			ex.cut()
 		}
 	}
 	if f.typ == frameDataFlush && ex.last && len(ex.cl.ch) == 0 {
 		if err := http.NewResponseController(ex.w).Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
 			ex.abort()
-			return false
+			ex.cut()
 		}
 	}
 	return true

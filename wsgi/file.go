@@ -27,6 +27,7 @@ func (ex *exchange) file(f frame) bool {
 		length = ex.contentLen
 	}
 	ex.wroteHeader = true
+	ex.fileSent = true
 	ex.applyHeader()
 	if err := filewrap.Send(ex.w, ex.r, ex.status, fl, offset, length); err != nil {
 		ex.abort()

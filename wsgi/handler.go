@@ -23,6 +23,11 @@ type Handler struct {
 	cfg    Config
 	log    *slog.Logger
 	python string
+	// maxBody is the request body limit in bytes, -1 for none.
+	maxBody int64
+	// pipelineMaxAge: no request is queued behind one running longer
+	// (pipelineMaxAge by default; tests change it before serving).
+	pipelineMaxAge time.Duration
 
 	mu      sync.Mutex
 	conns   []*conn // connections of ready processes not retiring
@@ -119,13 +124,22 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wsgi: python interpreter: %w", err)
 	}
+	maxBody := cfg.MaxRequestBody
+	switch {
+	case maxBody == 0:
+		maxBody = 1 << 30
+	case maxBody < 0:
+		maxBody = -1
+	}
 	h := &Handler{
-		cfg:      cfg,
-		log:      reqctx.Logger(cfg.Logger),
-		python:   py,
-		all:      map[*process]struct{}{},
-		done:     make(chan struct{}),
-		firstRun: make(chan struct{}),
+		maxBody:        maxBody,
+		pipelineMaxAge: pipelineMaxAge,
+		cfg:            cfg,
+		log:            reqctx.Logger(cfg.Logger),
+		python:         py,
+		all:            map[*process]struct{}{},
+		done:           make(chan struct{}),
+		firstRun:       make(chan struct{}),
 	}
 	h.allDone = sync.NewCond(&h.mu)
 	h.queueTimer = time.AfterFunc(time.Hour, h.expireWaiters)

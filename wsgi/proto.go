@@ -41,7 +41,7 @@ const (
 	frameDied  = 100 // the request was running: 502
 	frameRetry = 101 // the request had not started: dispatch it again
 	// The monitor tells a safe request queued behind a long one to take
-	// itself back (see pipelineRescue).
+	// itself back (see the dispatcher's policy).
 	frameRescue = 102
 
 	frameHeaderLen = 9

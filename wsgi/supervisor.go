@@ -291,10 +291,16 @@ func (h *Handler) monitor() {
 		h.mu.Lock()
 		procs := append([]*process(nil), h.procs...)
 		h.mu.Unlock()
-		now := time.Now().UnixNano()
-		for _, p := range procs {
-			for _, c := range p.conns {
-				c.rescue(now)
+		if h.cfg.RequestTimeout > 0 {
+			now := time.Now().UnixNano()
+			for _, p := range procs {
+				for _, c := range p.conns {
+					if c.overdue(now, h.cfg.RequestTimeout) {
+						h.log.Error("wsgi: a request whose client left ran past the request timeout; killing its worker", "pid", p.pid, "timeout", h.cfg.RequestTimeout)
+						p.kill("timeout")
+						break
+					}
+				}
 			}
 		}
 		for _, p := range procs {

@@ -8,6 +8,7 @@ import time
 from urllib.parse import parse_qs
 
 LEAK = []
+KEPT = []
 
 
 def q(environ):
@@ -139,6 +140,17 @@ def application(environ, start_response):
     if path == '/errors':
         environ['wsgi.errors'].write('line one\nline two\n')
         return text(start_response, 'logged')
+    if path == '/keep-errors':
+        # As logging.StreamHandler(environ['wsgi.errors']) set up on a
+        # first request does: the stream outlives its request.
+        KEPT.append(environ['wsgi.errors'])
+        return text(start_response, 'kept')
+    if path == '/late-log':
+        for e in KEPT:
+            e.write('late line from an old request\n')
+            e.write('late partial')
+            e.flush()
+        return text(start_response, 'late logged')
     if path == '/crash':
         os._exit(int(args.get('code', '1')))
     if path == '/hang':

@@ -4,7 +4,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"runtime"
 	"slices"
 	"sync"
@@ -70,26 +69,28 @@ func p99(ss []sample) time.Duration {
 	return l[len(l)*99/100]
 }
 
-// TestSoak runs concurrent load for a bounded time while a random worker is
-// killed every two seconds and the script is touched twice. Every request
-// must get 200, or 502 when it was on a killed worker; afterwards no
-// goroutine, descriptor or Python process is left over.
+// TestSoak runs concurrent load while a random worker is killed five
+// times and every worker is reloaded twice, each step paced by requests
+// served rather than by the clock. Every request must get 200, or 502 when
+// it was running on a killed worker; afterwards no goroutine, descriptor or
+// Python process is left over.
 func TestSoak(t *testing.T) {
 	if testing.Short() {
 		t.Skip("soak test skipped in -short mode")
 	}
 	const (
-		procs    = 3
-		threads  = 2
-		duration = 10 * time.Second
+		procs   = 3
+		threads = 2
+		kills   = 5
+		// between is how many requests are served between two steps.
+		between = 200
 	)
 	script := copyScript(t)
 	goroutinesBefore := runtime.NumGoroutine()
 	fdsBefore := fdCount(t)
 
 	logs := &logBuf{}
-	h, err := New(Config{Script: script, Python: pythonForTest(t), Processes: procs, Threads: threads,
-		ReloadInterval: 100 * time.Millisecond, Logger: newLogger(logs)})
+	h, err := New(Config{Script: script, Python: pythonForTest(t), Processes: procs, Threads: threads, Logger: newLogger(logs)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,13 +99,10 @@ func TestSoak(t *testing.T) {
 	client := &http.Client{Transport: tr}
 
 	seen := map[int]bool{}
-	var seenMu sync.Mutex
 	record := func() {
-		seenMu.Lock()
 		for _, p := range h.pids() {
 			seen[p] = true
 		}
-		seenMu.Unlock()
 	}
 	record()
 
@@ -115,42 +113,40 @@ func TestSoak(t *testing.T) {
 		samples = load(t, client, srv.URL+"/slow?ms=2", 8, stop)
 		close(done)
 	}()
-
-	var kills int
-	var recoveries []time.Duration
-	start := time.Now()
-	touched := 0
-	for time.Since(start) < duration {
-		time.Sleep(2 * time.Second)
+	// served waits until n more requests were answered.
+	served := func(n int64) {
+		t.Helper()
+		target := h.Stats().Served + n
+		if !waitFor(func() bool { return h.Stats().Served >= target }) {
+			t.Fatalf("load stalled: %+v", h.Stats())
+		}
+	}
+	reloads := 0
+	for k := 0; k < kills; k++ {
+		served(between)
 		record()
 		pids := h.pids()
-		if len(pids) == 0 {
-			continue
-		}
 		victim := pids[rand.IntN(len(pids))]
-		killedAt := time.Now()
 		if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
 			t.Fatalf("kill %d: %v", victim, err)
 		}
-		kills++
 		// Recovery: full capacity again, without the victim.
-		for time.Since(killedAt) < 30*time.Second {
-			p := h.pids()
-			if len(p) == procs && !slices.Contains(p, victim) {
-				break
-			}
-			time.Sleep(time.Millisecond)
+		if !waitFor(func() bool { p := h.pids(); return len(p) == procs && !slices.Contains(p, victim) }) {
+			t.Fatalf("kill %d: not replaced: %v", k, h.pids())
 		}
-		recoveries = append(recoveries, time.Since(killedAt))
 		record()
-		if touched < 2 && time.Since(start) > time.Duration(touched*5+4)*time.Second {
-			future := time.Now().Add(time.Duration(touched+1) * time.Hour)
-			if err := os.Chtimes(script, future, future); err != nil {
-				t.Fatal(err)
+		if k == 1 || k == 3 {
+			served(between)
+			before := h.Stats().Restarts["reload"]
+			h.Reload()
+			reloads++
+			if !waitFor(func() bool { return h.Stats().Restarts["reload"] >= before+procs && len(h.pids()) == procs }) {
+				t.Fatalf("reload %d: restarts %v, pids %v", reloads, h.Stats().Restarts, h.pids())
 			}
-			touched++
+			record()
 		}
 	}
+	served(between)
 	close(stop)
 	<-done
 	record()
@@ -160,8 +156,8 @@ func TestSoak(t *testing.T) {
 		counts[s.status]++
 	}
 	lost := counts[502]
-	t.Logf("soak: %d requests in %v, statuses %v, %d kills, %d reloads; lost per kill %.2f (in flight at most %d); recovery %v; p99 %v",
-		len(samples), duration, counts, kills, h.Stats().Restarts["reload"], float64(lost)/float64(kills), threads, recoveries, p99(samples))
+	t.Logf("soak: %d requests, statuses %v, %d kills, %d reloads; lost per kill %.2f (in flight at most %d); p99 %v",
+		len(samples), counts, kills, reloads, float64(lost)/float64(kills), threads, p99(samples))
 	for status, n := range counts {
 		if status != 200 && status != 502 {
 			t.Errorf("%d requests got %d", n, status)
@@ -170,10 +166,8 @@ func TestSoak(t *testing.T) {
 	if lost > kills*threads {
 		t.Errorf("%d requests lost for %d kills: more than were in flight", lost, kills)
 	}
-	// A victim being retired by a reload at that moment is not counted
-	// as a crash: its replacement already runs.
-	if st := h.Stats(); st.Restarts["crash"] < 1 || st.Restarts["crash"] > int64(kills) || st.Restarts["reload"] < procs {
-		t.Errorf("restarts %v, want up to %d crashes and reloads", st.Restarts, kills)
+	if st := h.Stats(); st.Restarts["crash"] != kills || st.Restarts["reload"] < int64(reloads*procs) {
+		t.Errorf("restarts %v, want %d crashes and at least %d reloads", st.Restarts, kills, reloads*procs)
 	}
 
 	if err := h.Close(); err != nil {
@@ -181,13 +175,11 @@ func TestSoak(t *testing.T) {
 	}
 	srv.Close()
 	tr.CloseIdleConnections()
-	seenMu.Lock()
 	for pid := range seen {
 		if alive(pid) {
 			t.Errorf("python worker %d left after Close", pid)
 		}
 	}
-	seenMu.Unlock()
 	if !waitFor(func() bool { return runtime.NumGoroutine() <= goroutinesBefore }) {
 		buf := make([]byte, 1<<20)
 		t.Errorf("goroutines: %d before, %d after:\n%s", goroutinesBefore, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])

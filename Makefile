@@ -29,6 +29,9 @@ vet:
 
 unit:
 	$(GO) test -race -timeout 20m ./...
+	@# The allocation tests build only without -race (the race detector
+	@# allocates): run the packages that have them once more, without it.
+	$(GO) test -count=1 -run 'Allocations$$' $$(grep -rl --include='*_test.go' '^//go:build !race' . | xargs -n1 dirname | sort -u)
 
 # examples/chi is a module of its own (chi is its dependency, not gowsgi's).
 examples:

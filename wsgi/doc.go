@@ -38,17 +38,33 @@
 // One connection per thread, rather than one per process with a dispatcher
 // thread inside Python, keeps the Python side a plain blocking loop: no
 // hand-off between Python threads under the GIL, no per-request queue, and
-// the scheduling (idle workers first) happens in Go where it is cheap. To
-// keep the workers from sleeping between requests, a request may be queued
-// on a busy connection behind the running one when no connection is idle
-// (at most three, and only behind requests that are young and do not
-// stream), so the worker finds its next request already read. A request
-// that turns out long holds up those queued behind it: the safe ones (GET,
-// HEAD, OPTIONS) are taken back after a second and served elsewhere (an
-// abort the worker reads before it would start them); the others wait, since
-// running them twice could do their work twice. A file
+// the scheduling happens in Go where it is cheap. The dispatcher
+// (dispatcher.go states its policy) sends a request to an idle thread
+// first. To keep the workers from sleeping between requests, a safe
+// request (GET, HEAD, OPTIONS) whose body went with it may be queued on a
+// busy connection behind a young request that does not stream, so that the
+// worker finds it already read; any other request waits for an idle
+// thread, never behind a running one. As soon as a thread becomes idle,
+// the queued requests that have not started are taken back (an abort the
+// worker reads before it would start them) and served there: no request
+// waits behind another while a thread that could serve it is idle. A file
 // descriptor passed with SCM_RIGHTS carries wsgi.file_wrapper responses to
 // package filewrap (sendfile).
+//
+// # Every response complete or visibly cut
+//
+// A request body that fails (bad chunking, shorter than its
+// Content-Length, over MaxRequestBody) stops the request on the worker,
+// which is free for the next one, and is answered 400 or 413 with the
+// connection closed. A response that cannot complete after it started —
+// the worker died, RequestTimeout, the request's context ended (a client
+// gone, a timeout middleware), the body fell short of the application's
+// Content-Length — is cut: the handler panics with http.ErrAbortHandler, so
+// net/http resets the connection without a chunked terminator (HTTP/2:
+// resets the stream), and the client never reads a short body as whole.
+// Before it started, the same cases are a status: 502, 504, or 503/504 for
+// a context that ended. A middleware that recovers panics must re-panic
+// http.ErrAbortHandler to keep this guarantee.
 //
 // # Sharing the CPUs with the workers
 //
@@ -101,6 +117,7 @@
 //	WSGIApplicationGroup %{GLOBAL}         always
 //	WSGIScriptReloading On|Off             ReloadInterval (negative: Off) / -reload, -reload-interval
 //	request-timeout=                       RequestTimeout / -request-timeout
+//	LimitRequestBody                       MaxRequestBody / -limit-request-body
 //	queue-timeout=, listen-backlog=        QueueTimeout, QueueSize / -queue-timeout, -queue-size
 //	maximum-requests=                      MaxRequests / -max-requests
 //	memory-limit=                          MemoryLimit / -memory-limit

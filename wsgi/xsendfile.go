@@ -58,7 +58,7 @@ func (ex *exchange) headFacts(rh *responseHead) {
 	ex.xsendfile = ""
 	switch {
 	case rh.xsendfile != "" && len(h.cfg.XSendFilePath) == 0:
-		h.log.Warn("wsgi: X-Sendfile from the application dropped: no XSendFilePath configured", append(reqctx.LogAttrs(ex.r), "path", rh.xsendfile)...)
+		h.log.Warn("wsgi: X-Sendfile from the application dropped: no XSendFilePath configured", append(reqctx.LogAttrs(ex.r), "file", rh.xsendfile)...)
 	case rh.xsendfile != "":
 		ex.xsendfile = rh.xsendfile
 	}
@@ -81,7 +81,7 @@ func (ex *exchange) sendXFile() {
 			level = slog.LevelError
 		}
 		ex.h.stats.fail("xsendfile")
-		ex.h.log.Log(ex.r.Context(), level, "wsgi: X-Sendfile refused: "+errString(err), append(reqctx.LogAttrs(ex.r), "path", ex.xsendfile)...)
+		ex.h.log.Log(ex.r.Context(), level, "wsgi: X-Sendfile refused: "+errString(err), append(reqctx.LogAttrs(ex.r), "file", ex.xsendfile)...)
 		ex.failStatus(status)
 		return
 	}
@@ -123,24 +123,24 @@ func openXFile(dirs []string, p string) (*os.File, int, error) {
 			// No existence oracle outside the directories.
 			status = http.StatusForbidden
 		}
-		return nil, status, fmt.Errorf("wsgi: X-Sendfile: %w", err)
+		return nil, status, fmt.Errorf("wsgi: %w", err)
 	}
 	if dir := underAny(dirs, real); dir != "" {
 		rel, _ := filepath.Rel(dir, real)
 		root, err := os.OpenRoot(dir)
 		if err != nil {
-			return nil, openStatus(err), fmt.Errorf("wsgi: X-Sendfile: %w", err)
+			return nil, openStatus(err), fmt.Errorf("wsgi: %w", err)
 		}
 		// O_NONBLOCK: opening a FIFO must not wait for a writer.
 		f, err := root.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 		root.Close()
 		if err != nil {
-			return nil, openStatus(err), fmt.Errorf("wsgi: X-Sendfile: %w", err)
+			return nil, openStatus(err), fmt.Errorf("wsgi: %w", err)
 		}
 		fi, err := f.Stat()
 		if err != nil || !fi.Mode().IsRegular() {
 			f.Close()
-			return nil, http.StatusForbidden, fmt.Errorf("wsgi: X-Sendfile: %s is not a regular file", real)
+			return nil, http.StatusForbidden, fmt.Errorf("wsgi: %s is not a regular file", real)
 		}
 		return f, 0, nil
 	}

@@ -3,9 +3,9 @@ package wsgi
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
 	"io"
 	"net"
 	"net/http"

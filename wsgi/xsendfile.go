@@ -61,6 +61,9 @@ func (ex *exchange) headFacts(rh *responseHead) {
 		h.log.Warn("wsgi: X-Sendfile from the application dropped: no XSendFilePath configured", append(reqctx.LogAttrs(ex.r), "file", rh.xsendfile)...)
 	case rh.xsendfile != "":
 		ex.xsendfile = rh.xsendfile
+		// The application's Content-Length was for the file, or for
+		// the body it sends and that is dropped: filewrap sets its own.
+		ex.contentLen = -1
 	}
 	if rh.internal != "" {
 		h.log.Warn("wsgi: server-internal header from the application dropped", append(reqctx.LogAttrs(ex.r), "header", rh.internal)...)

@@ -240,6 +240,15 @@ func TestXSendFile(t *testing.T) {
 			t.Errorf("X-Sendfile reached the client: %q", v)
 		}
 	})
+	t.Run("connection kept", func(t *testing.T) {
+		// A response ending short of the application's Content-Length is
+		// cut; the file's own length is what counts.
+		u, _ := url.Parse(xsendURL(srv.URL, fx.file, "cl", "3"))
+		resp, _, body, closed := rawExchange(t, srv.URL, "GET "+u.RequestURI()+" HTTP/1.1\r\nHost: x\r\n\r\n")
+		if resp.StatusCode != 200 || sha256.Sum256([]byte(body)) != sum || closed {
+			t.Errorf("status %d, %d bytes, closed %v", resp.StatusCode, len(body), closed)
+		}
+	})
 	t.Run("through a link inside, and .. that stays inside", func(t *testing.T) {
 		for _, p := range []string{filepath.Join(fx.dir, "inside"), fx.dir + "/private/../attachment.bin"} {
 			resp, b := doReq(t, "GET", xsendURL(srv.URL, p))

@@ -85,6 +85,9 @@ func (ex *exchange) sendXFile() {
 		}
 		ex.h.stats.fail("xsendfile")
 		ex.h.log.Log(ex.r.Context(), level, "wsgi: X-Sendfile refused: "+errString(err), append(reqctx.LogAttrs(ex.r), "file", ex.xsendfile)...)
+		if ex.closeConn {
+			ex.w.Header().Set("Connection", "close")
+		}
 		ex.failStatus(status)
 		return
 	}

@@ -36,18 +36,20 @@ func TestXSendfilePathFlag(t *testing.T) {
 	}
 	script := testenv.WriteFile(t, "", "xsendfile.wsgi", xsendfileApp)
 	addr := startGowsgi(t, "-python", testenv.Python(t), "-xsendfile-path", dirs[0], "-xsendfile-path", dirs[1], script)
+	var closed bool // the last response closed its connection
 	get := func(addr, path string) (int, string, http.Header) {
 		resp, body := do(t, http.DefaultClient, "GET", "http://"+addr+"/?"+path, "")
+		closed = resp.Close
 		return resp.StatusCode, body, resp.Header
 	}
 	for _, d := range []string{"a", "b"} {
 		status, body, hdr := get(addr, filepath.Join(base, d, "f.txt"))
-		if status != 200 || body != "file in "+d+"\n" || hdr.Get("X-Sendfile") != "" {
+		if status != 200 || body != "file in "+d+"\n" || hdr.Get("X-Sendfile") != "" || !closed {
 			t.Errorf("%s: %d %q %v", d, status, body, hdr)
 		}
 	}
-	if status, body, _ := get(addr, filepath.Join(base, "private", "f.txt")); status != 403 || strings.Contains(body, "private") {
-		t.Errorf("outside: %d %q, want 403", status, body)
+	if status, body, hdr := get(addr, filepath.Join(base, "private", "f.txt")); status != 403 || strings.Contains(body, "private") || !closed {
+		t.Errorf("outside: %d %q %v, want 403 with the application's Connection: close", status, body, hdr)
 	}
 
 	plain := startGowsgi(t, "-python", testenv.Python(t), script)

@@ -46,6 +46,14 @@ type Config struct {
 	// grows past it ends the request (413 if nothing was sent yet). Zero
 	// means 1 GiB, Apache 2.4.54's default; negative means no limit.
 	MaxRequestBody int64
+	// XSendFilePath lists the directories whose files an application may
+	// send by naming them in an X-Sendfile response header (Apache
+	// mod_xsendfile's XSendFilePath; Trac's [trac] use_xsendfile): the
+	// file, once its path is cleaned and its symbolic links resolved,
+	// must lie under one of them. Empty means X-Sendfile is not honoured:
+	// the header is dropped with a warning and the application's own body
+	// is sent. See the package documentation.
+	XSendFilePath []string
 	// TrustedProxies lists the peers whose X-Forwarded-Proto is believed
 	// for wsgi.url_scheme. Empty means none.
 	TrustedProxies []netip.Prefix

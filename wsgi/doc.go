@@ -114,6 +114,7 @@
 //	SetEnv (process environment)           Env / -env
 //	SetEnv trac.env_path (environ)         Environ / -environ
 //	WSGIPassAuthorization On               PassAuthorization / -pass-authorization
+//	XSendFilePath (mod_xsendfile)          XSendFilePath / -xsendfile-path
 //	WSGIApplicationGroup %{GLOBAL}         always
 //	WSGIScriptReloading On|Off             ReloadInterval (negative: Off) / -reload, -reload-interval
 //	request-timeout=                       RequestTimeout / -request-timeout
@@ -128,9 +129,43 @@
 //	mod_status                             Handler.Stats / -status-addr
 //
 // Differences: the reason phrase of the application's status line is not
-// sent (net/http writes the standard one); hop-by-hop response headers are
-// refused (500) where mod_wsgi passes them on; chunked request bodies are
-// accepted (mod_wsgi answers 411).
+// sent (net/http writes the standard one); hop-by-hop response headers
+// (Connection, Keep-Alive, Proxy-Authenticate, Proxy-Authorization, TE,
+// Trailer, Transfer-Encoding, Upgrade, Proxy-Connection, and any the
+// application's Connection header names) are dropped, logged once per
+// Handler at debug level, where mod_wsgi passes them on; an application's
+// Connection: close (Mercurial's hgweb sends it with POST answers) closes
+// the client connection after the response, as gunicorn and Apache do;
+// chunked request bodies are accepted (mod_wsgi answers 411).
+//
+// # X-Sendfile
+//
+// An application may ask the server to send a file in place of its body
+// with an X-Sendfile response header naming the file's absolute path (Trac
+// with [trac] use_xsendfile, Flask's USE_X_SENDFILE, django-sendfile's
+// xsendfile backend), as Apache's mod_xsendfile serves it.
+// X-Lighttpd-Send-File is taken as a synonym. It is honoured only under
+// the directories of Config.XSendFilePath (mod_xsendfile's
+// XSendFilePath): the path, cleaned (filepath.Clean) and with its symbolic
+// links resolved, must name a regular file under one of them, and the file
+// is then opened through an [os.Root] of that directory, so that a link
+// swapped meanwhile cannot lead out either. The file is sent with package
+// filewrap (sendfile, a single range, conditional requests with its ETag
+// and Last-Modified when the status is 200) under the application's status
+// and headers, its Content-Type included; the application's Content-Length
+// and body are discarded. The path is taken as is, bytes as latin-1 code
+// points like every header value (mod_xsendfile's XSendFileUnescape is not
+// applied). A path outside the directories (relative, with ".." or a link
+// leading out, or not a regular file) is answered 403 Forbidden, a file
+// missing under them 404 Not Found (a missing file outside is 403 too, so
+// that the answer reveals nothing outside); each with a log line, and
+// counted as "xsendfile" in [Stats].Failures.
+//
+// Without XSendFilePath, X-Sendfile is not honoured. X-Accel-Redirect
+// (nginx; it names a URI, not a file), X-Sendfile2 and
+// X-Sendfile-Temporary (lighttpd, mod_xsendfile) never are. All of them
+// are dropped with a warning in the log and the application's own body is
+// sent: they name internal paths that must never reach a client.
 //
 // # Security
 //
@@ -149,4 +184,6 @@
 // header name that is not a token, a control character (CR, LF, NUL) in a
 // value or a non-latin-1 header is a 500 with the reason in the log, and
 // no more bytes than the application's own Content-Length are sent.
+// Hop-by-hop headers and the headers meant for a front server (X-Sendfile,
+// X-Accel-Redirect) never reach the client (see X-Sendfile above).
 package wsgi

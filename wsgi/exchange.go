@@ -190,6 +190,10 @@ type exchange struct {
 	last bool
 	// started: a frame of the response arrived.
 	started bool
+	// closeConn: the application sent Connection: close. xsendfile: the
+	// file its X-Sendfile names, sent in place of its body (xsendfile.go).
+	closeConn bool
+	xsendfile string
 }
 
 // run sends the request (unless acquire already did: sent) and relays the
@@ -427,12 +431,17 @@ func (ex *exchange) head(p []byte) bool {
 	ex.hdr = rh.header
 	ex.contentLen = rh.contentLength
 	ex.status = rh.status
+	ex.headFacts(&rh)
 	return true
 }
 
 // commit sends the status line and header.
 func (ex *exchange) commit() {
 	if ex.wroteHeader {
+		return
+	}
+	if ex.xsendfile != "" {
+		ex.sendXFile()
 		return
 	}
 	ex.wroteHeader = true
@@ -453,6 +462,9 @@ func (ex *exchange) applyHeader() {
 		}
 		hdr[k] = ex.hdr[i+1 : i+2 : i+2]
 	}
+	if ex.closeConn {
+		hdr.Set("Connection", "close") // net/http closes after the response
+	}
 	if ex.status >= 500 {
 		ex.h.stats.fail("app_status")
 	}
@@ -465,6 +477,9 @@ func (ex *exchange) data(f frame) bool {
 		ex.abort()
 		ex.failStatus(http.StatusInternalServerError)
 		return false
+	}
+	if ex.xsendfile != "" {
+		return true // the file replaces the body
 	}
 	p := f.payload
 	if ex.contentLen >= 0 && ex.written+int64(len(p)) > ex.contentLen {

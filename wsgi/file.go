@@ -23,6 +23,9 @@ func (ex *exchange) file(f frame) bool {
 		ex.failStatus(500)
 		return false
 	}
+	if ex.xsendfile != "" {
+		return true // the X-Sendfile file replaces the body
+	}
 	if ex.contentLen >= 0 && (length < 0 || length > ex.contentLen) {
 		length = ex.contentLen
 	}

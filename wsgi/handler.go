@@ -49,6 +49,8 @@ type Handler struct {
 
 	scriptMtime time.Time
 	stats       counters
+	// hopLogged: a hop-by-hop header from the application was logged.
+	hopLogged atomic.Bool
 
 	// dirty lists connections with requests queued by grant and not yet
 	// written (under mu); dirtyN is its length, read without mu. spareDirty
@@ -93,6 +95,10 @@ func New(cfg Config) (*Handler, error) {
 	cfg.Env = slices.Clone(cfg.Env)
 	cfg.PythonPath = slices.Clone(cfg.PythonPath)
 	cfg.TrustedProxies = slices.Clone(cfg.TrustedProxies)
+	var err error
+	if cfg.XSendFilePath, err = xsendfileDirs(cfg.XSendFilePath); err != nil {
+		return nil, err
+	}
 	if cfg.Callable == "" {
 		cfg.Callable = "application"
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"syscall"
 	"unicode/utf8"
 )
@@ -293,8 +294,10 @@ func fileSpec(p []byte) (offset, length int64, err error) {
 	return offset, length, nil
 }
 
-// hopByHop lists the response headers an application may not set (PEP 3333
-// and RFC 9110 section 7.6.1).
+// hopByHop lists the hop-by-hop response headers (RFC 9110 section 7.6.1,
+// RFC 2616's list, and Proxy-Connection): they describe the connection
+// between the application and its server, never the response, so they are
+// dropped (PEP 3333 forbids them; mod_wsgi passes them on).
 var hopByHop = map[string]bool{
 	"connection": true, "keep-alive": true, "proxy-authenticate": true,
 	"proxy-authorization": true, "te": true, "trailer": true, "trailers": true,
@@ -304,16 +307,30 @@ var hopByHop = map[string]bool{
 // responseHead is a parsed frameHeaders payload.
 type responseHead struct {
 	status int
-	// header holds names and values in turn: name, value, name, value.
+	// header holds names and values in turn: name, value, name, value;
+	// without the hop-by-hop and server-internal fields.
 	header []string
 	// contentLength is the application's Content-Length, or -1.
 	contentLength int64
+	// close: the application's Connection field holds "close".
+	close bool
+	// dropped names the first hop-by-hop field dropped, "" when none.
+	dropped string
+	// xsendfile is the path in X-Sendfile (or X-Lighttpd-Send-File), ""
+	// when none: the server is asked to send that file as the body.
+	xsendfile string
+	// internal names the first other server-internal field dropped
+	// (X-Accel-Redirect, X-Sendfile2, X-Sendfile-Temporary, an empty
+	// X-Sendfile), "" when none.
+	internal string
 }
 
 // parseHead decodes and checks a status line and headers from the
 // application: "NNN reason" with a 3-digit status 100-999, header names that
-// are HTTP tokens, values without control characters (tab allowed), no
-// hop-by-hop header, at most one valid Content-Length.
+// are HTTP tokens, values without control characters (tab allowed), at most
+// one valid Content-Length. It drops the hop-by-hop fields (hopByHop and
+// those the application's Connection field names) and the fields addressed
+// to a front server (X-Sendfile and its kin), and reports them.
 func parseHead(p []byte) (responseHead, error) {
 	h := responseHead{contentLength: -1}
 	fields := splitNUL(p)
@@ -333,6 +350,9 @@ func parseHead(p []byte) (responseHead, error) {
 	if h.status < 100 {
 		return h, fmt.Errorf("wsgi: bad status %q", st)
 	}
+	// options are the names in the Connection field: nil unless the
+	// application sent one.
+	var options []string
 	for i := 1; i < len(fields); i += 2 {
 		name, value := fields[i], fields[i+1]
 		if !isToken(name) {
@@ -343,19 +363,71 @@ func parseHead(p []byte) (responseHead, error) {
 				return h, fmt.Errorf("wsgi: control character in header %s", name)
 			}
 		}
-		if isHopByHop(name) {
-			return h, fmt.Errorf("wsgi: hop-by-hop header %s from the application", name)
+		if asciiEqualFold(name, "connection") {
+			for opt := range strings.SplitSeq(value, ",") {
+				opt = strings.Trim(opt, " \t")
+				if opt == "" {
+					continue
+				}
+				if asciiEqualFold(opt, "close") {
+					h.close = true
+				}
+				options = append(options, opt)
+			}
 		}
-		if asciiEqualFold(name, "content-length") {
+	}
+	// Keep the end-to-end fields, compacting them in place: kept never
+	// grows past the field being read.
+	kept := fields[1:1]
+	for i := 1; i < len(fields); i += 2 {
+		name, value := fields[i], fields[i+1]
+		switch {
+		case isHopByHop(name) || containsFold(options, name):
+			if h.dropped == "" {
+				h.dropped = name
+			}
+			continue
+		case value != "" && (asciiEqualFold(name, "x-sendfile") || asciiEqualFold(name, "x-lighttpd-send-file")):
+			if h.xsendfile != "" && h.xsendfile != value {
+				return h, fmt.Errorf("wsgi: two X-Sendfile paths %q and %q", h.xsendfile, value)
+			}
+			h.xsendfile = value
+			continue
+		case isInternal(name):
+			if h.internal == "" {
+				h.internal = name
+			}
+			continue
+		case asciiEqualFold(name, "content-length"):
 			n, err := strconv.ParseInt(value, 10, 64)
 			if err != nil || n < 0 || !isDigits(value) || h.contentLength >= 0 && h.contentLength != n {
 				return h, fmt.Errorf("wsgi: bad Content-Length %q", value)
 			}
 			h.contentLength = n
 		}
+		kept = append(kept, name, value)
 	}
-	h.header = fields[1:]
+	h.header = kept
 	return h, nil
+}
+
+// isInternal reports whether name is a field an application sends to a
+// front server (nginx, lighttpd, Apache's mod_xsendfile) rather than to
+// the client. X-Sendfile with a value is handled before.
+func isInternal(name string) bool {
+	return asciiEqualFold(name, "x-sendfile") || asciiEqualFold(name, "x-lighttpd-send-file") ||
+		asciiEqualFold(name, "x-accel-redirect") || asciiEqualFold(name, "x-sendfile2") ||
+		asciiEqualFold(name, "x-sendfile-temporary")
+}
+
+// containsFold reports whether list holds name, ignoring ASCII case.
+func containsFold(list []string, name string) bool {
+	for _, s := range list {
+		if strings.EqualFold(s, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // isHopByHop reports whether name is in hopByHop, in any case, without

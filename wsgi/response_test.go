@@ -29,7 +29,7 @@ func TestResponseRules(t *testing.T) {
 		{name: "exception after headers", path: "/raise-after", status: 200, brokenBody: true, log: "boom after headers"},
 		{name: "start_response twice", path: "/start-twice", status: 500, log: "second time"},
 		{name: "exc_info replaces the status", path: "/exc-info", status: 500, body: "recovered"},
-		{name: "hop-by-hop header", path: "/hop", status: 500, log: "hop-by-hop header Connection"},
+		{name: "hop-by-hop header dropped", path: "/hop", status: 200, body: "x", log: "hop-by-hop header from the application dropped"},
 		{name: "status without reason", path: "/badstatus?s=200", status: 500, log: "bad status"},
 		{name: "status not a number", path: "/badstatus?s=abc+def", status: 500, log: "bad status"},
 		{name: "informational status", path: "/badstatus?s=100+Continue", status: 500, log: "informational"},

@@ -49,7 +49,8 @@ type Stats struct {
 	Requeued int64 `json:"requeued"`
 	// Failures counts error responses by cause: "app_error" (500,
 	// exception), "bad_response" (500, invalid status or headers),
-	// "app_status" (5xx chosen by the application), "worker_died" (502),
+	// "app_status" (5xx chosen by the application), "xsendfile" (403 or
+	// 404 for an X-Sendfile path refused), "worker_died" (502),
 	// "timeout" (504), "queue_full", "queue_timeout" and "unavailable"
 	// (503).
 	Failures map[string]int64 `json:"failures"`

@@ -96,6 +96,7 @@ type options struct {
 	environ           listFlag
 	passAuthorization bool
 	trustedProxies    listFlag
+	xsendfilePath     listFlag
 	shutdownTimeout   time.Duration
 
 	// Worker lifecycle (package wsgi, issue 3).
@@ -149,6 +150,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.Var(&o.env, "env", "`KEY=VALUE` for the workers' os.environ (repeatable)")
 	fs.Var(&o.environ, "environ", "`KEY=VALUE` merged into every request's WSGI environ, e.g. trac.env_path=/srv/trac/site (repeatable)")
 	fs.BoolVar(&o.passAuthorization, "pass-authorization", false, "pass the Authorization header to the app (WSGIPassAuthorization On)")
+	fs.Var(&o.xsendfilePath, "xsendfile-path", "`directory` whose files the app may send with an X-Sendfile response header, as Trac's [trac] use_xsendfile does (repeatable; mod_xsendfile's XSendFilePath). Without it X-Sendfile is dropped")
 	fs.Var(&o.trustedProxies, "trusted-proxy", "`CIDR` of a proxy whose X-Forwarded-Proto is believed (repeatable)")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM or SIGINT, how long requests in flight may run before the workers are stopped (the command exits at most 5s later)")
 
@@ -182,6 +184,7 @@ func (o *options) wsgiConfig(script string, logger *slog.Logger) (wsgi.Config, e
 		Python:            o.python,
 		PythonPath:        o.pythonPath,
 		PassAuthorization: o.passAuthorization,
+		XSendFilePath:     o.xsendfilePath,
 		Logger:            logger,
 		StartTimeout:      o.startTimeout,
 		RequestTimeout:    o.requestTimeout,

@@ -120,6 +120,40 @@ def application(environ, start_response):
         return [b'no']
     if path == '/hop':
         return text(start_response, 'x', extra=[('Connection', 'close')])
+    if path == '/hop-many':
+        # Every hop-by-hop field, and one the Connection field names.
+        body = b'end to end'
+        start_response('200 OK', [
+            ('Content-Type', 'text/plain'), ('Content-Length', str(len(body))),
+            ('Connection', 'X-Hop-Secret, keep-alive'), ('X-Hop-Secret', 'internal'),
+            ('Keep-Alive', 'timeout=5'), ('Upgrade', 'h2c'), ('Transfer-Encoding', 'chunked'),
+            ('Proxy-Connection', 'keep-alive'), ('TE', 'trailers'), ('Trailer', 'X-T'),
+            ('Proxy-Authenticate', 'Basic realm="x"'), ('Proxy-Authorization', 'Basic eA=='),
+            ('X-End-To-End', 'kept')])
+        return [body]
+    if path == '/hg-post':
+        # As Mercurial's hgweb answers a POST (unbundle): Connection: close,
+        # no Content-Length, the body streamed in pieces.
+        inp = environ['wsgi.input']
+        n = len(inp.read())
+        start_response('200 OK', [('Content-Type', 'application/mercurial-0.1'), ('Connection', 'close')])
+
+        def gen():
+            yield b'1\n'
+            for i in range(int(args.get('n', '4'))):
+                yield b'chunk %d of a streamed answer\n' % i
+            yield b'read %d\n' % n
+        return gen()
+    if path == '/xsendfile':
+        # As Trac's send_file with [trac] use_xsendfile: the file's size as
+        # Content-Length, the path in X-Sendfile, and no body (here a
+        # decoy one that must not be sent).
+        headers = [('Content-Type', args.get('type', 'application/x-test')),
+                   ('Content-Length', args.get('cl', '8'))]
+        if 'path' in args:
+            headers.append((args.get('h', 'X-Sendfile'), args['path']))
+        start_response(args.get('status', '200 OK'), headers)
+        return [b'app body']
     if path == '/badstatus':
         start_response(args.get('s', '200'), [])
         return [b'x']

@@ -116,11 +116,12 @@ func (h *Handler) supervise() {
 				np.kill("shutdown")
 				return
 			}
-			h.stats.restart(reason)
 			h.log.Info("wsgi: replacing worker process", "pid", cur.pid, "new_pid", np.pid, "reason", reason)
 			old := cur
 			h.addProcess(np)
 			h.retireProcess(old)
+			// Counted once the old process takes no new request.
+			h.stats.restart(reason)
 			cur = np
 		case <-h.done:
 			return

@@ -19,7 +19,9 @@
 import ast
 import io
 import random
+import socket
 import sys
+import threading
 import tracemalloc
 
 GO_MAX = 256 << 10  # maxReadChunk in proto.go
@@ -300,10 +302,59 @@ def check_abort():
         fail('read() after the client left did not raise')
 
 
+def check_conn_frames():
+    # The adapter's Conn on a real socket pair with small buffers, so that
+    # frames arrive cut anywhere: BODY frames of every size, a frame's
+    # tail and the next frame in one read, an EOF, then an ABORT.
+    a, b = socket.socketpair()
+    for s in (a, b):
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    rng = random.Random(9)
+    sizes = [1, 8, 9, 4096, 65527, 65536, 65545, 100000, 262144, 262144, 3, 262143]
+    bodies = [bytes(rng.randrange(256) for _ in range(64)) * (n // 64) + b'z' * (n % 64) for n in sizes]
+    stream = b''.join(HDR.pack(BODY, RID, len(x)) + x for x in bodies)
+    stream += HDR.pack(EOF, RID, 0) + HDR.pack(BODY, RID, 5) + b'hello' + HDR.pack(A['ABORT'], RID, 0)
+
+    def writer():
+        i = 0
+        while i < len(stream):
+            n = rng.choice([1, 7, 9, 100, 5000, 70000])
+            b.sendall(stream[i:i + n])
+            i += n
+
+    t = threading.Thread(target=writer)
+    t.start()
+    c = A['Conn'](a, None)
+    c.cur = RID
+    got = []
+    try:
+        for _ in bodies:
+            got.append(c.body_frame())
+        eof = c.body_frame()
+        five = c.body_frame()
+        try:
+            c.body_frame()
+            aborted = False
+        except A['Aborted']:
+            aborted = True
+    finally:
+        t.join()
+        a.close()
+        b.close()
+    bad = [i for i, (f, want) in enumerate(zip(got, bodies)) if f != (BODY, RID, want)]
+    if bad or eof[0] != EOF or five != (BODY, RID, b'hello') or not aborted:
+        fail('Conn.body_frame over a socket: wrong frames %s, eof %r, then %r, aborted %s' % (
+            bad, eof[:2], five, aborted))
+    else:
+        print('ok Conn.body_frame: %d frames cut anywhere, EOF, ABORT' % (len(bodies) + 2))
+
+
 check_against_bytesio(random.Random(3333), 400)
 check_linear()
 check_asks()
 check_abort()
+check_conn_frames()
 if FAILED:
     print('%d failures' % len(FAILED))
     sys.exit(1)

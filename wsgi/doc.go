@@ -30,8 +30,11 @@
 // one frame holding the environ encoded in Python's marshal format (decoded
 // by marshal.loads, in C) and, for bodies up to 64 KiB, the body. Larger
 // and chunked bodies are pulled by the worker as the application reads
-// wsgi.input, in pieces of at most 256 KiB: nothing buffers a whole upload,
-// and a slow reader slows the client (backpressure). Response bodies come
+// wsgi.input, in pieces of at most 256 KiB (each read asks for a whole
+// piece, so a read(65536) loop makes one round trip per 256 KiB): nothing
+// but the application's own read() buffers a whole upload, every way of
+// reading it (read, read(n), readline, readlines, iteration) costs time
+// linear in the body, and a slow reader slows the client (backpressure). Response bodies come
 // back in frames the Go side writes out as they arrive, flushing each chunk
 // the application yields.
 //

@@ -173,6 +173,7 @@ type exchange struct {
 	w        http.ResponseWriter
 	r        *http.Request
 	body     io.Reader // what remains of the request body, nil if none
+	bodyBuf  []byte    // sendBody's frame, reused across its answers
 	deadline <-chan time.Time
 
 	cl          *call
@@ -380,7 +381,12 @@ func (ex *exchange) sendBody(n int) bool {
 		ex.writeFrame(frameEOF, nil)
 		return true
 	}
-	b := make([]byte, frameHeaderLen+n)
+	// One buffer for the request's answers: c.write copies what it
+	// queues, so nothing refers to it after the call.
+	if cap(ex.bodyBuf) < frameHeaderLen+n {
+		ex.bodyBuf = make([]byte, frameHeaderLen+maxReadChunk)
+	}
+	b := ex.bodyBuf[:frameHeaderLen+n]
 	for {
 		m, err := ex.body.Read(b[frameHeaderLen:])
 		if err != nil && err != io.EOF {

@@ -1,0 +1,135 @@
+package framing
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+)
+
+// A conn is a server connection whose reads go through a [scanner].
+type conn struct {
+	net.Conn
+
+	mu       sync.Mutex
+	s        *scanner
+	hijacked bool // a handler took the connection: no more HTTP on it
+}
+
+type listener struct {
+	net.Listener
+	maxHead int
+}
+
+func (l *listener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &conn{Conn: c, s: newScanner(l.maxHead)}, nil
+}
+
+// Read reads from the connection and scans what it read. Once the scanner
+// stopped (a head to refuse, or framing it cannot follow), Read returns
+// io.EOF: net/http serves at most what it has already read, and the guard
+// refuses those requests.
+func (c *conn) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	if c.hijacked {
+		c.mu.Unlock()
+		return c.Conn.Read(p)
+	}
+	stopped := c.s.state == stStopped
+	c.mu.Unlock()
+	if stopped {
+		return 0, io.EOF
+	}
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.mu.Lock()
+		if !c.hijacked {
+			c.s.scan(p[:n])
+		}
+		c.mu.Unlock()
+	}
+	return n, err
+}
+
+// CloseWrite half-closes the connection when the underlying one can, so
+// that net/http's lingering close (after a 431 or a 413) still works.
+func (c *conn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.New("framing: connection cannot half-close")
+}
+
+// take matches the request net/http serves next on c, by its method and
+// request target, with the oldest head the scanner queued. It returns why
+// the request must be refused, or "". Heads of "OPTIONS *" requests, which
+// net/http answers itself, are passed over unless refused. A refusal stops
+// the scanner, so the connection reads nothing more.
+func (c *conn) take(method, target string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	why := c.takeLocked(method, target)
+	if why != "" && c.s.state != stStopped {
+		c.s.stop(errors.New("framing: " + why))
+	}
+	return why
+}
+
+func (c *conn) takeLocked(method, target string) string {
+	if c.hijacked {
+		return "request on a hijacked connection"
+	}
+	for {
+		if len(c.s.heads) == 0 {
+			if c.s.err != nil {
+				return "request after the connection's framing stopped: " + c.s.err.Error()
+			}
+			return "request the scanner did not see"
+		}
+		h := c.s.heads[0]
+		c.s.heads[0] = head{}
+		c.s.heads = c.s.heads[1:]
+		if len(c.s.heads) == 0 {
+			c.s.heads = c.s.heads[:0:0]
+		}
+		if h.refuse != "" {
+			return h.refuse
+		}
+		if h.method == "OPTIONS" && h.target == "*" && (method != "OPTIONS" || target != "*") {
+			continue
+		}
+		if h.method != method || h.target != target {
+			return "request out of step with the scanner"
+		}
+		return ""
+	}
+}
+
+type connKey struct{}
+
+// ConnContext is an [http.Server] ConnContext that makes the connection's
+// scanner known to [Guard.Handler]. It returns ctx unchanged for a
+// connection that did not come from [Guard.Listener].
+func (g *Guard) ConnContext(ctx context.Context, c net.Conn) context.Context {
+	if fc, ok := c.(*conn); ok {
+		return context.WithValue(ctx, connKey{}, fc)
+	}
+	return ctx
+}
+
+// ConnState is an [http.Server] ConnState hook: a connection a handler
+// hijacked (a WebSocket, a CONNECT tunnel) is no longer scanned.
+func (g *Guard) ConnState(c net.Conn, s http.ConnState) {
+	if fc, ok := c.(*conn); ok && s == http.StateHijacked {
+		fc.mu.Lock()
+		fc.hijacked = true
+		fc.s.buf, fc.s.heads = nil, nil
+		fc.mu.Unlock()
+	}
+}

@@ -227,7 +227,7 @@ func (s *scanner) scanChunkSize(p []byte) []byte {
 // parseChunkSize parses a chunk-size line with its CRLF as net/http does,
 // counting its overhead into excess.
 func parseChunkSize(line []byte, excess *int64) (uint64, error) {
-	if bytes.IndexByte(line, '\r') != len(line)-2 {
+	if len(line) < 2 || bytes.IndexByte(line, '\r') != len(line)-2 {
 		return 0, errors.New("framing: chunk-size line not ended by one CRLF")
 	}
 	line = line[:len(line)-2]

@@ -3,8 +3,7 @@ package framing
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
+		"net"
 	"net/http"
 	"sync"
 )
@@ -31,25 +30,15 @@ func (l *listener) Accept() (net.Conn, error) {
 	return &conn{Conn: c, s: newScanner(l.maxHead)}, nil
 }
 
-// Read reads from the connection and scans what it read. Once the scanner
-// stopped (a head to refuse, or framing it cannot follow), Read returns
-// io.EOF: net/http serves at most what it has already read, and the guard
-// refuses those requests.
+// Read reads from the connection and scans what it read, until the scanner
+// stops. Reads go on after that, unscanned: failing them would cancel the
+// context of a sound request served before the one that stopped the
+// scanner; the guard refuses every request net/http reads after it.
 func (c *conn) Read(p []byte) (int, error) {
-	c.mu.Lock()
-	if c.hijacked {
-		c.mu.Unlock()
-		return c.Conn.Read(p)
-	}
-	stopped := c.s.state == stStopped
-	c.mu.Unlock()
-	if stopped {
-		return 0, io.EOF
-	}
 	n, err := c.Conn.Read(p)
 	if n > 0 {
 		c.mu.Lock()
-		if !c.hijacked {
+		if !c.hijacked && c.s.state != stStopped {
 			c.s.scan(p[:n])
 		}
 		c.mu.Unlock()
@@ -70,7 +59,7 @@ func (c *conn) CloseWrite() error {
 // request target, with the oldest head the scanner queued. It returns why
 // the request must be refused, or "". Heads of "OPTIONS *" requests, which
 // net/http answers itself, are passed over unless refused. A refusal stops
-// the scanner, so the connection reads nothing more.
+// the scanner, so that every later request on the connection is refused.
 func (c *conn) take(method, target string) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -39,11 +39,12 @@
 // lines, chunk overhead, trailers, the CR/LF net/http skips after a POST),
 // so under pipelining and keep-alive it cuts the stream where net/http
 // does. When it cannot follow, because a head was refused, a body is framed
-// in a way it does not accept, or a bound is passed, it stops for good: the
-// connection's reads end (net/http serves nothing it has not read yet and
-// closes the connection), and any request net/http had already read from
-// it is refused. A request the scanner did not see, or saw otherwise, is
-// refused too: the guard fails closed.
+// in a way it does not accept, or a bound is passed, it stops for good, and
+// every later request on the connection is refused and its connection
+// closed. A request the scanner did not see, or saw otherwise, is refused
+// too: the guard fails closed. A refused head is the last request the
+// application can see on its connection, and requests answered before it
+// are not disturbed.
 //
 // Memory per connection is bounded: one head at most (the server's
 // MaxHeaderBytes plus net/http's buffer), a chunk-size line or trailer
@@ -68,7 +69,8 @@
 // listener did not wrap is refused, so a forgotten hook shows at the first
 // request. For TLS, wrap the listener returned by tls.NewListener (the
 // server then speaks HTTP/1.1 only); HTTP/2 requests pass unchecked, their
-// framing being HTTP/2's own. Cleartext HTTP/2 (h2c) is refused.
+// framing being HTTP/2's own. Cleartext HTTP/2 (h2c) is not served: its
+// preface is a head the guard refuses.
 //
 // # Security
 //

@@ -71,6 +71,7 @@ import (
 	"time"
 
 	"github.com/gowsgi/gowsgi/auth"
+	"github.com/gowsgi/gowsgi/framing"
 	"github.com/gowsgi/gowsgi/wsgi"
 )
 
@@ -97,6 +98,7 @@ type options struct {
 	passAuthorization bool
 	trustedProxies    listFlag
 	shutdownTimeout   time.Duration
+	limitRequestBody  byteSize
 
 	// Worker lifecycle (package wsgi, issue 3).
 	startTimeout      time.Duration
@@ -150,6 +152,8 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.Var(&o.environ, "environ", "`KEY=VALUE` merged into every request's WSGI environ, e.g. trac.env_path=/srv/trac/site (repeatable)")
 	fs.BoolVar(&o.passAuthorization, "pass-authorization", false, "pass the Authorization header to the app (WSGIPassAuthorization On)")
 	fs.Var(&o.trustedProxies, "trusted-proxy", "`CIDR` of a proxy whose X-Forwarded-Proto is believed (repeatable)")
+	o.limitRequestBody = 1 << 30
+	fs.Var(&o.limitRequestBody, "limit-request-body", "largest request body accepted, a `size` such as 1G or 512M; larger ones get 413 (LimitRequestBody; 0: no limit)")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM or SIGINT, how long requests in flight may run before the workers are stopped (the command exits at most 5s later)")
 
 	fs.DurationVar(&o.startTimeout, "start-timeout", 60*time.Second, "how long a worker may take to load the script")
@@ -195,6 +199,10 @@ func (o *options) wsgiConfig(script string, logger *slog.Logger) (wsgi.Config, e
 	}
 	if !o.scriptReloading {
 		cfg.ReloadInterval = -1
+	}
+	cfg.MaxRequestBody = int64(o.limitRequestBody)
+	if cfg.MaxRequestBody == 0 {
+		cfg.MaxRequestBody = -1 // LimitRequestBody 0: no limit
 	}
 	for _, e := range o.env {
 		if _, _, err := splitKV("env", e); err != nil {
@@ -299,6 +307,10 @@ func serve(o *options, script string, logger *slog.Logger) error {
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	// Outermost, on every connection: requests a proxy in front could
+	// frame otherwise (request smuggling) get 400 and a closed connection.
+	guard := &framing.Guard{Logger: logger}
+	ln = guard.Configure(srv, ln)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	hup := make(chan os.Signal, 1)

@@ -3,7 +3,7 @@ package framing
 import (
 	"context"
 	"errors"
-		"net"
+	"net"
 	"net/http"
 	"sync"
 )

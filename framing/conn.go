@@ -3,6 +3,7 @@ package framing
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -45,6 +46,20 @@ func (c *conn) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// ReadFrom hands a response body to the underlying connection's ReadFrom,
+// so that *net.TCPConn still sends files with sendfile(2).
+func (c *conn) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(c.Conn, r)
+}
+
+var (
+	_ io.ReaderFrom                   = (*conn)(nil)
+	_ interface{ CloseWrite() error } = (*conn)(nil)
+)
 
 // CloseWrite half-closes the connection when the underlying one can, so
 // that net/http's lingering close (after a 431 or a 413) still works.

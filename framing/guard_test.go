@@ -2,13 +2,16 @@ package framing
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -191,5 +194,66 @@ func TestFraming(t *testing.T) {
 				})
 			}
 		})
+	}
+}
+
+// rfConn counts the bytes a server sends through its connection's
+// ReadFrom (sendfile for a file on a *net.TCPConn).
+type rfConn struct {
+	*net.TCPConn
+	n *atomic.Int64
+}
+
+func (c rfConn) ReadFrom(r io.Reader) (int64, error) {
+	n, err := c.TCPConn.ReadFrom(r)
+	c.n.Add(n)
+	return n, err
+}
+
+type rfListener struct {
+	net.Listener
+	n atomic.Int64
+}
+
+func (l *rfListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return rfConn{c.(*net.TCPConn), &l.n}, nil
+}
+
+// TestSendfileKept: a file body still reaches the connection's ReadFrom
+// (sendfile) through the guard's connection wrapper.
+func TestSendfileKept(t *testing.T) {
+	const size = 1 << 20
+	path := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(path, bytes.Repeat([]byte("x"), size), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan struct{})
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFile(w, r, path)
+		close(served)
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rl := &rfListener{Listener: ln}
+	go srv.Serve((&Guard{}).Configure(srv, rl))
+	defer srv.Close()
+	resp, err := http.Get("http://" + ln.Addr().String() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err != nil || n != size || resp.StatusCode != 200 {
+		t.Fatalf("status %d, %d bytes, %v", resp.StatusCode, n, err)
+	}
+	<-served
+	if got := rl.n.Load(); got < size-512 {
+		t.Errorf("%d bytes by ReadFrom, want the body's %d less the sniffed 512", got, size)
 	}
 }

@@ -128,16 +128,18 @@ func (s *scanner) scanHead(p []byte) []byte {
 		return p
 	}
 	s.skip = 0
-	for i, c := range p {
-		if c != '\n' {
-			s.line++
-			continue
+	for off := 0; ; {
+		i := bytes.IndexByte(p[off:], '\n')
+		if i < 0 {
+			s.line += len(p) - off
+			break
 		}
+		i += off
 		// The head ends at its first empty line (an empty first line
 		// is refused by parseHead, as by net/http).
-		empty := s.line == 0 || s.line == 1 && byteAt(s.buf, p, len(s.buf)+i-1) == '\r'
-		s.line = 0
-		if empty {
+		n := s.line + i - off // the line's length before its LF
+		s.line, off = 0, i+1
+		if n == 0 || n == 1 && byteAt(s.buf, p, len(s.buf)+i-1) == '\r' {
 			if len(s.buf)+i+1 > s.maxHead {
 				s.stop(errHeadTooLong)
 				return nil
@@ -272,7 +274,7 @@ func (s *scanner) scanTrailer(p []byte) []byte {
 		if c == '\n' && (len(t) == 2 && t[0] == '\r' || bytes.HasSuffix(t, []byte("\r\n\r\n"))) {
 			s.buf = s.buf[:0]
 			if len(t) > 2 {
-				if why := checkFields(t[:len(t)-2]); why != "" {
+				if why := checkFields(t[:len(t)-2], nil); why != "" {
 					s.stop(errors.New("framing: trailer: " + why))
 					return nil
 				}
@@ -315,21 +317,18 @@ func parseHead(b []byte) (h head, chunked bool, length uint64) {
 		return
 	}
 	rest = rest[:len(rest)-2]
-	if why := checkFields(rest); why != "" {
-		h.refuse = why
-		return
-	}
 	var cls, tes []string
-	for len(rest) > 0 {
-		var line []byte
-		line, rest, _ = bytes.Cut(rest, []byte("\r\n"))
-		name, value, _ := bytes.Cut(line, []byte(":"))
+	why := checkFields(rest, func(name, value []byte) {
 		switch {
-		case len(name) == len("content-length") && strings.EqualFold(string(name), "content-length"):
+		case bytes.EqualFold(name, []byte("Content-Length")):
 			cls = append(cls, string(bytes.Trim(value, " \t")))
-		case len(name) == len("transfer-encoding") && strings.EqualFold(string(name), "transfer-encoding"):
+		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
 			tes = append(tes, string(bytes.Trim(value, " \t")))
 		}
+	})
+	if why != "" {
+		h.refuse = why
+		return
 	}
 	if len(tes) > 0 {
 		switch {
@@ -364,11 +363,12 @@ func parseHead(b []byte) (h head, chunked bool, length uint64) {
 }
 
 // checkFields checks header or trailer field lines, each ended by CRLF
-// (the empty line that ends the section excluded): a token name, a colon,
-// and a value of visible characters, spaces and tabs. A line folded onto
-// the previous one (obs-fold) is refused: net/http joins it, a proxy before
-// it may not.
-func checkFields(b []byte) string {
+// (the empty line that ends the section excluded), and calls each, if not
+// nil, with each field's name and value: a token name, a colon, and a
+// value of visible characters, spaces and tabs. A line folded onto the
+// previous one (obs-fold) is refused: net/http joins it, a proxy before it
+// may not. It returns why the fields are refused, or "".
+func checkFields(b []byte, each func(name, value []byte)) string {
 	for len(b) > 0 {
 		i := bytes.IndexByte(b, '\n')
 		if i < 1 || b[i-1] != '\r' {
@@ -380,14 +380,33 @@ func checkFields(b []byte) string {
 			return "obsolete line folding"
 		}
 		name, value, ok := bytes.Cut(line, []byte(":"))
-		if !ok || !httpguts.ValidHeaderFieldName(string(name)) {
+		if !ok || !isToken(name) {
 			return "malformed field line"
 		}
-		if !httpguts.ValidHeaderFieldValue(string(value)) {
-			return "control character in a field value"
+		// httpguts.ValidHeaderFieldValue on bytes, without a copy.
+		for _, c := range value {
+			if c < ' ' && c != '\t' || c == 0x7f {
+				return "control character in a field value"
+			}
+		}
+		if each != nil {
+			each(name, value)
 		}
 	}
 	return ""
+}
+
+// isToken is httpguts.ValidHeaderFieldName on bytes, without a copy.
+func isToken(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if !httpguts.IsTokenRune(rune(c)) {
+			return false
+		}
+	}
+	return true
 }
 
 // parseVersion parses an HTTP version as net/http's ParseHTTPVersion does.

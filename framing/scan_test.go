@@ -237,3 +237,25 @@ func TestScannerBounds(t *testing.T) {
 		t.Errorf("long head within bound: err %v, heads %d, buf %d", s.err, len(s.heads), cap(s.buf))
 	}
 }
+
+// BenchmarkScan scans a typical browser request head and a small chunked
+// upload, as one connection's reads would bring them.
+func BenchmarkScan(b *testing.B) {
+	stream := []byte("GET /trac/project/timeline?from=2026-12-07&daysback=30 HTTP/1.1\r\n" +
+		"Host: trac.example.org\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\n" +
+		"Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\nAccept-Language: en-US,en;q=0.5\r\n" +
+		"Accept-Encoding: gzip, deflate, br\r\nCookie: trac_form_token=0123456789abcdef; trac_session=fedcba9876543210\r\n" +
+		"Connection: keep-alive\r\n\r\n" +
+		"POST /trac/project/newticket HTTP/1.1\r\nHost: trac.example.org\r\nTransfer-Encoding: chunked\r\n\r\n" +
+		"40\r\n" + strings.Repeat("x", 64) + "\r\n0\r\n\r\n")
+	s := newScanner(http.DefaultMaxHeaderBytes + 2*bufSize)
+	b.SetBytes(int64(len(stream)))
+	b.ReportAllocs()
+	for b.Loop() {
+		s.scan(stream)
+		s.heads = s.heads[:0]
+	}
+	if s.err != nil {
+		b.Fatal(s.err)
+	}
+}

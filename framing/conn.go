@@ -96,12 +96,13 @@ func (c *conn) takeLocked(method, target string) string {
 			}
 			return "request the scanner did not see"
 		}
+		// Shift down rather than reslice, so that the queue's array
+		// serves the connection's next requests (it holds one head but
+		// under pipelining).
 		h := c.s.heads[0]
-		c.s.heads[0] = head{}
-		c.s.heads = c.s.heads[1:]
-		if len(c.s.heads) == 0 {
-			c.s.heads = c.s.heads[:0:0]
-		}
+		n := copy(c.s.heads, c.s.heads[1:])
+		c.s.heads[n] = head{}
+		c.s.heads = c.s.heads[:n]
 		if h.refuse != "" {
 			return h.refuse
 		}

@@ -110,7 +110,7 @@ func TestLimitRequestBody(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 			if _, err := io.WriteString(c, "POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: "+strconv.FormatInt(tc.cl, 10)+"\r\n\r\n"); err != nil {
 				t.Fatal(err)
 			}

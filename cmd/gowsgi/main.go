@@ -41,6 +41,14 @@
 // flight finish, send SIGTERM to the command alone (its process id), as
 // systemd does with KillMode=mixed.
 //
+// # Request framing
+//
+// Every connection goes through package framing's guard: a request with
+// both Content-Length and Transfer-Encoding (or another head a proxy in
+// front could frame otherwise) gets 400 and its connection is closed, so
+// nothing pipelined behind it is served. A body larger than
+// -limit-request-body (default 1 GiB, Apache's LimitRequestBody) gets 413.
+//
 // # Profiling
 //
 // -cpuprofile FILE writes a CPU profile of the Go process, from start to

@@ -68,8 +68,10 @@
 // in the handler chain. A request reaching the handler on a connection the
 // listener did not wrap is refused, so a forgotten hook shows at the first
 // request. For TLS, wrap the listener returned by tls.NewListener (the
-// server then speaks HTTP/1.1 only); HTTP/2 requests pass unchecked, their
-// framing being HTTP/2's own. Cleartext HTTP/2 (h2c) is not served: its
+// server then speaks HTTP/1.1 only) and call Serve, not ServeTLS, which
+// would put the guard under TLS, reading ciphertext and refusing every
+// HTTP/1.1 request; HTTP/2 requests pass unchecked, their framing being
+// HTTP/2's own. Cleartext HTTP/2 (h2c) is not served: its
 // preface is a head the guard refuses.
 //
 // # Security

@@ -257,3 +257,52 @@ func TestSendfileKept(t *testing.T) {
 		t.Errorf("%d bytes by ReadFrom, want the body's %d less the sniffed 512", got, size)
 	}
 }
+
+// TestHijackedNotScanned: once a handler hijacks its connection (a
+// WebSocket, a tunnel), what flows on it is not HTTP and is not scanned.
+func TestHijackedNotScanned(t *testing.T) {
+	type result struct {
+		echo    string
+		scanErr error
+		heads   int
+	}
+	done := make(chan result, 1)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fc, _ := r.Context().Value(connKey{}).(*conn)
+		c, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil || fc == nil {
+			t.Errorf("hijack: %v (guarded conn %v)", err, fc != nil)
+			return
+		}
+		defer c.Close()
+		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n")
+		line, _ := brw.ReadString('\n')
+		line2, _ := brw.ReadString('\n')
+		fc.mu.Lock()
+		done <- result{line + line2, fc.s.err, len(fc.s.heads)}
+		fc.mu.Unlock()
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve((&Guard{}).Configure(srv, ln))
+	defer srv.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || resp.StatusCode != 101 {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	// Would be refused as a head: Content-Length with Transfer-Encoding.
+	tunnel := "GET / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	io.WriteString(c, tunnel)
+	r := <-done
+	if r.echo != "GET / HTTP/1.1\r\nContent-Length: 1\r\n" || r.scanErr != nil || r.heads != 0 {
+		t.Errorf("read %q through the hijacked connection; scanner error %v, %d heads queued", r.echo, r.scanErr, r.heads)
+	}
+}

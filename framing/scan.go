@@ -22,10 +22,10 @@ type scanState uint8
 const (
 	stHead      scanState = iota // reading a request head
 	stBody                       // remain bytes of a Content-Length body
-	stChunkSize                  // reading a chunk-size line into line
+	stChunkSize                  // reading a chunk-size line into buf
 	stChunkData                  // remain bytes of chunk data
 	stChunkEnd                   // the CRLF after chunk data; crlf bytes of it seen
-	stTrailer                    // the trailer section after the last chunk, into line
+	stTrailer                    // the trailer section after the last chunk, into buf
 	stStopped                    // out of sync or refused: nothing more is scanned
 )
 

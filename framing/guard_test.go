@@ -306,3 +306,50 @@ func TestHijackedNotScanned(t *testing.T) {
 		t.Errorf("read %q through the hijacked connection; scanner error %v, %d heads queued", r.echo, r.scanErr, r.heads)
 	}
 }
+
+// BenchmarkServer measures a keep-alive request to a hello-world handler
+// over loopback, with and without the guard.
+func BenchmarkServer(b *testing.B) {
+	for _, guarded := range []bool{false, true} {
+		name := "plain"
+		if guarded {
+			name = "guarded"
+		}
+		b.Run(name, func(b *testing.B) {
+			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Length", "14")
+				io.WriteString(w, "Hello, World!\n")
+			})}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			sln := ln
+			if guarded {
+				g := &Guard{}
+				sln = g.Configure(srv, ln)
+			}
+			go srv.Serve(sln)
+			defer srv.Close()
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			req := []byte("GET /hello HTTP/1.1\r\nHost: localhost:8000\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
+			br := bufio.NewReader(c)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.Write(req); err != nil {
+					b.Fatal(err)
+				}
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		})
+	}
+}

@@ -11,6 +11,9 @@
 // handlers, so they chain by nesting, with justinas/alice, or with a router
 // such as chi (examples/chi):
 //
+//   - [github.com/gowsgi/gowsgi/framing]: refuses requests whose framing a
+//     proxy in front could read otherwise (request smuggling), on the server
+//     and its listener;
 //   - [github.com/gowsgi/gowsgi/wsgi]: PEP 3333 environ and the Python worker
 //     processes (mod_wsgi's daemon mode);
 //   - [github.com/gowsgi/gowsgi/prefix]: the canonical path, mounts
@@ -34,6 +37,7 @@
 //
 // Outermost first, as a request meets them:
 //
+//	framing.Guard                   one request per framed head, or 400 and close
 //	prefix.Canonical                one path for everything that follows
 //	prefix.VHosts                   which site, by canonical host name
 //	prefix.Location/LocationMatch   where authentication applies
@@ -47,6 +51,9 @@
 //
 // The reasons:
 //
+//   - framing.Guard judges the connection, not the request, and must see
+//     every request on it: it goes outermost, wired with the server and its
+//     listener (Guard.Configure), as cmd/gowsgi does.
 //   - Canonicalization comes first because every later decision is a string
 //     comparison on the path. If a rule matched "/trac/a//login" while Trac
 //     routed on "/trac/a/login", the rule would guard nothing; after
@@ -75,6 +82,12 @@
 //
 // What each layer guarantees, assuming the chain above:
 //
+//   - framing.Guard: a request with both Content-Length and
+//     Transfer-Encoding, Transfer-Encoding in HTTP/1.0, a folded or
+//     bare-LF head, and every later request on its connection, get 400 and
+//     the connection closed, so that no bytes a front proxy took for a body
+//     are served as a request. Bodies over wsgi.Config.MaxRequestBody
+//     (-limit-request-body) get 413.
 //   - prefix.Canonical: %-escapes are decoded once, "//", "." and ".." are
 //     resolved, and %2F, %5C, NUL, control characters and escapes above the
 //     root are refused (404 or 400). No spelling of a guarded path reaches

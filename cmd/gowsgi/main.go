@@ -41,6 +41,14 @@
 // flight finish, send SIGTERM to the command alone (its process id), as
 // systemd does with KillMode=mixed.
 //
+// # Request framing
+//
+// Every connection goes through package framing's guard: a request with
+// both Content-Length and Transfer-Encoding (or another head a proxy in
+// front could frame otherwise) gets 400 and its connection is closed, so
+// nothing pipelined behind it is served. A body larger than
+// -limit-request-body (default 1 GiB, Apache's LimitRequestBody) gets 413.
+//
 // # Profiling
 //
 // -cpuprofile FILE writes a CPU profile of the Go process, from start to
@@ -71,6 +79,7 @@ import (
 	"time"
 
 	"github.com/gowsgi/gowsgi/auth"
+	"github.com/gowsgi/gowsgi/framing"
 	"github.com/gowsgi/gowsgi/wsgi"
 )
 
@@ -98,6 +107,7 @@ type options struct {
 	trustedProxies    listFlag
 	xsendfilePath     listFlag
 	shutdownTimeout   time.Duration
+	limitRequestBody  byteSize
 
 	// Worker lifecycle (package wsgi, issue 3).
 	startTimeout      time.Duration
@@ -152,6 +162,8 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.passAuthorization, "pass-authorization", false, "pass the Authorization header to the app (WSGIPassAuthorization On)")
 	fs.Var(&o.xsendfilePath, "xsendfile-path", "`directory` whose files the app may send with an X-Sendfile response header, as Trac's [trac] use_xsendfile does (repeatable; mod_xsendfile's XSendFilePath). Without it X-Sendfile is dropped")
 	fs.Var(&o.trustedProxies, "trusted-proxy", "`CIDR` of a proxy whose X-Forwarded-Proto is believed (repeatable)")
+	o.limitRequestBody = 1 << 30
+	fs.Var(&o.limitRequestBody, "limit-request-body", "largest request body accepted, a `size` such as 1G or 512M; larger ones get 413 (LimitRequestBody; 0: no limit)")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM or SIGINT, how long requests in flight may run before the workers are stopped (the command exits at most 5s later)")
 
 	fs.DurationVar(&o.startTimeout, "start-timeout", 60*time.Second, "how long a worker may take to load the script")
@@ -198,6 +210,10 @@ func (o *options) wsgiConfig(script string, logger *slog.Logger) (wsgi.Config, e
 	}
 	if !o.scriptReloading {
 		cfg.ReloadInterval = -1
+	}
+	cfg.MaxRequestBody = int64(o.limitRequestBody)
+	if cfg.MaxRequestBody == 0 {
+		cfg.MaxRequestBody = -1 // LimitRequestBody 0: no limit
 	}
 	for _, e := range o.env {
 		if _, _, err := splitKV("env", e); err != nil {
@@ -302,6 +318,10 @@ func serve(o *options, script string, logger *slog.Logger) error {
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	// Outermost, on every connection: requests a proxy in front could
+	// frame otherwise (request smuggling) get 400 and a closed connection.
+	guard := &framing.Guard{Logger: logger}
+	ln = guard.Configure(srv, ln)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	hup := make(chan os.Signal, 1)

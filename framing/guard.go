@@ -1,0 +1,100 @@
+package framing
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+)
+
+// A Guard refuses HTTP/1.x requests whose framing a proxy in front of the
+// server could read otherwise than net/http does. The zero value is ready
+// to use; it must not be copied after first use.
+type Guard struct {
+	// MaxHeaderBytes is the server's http.Server.MaxHeaderBytes: a head
+	// longer than it (plus net/http's 4 KiB buffer twice over) stops the
+	// scanning of its connection, which net/http answers with 431 anyway.
+	// It bounds the memory a connection holds for its head. 0 means
+	// http.DefaultMaxHeaderBytes.
+	MaxHeaderBytes int
+	// Logger receives one line per refused request, at warning level,
+	// with the reason. nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Listener returns ln with each accepted connection's reads scanned. For
+// TLS, wrap the listener tls.NewListener returns, so that the guard reads
+// plain text (and the server offers HTTP/1.1 only).
+func (g *Guard) Listener(ln net.Listener) net.Listener {
+	n := g.MaxHeaderBytes
+	if n <= 0 {
+		n = http.DefaultMaxHeaderBytes
+	}
+	return &listener{Listener: ln, maxHead: n + 2*bufSize}
+}
+
+// Handler returns next behind the guard: an HTTP/1.x request whose head
+// the connection's scanner flagged, or that the scanner did not see (out
+// of step, or a connection that did not come from [Guard.Listener]), is
+// answered 400 with Connection: close and next does not run. HTTP/2
+// requests, whose framing is not Content-Length or chunked coding, pass.
+// Put it outermost, before anything that answers requests.
+func (g *Guard) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor != 1 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		why := "connection not from Guard.Listener"
+		if c, ok := r.Context().Value(connKey{}).(*conn); ok {
+			why = c.take(r.Method, r.RequestURI)
+		}
+		if why == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		g.logger().Warn("framing: refused a request: "+why,
+			"method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
+		w.Header().Set("Connection", "close")
+		http.Error(w, http.StatusText(http.StatusBadRequest), http.StatusBadRequest)
+	})
+}
+
+// Configure wires g into srv and returns ln wrapped with [Guard.Listener],
+// for srv.Serve: srv.Handler (nil meaning http.DefaultServeMux) goes behind
+// [Guard.Handler], and [Guard.ConnContext] and [Guard.ConnState] run after
+// srv's own ConnContext and ConnState hooks, if any. A zero MaxHeaderBytes
+// takes srv's. Call it once, before srv serves.
+func (g *Guard) Configure(srv *http.Server, ln net.Listener) net.Listener {
+	if g.MaxHeaderBytes == 0 {
+		g.MaxHeaderBytes = srv.MaxHeaderBytes
+	}
+	h := srv.Handler
+	if h == nil {
+		h = http.DefaultServeMux
+	}
+	srv.Handler = g.Handler(h)
+	if prev := srv.ConnContext; prev != nil {
+		srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+			return g.ConnContext(prev(ctx, c), c)
+		}
+	} else {
+		srv.ConnContext = g.ConnContext
+	}
+	if prev := srv.ConnState; prev != nil {
+		srv.ConnState = func(c net.Conn, s http.ConnState) {
+			prev(c, s)
+			g.ConnState(c, s)
+		}
+	} else {
+		srv.ConnState = g.ConnState
+	}
+	return g.Listener(ln)
+}
+
+func (g *Guard) logger() *slog.Logger {
+	if g.Logger != nil {
+		return g.Logger
+	}
+	return slog.Default()
+}

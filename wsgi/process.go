@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -86,7 +85,7 @@ func (h *Handler) spawn() (*process, error) {
 		Multiprocess: h.cfg.Processes > 1,
 	}
 	for i := 0; i < n; i++ {
-		fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+		fds, err := socketpair()
 		if err != nil {
 			return fail(fmt.Errorf("wsgi: socketpair: %w", err))
 		}
@@ -115,9 +114,8 @@ func (h *Handler) spawn() (*process, error) {
 	cmd := exec.Command(h.python, "-c", adapterSource, string(js))
 	cmd.Env = append(os.Environ(), h.cfg.Env...)
 	cmd.ExtraFiles = child
-	// The workers die with us: SIGKILL when the parent goes (and the
-	// adapter exits on EOF of its socket, which covers the rest).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// The workers die with us (see workerAttr).
+	cmd.SysProcAttr = workerAttr()
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return fail(fmt.Errorf("wsgi: pipe: %w", err))

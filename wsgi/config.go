@@ -85,8 +85,8 @@ type Config struct {
 	// is drained. 0 means no limit.
 	MaxRequests int
 	// MemoryLimit recycles a worker process whose resident set size (read
-	// from /proc by the Go side) exceeds it, in bytes (memory-limit=). 0
-	// means no limit.
+	// from /proc by the Go side: Linux only, elsewhere it has no effect)
+	// exceeds it, in bytes (memory-limit=). 0 means no limit.
 	MemoryLimit int64
 	// InactivityTimeout recycles a worker process that served no request
 	// for this long, releasing the memory it grew (inactivity-timeout=). 0

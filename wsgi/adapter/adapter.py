@@ -304,11 +304,14 @@ class Errors:
     stderr, which the Go side logs too: an application may keep the object
     (a logging handler set up on the first request) and write to it later."""
 
+    # One lock for all: writes are rare, and a lock per request would cost
+    # its allocation on every request.
+    lock = threading.Lock()
+
     def __init__(self, conn, rid):
         self.conn = conn  # None once the request ended
         self.rid = rid
         self.buf = ''
-        self.lock = threading.Lock()
 
     def write(self, s):
         if not isinstance(s, str):
@@ -468,8 +471,10 @@ class Worker:
         finally:
             # Every way out, an exception or an abort included: a partial
             # wsgi.errors line goes before the request's last frame (which
-            # Conn.run sends after an exception).
-            errors.end()
+            # Conn.run sends after an exception). The ways out that send
+            # the last frame themselves ended it already.
+            if errors.conn is not None:
+                errors.end()
 
     def respond(self, conn, t, rid, payload, errors):
         n = U32.unpack_from(payload)[0]

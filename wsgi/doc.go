@@ -158,7 +158,9 @@
 // workers have anyway. Before each spawn the file and directory are checked
 // (owned by this user, not writable by others, no symbolic link); if a
 // temp cleaner removed them, a new directory is made under a new random
-// name, never at the old path, which another user could have taken.
+// name, never at the old path, which another user could have taken. This
+// assumes a temp directory ($TMPDIR, else /tmp) where only an entry's owner
+// may rename it: /tmp's sticky bit, or a directory of the server's own.
 //
 // Worker sockets are anonymous socket pairs inherited at spawn, so no
 // other local user or process can send a worker a forged request (mod_wsgi

@@ -2,7 +2,7 @@
 # serves requests that the Go process sends over inherited socket pairs.
 # Standard library only; Python >= 3.9. Embedded in package wsgi, which
 # writes it to a private directory and runs it as
-#   python3 -s -u .../gowsgi_worker.py SCRIPT #N
+#   python3 -u -s .../gowsgi_worker.py SCRIPT #N
 # with its configuration in the environment variable GOWSGI_WORKER_CONFIG.
 #
 # Frame: type (u8), request id (u32 LE), payload length (u32 LE), payload.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"net/http"
 	"os"
 	"os/exec"
@@ -73,5 +74,25 @@ func TestLazyStart(t *testing.T) {
 	resp, _ := do(t, http.DefaultClient, "GET", "http://"+addr+"/", "")
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("got %d, want 503", resp.StatusCode)
+	}
+}
+
+// TestPythonUserSiteFlag: -python-user-site reaches wsgi.Config.
+func TestPythonUserSiteFlag(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		var o options
+		fs := flag.NewFlagSet("gowsgi", flag.ContinueOnError)
+		o.register(fs)
+		var args []string
+		if on {
+			args = append(args, "-python-user-site")
+		}
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := o.wsgiConfig("app.wsgi", nil)
+		if err != nil || cfg.PythonUserSite != on {
+			t.Errorf("%q: PythonUserSite %v (%v), want %v", args, cfg.PythonUserSite, err, on)
+		}
 	}
 }

@@ -24,7 +24,8 @@ func runToExit(t *testing.T, timeout time.Duration, args ...string) (int, string
 	t.Helper()
 	js, _ := json.Marshal(args)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestRunHelperProcess$")
-	cmd.Env = append(os.Environ(), childArgsEnv+"="+string(js))
+	// TMPDIR: a child killed with SIGKILL leaves the adapter's file there.
+	cmd.Env = append(os.Environ(), childArgsEnv+"="+string(js), "TMPDIR="+t.TempDir())
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out

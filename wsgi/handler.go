@@ -23,9 +23,6 @@ type Handler struct {
 	cfg    Config
 	log    *slog.Logger
 	python string
-	// adapter is the adapter's file, written at the first spawn and
-	// removed by Shutdown.
-	adapter adapterFile
 
 	mu      sync.Mutex
 	conns   []*conn // connections of ready processes not retiring
@@ -60,6 +57,10 @@ type Handler struct {
 	// order), armed while waiters exist (queueArmed, under mu).
 	queueTimer *time.Timer
 	queueArmed bool
+
+	// adapter is the adapter's file, written at the first spawn and
+	// removed by Shutdown.
+	adapter adapterFile
 }
 
 // New validates cfg, starts the worker processes and waits until each one

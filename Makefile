@@ -1,5 +1,5 @@
 # gowsgi: make test installs the Debian packages the tests talk to, then runs
-# go vet and the race-enabled test suite.
+# go vet, the builds for other systems and the race-enabled test suite.
 
 GO ?= go
 export PATH := /usr/local/go/bin:$(PATH)
@@ -9,9 +9,9 @@ TEST_DEBS = python3 python3-flask python3-django mercurial python3-requests \
 	python3-requests-kerberos slapd ldap-utils krb5-kdc krb5-admin-server \
 	krb5-user postgresql-15 apache2-utils curl strace
 
-.PHONY: test deps vet unit examples fuzz bench
+.PHONY: test deps vet crossbuild unit examples fuzz bench
 
-test: deps vet unit examples
+test: deps vet crossbuild unit examples
 
 deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -26,6 +26,16 @@ deps:
 
 vet:
 	$(GO) vet ./...
+
+# The library and the command build on macOS and FreeBSD (Unix sockets, no
+# SOCK_CLOEXEC on macOS, a parent-death signal on FreeBSD only); package auth
+# also builds on Windows.
+crossbuild:
+	GOOS=darwin $(GO) vet ./...
+	GOOS=darwin $(GO) build ./...
+	GOOS=freebsd $(GO) vet ./...
+	GOOS=freebsd $(GO) build ./...
+	GOOS=windows $(GO) build ./auth/...
 
 unit:
 	$(GO) test -race -timeout 20m ./...

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -28,10 +27,7 @@ type fileStamp struct {
 
 func stampOf(fi os.FileInfo) fileStamp {
 	s := fileStamp{mtime: fi.ModTime(), size: fi.Size()}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		s.dev = uint64(st.Dev)
-		s.ino = st.Ino
-	}
+	s.dev, s.ino = fileID(fi)
 	return s
 }
 

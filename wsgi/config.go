@@ -21,10 +21,19 @@ type Config struct {
 	// Threads is the number of request threads in each process. 0 means 1.
 	Threads int
 	// Python is the interpreter to run. "" means "python3" found on PATH.
+	// A virtual environment's bin/python runs the workers in that
+	// environment (WSGIDaemonProcess python-home=).
 	Python string
 	// PythonPath lists directories prepended to sys.path in every worker
-	// (WSGIDaemonProcess python-path=).
+	// (WSGIDaemonProcess python-path=). The current directory is never on
+	// sys.path (the adapter runs as a file, not with python -c); PYTHONPATH
+	// in Env is honoured.
 	PythonPath []string
+	// PythonUserSite puts the user site directory (site.USER_SITE, such as
+	// ~/.local/lib/python3.11/site-packages) on the workers' sys.path. Off
+	// by default (python -s): a service should not depend on what its user
+	// installed with pip install --user.
+	PythonUserSite bool
 	// Env is the process environment of the workers, as KEY=VALUE pairs,
 	// added to the Go process's own (PYTHON_EGG_CACHE, TRAC_ENV, ...). Each
 	// handler's workers get their own; two handlers never share os.environ.
@@ -84,8 +93,8 @@ type Config struct {
 	// is drained. 0 means no limit.
 	MaxRequests int
 	// MemoryLimit recycles a worker process whose resident set size (read
-	// from /proc by the Go side) exceeds it, in bytes (memory-limit=). 0
-	// means no limit.
+	// from /proc by the Go side: Linux only, elsewhere it has no effect)
+	// exceeds it, in bytes (memory-limit=). 0 means no limit.
 	MemoryLimit int64
 	// InactivityTimeout recycles a worker process that served no request
 	// for this long, releasing the memory it grew (inactivity-timeout=). 0

@@ -103,8 +103,34 @@
 // when the script's modification time changes or on [Handler.Reload]: the
 // replacement starts first, the old worker finishes its requests.
 // [Handler.Shutdown] and [Handler.Close] let requests finish, then kill;
-// workers also die with the Go process (parent-death signal and EOF on
-// their socket). [Handler.Stats] reports the counters.
+// workers also die with the Go process: on Linux and FreeBSD by a
+// parent-death signal, everywhere by EOF on their socket (which a worker
+// reads between requests, and while its request reads the body or writes
+// the response). [Handler.Stats] reports the counters. [New] starts lazily:
+// it returns once every process made its first attempt, and
+// [Handler.Ready] then says whether the script loaded (command gowsgi exits
+// when it did not, unless -lazy-start). A script that breaks on reload
+// leaves the old workers serving, with the traceback in the log, as
+// gunicorn and mod_wsgi do.
+//
+// # The worker process
+//
+// A worker runs "python -u -s DIR/gowsgi_worker.py SCRIPT #N": the adapter
+// is written once per [Handler] to a file of its own (see Security) and run
+// as a file, so the directory gowsgi was started from is not on sys.path
+// (with python -c it was sys.path[0], and a json.py there broke every
+// worker), tracebacks name the adapter's file, and ps shows the script and
+// the worker's number (1 to Processes). On Linux the process is also named
+// "wsgi:SCRIPT #N" (truncated to 15 bytes) for top. -s leaves out the user
+// site directory unless Config.PythonUserSite; PYTHONPATH from Config.Env,
+// Config.PythonPath and a virtual environment's interpreter work as usual
+// (not -I or -E, which drop PYTHONPATH; not -P, which needs Python 3.11).
+// -u sends what the application prints to the log at once, line by line.
+// wsgi.errors lines are logged with their request; a last line without its
+// newline is sent when the request ends however it ends (an exception, the
+// client leaving), and an application that keeps the object past its
+// request (a logging handler set up on the first one) writes to the
+// worker's stderr, which is logged too.
 //
 // # Coming from Apache
 //
@@ -179,6 +205,17 @@
 // REMOTE_USER and AUTH_TYPE come only from the request context (package
 // auth, or [WithRemoteUser]), never from a header. X-Forwarded-Proto is
 // believed only from TrustedProxies.
+//
+// The adapter's file is read-only (0400) in a directory made by
+// os.MkdirTemp (random name, 0700, owned by the server's user), removed by
+// [Handler.Shutdown] (a process killed with SIGKILL leaves it in the temp
+// directory). Replacing it takes the server user's rights, which the
+// workers have anyway. Before each spawn the file and directory are checked
+// (owned by this user, not writable by others, no symbolic link); if a
+// temp cleaner removed them, a new directory is made under a new random
+// name, never at the old path, which another user could have taken. This
+// assumes a temp directory ($TMPDIR, else /tmp) where only an entry's owner
+// may rename it: /tmp's sticky bit, or a directory of the server's own.
 //
 // Worker sockets are anonymous socket pairs inherited at spawn, so no
 // other local user or process can send a worker a forged request (mod_wsgi

@@ -64,13 +64,18 @@ type Handler struct {
 	// order), armed while waiters exist (queueArmed, under mu).
 	queueTimer *time.Timer
 	queueArmed bool
+
+	// adapter is the adapter's file, written at the first spawn and
+	// removed by Shutdown.
+	adapter adapterFile
 }
 
 // New validates cfg, starts the worker processes and waits until each one
 // loaded the script or failed to. A script that fails to load is not an
 // error here: the traceback is logged, the process is retried with backoff
-// and requests get 503 meanwhile (as with mod_wsgi). An interpreter that
-// cannot be run is an error.
+// and requests get 503 meanwhile (as with mod_wsgi); [Handler.Ready] tells
+// a caller that would rather not start. An interpreter that cannot be
+// found is an error.
 func New(cfg Config) (*Handler, error) {
 	if cfg.Script == "" {
 		return nil, errors.New("wsgi: Config.Script is required")
@@ -157,7 +162,7 @@ func New(cfg Config) (*Handler, error) {
 	h.firstCnt.Store(int32(cfg.Processes))
 	for i := 0; i < cfg.Processes; i++ {
 		h.wg.Add(1)
-		go h.supervise()
+		go h.supervise(i + 1)
 	}
 	h.wg.Add(1)
 	go h.monitor()

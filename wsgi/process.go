@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +21,73 @@ import (
 
 //go:embed adapter/adapter.py
 var adapterSource string
+
+// adapterName is the adapter's file name, which tracebacks and ps show.
+const adapterName = "gowsgi_worker.py"
+
+// adapterFile is the adapter's source written to a file of its own, which
+// the workers run: tracebacks name it, sys.argv[0] is a file, ps shows the
+// script rather than 19 KB of source, and the current directory is not on
+// sys.path (it would be with python -c). The file is read-only in a
+// directory that only this user can write (0700, made by os.MkdirTemp under
+// a random name): replacing it takes this user's rights, which the workers
+// run with anyway.
+type adapterFile struct {
+	mu   sync.Mutex
+	path string // "" until written and once removed
+}
+
+// get returns the adapter's path, writing it first when it is missing: the
+// first spawn, or a temp cleaner removed it. A missing or foreign file is
+// never written again at the same path (another user may have taken the
+// name meanwhile); it gets a new directory.
+func (a *adapterFile) get() (string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.path != "" && ownedPrivate(filepath.Dir(a.path), true) && ownedPrivate(a.path, false) {
+		return a.path, nil
+	}
+	dir, err := os.MkdirTemp("", "gowsgi-")
+	if err != nil {
+		return "", fmt.Errorf("wsgi: adapter: %w", err)
+	}
+	p := filepath.Join(dir, adapterName)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o400)
+	if err == nil {
+		_, err = f.WriteString(adapterSource)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("wsgi: adapter: %w", err)
+	}
+	a.path = p
+	return p, nil
+}
+
+// remove deletes the adapter's directory.
+func (a *adapterFile) remove() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.path != "" && ownedPrivate(filepath.Dir(a.path), true) {
+		os.RemoveAll(filepath.Dir(a.path))
+	}
+	a.path = ""
+}
+
+// ownedPrivate reports whether path is a directory (dir) or a regular file
+// owned by this user that no one else may write, without following a
+// symbolic link.
+func ownedPrivate(path string, dir bool) bool {
+	fi, err := os.Lstat(path)
+	if err != nil || fi.IsDir() != dir || (!dir && !fi.Mode().IsRegular()) || fi.Mode().Perm()&0o022 != 0 {
+		return false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == os.Getuid()
+}
 
 // process is one Python worker process and its connections, one per request
 // thread.
@@ -53,10 +121,16 @@ type adapterConfig struct {
 	Path         []string `json:"path"`
 	FDs          []int    `json:"fds"`
 	Multiprocess bool     `json:"multiprocess"`
+	Worker       int      `json:"worker"` // the slot number, for the process name
 }
 
-// spawn starts a worker process and waits until it loaded the script.
-func (h *Handler) spawn() (*process, error) {
+// workerConfigEnv names the environment variable that carries the
+// adapterConfig (JSON) to the adapter, which removes it from os.environ.
+const workerConfigEnv = "GOWSGI_WORKER_CONFIG"
+
+// spawn starts a worker process for slot (1 to Processes) and waits until it
+// loaded the script.
+func (h *Handler) spawn(slot int) (*process, error) {
 	n := h.cfg.Threads
 	p := &process{
 		h:          h,
@@ -84,9 +158,10 @@ func (h *Handler) spawn() (*process, error) {
 		Callable:     h.cfg.Callable,
 		Path:         h.cfg.PythonPath,
 		Multiprocess: h.cfg.Processes > 1,
+		Worker:       slot,
 	}
 	for i := 0; i < n; i++ {
-		fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+		fds, err := socketpair()
 		if err != nil {
 			return fail(fmt.Errorf("wsgi: socketpair: %w", err))
 		}
@@ -112,12 +187,24 @@ func (h *Handler) spawn() (*process, error) {
 	if err != nil {
 		return fail(fmt.Errorf("wsgi: %w", err))
 	}
-	cmd := exec.Command(h.python, "-c", adapterSource, string(js))
+	adapter, err := h.adapter.get()
+	if err != nil {
+		return fail(err)
+	}
+	// -u: the application's prints reach the log at once, not when a
+	// block-sized buffer fills. -s: no user site directory, unless asked.
+	// Not -I or -E: PYTHONPATH from Env must work; not -P: Python 3.11+.
+	args := []string{"-u"}
+	if !h.cfg.PythonUserSite {
+		args = append(args, "-s")
+	}
+	args = append(args, adapter, h.cfg.Script, "#"+strconv.Itoa(slot))
+	cmd := exec.Command(h.python, args...)
 	cmd.Env = append(os.Environ(), h.cfg.Env...)
+	cmd.Env = append(cmd.Env, workerConfigEnv+"="+string(js))
 	cmd.ExtraFiles = child
-	// The workers die with us: SIGKILL when the parent goes (and the
-	// adapter exits on EOF of its socket, which covers the rest).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// The workers die with us (see workerAttr).
+	cmd.SysProcAttr = workerAttr()
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return fail(fmt.Errorf("wsgi: pipe: %w", err))
@@ -192,7 +279,7 @@ func (h *Handler) spawn() (*process, error) {
 			for _, c := range p.conns {
 				c.uc.Close()
 			}
-			return nil, &StartError{Script: h.cfg.Script, Err: err, State: state, Output: tb}
+			return nil, &StartError{Script: h.cfg.Script, Python: h.python, Err: err, State: state, Output: tb}
 		}
 	}
 	for _, c := range p.conns {
@@ -205,6 +292,8 @@ func (h *Handler) spawn() (*process, error) {
 // logged with the process's output (the Python traceback).
 type StartError struct {
 	Script string
+	// Python is the interpreter that ran the worker.
+	Python string
 	Err    error
 	// State is the process's exit state ("exit status 3"), if it exited.
 	State string
@@ -213,11 +302,11 @@ type StartError struct {
 }
 
 func (e *StartError) Error() string {
-	msg := "wsgi: worker for " + e.Script + " failed to start: " + e.Err.Error()
+	msg := "wsgi: worker for " + e.Script + " failed to start: " + e.Err.Error() + " ("
 	if e.State != "" {
-		msg += " (" + e.State + ")"
+		msg += e.State + ", "
 	}
-	return msg
+	return msg + "python " + e.Python + ")"
 }
 
 func (e *StartError) Unwrap() error { return e.Err }

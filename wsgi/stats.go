@@ -58,11 +58,14 @@ type Stats struct {
 	// "max_requests", "memory", "inactivity", "reload",
 	// "startup_failure".
 	Restarts map[string]int64 `json:"restarts"`
+	// Python is the interpreter the workers run (Config.Python as found
+	// on PATH).
+	Python string `json:"python"`
 }
 
 // Stats returns a snapshot of the handler's state and counters.
 func (h *Handler) Stats() Stats {
-	var s Stats
+	s := Stats{Python: h.python}
 	h.mu.Lock()
 	s.Processes = len(h.procs)
 	for _, c := range h.conns {
@@ -81,4 +84,24 @@ func (h *Handler) Stats() Stats {
 	s.Restarts = maps.Clone(h.stats.restarts)
 	h.stats.mu.Unlock()
 	return s
+}
+
+// Ready reports whether a worker process is in service: nil if one is,
+// otherwise why not, the last failed start (a [*StartError] with the
+// traceback and the interpreter) when there was one. After [New] returned,
+// every process made its first attempt, so a caller that would rather not
+// start with a script that cannot load (command gowsgi without -lazy-start)
+// asks here.
+func (h *Handler) Ready() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case len(h.procs) > 0:
+		return nil
+	case h.startErr != nil:
+		return h.startErr
+	case h.closed:
+		return errClosed
+	}
+	return errUnavailable
 }

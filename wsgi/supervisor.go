@@ -26,9 +26,9 @@ func (h *Handler) track(p *process, alive bool) {
 	}
 }
 
-// supervise keeps one process slot filled: start, replace on crash with
-// backoff, replace gracefully when asked to retire.
-func (h *Handler) supervise() {
+// supervise keeps process slot (1 to Processes) filled: start, replace on
+// crash with backoff, replace gracefully when asked to retire.
+func (h *Handler) supervise(slot int) {
 	defer h.wg.Done()
 	first := true
 	failures := 0
@@ -43,7 +43,7 @@ func (h *Handler) supervise() {
 				}
 				return
 			}
-			p, err := h.spawn()
+			p, err := h.spawn(slot)
 			if err == nil && h.isClosed() {
 				p.kill("shutdown")
 				err = errClosed
@@ -98,7 +98,7 @@ func (h *Handler) supervise() {
 				failures = 0
 			}
 		case reason := <-cur.retire:
-			np, err := h.spawn()
+			np, err := h.spawn(slot)
 			if err != nil {
 				// Keep serving with the old process; report the new
 				// script's failure.
@@ -434,6 +434,7 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 	}
 	h.drains.Wait()
 	h.waitReaped()
+	h.adapter.remove()
 	return err
 }
 

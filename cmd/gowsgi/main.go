@@ -8,6 +8,23 @@
 //
 // Run gowsgi -h for the flags.
 //
+// # Startup
+//
+// The command starts the workers before it listens. If the script cannot be
+// loaded (an import error, a syntax error), it exits with status 1, printing
+// the traceback and the interpreter it ran (-python as found on PATH, and
+// the worker's own sys.executable and version): a broken deployment shows at
+// once rather than as 503s. -lazy-start serves anyway, as Apache with
+// mod_wsgi does: requests get 503 while the workers retry with backoff.
+//
+// The workers run without the current directory and the user site directory
+// on sys.path (-python-user-site puts the latter back); -python-path and a
+// PYTHONPATH given with -env are honoured, and -python naming a virtual
+// environment's bin/python runs them in that environment. ps shows each as
+// "python3 -u -s /tmp/gowsgi-.../gowsgi_worker.py SCRIPT #N", top (on Linux)
+// as "wsgi:SCRIPT #N". What the application prints to stdout or stderr is
+// logged line by line as it comes (python -u).
+//
 // # Signals and shutdown
 //
 // SIGHUP replaces the worker processes gracefully (as a change of the script
@@ -101,6 +118,8 @@ type options struct {
 	python            string
 	callable          string
 	pythonPath        listFlag
+	pythonUserSite    bool
+	lazyStart         bool
 	env               listFlag
 	environ           listFlag
 	passAuthorization bool
@@ -156,7 +175,9 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.threads, "threads", 1, "request threads per worker process (WSGIDaemonProcess threads=)")
 	fs.StringVar(&o.python, "python", "python3", "Python `interpreter` to run the workers with")
 	fs.StringVar(&o.callable, "callable", "application", "`name` of the WSGI application object in the script (WSGICallableObject)")
-	fs.Var(&o.pythonPath, "python-path", "`directory` to prepend to sys.path (repeatable)")
+	fs.Var(&o.pythonPath, "python-path", "`directory` to prepend to sys.path (repeatable; WSGIDaemonProcess python-path=)")
+	fs.BoolVar(&o.pythonUserSite, "python-user-site", false, "put the user site directory (~/.local/lib/pythonX.Y/site-packages) on the workers' sys.path; off: python -s (mod_wsgi has no directive: WSGIPythonHome/python-home= pick the interpreter)")
+	fs.BoolVar(&o.lazyStart, "lazy-start", false, "start serving even if the script fails to load, answering 503 while the workers retry (Apache with mod_wsgi does); off: exit 1 with the traceback")
 	fs.Var(&o.env, "env", "`KEY=VALUE` for the workers' os.environ (repeatable)")
 	fs.Var(&o.environ, "environ", "`KEY=VALUE` merged into every request's WSGI environ, e.g. trac.env_path=/srv/trac/site (repeatable)")
 	fs.BoolVar(&o.passAuthorization, "pass-authorization", false, "pass the Authorization header to the app (WSGIPassAuthorization On)")
@@ -195,6 +216,7 @@ func (o *options) wsgiConfig(script string, logger *slog.Logger) (wsgi.Config, e
 		Threads:           o.threads,
 		Python:            o.python,
 		PythonPath:        o.pythonPath,
+		PythonUserSite:    o.pythonUserSite,
 		PassAuthorization: o.passAuthorization,
 		XSendFilePath:     o.xsendfilePath,
 		Logger:            logger,
@@ -271,6 +293,11 @@ func run(args []string, stderr io.Writer) int {
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	if err := serve(&o, fs.Arg(0), logger); err != nil {
 		logger.Error("gowsgi: " + err.Error())
+		var se *wsgi.StartError
+		if errors.As(err, &se) {
+			// The traceback as Python wrote it, not as a quoted attribute.
+			fmt.Fprintf(stderr, "%s\ngowsgi: %s did not load with %s; -lazy-start serves 503 until it does\n", se.Output, se.Script, se.Python)
+		}
 		return 1
 	}
 	return 0
@@ -305,6 +332,12 @@ func serve(o *options, script string, logger *slog.Logger) error {
 		defer cancel()
 		stopApp(ctx)
 	}()
+	// New waited for every worker's first attempt: unless asked to start
+	// lazily, a script that cannot load is the end (a typo is seen at once,
+	// not as 503s).
+	if err := app.Ready(); err != nil && !o.lazyStart {
+		return err
+	}
 	h, err := buildChain(b, app)
 	if err != nil {
 		return err

@@ -182,7 +182,8 @@ func startChild(t *testing.T, args ...string) (*exec.Cmd, string, chan struct{})
 	addr := testenv.Addr(testenv.FreePort(t))
 	js, _ := json.Marshal(append([]string{"-listen", addr}, args...))
 	cmd := exec.Command(os.Args[0], "-test.run=^TestRunHelperProcess$")
-	cmd.Env = append(os.Environ(), childArgsEnv+"="+string(js))
+	// TMPDIR: a child killed with SIGKILL leaves the adapter's file there.
+	cmd.Env = append(os.Environ(), childArgsEnv+"="+string(js), "TMPDIR="+t.TempDir())
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

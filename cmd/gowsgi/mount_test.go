@@ -170,7 +170,8 @@ func startGowsgi(t *testing.T, args ...string) string {
 	args = append([]string{"-listen", addr}, args...)
 	js, _ := json.Marshal(args)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestRunHelperProcess$")
-	cmd.Env = append(os.Environ(), childArgsEnv+"="+string(js))
+	// TMPDIR: a child killed with SIGKILL leaves the adapter's file there.
+	cmd.Env = append(os.Environ(), childArgsEnv+"="+string(js), "TMPDIR="+t.TempDir())
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

@@ -291,7 +291,8 @@ func startGroup(t *testing.T, args ...string) *procGroup {
 	g := &procGroup{addr: testenv.Addr(testenv.FreePort(t)), exited: make(chan struct{})}
 	js, _ := json.Marshal(append([]string{"-listen", g.addr}, args...))
 	g.cmd = exec.Command(os.Args[0], "-test.run=^TestRunHelperProcess$")
-	g.cmd.Env = append(os.Environ(), childArgsEnv+"="+string(js))
+	// TMPDIR: a child killed with SIGKILL leaves the adapter's file there.
+	g.cmd.Env = append(os.Environ(), childArgsEnv+"="+string(js), "TMPDIR="+t.TempDir())
 	g.cmd.Stderr = g
 	g.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := g.cmd.Start(); err != nil {

@@ -1,6 +1,9 @@
 # gowsgi worker adapter: runs one WSGI application in this process and
 # serves requests that the Go process sends over inherited socket pairs.
-# Standard library only; Python >= 3.9. Embedded in package wsgi.
+# Standard library only; Python >= 3.9. Embedded in package wsgi, which
+# writes it to a private directory and runs it as
+#   python3 -u -s .../gowsgi_worker.py SCRIPT #N
+# with its configuration in the environment variable GOWSGI_WORKER_CONFIG.
 #
 # Frame: type (u8), request id (u32 LE), payload length (u32 LE), payload.
 # One connection per request thread: each thread owns one socket and handles
@@ -360,20 +363,31 @@ class Input:
 
 
 class Errors:
-    """wsgi.errors: text lines logged by the Go side with the request."""
+    """wsgi.errors: text lines logged by the Go side with the request. Once
+    the request ended (end) or was aborted, writes go to the process's
+    stderr, which the Go side logs too: an application may keep the object
+    (a logging handler set up on the first request) and write to it later."""
+
+    # One lock for all: writes are rare, and a lock per request would cost
+    # its allocation on every request.
+    lock = threading.Lock()
 
     def __init__(self, conn, rid):
-        self.conn = conn
+        self.conn = conn  # None once the request ended
         self.rid = rid
         self.buf = ''
 
     def write(self, s):
         if not isinstance(s, str):
             raise TypeError('wsgi.errors.write() takes str')
-        self.buf += s
-        if '\n' in self.buf:
-            lines, _, self.buf = self.buf.rpartition('\n')
-            self._send(lines)
+        with self.lock:
+            if self.conn is None:
+                sys.stderr.write(s)
+                return len(s)
+            self.buf += s
+            if '\n' in self.buf:
+                lines, _, self.buf = self.buf.rpartition('\n')
+                self._send(lines)
         return len(s)
 
     def writelines(self, seq):
@@ -381,11 +395,28 @@ class Errors:
             self.write(s)
 
     def flush(self):
-        if self.buf:
-            self._send(self.buf)
-            self.buf = ''
+        with self.lock:
+            if self.conn is None:
+                sys.stderr.flush()
+            elif self.buf:
+                self._send(self.buf)
+                self.buf = ''
+
+    def end(self):
+        """The request is ending: send the partial line, if any, before the
+        request's last frame; later writes go to stderr."""
+        with self.lock:
+            if self.conn is not None and self.buf:
+                self._send(self.buf)
+                self.buf = ''
+            self.conn = None
 
     def _send(self, text):
+        if self.conn.cur_aborted:
+            # The Go side stopped listening to the request: its stderr
+            # reader logs the lines instead.
+            sys.stderr.write(text + '\n')
+            return
         b = text.encode('utf-8', 'replace')
         try:
             self.conn.send(HDR.pack(LOG, self.rid, len(b)) + b)
@@ -498,6 +529,18 @@ class Worker:
         self.base = base
 
     def handle(self, conn, t, rid, payload):
+        errors = Errors(conn, rid)
+        try:
+            self.respond(conn, t, rid, payload, errors)
+        finally:
+            # Every way out, an exception or an abort included: a partial
+            # wsgi.errors line goes before the request's last frame (which
+            # Conn.run sends after an exception). The ways out that send
+            # the last frame themselves ended it already.
+            if errors.conn is not None:
+                errors.end()
+
+    def respond(self, conn, t, rid, payload, errors):
         n = U32.unpack_from(payload)[0]
         env = marshal.loads(payload[4:4 + n])
         env.update(self.base)
@@ -505,7 +548,6 @@ class Worker:
             env['wsgi.input'] = Input(conn, rid, payload[4 + n:], True)
         else:
             env['wsgi.input'] = Input(conn, rid, b'', False)
-        errors = Errors(conn, rid)
         env['wsgi.errors'] = errors
         resp = Response(conn, rid, env.get('REQUEST_METHOD') == 'HEAD')
 
@@ -527,15 +569,14 @@ class Worker:
                             out.append(data_frames(DATA, rid, chunk))
                 if not resp.sent:
                     out.append(resp.headers_frame())
-                if errors.buf:
-                    errors.flush()
+                errors.end()
                 out.append(HDR.pack(END, rid, 0))
                 conn.send(b''.join(out))
                 return
             if type(result) is FileWrapper and not resp.sent:
                 fd = result.fd()
                 if fd >= 0 and resp.headers is not None:
-                    self.send_file(conn, rid, result, fd, resp)
+                    self.send_file(conn, rid, result, fd, resp, errors)
                     return
             for chunk in result:
                 if type(chunk) is not bytes:
@@ -558,10 +599,10 @@ class Worker:
         else:
             if hasattr(result, 'close'):
                 result.close()
-        errors.flush()
+        errors.end()
         conn.send(HDR.pack(END, rid, 0))
 
-    def send_file(self, conn, rid, result, fd, resp):
+    def send_file(self, conn, rid, result, fd, resp, errors):
         try:
             offset = os.lseek(fd, 0, os.SEEK_CUR)
             length = -1
@@ -579,6 +620,7 @@ class Worker:
         finally:
             if hasattr(result, 'close'):
                 result.close()
+        errors.end()
         conn.send(HDR.pack(END, rid, 0))
 
 
@@ -616,8 +658,35 @@ def load(script, callable_name):
     return app
 
 
+def set_name(script, number):
+    """Name the process for top and ps -o comm (Linux: 15 bytes, as
+    prctl(PR_SET_NAME) sets it), e.g. "wsgi:trac #1". Best effort."""
+    if not sys.platform.startswith('linux'):
+        return
+    stem = os.path.splitext(os.path.basename(script))[0].encode('utf-8', 'replace')
+    suffix = b' #%d' % number
+    name = (b'wsgi:' + stem)[:15 - len(suffix)] + suffix
+    try:
+        with open('/proc/self/comm', 'wb') as f:
+            f.write(name)
+        return
+    except OSError:
+        pass
+    try:
+        import ctypes
+        ctypes.CDLL(None).prctl(15, ctypes.c_char_p(name), 0, 0, 0)  # PR_SET_NAME
+    except Exception:
+        pass
+
+
 def main():
-    cfg = json.loads(sys.argv[1])
+    # Run as a file, sys.path[0] is this file's private directory (never the
+    # current directory, as with -c): drop it before the application loads.
+    here = os.path.dirname(os.path.realpath(__file__))
+    if sys.path and sys.path[0] and os.path.realpath(sys.path[0]) == here:
+        del sys.path[0]
+    # The application's own subprocesses do not inherit the configuration.
+    cfg = json.loads(os.environ.pop('GOWSGI_WORKER_CONFIG'))
     fds = cfg['fds']
     socks = [socket.socket(fileno=fd) for fd in fds]
     for s in socks:
@@ -625,12 +694,14 @@ def main():
     for p in reversed(cfg.get('path') or []):
         sys.path.insert(0, p)
     script = cfg['script']
-    d = os.path.dirname(os.path.abspath(script))
+    set_name(script, cfg.get('worker', 0))
     signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         app = load(script, cfg['callable'])
     except BaseException:
+        sys.stderr.write('gowsgi: %s did not load in Python %s (%s, sys.prefix %s):\n' % (
+            script, sys.version.split()[0], sys.executable, sys.prefix))
         traceback.print_exc()
         sys.stderr.flush()
         os._exit(3)

@@ -33,20 +33,41 @@
 // The command cmd/gowsgi composes them from flags, as mod_wsgi-express does
 // for Apache; the README gives one command line per deployment.
 //
+// # Constructors and middleware
+//
+// Every package follows one rule, so that a reader knows from a name what
+// a call can do:
+//
+//   - NewX(cfg) (*X, error) (or, for a plain middleware, NewX(...)
+//     (func(http.Handler) http.Handler, error)) where construction can fail:
+//     the configuration is checked there, once, never per request
+//     (wsgi.New, auth.NewBasic, prefix.NewMount, pool.NewGovernor);
+//   - MustX is the same with a panic instead of the error, for values
+//     written in the program, as regexp.MustCompile (prefix.MustMount,
+//     prefix.MustLocationMatch, pool.Governor.MustGovern): examples and
+//     tests use it; a server building from user input uses NewX;
+//   - a function or method that cannot fail has a plain name and returns
+//     no error (prefix.Canonical, prefix.CanonicalConfig.Wrap); nothing
+//     panics on configuration unless its name starts with Must;
+//   - a middleware is func(http.Handler) http.Handler, or a type whose
+//     method for it is Wrap(http.Handler) http.Handler (auth.BasicAuth.Wrap,
+//     prefix.CanonicalConfig.Wrap); a method named Wrap is never anything
+//     else.
+//
 // # The order of the chain
 //
 // Outermost first, as a request meets them:
 //
 //	framing.Guard                   one request per framed head, or 400 and close
 //	prefix.Canonical                one path for everything that follows
-//	prefix.VHosts                   which site, by canonical host name
-//	prefix.Location/LocationMatch   where authentication applies
+//	prefix.NewVHosts                which site, by canonical host name
+//	prefix.NewLocation/LocationMatch where authentication applies
 //	  auth.Basic, auth.Digest,      who the user is (several may be stacked;
 //	  kerberos Middleware           each registers its challenge)
 //	  auth.Require                  whether that user may pass
 //	  auth.Normalize                (optional) the name the application sees
 //	filewrap.Static                 static files under their own prefix
-//	prefix.Mount/Environments       SCRIPT_NAME, PATH_INFO, trac.env_path
+//	prefix.NewMount/NewEnvironments SCRIPT_NAME, PATH_INFO, trac.env_path
 //	wsgi.Handler                    the Python workers
 //
 // The reasons:
@@ -94,7 +115,7 @@
 //     the application unguarded: "/trac/a//./login" and "/trac/a/%6Cogin"
 //     meet the same LocationMatch as "/trac/a/login". The rules
 //     canonicalize by themselves if Canonical is left out.
-//   - prefix.VHosts: the host name is canonicalized (case, port, trailing
+//   - prefix.NewVHosts: the host name is canonicalized (case, port, trailing
 //     dot) and a malformed Host is refused; unknown hosts get 421 unless a
 //     default site is configured.
 //   - auth: REMOTE_USER and AUTH_TYPE reach the application only from an

@@ -114,7 +114,7 @@ func Example_sspi() {
 			auth.Require(auth.Group(groups, "trac-users"))( // sees GOWSGI\alice
 				auth.Normalize(auth.StripDomain(), nil)(next))) // the application sees alice
 	}
-	h := prefix.Canonical(prefix.Location("/trac/login", login)(prefix.Mount("/trac")(app)))
+	h := prefix.Canonical(prefix.MustLocation("/trac/login", login)(prefix.MustMount("/trac")(app)))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 

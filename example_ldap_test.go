@@ -94,7 +94,7 @@ func Example_ldap() {
 	login := func(next http.Handler) http.Handler {
 		return auth.Basic(auth.BasicConfig{Realm: "Trac", Users: dir})(auth.Require(tracUsers)(next))
 	}
-	h := prefix.Canonical(prefix.Location("/trac/", login)(prefix.Mount("/trac")(app)))
+	h := prefix.Canonical(prefix.MustLocation("/trac/", login)(prefix.MustMount("/trac")(app)))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 

@@ -138,7 +138,7 @@ func Example_postgres() {
 			return
 		}
 	}
-	envs, err := prefix.Environments(prefix.EnvConfig{Mount: "/trac", ParentDir: parent})
+	envs, err := prefix.NewEnvironments(prefix.EnvConfig{Mount: "/trac", ParentDir: parent})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -163,9 +163,9 @@ func Example_postgres() {
 	adminPages := regexp.MustCompile(`^/trac/[^/]+/admin`)
 	h := pool.CloseIdleAfter(0, all...)( // poolable = False
 		prefix.Canonical(
-			prefix.LocationMatch(adminPages, auth.Basic(auth.BasicConfig{Realm: "Trac", Users: users}))(
+			prefix.MustLocationMatch(adminPages, auth.Basic(auth.BasicConfig{Realm: "Trac", Users: users}))(
 				envs( // trac.env_path, read by the rule
-					prefix.LocationMatch(adminPages, auth.Require(tracAdmin))(app)))))
+					prefix.MustLocationMatch(adminPages, auth.Require(tracAdmin))(app)))))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 

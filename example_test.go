@@ -32,7 +32,7 @@ func Example_basicScript() {
 		return
 	}
 	defer app.Close()
-	srv := httptest.NewServer(prefix.Canonical(prefix.Mount("/trac")(app)))
+	srv := httptest.NewServer(prefix.Canonical(prefix.MustMount("/trac")(app)))
 	defer srv.Close()
 
 	show(srv.URL, request{target: "/trac/wiki/WikiStart"})
@@ -64,7 +64,7 @@ func Example_severalScripts() {
 			return
 		}
 		defer app.Close()
-		mux.Handle("/"+name+"/", prefix.Mount("/"+name)(app))
+		mux.Handle("/"+name+"/", prefix.MustMount("/"+name)(app))
 	}
 	srv := httptest.NewServer(prefix.Canonical(mux))
 	defer srv.Close()
@@ -116,7 +116,7 @@ func Example_loginLocationMatch() {
 		fmt.Println(err)
 		return
 	}
-	envs, err := prefix.Environments(prefix.EnvConfig{Mount: "/trac", ParentDir: tracLike("envs")})
+	envs, err := prefix.NewEnvironments(prefix.EnvConfig{Mount: "/trac", ParentDir: tracLike("envs")})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -132,7 +132,7 @@ func Example_loginLocationMatch() {
 		return auth.Basic(auth.BasicConfig{Realm: "Trac", Users: users})(auth.Require(auth.ValidUser())(next))
 	}
 	h := prefix.Canonical(
-		prefix.LocationMatch(regexp.MustCompile(`/trac/[^/]+/login`), login)(
+		prefix.MustLocationMatch(regexp.MustCompile(`/trac/[^/]+/login`), login)(
 			envs(app)))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
@@ -205,7 +205,7 @@ func Example_digest() {
 		digest := auth.Digest(auth.DigestConfig{Realm: "trac", File: htdigest, Domain: []string{"/trac"}})
 		return digest(auth.Require(auth.ValidUser())(next))
 	}
-	h := prefix.Canonical(prefix.Location("/trac/login", login)(prefix.Mount("/trac")(app)))
+	h := prefix.Canonical(prefix.MustLocation("/trac/login", login)(prefix.MustMount("/trac")(app)))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 
@@ -343,14 +343,14 @@ func Example_virtualHostRoot() {
 	defer app.Close()
 
 	site := auth.Basic(auth.BasicConfig{Realm: "Trac", Users: users})(auth.Require(auth.ValidUser())(app))
-	hosts, err := prefix.VHosts(prefix.VHostConfig{
-		Hosts: []prefix.VHost{{Names: []string{"trac.example.com"}, Handler: site}},
+	vhosts, err := prefix.NewVHosts(prefix.VHostConfig{
+		Hosts: []prefix.VHost{{Names: []string{"trac.example.com"}}}, // served by site
 	})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	srv := httptest.NewServer(prefix.Canonical(hosts))
+	srv := httptest.NewServer(prefix.Canonical(vhosts(site)))
 	defer srv.Close()
 
 	for _, req := range []request{

@@ -198,14 +198,17 @@ func canonicalRequest(r *http.Request) (*http.Request, error) {
 	return r2, nil
 }
 
-// CanonicalConfig configures [NewCanonical].
+// CanonicalConfig configures the edge middleware [CanonicalConfig.Wrap].
+// Building it cannot fail (there is nothing to check: every field's zero
+// value is a default), so it is a method on the configuration rather than
+// a NewCanonical returning an error that is always nil.
 type CanonicalConfig struct {
 	// Logger receives one Info line per refused request, with the reason.
 	// nil means slog.Default().
 	Logger *slog.Logger
 }
 
-// NewCanonical returns the edge middleware that gives every request its
+// Wrap returns the edge middleware that gives every request its
 // canonical path (see [Canonicalize]) before any rule looks at it: the
 // next handler gets a copy whose URL.Path is the canonical, decoded path
 // and whose URL.RawPath is empty, so that URL.EscapedPath re-escapes it
@@ -213,26 +216,24 @@ type CanonicalConfig struct {
 // cannot be canonicalized is refused with [StatusFor]'s status and a plain
 // status text; the log gets the reason.
 //
-// Put it outermost. [Location], [LocationMatch], [Mount] and
-// [Environments] recognise a request it has already handled and do not
+// Put it outermost. [NewLocation], [NewLocationMatch], [NewMount] and
+// [NewEnvironments] recognise a request it has already handled and do not
 // redo the work; without it they canonicalize by themselves.
-func NewCanonical(cfg CanonicalConfig) func(http.Handler) http.Handler {
+func (cfg CanonicalConfig) Wrap(next http.Handler) http.Handler {
 	log := reqctx.Logger(cfg.Logger)
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			r2, err := canonicalRequest(r)
-			if err != nil {
-				refuse(w, r, log, err)
-				return
-			}
-			next.ServeHTTP(w, r2)
-		})
-	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r2, err := canonicalRequest(r)
+		if err != nil {
+			refuse(w, r, log, err)
+			return
+		}
+		next.ServeHTTP(w, r2)
+	})
 }
 
-// Canonical is [NewCanonical] with the zero [CanonicalConfig].
+// Canonical is [CanonicalConfig.Wrap] with the zero [CanonicalConfig].
 func Canonical(next http.Handler) http.Handler {
-	return NewCanonical(CanonicalConfig{})(next)
+	return CanonicalConfig{}.Wrap(next)
 }
 
 // refuse answers a request whose path cannot be canonicalized.

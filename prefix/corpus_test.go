@@ -43,11 +43,11 @@ func guard(next http.Handler) http.Handler {
 func tracStack(t testing.TB, parent string, app http.Handler) http.Handler {
 	t.Helper()
 	quiet := slog.New(slog.DiscardHandler)
-	envs, err := Environments(EnvConfig{Mount: "/trac", ParentDir: parent, Logger: quiet})
+	envs, err := NewEnvironments(EnvConfig{Mount: "/trac", ParentDir: parent, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return NewCanonical(CanonicalConfig{Logger: quiet})(LocationMatch(loginRE, guard)(envs(app)))
+	return CanonicalConfig{Logger: quiet}.Wrap(MustLocationMatch(loginRE, guard)(envs(app)))
 }
 
 func projects(t testing.TB) string {

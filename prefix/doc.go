@@ -4,15 +4,18 @@
 // a parent directory, and virtual hosts, all deciding on one canonical path.
 //
 // Every piece is plain net/http middleware (func(http.Handler)
-// http.Handler) or an http.Handler, so they chain with alice, chi's Use or
-// hand-written nesting. A typical Trac stack, outermost first:
+// http.Handler), so they chain with alice, chi's Use or hand-written
+// nesting. Constructors follow the module's rule: NewX checks its
+// configuration and returns an error, MustX panics instead (for rules
+// written in the program), and [Canonical], which cannot fail, has neither.
+// A typical Trac stack, outermost first:
 //
-//	h := prefix.Canonical(                         // one canonical path, at the edge
-//		prefix.LocationMatch(loginRE, requireUser)( // <LocationMatch "/trac/[^/]+/login">
-//			envs(app)))                             // TRAC_ENV_PARENT_DIR under /trac
+//	h := prefix.Canonical(                             // one canonical path, at the edge
+//		prefix.MustLocationMatch(loginRE, requireUser)( // <LocationMatch "/trac/[^/]+/login">
+//			envs(app)))                                 // TRAC_ENV_PARENT_DIR under /trac
 //
-// where envs comes from [Environments] with Mount "/trac". [Mount] and
-// [Environments] record SCRIPT_NAME, PATH_INFO and extra environ entries
+// where envs comes from [NewEnvironments] with Mount "/trac". [NewMount] and
+// [NewEnvironments] record SCRIPT_NAME, PATH_INFO and extra environ entries
 // (trac.env_path) in the request context, where package wsgi reads them;
 // they never strip the URL, so rules further in still see the whole path.
 // Requests are cloned, never modified.
@@ -20,7 +23,7 @@
 // # Order of rules
 //
 // Rules apply in nesting order: the outer one runs first. A request that
-// matches several [Location] and [LocationMatch] rules passes through all of
+// matches several [NewLocation] and [NewLocationMatch] rules passes through all of
 // them, outermost first, which is the order a chain lists them in. (Apache
 // merges <Location> and <LocationMatch> sections in configuration-file
 // order; write the chain in the same order as the configuration.)
@@ -28,13 +31,13 @@
 // # Coming from Apache
 //
 //	Apache                                     gowsgi (package prefix / cmd/gowsgi)
-//	WSGIScriptAlias /trac trac.wsgi            Mount("/trac")             / -mount /trac
-//	<Location "/trac/login">                   Location("/trac/login", mw)
-//	<LocationMatch "/trac/[^/]+/login">        LocationMatch(re, mw)      / -auth-location REGEX
+//	WSGIScriptAlias /trac trac.wsgi            NewMount("/trac")          / -mount /trac
+//	<Location "/trac/login">                   NewLocation("/trac/login", mw) / -auth-prefix /trac/login
+//	<LocationMatch "/trac/[^/]+/login">        NewLocationMatch(re, mw)   / -auth-location REGEX
 //	SetEnv trac.env_parent_dir (TRAC_ENV_PARENT_DIR)
-//	                                           Environments(EnvConfig{ParentDir}) / -env-parent-dir DIR
+//	                                           NewEnvironments(EnvConfig{ParentDir}) / -env-parent-dir DIR
 //	SetEnv trac.env_path (per project)         EnvConfig.Key              / -env-key trac.env_path
-//	<VirtualHost> ServerName, ServerAlias      VHosts(VHostConfig{...})   / -vhost NAME
+//	<VirtualHost> ServerName, ServerAlias      NewVHosts(VHostConfig{...}) / -vhost NAME
 //	AllowEncodedSlashes Off (the default)      always: %2F and %5C get 404
 //	MergeSlashes On (the default)              always: "//" collapses
 //	Trac's own project index at /trac/         EnvConfig.PassIndex        / -env-pass-index
@@ -44,7 +47,7 @@
 // "/trac" and "/trac/x", not "/tracker". <LocationMatch> is an unanchored
 // regular-expression search on the path (Go's RE2 syntax, close to PCRE for
 // what such patterns use). Apache's wildcard <Location> (* and ?) is not
-// supported; write a LocationMatch.
+// supported; write a NewLocationMatch.
 //
 // # Security
 //
@@ -77,12 +80,12 @@
 // The request passed on carries the canonical path in URL.Path, with
 // URL.RawPath empty so that URL.EscapedPath is consistent with it;
 // RequestURI keeps what the client sent, for logs and REQUEST_URI. The rules
-// ([Location], [LocationMatch], [Mount], [Environments]) canonicalize by
+// ([NewLocation], [NewLocationMatch], [NewMount], [NewEnvironments]) canonicalize by
 // themselves when [Canonical] did not run before them, so none of them can
 // be bypassed by leaving it out; they recognise a request it already handled.
 //
 // Host names are canonicalized too ([CanonicalHost]: lower case, no port,
-// no trailing dot) before [VHosts] chooses, and a Host with characters no
+// no trailing dot) before [NewVHosts] chooses, and a Host with characters no
 // host name has is refused (400).
 //
 // Environment names taken from the path must name a directory of the

@@ -16,11 +16,11 @@ import (
 	"github.com/gowsgi/gowsgi/internal/reqctx"
 )
 
-// EnvConfig configures [Environments].
+// EnvConfig configures [NewEnvironments].
 type EnvConfig struct {
-	// Mount is where the environments are mounted, as [CleanPrefix]
-	// returns it: "/trac" serves /trac/alpha/... from ParentDir/alpha. ""
-	// means the root.
+	// Mount is where the environments are mounted, cleaned by
+	// [CleanPrefix]: "/trac" (or "/trac/") serves /trac/alpha/... from
+	// ParentDir/alpha. "" or "/" means the root.
 	Mount string
 	// ParentDir is the directory whose sub-directories are the
 	// environments (TRAC_ENV_PARENT_DIR). Required; it must exist. Its
@@ -54,7 +54,7 @@ type environments struct {
 	log    *slog.Logger
 }
 
-// Environments returns middleware that serves every sub-directory of
+// NewEnvironments returns middleware that serves every sub-directory of
 // cfg.ParentDir as its own environment under cfg.Mount, as mod_wsgi with
 // Trac's TRAC_ENV_PARENT_DIR does, but decided here rather than in the
 // application: a request for Mount/alpha/x reaches the next handler with
@@ -67,12 +67,12 @@ type environments struct {
 // 404, as does a request outside Mount. Paths are canonical (see
 // [Canonicalize]) before the name is taken, so "/trac/./alpha" and
 // "/trac//alpha" choose alpha, and "/trac/%2e%2e" is refused.
-func Environments(cfg EnvConfig) (func(http.Handler) http.Handler, error) {
-	if c, err := CleanPrefix(cfg.Mount); err != nil {
+func NewEnvironments(cfg EnvConfig) (func(http.Handler) http.Handler, error) {
+	m, err := CleanPrefix(cfg.Mount)
+	if err != nil {
 		return nil, err
-	} else if c != cfg.Mount {
-		return nil, fmt.Errorf("prefix: environments: mount %q: want %q", cfg.Mount, c)
 	}
+	cfg.Mount = m
 	if cfg.ParentDir == "" {
 		return nil, errors.New("prefix: environments: ParentDir is required")
 	}
@@ -161,7 +161,7 @@ func (e *environments) lookup(name string) (string, error) {
 	return dir, nil
 }
 
-// Names returns the environments that [Environments] would serve now,
+// Names returns the environments that [NewEnvironments] would serve now,
 // sorted: the directories of parentDir that are not hidden and, unless
 // allowSymlinksOut, do not resolve outside it.
 func Names(parentDir string, allowSymlinksOut bool) ([]string, error) {

@@ -75,7 +75,7 @@ func TestEnvironments(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := tt.cfg
 			cfg.ParentDir = parent
-			mw, err := Environments(cfg)
+			mw, err := NewEnvironments(cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -112,7 +112,7 @@ func TestEnvironments(t *testing.T) {
 
 func TestEnvironmentsIndexAndNewDirectories(t *testing.T) {
 	parent, _ := envTree(t)
-	mw, err := Environments(EnvConfig{Mount: "/trac", ParentDir: parent})
+	mw, err := NewEnvironments(EnvConfig{Mount: "/trac", ParentDir: parent})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,12 +170,11 @@ func TestEnvironmentsConfigErrors(t *testing.T) {
 		"no parent":      {Mount: "/trac"},
 		"missing parent": {Mount: "/trac", ParentDir: filepath.Join(parent, "nope")},
 		"file parent":    {Mount: "/trac", ParentDir: filepath.Join(parent, "file")},
-		"unclean mount":  {Mount: "/trac/", ParentDir: parent},
 		"bad mount":      {Mount: "/a/../b", ParentDir: parent},
 	}
 	for name, cfg := range tests {
 		t.Run(name, func(t *testing.T) {
-			if _, err := Environments(cfg); err == nil || !strings.HasPrefix(err.Error(), "prefix: ") {
+			if _, err := NewEnvironments(cfg); err == nil || !strings.HasPrefix(err.Error(), "prefix: ") {
 				t.Fatalf("err = %v, want a prefix: error", err)
 			}
 		})

@@ -22,12 +22,12 @@ func ExampleCanonicalize() {
 	// "/../etc" "" prefix: path escapes the root
 }
 
-func ExampleMount() {
+func ExampleNewMount() {
 	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sn, pi, _ := prefix.MountFrom(r)
 		fmt.Printf("SCRIPT_NAME=%q PATH_INFO=%q\n", sn, pi)
 	})
-	h := prefix.Canonical(prefix.Mount("/trac")(app))
+	h := prefix.Canonical(prefix.MustMount("/trac")(app))
 	for _, target := range []string{"/trac", "/trac//wiki/./Start", "/tracker"} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
@@ -41,14 +41,14 @@ func ExampleMount() {
 	// /tracker 404
 }
 
-// The seed's multi-project deployment: TRAC_ENV_PARENT_DIR under /trac,
+// The multi-project deployment of Trac's mod_wsgi guide: TRAC_ENV_PARENT_DIR under /trac,
 // each project's login guarded by <LocationMatch "/trac/[^/]+/login">.
-func ExampleEnvironments() {
+func ExampleNewEnvironments() {
 	parent, _ := os.MkdirTemp("", "projects")
 	defer os.RemoveAll(parent)
 	_ = os.Mkdir(filepath.Join(parent, "alpha"), 0o755)
 
-	envs, err := prefix.Environments(prefix.EnvConfig{Mount: "/trac", ParentDir: parent})
+	envs, err := prefix.NewEnvironments(prefix.EnvConfig{Mount: "/trac", ParentDir: parent})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -63,7 +63,7 @@ func ExampleEnvironments() {
 		env := prefix.EnvironFrom(r)["trac.env_path"]
 		fmt.Printf("app: SCRIPT_NAME=%s PATH_INFO=%s env=%s\n", sn, pi, filepath.Base(env))
 	})
-	h := prefix.Canonical(prefix.LocationMatch(regexp.MustCompile(`/trac/[^/]+/login`), requireLogin)(envs(app)))
+	h := prefix.Canonical(prefix.MustLocationMatch(regexp.MustCompile(`/trac/[^/]+/login`), requireLogin)(envs(app)))
 	for _, target := range []string{"/trac/alpha/wiki", "/trac/alpha//./login", "/trac/alpha/%6Cogin", "/trac/beta/wiki"} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
@@ -78,11 +78,11 @@ func ExampleEnvironments() {
 	// /trac/beta/wiki 404
 }
 
-func ExampleVHosts() {
+func ExampleNewVHosts() {
 	site := func(name string) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Println(name, "for", r.Host) })
 	}
-	h, err := prefix.VHosts(prefix.VHostConfig{
+	vhosts, err := prefix.NewVHosts(prefix.VHostConfig{
 		Hosts: []prefix.VHost{
 			{Names: []string{"trac.example.com"}, Handler: site("trac")},
 			{Names: []string{"*.example.com"}, Handler: site("wildcard")},
@@ -93,6 +93,7 @@ func ExampleVHosts() {
 		fmt.Println(err)
 		return
 	}
+	h := vhosts(http.NotFoundHandler()) // every host is listed or the Default
 	for _, host := range []string{"TRAC.example.com:8080", "dev.example.com", "example.org"} {
 		req := httptest.NewRequest("GET", "/", nil)
 		req.Host = host

@@ -1,13 +1,14 @@
 package prefix
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
 )
 
-// LocationMatch returns middleware that applies mw only to requests whose
+// NewLocationMatch returns middleware that applies mw only to requests whose
 // canonical path re matches anywhere (an unanchored search, as Apache's
 // <LocationMatch>); other requests go straight to the next handler. Anchor
 // re with ^ and $ to match the whole path; add (?i) to match regardless of
@@ -16,9 +17,10 @@ import (
 // The path matched is the one [Canonicalize] returns, and the request handed
 // on carries exactly that path, so the application routes on what the rule
 // saw. A request that did not pass through [Canonical] is canonicalized here
-// (and refused here when it cannot be). It panics if re or mw is nil.
+// (and refused here when it cannot be). It returns an error if re or mw is
+// nil.
 //
-// Rules stack by nesting: LocationMatch(a, m1)(LocationMatch(b, m2)(app))
+// Rules stack by nesting: MustLocationMatch(a, m1)(MustLocationMatch(b, m2)(app))
 // runs m1 then m2 for a request matching both, the order in which a chain
 // (alice, chi's Use) lists them.
 //
@@ -27,31 +29,54 @@ import (
 // rather than a regexp match; with other patterns, paths lacking a literal
 // the pattern requires (/login in /trac/[^/]+/login) skip the regexp.
 // Either way the result is the regexp's.
-func LocationMatch(re *regexp.Regexp, mw func(http.Handler) http.Handler) func(http.Handler) http.Handler {
+func NewLocationMatch(re *regexp.Regexp, mw func(http.Handler) http.Handler) (func(http.Handler) http.Handler, error) {
 	if re == nil || mw == nil {
-		panic("prefix: LocationMatch with a nil regexp or middleware")
+		return nil, errors.New("prefix: LocationMatch with a nil regexp or middleware")
 	}
-	return scoped(pathMatcher(re), mw)
+	return scoped(pathMatcher(re), mw), nil
 }
 
-// Location returns middleware that applies mw only to requests whose
+// MustLocationMatch is [NewLocationMatch] for rules written in the program
+// (examples, tests): it panics where NewLocationMatch returns an error.
+func MustLocationMatch(re *regexp.Regexp, mw func(http.Handler) http.Handler) func(http.Handler) http.Handler {
+	return must(NewLocationMatch(re, mw))
+}
+
+// NewLocation returns middleware that applies mw only to requests whose
 // canonical path is under prefix, as Apache's <Location>: on whole
 // segments, so "/trac" covers "/trac", "/trac/" and "/trac/x" but not
 // "/tracker", and "/trac/" (with its slash) covers "/trac/" and "/trac/x"
 // but not "/trac". "/" covers every path. Matching is case-sensitive.
-// Apache's wildcards (* and ?) are not supported: use [LocationMatch].
+// Apache's wildcards (* and ?) are not supported: use [NewLocationMatch].
 //
-// Like [LocationMatch], it matches on the canonical path and hands that
-// path on. It panics if prefix is not canonical (see [CleanPrefix]) or mw
-// is nil.
-func Location(prefix string, mw func(http.Handler) http.Handler) func(http.Handler) http.Handler {
+// Like [NewLocationMatch], it matches on the canonical path and hands that
+// path on. It returns an error if prefix is not an absolute canonical path
+// (see [Canonicalize]; its trailing slash is kept, as it means something)
+// or mw is nil.
+func NewLocation(prefix string, mw func(http.Handler) http.Handler) (func(http.Handler) http.Handler, error) {
 	if mw == nil {
-		panic("prefix: Location with a nil middleware")
+		return nil, errors.New("prefix: Location with a nil middleware")
 	}
-	if p, err := Canonicalize(prefix); err != nil || p != prefix {
-		panic(fmt.Sprintf("prefix: Location %q is not a canonical path", prefix))
+	if p, err := Canonicalize(prefix); err != nil {
+		return nil, fmt.Errorf("prefix: Location %q: %w", prefix, err)
+	} else if p != prefix || !strings.HasPrefix(p, "/") {
+		return nil, fmt.Errorf("prefix: Location %q: %w: not in canonical form (want %q)", prefix, ErrInvalidPath, p)
 	}
-	return scoped(func(p string) bool { return underLocation(p, prefix) }, mw)
+	return scoped(func(p string) bool { return underLocation(p, prefix) }, mw), nil
+}
+
+// MustLocation is [NewLocation] for rules written in the program (examples,
+// tests): it panics where NewLocation returns an error.
+func MustLocation(prefix string, mw func(http.Handler) http.Handler) func(http.Handler) http.Handler {
+	return must(NewLocation(prefix, mw))
+}
+
+// must panics with err, for the Must forms of the constructors.
+func must(mw func(http.Handler) http.Handler, err error) func(http.Handler) http.Handler {
+	if err != nil {
+		panic(err)
+	}
+	return mw
 }
 
 func underLocation(p, prefix string) bool {

@@ -50,7 +50,7 @@ func TestLocationMatch(t *testing.T) {
 		{"/trac/a/x/../../../../login", 400, "", ""},
 	}
 	// Without Canonical in front: the rule canonicalizes by itself.
-	h := LocationMatch(login, mark("login"))(pathEcho)
+	h := MustLocationMatch(login, mark("login"))(pathEcho)
 	for _, tt := range tests {
 		t.Run(tt.target, func(t *testing.T) {
 			rec := httptest.NewRecorder()
@@ -93,7 +93,7 @@ func TestLocation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.prefix+" "+tt.target, func(t *testing.T) {
-			h := Location(tt.prefix, mark("loc"))(pathEcho)
+			h := MustLocation(tt.prefix, mark("loc"))(pathEcho)
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, httptest.NewRequest("GET", tt.target, nil))
 			if got := rulesRan(rec) == "loc"; got != tt.match {
@@ -105,9 +105,9 @@ func TestLocation(t *testing.T) {
 
 func TestRulesStackInNestingOrder(t *testing.T) {
 	h := Canonical(
-		Location("/trac", mark("trac"))(
-			LocationMatch(regexp.MustCompile(`/login$`), mark("login"))(
-				Location("/trac/a", mark("a"))(pathEcho))))
+		MustLocation("/trac", mark("trac"))(
+			MustLocationMatch(regexp.MustCompile(`/login$`), mark("login"))(
+				MustLocation("/trac/a", mark("a"))(pathEcho))))
 	tests := []struct {
 		target, rules string
 	}{
@@ -128,23 +128,27 @@ func TestRulesStackInNestingOrder(t *testing.T) {
 	}
 }
 
-func TestLocationPanicsOnBadConfig(t *testing.T) {
-	tests := map[string]func(){
-		"nil regexp":        func() { LocationMatch(nil, mark("x")) },
-		"nil middleware":    func() { LocationMatch(regexp.MustCompile("x"), nil) },
-		"relative location": func() { Location("trac", mark("x")) },
-		"dot location":      func() { Location("/trac/../x", mark("x")) },
-		"escaped location":  func() { Location("/tr%61c", mark("x")) },
-		"nil location mw":   func() { Location("/trac", nil) },
+func TestLocationConfigErrors(t *testing.T) {
+	tests := map[string]func() (func(http.Handler) http.Handler, error){
+		"nil regexp":        func() (func(http.Handler) http.Handler, error) { return NewLocationMatch(nil, mark("x")) },
+		"nil middleware":    func() (func(http.Handler) http.Handler, error) { return NewLocationMatch(regexp.MustCompile("x"), nil) },
+		"relative location": func() (func(http.Handler) http.Handler, error) { return NewLocation("trac", mark("x")) },
+		"empty location":    func() (func(http.Handler) http.Handler, error) { return NewLocation("", mark("x")) },
+		"dot location":      func() (func(http.Handler) http.Handler, error) { return NewLocation("/trac/../x", mark("x")) },
+		"escaped location":  func() (func(http.Handler) http.Handler, error) { return NewLocation("/tr%61c", mark("x")) },
+		"nil location mw":   func() (func(http.Handler) http.Handler, error) { return NewLocation("/trac", nil) },
 	}
 	for name, f := range tests {
 		t.Run(name, func(t *testing.T) {
+			if mw, err := f(); err == nil || mw != nil || !strings.HasPrefix(err.Error(), "prefix: ") {
+				t.Fatalf("got %v, %v; want nil and a prefix: error", mw != nil, err)
+			}
 			defer func() {
 				if recover() == nil {
-					t.Fatal("no panic")
+					t.Fatal("the Must form did not panic")
 				}
 			}()
-			f()
+			must(f())
 		})
 	}
 }

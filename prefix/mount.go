@@ -9,7 +9,7 @@ import (
 )
 
 // CleanPrefix turns a mount point as a user writes it ("/trac", "/trac/",
-// "/") into the form [Mount] and [Environments] take: canonical (see
+// "/") into the form a mount point is kept in: canonical (see
 // [Canonicalize]), without a trailing slash, and "" for the root. It
 // returns an error for anything else: a relative path, "..", "//", escapes.
 func CleanPrefix(p string) (string, error) {
@@ -36,7 +36,7 @@ func splitMount(p, m string) (string, bool) {
 	return p[len(m):], true
 }
 
-// Mount returns middleware that mounts the next handler at prefix, as
+// NewMount returns middleware that mounts the next handler at prefix, as
 // Apache's WSGIScriptAlias: a request whose canonical path is prefix or
 // below it (whole segments: "/trac" takes "/trac" and "/trac/x", not
 // "/tracker") reaches the next handler with SCRIPT_NAME = prefix and
@@ -44,13 +44,25 @@ func splitMount(p, m string) (string, bool) {
 // any other request gets 404. The request's URL is not stripped (unlike
 // http.StripPrefix): rules further in still see the whole path.
 //
-// prefix is as [CleanPrefix] returns it ("" mounts at the root, where
-// SCRIPT_NAME is "" and PATH_INFO the whole path). Mount panics on any
-// other prefix; run user input through CleanPrefix first.
-func Mount(prefix string) func(http.Handler) http.Handler {
-	if c, err := CleanPrefix(prefix); err != nil || c != prefix {
-		panic(fmt.Sprintf("prefix: Mount %q: not as CleanPrefix returns it", prefix))
+// prefix is written as a user would ("/trac", "/trac/", or "/" for the
+// root, where SCRIPT_NAME is "" and PATH_INFO the whole path) and cleaned
+// by [CleanPrefix]; NewMount returns CleanPrefix's error for anything that
+// is not a canonical absolute path.
+func NewMount(prefix string) (func(http.Handler) http.Handler, error) {
+	prefix, err := CleanPrefix(prefix)
+	if err != nil {
+		return nil, err
 	}
+	return mount(prefix), nil
+}
+
+// MustMount is [NewMount] for a prefix written in the program (examples,
+// tests): it panics where NewMount returns an error.
+func MustMount(prefix string) func(http.Handler) http.Handler {
+	return must(NewMount(prefix))
+}
+
+func mount(prefix string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return canonical(func(w http.ResponseWriter, r *http.Request) {
 			rest, ok := splitMount(r.URL.Path, prefix)
@@ -64,15 +76,15 @@ func Mount(prefix string) func(http.Handler) http.Handler {
 	}
 }
 
-// MountFrom returns the SCRIPT_NAME and PATH_INFO that [Mount] or
-// [Environments] recorded for the request, and whether one did.
+// MountFrom returns the SCRIPT_NAME and PATH_INFO that [NewMount] or
+// [NewEnvironments] recorded for the request, and whether one did.
 func MountFrom(r *http.Request) (scriptName, pathInfo string, ok bool) {
 	m, ok := reqctx.MountFrom(r.Context())
 	return m.ScriptName, m.PathInfo, ok
 }
 
 // EnvironFrom returns the per-request WSGI environ entries recorded for
-// the request (such as trac.env_path from [Environments]), a later entry
+// the request (such as trac.env_path from [NewEnvironments]), a later entry
 // overriding an earlier one with the same key; nil when there are none.
 func EnvironFrom(r *http.Request) map[string]string {
 	kvs := reqctx.EnvironFrom(r.Context())

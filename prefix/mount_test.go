@@ -3,6 +3,7 @@ package prefix
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -73,10 +74,16 @@ func TestMount(t *testing.T) {
 		{"/a/b", "/a/bc", 404, "", ""},
 		{"", "/", 200, "", "/"},
 		{"", "/wiki", 200, "", "/wiki"},
+		// As a user writes them: "/" is the root, a trailing slash is dropped.
+		{"/", "/", 200, "", "/"},
+		{"/", "/wiki", 200, "", "/wiki"},
+		{"/app/", "/app/x", 200, "/app", "/x"},
+		{"/app/", "/app", 200, "/app", ""},
+		{"/app/", "/apple", 404, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.mount+" "+tt.target, func(t *testing.T) {
-			h := Mount(tt.mount)(mountEcho)
+			h := MustMount(tt.mount)(mountEcho)
 			req := httptest.NewRequest("GET", tt.target, nil)
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, req)
@@ -99,15 +106,18 @@ func TestMount(t *testing.T) {
 	}
 }
 
-func TestMountPanicsOnUncleanPrefix(t *testing.T) {
-	for _, p := range []string{"/", "/trac/", "trac", "/a/../b"} {
+func TestMountRefusesBadPrefix(t *testing.T) {
+	for _, p := range []string{"trac", "/a/../b", "/a//b", "/tr%61c"} {
 		t.Run(p, func(t *testing.T) {
+			if mw, err := NewMount(p); err == nil || mw != nil || !strings.HasPrefix(err.Error(), "prefix: ") {
+				t.Fatalf("NewMount(%q) = %v, %v; want a prefix: error", p, mw != nil, err)
+			}
 			defer func() {
 				if recover() == nil {
-					t.Fatal("no panic")
+					t.Fatal("MustMount did not panic")
 				}
 			}()
-			Mount(p)
+			MustMount(p)
 		})
 	}
 }

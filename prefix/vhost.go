@@ -68,11 +68,12 @@ type VHost struct {
 	// Ports are ignored and case does not matter (ServerName,
 	// ServerAlias). At least one is required.
 	Names []string
-	// Handler serves the virtual host. Required.
+	// Handler serves the virtual host. nil means the next handler, the one
+	// the middleware wraps (a server with one site listed by name).
 	Handler http.Handler
 }
 
-// VHostConfig configures [VHosts].
+// VHostConfig configures [NewVHosts].
 type VHostConfig struct {
 	// Hosts are the virtual hosts. A name may appear only once.
 	Hosts []VHost
@@ -96,16 +97,38 @@ type wildcard struct {
 	h      http.Handler
 }
 
-// VHosts returns a handler that routes each request by its Host header, as
-// Apache's name-based <VirtualHost>s do: an exact name wins over a
-// wildcard, a longer wildcard over a shorter one, and the Default takes the
-// rest. A Host that is not a valid host name gets 400.
-func VHosts(cfg VHostConfig) (http.Handler, error) {
+// NewVHosts returns middleware that routes each request by its Host
+// header, as Apache's name-based <VirtualHost>s do: an exact name wins over
+// a wildcard, a longer wildcard over a shorter one, and the Default takes
+// the rest. A host whose Handler is nil is served by the next handler. A
+// Host that is not a valid host name gets 400. The configuration is checked
+// once, here: the middleware may wrap any number of handlers.
+func NewVHosts(cfg VHostConfig) (func(http.Handler) http.Handler, error) {
+	v, err := newVHosts(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return v.wrap, nil
+}
+
+// nextHandler stands for the wrapped handler in a vhosts table. Its type is
+// a pointer, so comparing it with any handler (even a non-comparable
+// http.HandlerFunc, whose dynamic type differs) never panics.
+var nextHandler http.Handler = &nextMarker{}
+
+type nextMarker struct{}
+
+func (*nextMarker) ServeHTTP(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }
+
+func newVHosts(cfg VHostConfig) (*vhosts, error) {
 	v := &vhosts{exact: map[string]http.Handler{}, def: cfg.Default, log: reqctx.Logger(cfg.Logger)}
 	seen := map[string]bool{}
 	for i, vh := range cfg.Hosts {
-		if vh.Handler == nil || len(vh.Names) == 0 {
-			return nil, fmt.Errorf("prefix: virtual host %d: want names and a handler", i)
+		if len(vh.Names) == 0 {
+			return nil, fmt.Errorf("prefix: virtual host %d: want at least one name", i)
+		}
+		if vh.Handler == nil {
+			vh.Handler = nextHandler
 		}
 		for _, n := range vh.Names {
 			rest, wild := strings.CutPrefix(n, "*.")
@@ -150,17 +173,22 @@ func (v *vhosts) match(h string) http.Handler {
 	return v.def
 }
 
-func (v *vhosts) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h, err := CanonicalHost(r.Host)
-	if err != nil {
-		v.log.Info("prefix: refused host", append(reqctx.LogAttrs(r), slog.String("host", r.Host))...)
-		http.Error(w, http.StatusText(http.StatusBadRequest), http.StatusBadRequest)
-		return
-	}
-	next := v.match(h)
-	if next == nil {
-		http.Error(w, http.StatusText(http.StatusMisdirectedRequest), http.StatusMisdirectedRequest)
-		return
-	}
-	next.ServeHTTP(w, r)
+func (v *vhosts) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, err := CanonicalHost(r.Host)
+		if err != nil {
+			v.log.Info("prefix: refused host", append(reqctx.LogAttrs(r), slog.String("host", r.Host))...)
+			http.Error(w, http.StatusText(http.StatusBadRequest), http.StatusBadRequest)
+			return
+		}
+		site := v.match(h)
+		switch site {
+		case nil:
+			http.Error(w, http.StatusText(http.StatusMisdirectedRequest), http.StatusMisdirectedRequest)
+		case nextHandler:
+			next.ServeHTTP(w, r)
+		default:
+			site.ServeHTTP(w, r)
+		}
+	})
 }

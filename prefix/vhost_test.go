@@ -48,7 +48,7 @@ func TestCanonicalHost(t *testing.T) {
 }
 
 func TestVHosts(t *testing.T) {
-	h, err := VHosts(VHostConfig{
+	mw, err := NewVHosts(VHostConfig{
 		Hosts: []VHost{
 			{Names: []string{"trac.example.com", "TRAC.example.org"}, Handler: named("trac")},
 			{Names: []string{"*.example.com"}, Handler: named("wild")},
@@ -59,10 +59,21 @@ func TestVHosts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	def, err := VHosts(VHostConfig{Hosts: []VHost{{Names: []string{"a.test"}, Handler: named("a")}}, Default: named("default")})
+	h := mw(named("next"))
+	defMW, err := NewVHosts(VHostConfig{Hosts: []VHost{{Names: []string{"a.test"}, Handler: named("a")}}, Default: named("default")})
 	if err != nil {
 		t.Fatal(err)
 	}
+	def := defMW(named("next"))
+	// A host without a handler is served by the wrapped one; the same
+	// middleware wraps any number of handlers.
+	nextMW, err := NewVHosts(VHostConfig{Hosts: []VHost{{Names: []string{"a.test", "*.b.test"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n1, n2 := nextMW(named("n1")), nextMW(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-VHost", "n2")
+	}))
 	tests := []struct {
 		h     http.Handler
 		host  string
@@ -86,6 +97,10 @@ func TestVHosts(t *testing.T) {
 		{def, "a.test", 200, "a"},
 		{def, "b.test", 200, "default"},
 		{def, "", 200, "default"},
+		{n1, "a.test", 200, "n1"},
+		{n1, "x.b.test", 200, "n1"},
+		{n1, "c.test", 421, ""},
+		{n2, "A.TEST", 200, "n2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.host, func(t *testing.T) {
@@ -102,7 +117,6 @@ func TestVHosts(t *testing.T) {
 
 func TestVHostsConfigErrors(t *testing.T) {
 	tests := map[string]VHostConfig{
-		"no handler":    {Hosts: []VHost{{Names: []string{"a"}}}},
 		"no names":      {Hosts: []VHost{{Handler: named("a")}}},
 		"bad name":      {Hosts: []VHost{{Names: []string{"a b"}, Handler: named("a")}}},
 		"port in name":  {Hosts: []VHost{{Names: []string{"a:80"}, Handler: named("a")}}},
@@ -111,7 +125,7 @@ func TestVHostsConfigErrors(t *testing.T) {
 	}
 	for name, cfg := range tests {
 		t.Run(name, func(t *testing.T) {
-			if _, err := VHosts(cfg); err == nil {
+			if _, err := NewVHosts(cfg); err == nil {
 				t.Fatal("no error")
 			}
 		})

@@ -182,7 +182,7 @@ func (f *authFlags) build(b *builder) (func(http.Handler) http.Handler, error) {
 		if err != nil {
 			return nil, fmt.Errorf("-auth-location: %w", err)
 		}
-		protect = prefix.LocationMatch(re, protect)
+		protect = prefix.MustLocationMatch(re, protect)
 	}
 	if f.checkURL == "" {
 		return protect, nil
@@ -195,7 +195,7 @@ func (f *authFlags) build(b *builder) (func(http.Handler) http.Handler, error) {
 		checkSchemes = append(checkSchemes, auth.Normalize(norm, b.logger))
 	}
 	check := authChain(checkSchemes...)(auth.CheckHandler())
-	onCheck := prefix.LocationMatch(regexp.MustCompile("^"+regexp.QuoteMeta(f.checkURL)+"$"),
+	onCheck := prefix.MustLocationMatch(regexp.MustCompile("^"+regexp.QuoteMeta(f.checkURL)+"$"),
 		func(http.Handler) http.Handler { return check })
 	return func(next http.Handler) http.Handler { return onCheck(protect(next)) }, nil
 }

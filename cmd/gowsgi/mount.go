@@ -46,7 +46,7 @@ func init() {
 				return nil, fmt.Errorf("-mount: %w", err)
 			}
 			b.mount = m
-			canon := prefix.NewCanonical(prefix.CanonicalConfig{Logger: b.logger})
+			canon := prefix.CanonicalConfig{Logger: b.logger}.Wrap
 			// A request id first, so that every later log line carries it.
 			canonical := func(next http.Handler) http.Handler {
 				h := canon(next)
@@ -57,19 +57,11 @@ func init() {
 			if len(vhosts) == 0 {
 				return canonical, nil
 			}
-			vcfg := func(h http.Handler) prefix.VHostConfig {
-				return prefix.VHostConfig{Hosts: []prefix.VHost{{Names: vhosts, Handler: h}}, Logger: b.logger}
-			}
-			if _, err := prefix.VHosts(vcfg(http.NotFoundHandler())); err != nil {
+			vh, err := prefix.NewVHosts(prefix.VHostConfig{Hosts: []prefix.VHost{{Names: vhosts}}, Logger: b.logger})
+			if err != nil {
 				return nil, fmt.Errorf("-vhost: %w", err)
 			}
-			return func(next http.Handler) http.Handler {
-				h, err := prefix.VHosts(vcfg(canonical(next)))
-				if err != nil {
-					panic(err) // validated above
-				}
-				return h
-			}, nil
+			return func(next http.Handler) http.Handler { return vh(canonical(next)) }, nil
 		},
 	})
 	register(layer{
@@ -77,9 +69,13 @@ func init() {
 		order: orderMount,
 		build: func(b *builder) (func(http.Handler) http.Handler, error) {
 			if envParent == "" {
-				return prefix.Mount(b.mount), nil
+				mw, err := prefix.NewMount(b.mount)
+				if err != nil {
+					return nil, fmt.Errorf("-mount: %w", err)
+				}
+				return mw, nil
 			}
-			mw, err := prefix.Environments(prefix.EnvConfig{
+			mw, err := prefix.NewEnvironments(prefix.EnvConfig{
 				Mount:            b.mount,
 				ParentDir:        envParent,
 				Key:              envKey,

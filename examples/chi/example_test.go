@@ -54,7 +54,7 @@ func Example() {
 		return
 	}
 	defer app.Close()
-	trac := prefix.Mount("/trac")(app)
+	trac := prefix.MustMount("/trac")(app)
 
 	r := chi.NewRouter()
 	r.Use(prefix.Canonical, middleware.RequestID)

@@ -100,7 +100,11 @@ func Example_postgres() {
 			fmt.Println(err)
 			return
 		}
-		db := gov.Open(name, connector)
+		db, err := gov.Open(name, connector)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
 		defer db.Close()
 		dbs[name] = db
 		all = append(all, db)

@@ -88,7 +88,7 @@ func BenchmarkFiftyPools(b *testing.B) {
 			}
 			dbs := make([]*sql.DB, pools)
 			for i := range dbs {
-				dbs[i] = g.Open(fmt.Sprintf("p%d", i), pqConnector(b, pg.DSN, app))
+				dbs[i] = g.MustOpen(fmt.Sprintf("p%d", i), pqConnector(b, pg.DSN, app))
 			}
 			return dbs, g.Stats
 		}

@@ -10,11 +10,12 @@
 //
 //	g, err := pool.NewGovernor(pool.Config{MaxOpen: 20})
 //	...
-//	alpha := g.Open("alpha", connector) // *sql.DB, for any driver.Connector
-//	beta := g.Open("beta", other)
+//	alpha, err := g.Open("alpha", connector) // *sql.DB, for any driver.Connector
+//	...
+//	beta, err := g.Open("beta", other)
 //
-// or, keeping full control of the *sql.DB, sql.OpenDB(g.Wrap("alpha",
-// connector)).
+// or, keeping full control of the *sql.DB, sql.OpenDB of the connector
+// [Governor.Govern]("alpha", connector) returns.
 //
 // # How the budget is shared
 //

@@ -18,8 +18,8 @@ func ExampleGovernor() {
 	if err != nil {
 		panic(err)
 	}
-	alpha := g.Open("alpha", &fakeConnector{kind: full})
-	beta := g.Open("beta", &fakeConnector{kind: full})
+	alpha := g.MustOpen("alpha", &fakeConnector{kind: full})
+	beta := g.MustOpen("beta", &fakeConnector{kind: full})
 	defer alpha.Close()
 	defer beta.Close()
 
@@ -48,7 +48,7 @@ func ExampleGovernor() {
 // after each request.
 func ExampleCloseIdleAfter() {
 	g, _ := pool.NewGovernor(pool.Config{MaxOpen: 10})
-	db := g.Open("trac", &fakeConnector{kind: full})
+	db := g.MustOpen("trac", &fakeConnector{kind: full})
 	defer db.Close()
 
 	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

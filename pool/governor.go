@@ -107,7 +107,7 @@ type Config struct {
 }
 
 // A Governor caps the open connections of many database/sql pools
-// together. Wrap each pool's [driver.Connector] with [Governor.Wrap], or
+// together. Wrap each pool's [driver.Connector] with [Governor.Govern], or
 // open it with [Governor.Open]. It is safe for concurrent use.
 type Governor struct {
 	cfg Config
@@ -167,26 +167,26 @@ func (c Config) perPoolMax() int {
 	return c.PerPoolMax
 }
 
-// Wrap returns a connector that opens c's connections within the
+// Govern returns a connector that opens c's connections within the
 // governor's budget, as the pool called name. Use it with [sql.OpenDB].
 // The returned connector passes every optional interface of c's
 // connections through (see the package documentation).
 //
-// With Wrap alone the governor closes this pool's connections for
+// With Govern alone the governor closes this pool's connections for
 // waiters only when they are returned to the pool; idle connections keep
 // their slots until database/sql closes them. Use [Governor.Open], or
 // [Connector.Attach] the *sql.DB, so that the governor can also close
 // idle connections of this pool for another pool's waiter.
 //
-// Wrap panics when name is empty or already registered (a programming
-// error, as with [http.ServeMux.Handle]); closing the *sql.DB, or calling
-// Close on the connector, unregisters the name.
-func (g *Governor) Wrap(name string, c driver.Connector) *Connector {
+// Govern returns an error when name is empty or already registered, or c
+// is nil; closing the *sql.DB, or calling Close on the connector,
+// unregisters the name.
+func (g *Governor) Govern(name string, c driver.Connector) (*Connector, error) {
 	if name == "" {
-		panic("pool: Wrap with an empty pool name")
+		return nil, errors.New("pool: a pool needs a name")
 	}
 	if c == nil {
-		panic("pool: Wrap " + name + " with a nil connector")
+		return nil, fmt.Errorf("pool: pool %q: nil connector", name)
 	}
 	p := &poolState{g: g, name: name, idle: make(map[*conn]time.Time), queue: semaphore.NewWeighted(1)}
 	if pm := g.cfg.PerPoolMax; pm > 0 {
@@ -195,7 +195,7 @@ func (g *Governor) Wrap(name string, c driver.Connector) *Connector {
 	g.mu.Lock()
 	if _, dup := g.pools[name]; dup {
 		g.mu.Unlock()
-		panic("pool: pool " + name + " registered twice")
+		return nil, fmt.Errorf("pool: pool %q registered twice", name)
 	}
 	if r := g.cfg.ReservedMin; r > 0 && g.reserved+r < g.cfg.MaxOpen {
 		p.reserve = r
@@ -208,18 +208,42 @@ func (g *Governor) Wrap(name string, c driver.Connector) *Connector {
 		p.held = r
 		p.mu.Unlock()
 	}
-	return &Connector{inner: c, p: p}
+	return &Connector{inner: c, p: p}, nil
 }
 
-// Open is [sql.OpenDB] of [Governor.Wrap](name, c), with the pool's
+// MustGovern is [Governor.Govern] for names written in the program
+// (examples, tests): it panics where Govern returns an error.
+func (g *Governor) MustGovern(name string, c driver.Connector) *Connector {
+	w, err := g.Govern(name, c)
+	if err != nil {
+		panic(err)
+	}
+	return w
+}
+
+// Open is [sql.OpenDB] of [Governor.Govern](name, c), with the pool's
 // limits set from the governor's [Config] (SetMaxOpenConns to PerPoolMax
 // or MaxOpen, SetMaxIdleConns to MaxIdle). The governor remembers the
 // *sql.DB so that it can close its idle connections when another pool
-// waits for a slot; do not change those two limits on it yourself.
-func (g *Governor) Open(name string, c driver.Connector) *sql.DB {
-	w := g.Wrap(name, c)
+// waits for a slot; do not change those two limits on it yourself. It
+// returns Govern's error.
+func (g *Governor) Open(name string, c driver.Connector) (*sql.DB, error) {
+	w, err := g.Govern(name, c)
+	if err != nil {
+		return nil, err
+	}
 	db := sql.OpenDB(w)
 	w.Attach(db)
+	return db, nil
+}
+
+// MustOpen is [Governor.Open] for names written in the program (examples,
+// tests): it panics where Open returns an error.
+func (g *Governor) MustOpen(name string, c driver.Connector) *sql.DB {
+	db, err := g.Open(name, c)
+	if err != nil {
+		panic(err)
+	}
 	return db
 }
 

@@ -3,6 +3,7 @@ package pool_test
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"expvar"
@@ -60,24 +61,35 @@ func TestNewGovernorValidates(t *testing.T) {
 	}
 }
 
-func TestWrapPanicsOnBadName(t *testing.T) {
+func TestGovernRefusesBadName(t *testing.T) {
 	g := newGovernor(t, pool.Config{MaxOpen: 1})
-	g.Wrap("a", &fakeConnector{})
-	for _, name := range []string{"", "a"} {
-		t.Run(fmt.Sprintf("%q", name), func(t *testing.T) {
+	g.MustGovern("a", &fakeConnector{})
+	for _, tc := range []struct {
+		name string
+		c    driver.Connector
+	}{{"", &fakeConnector{}}, {"a", &fakeConnector{}}, {"nil", nil}} {
+		t.Run(fmt.Sprintf("%q", tc.name), func(t *testing.T) {
+			if c, err := g.Govern(tc.name, tc.c); err == nil || c != nil || !strings.HasPrefix(err.Error(), "pool: ") {
+				t.Fatalf("Govern(%q) = %v, %v; want a pool: error", tc.name, c, err)
+			}
+			if db, err := g.Open(tc.name, tc.c); err == nil || db != nil {
+				t.Fatalf("Open(%q) = %v, %v; want an error", tc.name, db, err)
+			}
 			defer func() {
 				if recover() == nil {
-					t.Errorf("Wrap(%q) did not panic", name)
+					t.Errorf("MustGovern(%q) did not panic", tc.name)
 				}
 			}()
-			g.Wrap(name, &fakeConnector{})
+			g.MustGovern(tc.name, tc.c)
 		})
 	}
 	t.Run("name free again after Close", func(t *testing.T) {
 		g := newGovernor(t, pool.Config{MaxOpen: 1})
-		db := sql.OpenDB(g.Wrap("b", &fakeConnector{}))
+		db := sql.OpenDB(g.MustGovern("b", &fakeConnector{}))
 		db.Close()
-		g.Wrap("b", &fakeConnector{}) // must not panic
+		if _, err := g.Govern("b", &fakeConnector{}); err != nil {
+			t.Fatal(err)
+		}
 	})
 }
 
@@ -96,7 +108,7 @@ func TestCapAcrossPools(t *testing.T) {
 			c := &fakeConnector{kind: full} // one driver, many pools: one count
 			var dbs []*sql.DB
 			for i := range 8 {
-				db := g.Open(fmt.Sprintf("p%d", i), c)
+				db := g.MustOpen(fmt.Sprintf("p%d", i), c)
 				defer db.Close()
 				dbs = append(dbs, db)
 			}
@@ -150,7 +162,7 @@ func TestCapAcrossPools(t *testing.T) {
 func TestFailedConnectGivesSlotBack(t *testing.T) {
 	g := newGovernor(t, pool.Config{MaxOpen: 2})
 	c := &fakeConnector{kind: full}
-	db := g.Open("a", c)
+	db := g.MustOpen("a", c)
 	defer db.Close()
 	c.fail.Store(true)
 	for range 5 {
@@ -179,8 +191,8 @@ func TestFailedConnectGivesSlotBack(t *testing.T) {
 
 func TestDeadlineWhileWaiting(t *testing.T) {
 	g := newGovernor(t, pool.Config{MaxOpen: 1})
-	a := g.Open("a", &fakeConnector{kind: full})
-	b := g.Open("b", &fakeConnector{kind: full})
+	a := g.MustOpen("a", &fakeConnector{kind: full})
+	b := g.MustOpen("b", &fakeConnector{kind: full})
 	defer a.Close()
 	defer b.Close()
 	held, err := a.Conn(context.Background())
@@ -209,7 +221,7 @@ func TestFIFOAcrossPools(t *testing.T) {
 	g := newGovernor(t, pool.Config{MaxOpen: 1})
 	ws := make([]*pool.Connector, 4)
 	for i := range ws {
-		ws[i] = g.Wrap(fmt.Sprintf("p%d", i), &fakeConnector{kind: full})
+		ws[i] = g.MustGovern(fmt.Sprintf("p%d", i), &fakeConnector{kind: full})
 	}
 	first, err := ws[0].Connect(context.Background())
 	if err != nil {
@@ -244,8 +256,8 @@ func TestFIFOAcrossPools(t *testing.T) {
 func TestIdleClosedForWaiter(t *testing.T) {
 	g := newGovernor(t, pool.Config{MaxOpen: 2, MaxIdle: 5})
 	ca := &fakeConnector{kind: full}
-	a := g.Open("a", ca)
-	b := g.Open("b", &fakeConnector{kind: full})
+	a := g.MustOpen("a", ca)
+	b := g.MustOpen("b", &fakeConnector{kind: full})
 	defer a.Close()
 	defer b.Close()
 	ctx := context.Background()
@@ -278,8 +290,8 @@ func TestIdleClosedForWaiter(t *testing.T) {
 // returned while another pool waits.
 func TestReturnedConnectionClosedForWaiter(t *testing.T) {
 	g := newGovernor(t, pool.Config{MaxOpen: 1, HoldFor: -1})
-	a := sql.OpenDB(g.Wrap("a", &fakeConnector{kind: minimal}))
-	b := sql.OpenDB(g.Wrap("b", &fakeConnector{kind: minimal}))
+	a := sql.OpenDB(g.MustGovern("a", &fakeConnector{kind: minimal}))
+	b := sql.OpenDB(g.MustGovern("b", &fakeConnector{kind: minimal}))
 	defer a.Close()
 	defer b.Close()
 	ctx := context.Background()
@@ -313,8 +325,8 @@ func TestReturnedConnectionClosedForWaiter(t *testing.T) {
 
 func TestReservedMin(t *testing.T) {
 	g := newGovernor(t, pool.Config{MaxOpen: 3, ReservedMin: 1, HoldFor: time.Hour})
-	busy := g.Open("busy", &fakeConnector{kind: full})
-	quiet := g.Open("quiet", &fakeConnector{kind: full})
+	busy := g.MustOpen("busy", &fakeConnector{kind: full})
+	quiet := g.MustOpen("quiet", &fakeConnector{kind: full})
 	defer busy.Close()
 	defer quiet.Close()
 	ctx := context.Background()
@@ -396,7 +408,7 @@ func TestPublish(t *testing.T) {
 	if err := g.Publish(name); err != nil {
 		t.Fatal(err)
 	}
-	db := g.Open("published", &fakeConnector{kind: full})
+	db := g.MustOpen("published", &fakeConnector{kind: full})
 	defer db.Close()
 	if err := db.Ping(); err != nil {
 		t.Fatal(err)

@@ -92,7 +92,7 @@ func TestAdaptiveHoldFollowsConnectCost(t *testing.T) {
 			g := newGovernor(t, pool.Config{MaxOpen: 2, HoldFor: tc.holdFor, MaxHoldFor: tc.maxHold})
 			clock := newFakeClock()
 			pool.SetClock(g, clock.now)
-			w := g.Wrap("a", slowConnector(clock, tc.close, tc.connect...))
+			w := g.MustGovern("a", slowConnector(clock, tc.close, tc.connect...))
 			defer w.Close()
 			var prev time.Duration
 			for i := range tc.connect {
@@ -138,8 +138,8 @@ func TestHeldConnectionYieldsAfterAdaptiveHold(t *testing.T) {
 	pool.SetClock(g, clock.now)
 	// Wrap, not Open: the governor cannot close a's idle connection
 	// behind the test's back, only at its return.
-	a := sql.OpenDB(g.Wrap("a", slowConnector(clock, 0, connect)))
-	b := sql.OpenDB(g.Wrap("b", slowConnector(clock, 0, connect)))
+	a := sql.OpenDB(g.MustGovern("a", slowConnector(clock, 0, connect)))
+	b := sql.OpenDB(g.MustGovern("b", slowConnector(clock, 0, connect)))
 	defer a.Close()
 	defer b.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -131,7 +131,7 @@ func TestWrapperIsInvisible(t *testing.T) {
 				t.Fatal(err)
 			}
 			wrapped := &fakeConnector{kind: k.kind}
-			db := sql.OpenDB(g.Wrap("p", wrapped))
+			db := sql.OpenDB(g.MustGovern("p", wrapped))
 			defer db.Close()
 			got := trace(t, db, wrapped)
 			for i := range want {
@@ -151,7 +151,7 @@ func TestFullInterfaceSetPassesThrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := &fakeConnector{kind: full}
-	db := sql.OpenDB(g.Wrap("p", c))
+	db := sql.OpenDB(g.MustGovern("p", c))
 	defer db.Close()
 	trace(t, db, c) // one pass, so that the connection is reused
 	for _, s := range steps {

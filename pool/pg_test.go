@@ -72,7 +72,7 @@ func TestRealDriversPassThrough(t *testing.T) {
 		t.Run(d.name, func(t *testing.T) {
 			c := d.connect(t, pg.DSN, "gowsgi-passthrough")
 			g := newGovernor(t, pool.Config{MaxOpen: 4})
-			db := g.Open(d.name, c)
+			db := g.MustOpen(d.name, c)
 			defer db.Close()
 
 			t.Run("NamedValueChecker", func(t *testing.T) {
@@ -223,7 +223,7 @@ func TestFiftyPoolsAgainstPostgres(t *testing.T) {
 	dbs := make([]*sql.DB, pools)
 	for i := range dbs {
 		d := pgDrivers[i%len(pgDrivers)]
-		dbs[i] = g.Open(fmt.Sprintf("%s-%02d", d.name, i), d.connect(t, pg.DSN, app))
+		dbs[i] = g.MustOpen(fmt.Sprintf("%s-%02d", d.name, i), d.connect(t, pg.DSN, app))
 		defer dbs[i].Close()
 	}
 

@@ -2,6 +2,7 @@ package wsgi
 
 import (
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"time"
 )
@@ -69,6 +70,20 @@ type Config struct {
 	// Logger receives errors, wsgi.errors output and worker events. nil
 	// means slog.Default().
 	Logger *slog.Logger
+	// ErrorHandler answers a request that failed before its response
+	// started, as httputil.ReverseProxy's does, so that an embedding
+	// server can render its own error pages. err wraps one of the errors
+	// of this package (ErrQueueFull, ErrWorkerDied, ...: test it with
+	// errors.Is); each one's documentation names the status the default
+	// answers with. Its text may carry detail (a process id, a cause) that
+	// is meant for a log, not for the client. The failure is logged either
+	// way. A request whose response already started is never handed to
+	// it: that response is cut so that the client sees it incomplete (see
+	// the package documentation). Connection: close is already set when
+	// the connection cannot be reused (a body error). nil means a plain
+	// page with the status text (and Retry-After: 1 with 503 for
+	// ErrQueueFull, ErrQueueTimeout and ErrUnavailable).
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
 	// StartTimeout bounds how long a worker process may take to load the
 	// script and report ready. 0 means 60 seconds.

@@ -20,8 +20,9 @@ const inlineBody = 64 << 10
 
 // ServeHTTP implements http.Handler: it sends the request to a worker and
 // streams the response back. It never returns an error: failures become a
+// log line with the detail and, when the response has not started, a
 // status (500 application error, 502 worker died, 503 no worker, 504
-// timeout) and a log line with the detail.
+// timeout; see the Err variables) written by [Config.ErrorHandler].
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 
@@ -44,7 +45,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.stats.fail("body_too_large")
 			h.log.Warn("wsgi: request body over the limit", append(reqctx.LogAttrs(r), "content_length", r.ContentLength, "limit", h.maxBody)...)
 			w.Header().Set("Connection", "close")
-			http.Error(w, http.StatusText(http.StatusRequestEntityTooLarge), http.StatusRequestEntityTooLarge)
+			h.fail(w, r, http.StatusRequestEntityTooLarge, fmt.Errorf("%w: Content-Length %d > %d", ErrBodyTooLarge, r.ContentLength, h.maxBody))
 			return
 		}
 		body = http.MaxBytesReader(w, r.Body, h.maxBody)
@@ -94,8 +95,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			h.stats.fail(cause)
 			h.log.Warn("wsgi: "+errString(err), reqctx.LogAttrs(r)...)
-			w.Header().Set("Retry-After", "1")
-			http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+			h.fail(w, r, http.StatusServiceUnavailable, err)
 			return
 		}
 		ex := exchange{h: h, c: c, w: w, r: r, body: body, deadline: deadline}
@@ -107,8 +107,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if attempt == 9 {
 			h.stats.fail("unavailable")
 			h.log.Warn("wsgi: request could not be placed on a worker", reqctx.LogAttrs(r)...)
-			w.Header().Set("Retry-After", "1")
-			http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+			h.fail(w, r, http.StatusServiceUnavailable, fmt.Errorf("%w: request could not be placed on a worker", ErrUnavailable))
 			return
 		}
 	}
@@ -118,16 +117,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // a worker: 413 over MaxRequestBody, else 400. The connection is closed:
 // where the next request would start is unknown.
 func (h *Handler) badBody(w http.ResponseWriter, r *http.Request, err error) {
-	status := http.StatusBadRequest
+	status, sentinel := http.StatusBadRequest, ErrBadRequestBody
 	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-		status = http.StatusRequestEntityTooLarge
+		status, sentinel = http.StatusRequestEntityTooLarge, ErrBodyTooLarge
 		h.stats.fail("body_too_large")
 	} else {
 		h.stats.fail("bad_body")
 	}
 	h.log.Warn("wsgi: reading request body", append(reqctx.LogAttrs(r), "err", err)...)
 	w.Header().Set("Connection", "close")
-	http.Error(w, http.StatusText(status), status)
+	h.fail(w, r, status, fmt.Errorf("%w: %w", sentinel, err))
 }
 
 // cancelled answers a request whose context ended before its response
@@ -140,7 +139,7 @@ func (h *Handler) cancelled(w http.ResponseWriter, r *http.Request) {
 	}
 	h.stats.fail("cancelled")
 	h.log.Info("wsgi: request context ended before the response", append(reqctx.LogAttrs(r), "err", r.Context().Err())...)
-	http.Error(w, http.StatusText(status), status)
+	h.fail(w, r, status, fmt.Errorf("%w: %w", ErrCanceled, r.Context().Err()))
 }
 
 // scratch holds the buffers of one request's frame, reused across requests.
@@ -253,7 +252,7 @@ func (ex *exchange) run(cl *call, req []byte, sent bool) (retry bool) {
 			h.log.Error("wsgi: request timed out; killing its worker", append(reqctx.LogAttrs(r), "pid", c.p.pid, "timeout", h.cfg.RequestTimeout)...)
 			cl.stop()
 			c.p.kill("timeout")
-			ex.failStatus(http.StatusGatewayTimeout)
+			ex.failStatus(http.StatusGatewayTimeout, fmt.Errorf("%w after %v (pid %d)", ErrRequestTimeout, h.cfg.RequestTimeout, c.p.pid))
 			return false
 		}
 		for i, f := range batch {
@@ -296,7 +295,7 @@ func (ex *exchange) run(cl *call, req []byte, sent bool) (retry bool) {
 			case frameError:
 				h.stats.fail("app_error")
 				h.log.Error("wsgi: application error", append(reqctx.LogAttrs(r), "traceback", string(f.payload))...)
-				ex.failStatus(http.StatusInternalServerError)
+				ex.failStatus(http.StatusInternalServerError, ErrApplication)
 				return false
 			case frameEnd:
 				if ex.status != 0 && ex.short() {
@@ -309,13 +308,13 @@ func (ex *exchange) run(cl *call, req []byte, sent bool) (retry bool) {
 				} else {
 					h.stats.fail("bad_response")
 					h.log.Error("wsgi: response ended without headers", reqctx.LogAttrs(r)...)
-					ex.failStatus(http.StatusInternalServerError)
+					ex.failStatus(http.StatusInternalServerError, fmt.Errorf("%w: it ended without headers", ErrBadResponse))
 				}
 				return false
 			case frameDied:
 				h.stats.fail("worker_died")
 				h.log.Error("wsgi: worker died while serving the request", append(reqctx.LogAttrs(r), "pid", c.p.pid, "err", string(f.payload))...)
-				ex.failStatus(http.StatusBadGateway)
+				ex.failStatus(http.StatusBadGateway, fmt.Errorf("%w (pid %d): %s", ErrWorkerDied, c.p.pid, f.payload))
 				return false
 			case frameRetry:
 				return true
@@ -328,13 +327,13 @@ func (ex *exchange) run(cl *call, req []byte, sent bool) (retry bool) {
 	}
 }
 
-// failStatus answers with status when nothing was sent yet, and otherwise
-// aborts the client connection so that a truncated body never looks
-// complete.
-func (ex *exchange) failStatus(status int) {
+// failStatus answers with err (status by default, see [Handler.fail])
+// when nothing was sent yet, and otherwise aborts the client connection
+// so that a truncated body never looks complete.
+func (ex *exchange) failStatus(status int, err error) {
 	if !ex.wroteHeader {
 		ex.wroteHeader = true
-		http.Error(ex.w, http.StatusText(status), status)
+		ex.h.fail(ex.w, ex.r, status, err)
 		return
 	}
 	ex.cut()
@@ -431,7 +430,7 @@ func (ex *exchange) head(p []byte) bool {
 		ex.h.stats.fail("bad_response")
 		ex.h.log.Error("wsgi: bad response from the application: "+errString(err), reqctx.LogAttrs(ex.r)...)
 		ex.abort()
-		ex.failStatus(http.StatusInternalServerError)
+		ex.failStatus(http.StatusInternalServerError, fmt.Errorf("%w: %w", ErrBadResponse, err))
 		return false
 	}
 	ex.hdr = rh.header
@@ -481,7 +480,7 @@ func (ex *exchange) data(f frame) bool {
 	if ex.status == 0 {
 		ex.h.log.Error("wsgi: body before headers", reqctx.LogAttrs(ex.r)...)
 		ex.abort()
-		ex.failStatus(http.StatusInternalServerError)
+		ex.failStatus(http.StatusInternalServerError, fmt.Errorf("%w: body before headers", ErrBadResponse))
 		return false
 	}
 	if ex.xsendfile != "" {

@@ -1,6 +1,8 @@
 package wsgi
 
 import (
+	"fmt"
+	"net/http"
 	"os"
 	"syscall"
 
@@ -20,7 +22,7 @@ func (ex *exchange) file(f frame) bool {
 	if err != nil || ex.status == 0 || ex.wroteHeader {
 		ex.h.log.Error("wsgi: bad file frame from the worker", append(reqctx.LogAttrs(ex.r), "err", err)...)
 		ex.abort()
-		ex.failStatus(500)
+		ex.failStatus(http.StatusInternalServerError, fmt.Errorf("%w: bad file frame", ErrBadResponse))
 		return false
 	}
 	if ex.xsendfile != "" {

@@ -189,10 +189,11 @@ func errString(err error) string {
 	return s
 }
 
-// Errors of acquire, each answered with 503.
+// Errors of acquire, each answered with 503 (see errors.go); the short
+// names keep the dispatcher's code as it was.
 var (
-	errQueueFull    = errors.New("wsgi: queue full")
-	errQueueTimeout = errors.New("wsgi: timed out waiting for a worker")
-	errUnavailable  = errors.New("wsgi: no worker available")
-	errClosed       = errors.New("wsgi: handler closed")
+	errQueueFull    = ErrQueueFull
+	errQueueTimeout = ErrQueueTimeout
+	errUnavailable  = ErrUnavailable
+	errClosed       = fmt.Errorf("%w: handler closed", ErrUnavailable)
 )

@@ -88,7 +88,7 @@ func (ex *exchange) sendXFile() {
 		if ex.closeConn {
 			ex.w.Header().Set("Connection", "close")
 		}
-		ex.failStatus(status)
+		ex.failStatus(status, fmt.Errorf("%w: %w", ErrXSendFile, err))
 		return
 	}
 	defer f.Close()

@@ -45,7 +45,11 @@ type Config struct {
 	Environ map[string]string
 	// ScriptName is SCRIPT_NAME when no mount is recorded in the request
 	// context (see package prefix); PATH_INFO is then the request's path.
-	// Use it with http.StripPrefix. "" means the root.
+	// "" means the prefix a handler in front stripped from the path
+	// (http.StripPrefix, chi's Mount), found by comparing URL.Path with
+	// the RequestURI the client sent, or the root when none was: so an
+	// application behind http.StripPrefix builds its URLs under the
+	// prefix without it.
 	ScriptName string
 	// PassAuthorization passes the Authorization header to the application
 	// as HTTP_AUTHORIZATION (WSGIPassAuthorization On). Off by default.

@@ -17,7 +17,7 @@
 //	})
 //	if err != nil { ... }
 //	defer h.Close()
-//	http.Handle("/trac/", http.StripPrefix("/trac", h)) // with Config.ScriptName "/trac"
+//	http.Handle("/trac/", http.StripPrefix("/trac", h)) // SCRIPT_NAME "/trac"
 //
 // [Environ] is the request-to-environ translation on its own, usable
 // without the workers.

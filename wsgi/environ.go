@@ -4,6 +4,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
+	"path"
 	"strconv"
 	"strings"
 
@@ -34,7 +36,9 @@ func WithRemoteUser(r *http.Request, name, authType string) *http.Request {
 //     or "off"), wsgi.url_scheme, and CONTENT_TYPE and CONTENT_LENGTH only
 //     when the request has them;
 //   - SCRIPT_NAME and PATH_INFO from the mount in the context (package
-//     prefix, reqctx), else cfg.ScriptName and the request's decoded path;
+//     prefix, reqctx), else cfg.ScriptName and the request's decoded path,
+//     else the prefix a handler in front stripped (http.StripPrefix) and
+//     the rest;
 //     SCRIPT_NAME is never "/";
 //   - HTTP_* for each header (repeated headers joined with ", ", Cookie
 //     with "; "), except: names with characters other than letters, digits
@@ -64,8 +68,10 @@ func appendEnviron(env []EnvVar, r *http.Request, cfg *Config) []EnvVar {
 	var scriptName, pathInfo string
 	if m, ok := reqctx.MountFrom(ctx); ok {
 		scriptName, pathInfo = m.ScriptName, m.PathInfo
-	} else {
+	} else if cfg.ScriptName != "" {
 		scriptName, pathInfo = cfg.ScriptName, r.URL.Path
+	} else {
+		scriptName, pathInfo = strippedPrefix(r)
 	}
 	scriptName = strings.TrimRight(scriptName, "/")
 	env = append(env,
@@ -214,6 +220,55 @@ func slowHeaderKey(name string) (string, bool) {
 		b[5+i] = c
 	}
 	return string(b), true
+}
+
+// strippedPrefix returns SCRIPT_NAME and PATH_INFO for a request that no
+// mount describes: when a handler in front (http.StripPrefix, chi's Mount)
+// removed a prefix from URL.Path, SCRIPT_NAME is that prefix, found by
+// comparing URL.Path with the path the client sent (RequestURI, which
+// net/http and StripPrefix leave as received), so that the application
+// builds its URLs under the prefix without Config.ScriptName. Otherwise
+// (the paths are equal, or URL.Path was rewritten into something that is
+// not a tail of the original) SCRIPT_NAME is "" and PATH_INFO URL.Path.
+func strippedPrefix(r *http.Request) (scriptName, pathInfo string) {
+	p := r.URL.Path
+	raw := r.RequestURI
+	if !strings.HasPrefix(raw, "/") { // absolute form, "*", or not from a server
+		u, err := url.ParseRequestURI(raw)
+		if err != nil {
+			return "", p
+		}
+		raw = u.EscapedPath()
+	} else if i := strings.IndexByte(raw, '?'); i >= 0 {
+		raw = raw[:i]
+	}
+	if len(raw) <= len(p) {
+		return "", p
+	}
+	orig, err := url.PathUnescape(raw)
+	if err != nil || len(orig) <= len(p) || !strings.HasSuffix(orig, p) {
+		return "", p
+	}
+	sn := orig[:len(orig)-len(p)]
+	switch {
+	case p != "" && p[0] != '/':
+		// StripPrefix("/app/") leaves "x" of "/app/x": the slash belongs
+		// to PATH_INFO, which always starts with one when not empty.
+		if !strings.HasSuffix(sn, "/") {
+			return "", r.URL.Path
+		}
+		sn, p = sn[:len(sn)-1], "/"+p
+	case p == "" && len(sn) > 1 && strings.HasSuffix(sn, "/"):
+		sn, p = sn[:len(sn)-1], "/" // "/app/" under StripPrefix("/app/")
+	default:
+		sn = strings.TrimRight(sn, "/") // "/app//x" under StripPrefix("/app")
+	}
+	// The prefix must be a clean absolute path: a tail left by a rewrite
+	// ("/x/../b" made "/b") is not a prefix that was stripped.
+	if sn == "" || sn[0] != '/' || path.Clean(sn) != sn {
+		return "", r.URL.Path
+	}
+	return sn, p
 }
 
 func requestURI(r *http.Request) string {

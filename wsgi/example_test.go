@@ -48,7 +48,7 @@ def application(environ, start_response):
     start_response('200 OK', [('Content-Type', 'text/plain')])
     return [b'Hello from ', environ['SCRIPT_NAME'].encode(), b'\n']
 `), 0o644)
-	h, err := wsgi.New(wsgi.Config{Script: script, Python: "/usr/bin/python3", ScriptName: "/hello"})
+	h, err := wsgi.New(wsgi.Config{Script: script, Python: "/usr/bin/python3"})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -113,24 +113,3 @@ func FuzzGuard(f *testing.F) {
 		}
 	})
 }
-
-// FuzzPathMatcher checks that LocationMatch's matcher agrees with the
-// regexp it stands for, compiled either way, on any pattern and path.
-func FuzzPathMatcher(f *testing.F) {
-	for _, pat := range matcherPatterns {
-		for _, p := range matcherPaths[:8] {
-			f.Add(pat, p)
-		}
-	}
-	f.Fuzz(func(t *testing.T, pattern, path string) {
-		for i, compile := range []func(string) (*regexp.Regexp, error){regexp.Compile, regexp.CompilePOSIX} {
-			re, err := compile(pattern)
-			if err != nil {
-				continue
-			}
-			if got, want := pathMatcher(re)(path), re.MatchString(path); got != want {
-				t.Fatalf("pattern %q (POSIX %v), path %q: got %v, want %v", pattern, i == 1, path, got, want)
-			}
-		}
-	})
-}

@@ -24,16 +24,14 @@ import (
 // runs m1 then m2 for a request matching both, the order in which a chain
 // (alice, chi's Use) lists them.
 //
-// A pattern that is a literal, such as ^/private(/|$) (the paths
-// <Location /private> covers), costs a string comparison per request
-// rather than a regexp match; with other patterns, paths lacking a literal
-// the pattern requires (/login in /trac/[^/]+/login) skip the regexp.
-// Either way the result is the regexp's.
+// The match is re.MatchString, nothing cleverer: a rule on a security
+// path is read more often than it is profiled. For a literal prefix
+// (<Location /private>) use [NewLocation], a string comparison.
 func NewLocationMatch(re *regexp.Regexp, mw func(http.Handler) http.Handler) (func(http.Handler) http.Handler, error) {
 	if re == nil || mw == nil {
 		return nil, errors.New("prefix: LocationMatch with a nil regexp or middleware")
 	}
-	return scoped(pathMatcher(re), mw), nil
+	return scoped(re.MatchString, mw), nil
 }
 
 // MustLocationMatch is [NewLocationMatch] for rules written in the program

@@ -23,6 +23,7 @@ type authFlags struct {
 	groupFile       string
 	requires        listFlag
 	location        string
+	locPrefix       string
 	checkURL        string
 	secretFile      string
 	normalize       string
@@ -40,6 +41,7 @@ func (f *authFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.groupFile, "group-file", "", "Apache group `file` for -require 'group ...' (AuthGroupFile)")
 	fs.Var(&f.requires, "require", "authorization `rule`: 'valid-user', 'user a b', 'group g', 'ip CIDR...', 'not ...', or a provider's kind such as 'ldap-group DN' (repeatable; any one suffices, as several Require lines). Default with authentication: valid-user")
 	fs.StringVar(&f.location, "auth-location", "", "`regexp` of the paths that require authentication, matched like <LocationMatch> against the request path (default: every path)")
+	fs.StringVar(&f.locPrefix, "auth-prefix", "", "`path` under which requests require authentication, on whole segments like <Location PATH> (a string comparison; exclusive with -auth-location)")
 	fs.StringVar(&f.checkURL, "auth-check-url", "", "`path` of a credential-check endpoint answering 200 for good credentials and 401 otherwise (Trac AccountManager's HttpAuthStore authentication_url)")
 	fs.StringVar(&f.secretFile, "auth-secret-file", "", "`file` holding the secret that signs Digest nonces, shared by replicas (default: random per process)")
 	fs.StringVar(&f.normalize, "normalize-user", "", "comma-separated `steps` rewriting the authenticated name the app sees: strip-domain (DOMAIN\\user), strip-realm (user@REALM), lower")
@@ -88,7 +90,7 @@ func parseNormalizer(spec string) (auth.Normalizer, error) {
 // With no auth flag and no provider contribution, the layer is off.
 func (f *authFlags) build(b *builder) (func(http.Handler) http.Handler, error) {
 	schemesConfigured := f.htpasswd != "" || f.htdigest != "" || len(b.passwordCheckers) > 0 || len(b.authenticators) > 0
-	if !schemesConfigured && len(f.requires) == 0 && f.checkURL == "" && f.location == "" && f.groupFile == "" {
+	if !schemesConfigured && len(f.requires) == 0 && f.checkURL == "" && f.location == "" && f.locPrefix == "" && f.groupFile == "" {
 		return nil, nil
 	}
 	norm, err := parseNormalizer(f.normalize)
@@ -183,6 +185,16 @@ func (f *authFlags) build(b *builder) (func(http.Handler) http.Handler, error) {
 			return nil, fmt.Errorf("-auth-location: %w", err)
 		}
 		protect = prefix.MustLocationMatch(re, protect)
+	}
+	if f.locPrefix != "" {
+		if f.location != "" {
+			return nil, errors.New("-auth-prefix and -auth-location are exclusive: write one -auth-location regexp")
+		}
+		loc, err := prefix.NewLocation(f.locPrefix, protect)
+		if err != nil {
+			return nil, fmt.Errorf("-auth-prefix: %w", err)
+		}
+		protect = loc
 	}
 	if f.checkURL == "" {
 		return protect, nil

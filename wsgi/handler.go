@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -90,7 +91,7 @@ func New(cfg Config) (*Handler, error) {
 		return nil, errors.New("wsgi: negative timeout")
 	}
 	for _, e := range cfg.Env {
-		if len(e) == 0 || e[0] == '=' || !containsByte(e, '=') {
+		if len(e) == 0 || e[0] == '=' || strings.IndexByte(e, '=') < 0 {
 			return nil, fmt.Errorf("wsgi: Env entry %q is not KEY=VALUE", e)
 		}
 	}
@@ -168,15 +169,6 @@ func New(cfg Config) (*Handler, error) {
 	go h.monitor()
 	<-h.firstRun
 	return h, nil
-}
-
-func containsByte(s string, c byte) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return true
-		}
-	}
-	return false
 }
 
 func (h *Handler) jitter(n int) int { return rand.IntN(n) }

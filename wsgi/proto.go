@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"unicode/utf8"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // The worker protocol. Every frame is a 9-byte header, type (u8), request
@@ -355,13 +357,11 @@ func parseHead(p []byte) (responseHead, error) {
 	var options []string
 	for i := 1; i < len(fields); i += 2 {
 		name, value := fields[i], fields[i+1]
-		if !isToken(name) {
+		if !httpguts.ValidHeaderFieldName(name) {
 			return h, fmt.Errorf("wsgi: bad header name %q", name)
 		}
-		for j := 0; j < len(value); j++ {
-			if c := value[j]; c < ' ' && c != '\t' || c == 0x7f {
-				return h, fmt.Errorf("wsgi: control character in header %s", name)
-			}
+		if !httpguts.ValidHeaderFieldValue(value) {
+			return h, fmt.Errorf("wsgi: control character in header %s", name)
 		}
 		if asciiEqualFold(name, "connection") {
 			for opt := range strings.SplitSeq(value, ",") {
@@ -489,47 +489,6 @@ func isDigits(s string) bool {
 		}
 	}
 	return true
-}
-
-// isToken reports whether s is an RFC 9110 token.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case c < 0x7f && c > ' ' && indexByte("!#$%&'*+-.^_`|~", c):
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-func indexByte(s string, c byte) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return true
-		}
-	}
-	return false
-}
-
-func lowerASCII(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' {
-			b := []byte(s)
-			for j := i; j < len(b); j++ {
-				if b[j] >= 'A' && b[j] <= 'Z' {
-					b[j] += 'a' - 'A'
-				}
-			}
-			return string(b)
-		}
-	}
-	return s
 }
 
 // appendMarshalStr appends s, a native string of raw bytes (each byte one

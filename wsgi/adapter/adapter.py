@@ -456,10 +456,6 @@ class FileWrapper:
         return fd
 
 
-HOP = frozenset(('connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization',
-                 'te', 'trailer', 'trailers', 'transfer-encoding', 'upgrade', 'proxy-connection'))
-
-
 class Response:
     """The response to one request: start_response and write for the
     application, and the frames they make."""
@@ -646,7 +642,8 @@ def data_frames(kind, rid, data):
 
 def load(script, callable_name):
     # A module name derived from the path, as mod_wsgi does, never __main__.
-    name = '_gowsgi_' + hashlib.md5(script.encode('utf-8', 'surrogateescape')).hexdigest()
+    name = '_gowsgi_' + hashlib.md5(script.encode('utf-8', 'surrogateescape'),
+                                     usedforsecurity=False).hexdigest()
     loader = importlib.machinery.SourceFileLoader(name, script)
     spec = importlib.util.spec_from_file_location(name, script, loader=loader)
     mod = importlib.util.module_from_spec(spec)

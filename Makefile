@@ -1,17 +1,22 @@
 # gowsgi: make test installs the Debian packages the tests talk to, then runs
-# go vet, the builds for other systems and the race-enabled test suite.
+# go vet, staticcheck, the builds for other systems and the race-enabled test
+# suite.
 
 GO ?= go
 export PATH := /usr/local/go/bin:$(PATH)
+
+# staticcheck at a pinned version (fetched through the Go module proxy and
+# cached by go run); a deliberate exception is a //lint:ignore with its reason.
+STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 # Debian packages the test suite needs (real peers, not mocks).
 TEST_DEBS = python3 python3-flask python3-django mercurial python3-requests \
 	python3-requests-kerberos slapd ldap-utils krb5-kdc krb5-admin-server \
 	krb5-user postgresql-15 apache2-utils curl strace
 
-.PHONY: test deps vet crossbuild unit examples fuzz bench
+.PHONY: test deps vet lint crossbuild unit examples fuzz bench
 
-test: deps vet crossbuild unit examples
+test: deps vet lint crossbuild unit examples
 
 deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -26,6 +31,10 @@ deps:
 
 vet:
 	$(GO) vet ./...
+
+lint:
+	$(STATICCHECK) ./...
+	cd examples/chi && $(STATICCHECK) ./...
 
 # The library and the command build on macOS and FreeBSD (Unix sockets, no
 # SOCK_CLOEXEC on macOS, a parent-death signal on FreeBSD only); package auth

@@ -77,9 +77,11 @@ func (c connQE) ExecContext(ctx context.Context, query string, args []driver.Nam
 // wrapConn returns c as the type whose method set matches inner's.
 func wrapConn(c *conn) driver.Conn {
 	_, q1 := c.inner.(driver.QueryerContext)
-	_, q2 := c.inner.(driver.Queryer) //nolint:staticcheck
+	//lint:ignore SA1019 a driver with only the deprecated Queryer still gets its queries run by it, as database/sql would
+	_, q2 := c.inner.(driver.Queryer)
 	_, e1 := c.inner.(driver.ExecerContext)
-	_, e2 := c.inner.(driver.Execer) //nolint:staticcheck
+	//lint:ignore SA1019 a driver with only the deprecated Execer still gets its statements run by it, as database/sql would
+	_, e2 := c.inner.(driver.Execer)
 	q, e := q1 || q2, e1 || e2
 	switch {
 	case q && e:
@@ -110,14 +112,20 @@ func Unwrap(driverConn any) any {
 	return driverConn
 }
 
+// Prepare forwards to the driver: driver.Conn requires it, and database/sql
+// calls it when PrepareContext is missing (ours never is).
 func (c *conn) Prepare(query string) (driver.Stmt, error) {
 	c.busy()
 	return c.inner.Prepare(query)
 }
 
+// Begin forwards the deprecated driver.Conn.Begin: the interface still
+// requires it, and a caller holding the raw connection (sql.Conn.Raw) may
+// call it.
 func (c *conn) Begin() (driver.Tx, error) {
 	c.busy()
-	return c.inner.Begin() //nolint:staticcheck
+	//lint:ignore SA1019 forwarding the deprecated method the interface requires
+	return c.inner.Begin()
 }
 
 // Close closes the wrapped connection once and gives its slot back.
@@ -157,7 +165,8 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 	if opts.ReadOnly {
 		return nil, errors.New("pool: driver does not support read-only transactions")
 	}
-	tx, err := c.inner.Begin() //nolint:staticcheck
+	//lint:ignore SA1019 database/sql's own fallback for a driver without ConnBeginTx
+	tx, err := c.inner.Begin()
 	if err == nil && ctx.Done() != nil {
 		select {
 		default:
@@ -192,8 +201,8 @@ func (c *conn) exec(ctx context.Context, query string, args []driver.NamedValue)
 	if ec, ok := c.inner.(driver.ExecerContext); ok {
 		return ec.ExecContext(ctx, query, args)
 	}
-	if e, ok := c.inner.(driver.Execer); ok { //nolint:staticcheck
-		// database/sql's fallback (ctxDriverExec).
+	//lint:ignore SA1019 database/sql's fallback (ctxDriverExec) for a driver with only the deprecated Execer
+	if e, ok := c.inner.(driver.Execer); ok {
 		vals, err := legacyArgs(ctx, args)
 		if err != nil {
 			return nil, err
@@ -208,8 +217,8 @@ func (c *conn) query(ctx context.Context, query string, args []driver.NamedValue
 	if qc, ok := c.inner.(driver.QueryerContext); ok {
 		return qc.QueryContext(ctx, query, args)
 	}
-	if q, ok := c.inner.(driver.Queryer); ok { //nolint:staticcheck
-		// database/sql's fallback (ctxDriverQuery).
+	//lint:ignore SA1019 database/sql's fallback (ctxDriverQuery) for a driver with only the deprecated Queryer
+	if q, ok := c.inner.(driver.Queryer); ok {
 		vals, err := legacyArgs(ctx, args)
 		if err != nil {
 			return nil, err

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/gowsgi/gowsgi/filewrap"
-	"github.com/gowsgi/gowsgi/internal/rw"
 	"github.com/gowsgi/gowsgi/internal/testenv"
 )
 
@@ -47,7 +46,7 @@ func BenchmarkSend1GiB(b *testing.B) {
 		name string
 		wrap func(http.ResponseWriter) http.ResponseWriter
 	}{
-		{"sendfile", func(w http.ResponseWriter) http.ResponseWriter { return rw.Wrap(rw.Wrap(w)) }},
+		{"sendfile", func(w http.ResponseWriter) http.ResponseWriter { return wrapRW(wrapRW(w)) }},
 		{"copy", func(w http.ResponseWriter) http.ResponseWriter { return noReadFrom{w} }},
 	} {
 		b.Run(bm.name, func(b *testing.B) {

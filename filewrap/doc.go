@@ -25,8 +25,9 @@
 // *net.TCPConn, which sends it with sendfile(2): the body never enters user
 // space. Send flushes the header first so that not even the 512 bytes
 // net/http would copy for Content-Type sniffing go through a write.
-// Middleware that wraps the ResponseWriter must forward ReadFrom for this to
-// survive; the wrappers of this module do (package internal/rw). Over TLS,
+// Middleware that wraps the ResponseWriter must forward ReadFrom (and have
+// Unwrap) for this to survive; the tests check it through a chain of such
+// wrappers, as an access log would add. Over TLS,
 // HTTP/2, or through a wrapper without ReadFrom, the body is copied with a
 // 32 KiB buffer. Bodies under 16 KiB are copied too: for them a separate
 // header write plus sendfile saves nothing.

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/gowsgi/gowsgi/filewrap"
-	"github.com/gowsgi/gowsgi/internal/rw"
 )
 
 type sendCase struct {
@@ -45,10 +44,10 @@ var paths = []struct {
 	wrap   func(http.ResponseWriter) http.ResponseWriter
 }{
 	{"http1", servers[0], nil},
-	{"http1-rw-chain", servers[0], func(w http.ResponseWriter) http.ResponseWriter { return rw.Wrap(rw.Wrap(w)) }},
+	{"http1-rw-chain", servers[0], func(w http.ResponseWriter) http.ResponseWriter { return wrapRW(wrapRW(w)) }},
 	{"http1-no-readfrom", servers[0], func(w http.ResponseWriter) http.ResponseWriter { return noReadFrom{w} }},
 	{"tls-http1", servers[1], nil},
-	{"http2", servers[2], func(w http.ResponseWriter) http.ResponseWriter { return rw.Wrap(w) }},
+	{"http2", servers[2], func(w http.ResponseWriter) http.ResponseWriter { return wrapRW(w) }},
 }
 
 func TestSend(t *testing.T) {

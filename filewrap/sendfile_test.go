@@ -22,7 +22,6 @@ import (
 	"testing"
 
 	"github.com/gowsgi/gowsgi/filewrap"
-	"github.com/gowsgi/gowsgi/internal/rw"
 	"github.com/gowsgi/gowsgi/internal/testenv"
 )
 
@@ -80,7 +79,7 @@ func (l *countingListener) Accept() (net.Conn, error) {
 }
 
 // TestSendfileThroughWrappers proves that a file body crosses a chain of
-// rw.Writers without one byte going through a user-space Write: everything
+// rwWriters without one byte going through a user-space Write: everything
 // after the header reaches the connection's ReadFrom as an *os.File, which
 // *net.TCPConn sends with sendfile(2) (TestSendfileStrace watches the
 // system calls themselves).
@@ -94,17 +93,17 @@ func TestSendfileThroughWrappers(t *testing.T) {
 		wantSendfile bool
 	}{
 		{"bare", func(w http.ResponseWriter) http.ResponseWriter { return w }, "GET", true},
-		{"one-writer", func(w http.ResponseWriter) http.ResponseWriter { return rw.Wrap(w) }, "GET", true},
-		{"three-writers", func(w http.ResponseWriter) http.ResponseWriter { return rw.Wrap(rw.Wrap(rw.Wrap(w))) }, "GET", true},
+		{"one-writer", func(w http.ResponseWriter) http.ResponseWriter { return wrapRW(w) }, "GET", true},
+		{"three-writers", func(w http.ResponseWriter) http.ResponseWriter { return wrapRW(wrapRW(wrapRW(w))) }, "GET", true},
 		{"writer-with-hook", func(w http.ResponseWriter) http.ResponseWriter {
-			x := rw.Wrap(w)
+			x := wrapRW(w)
 			x.BeforeHeader = func(h http.Header, _ int) { h.Set("X-Hook", "1") }
-			return rw.Wrap(x)
+			return wrapRW(x)
 		}, "GET", true},
 		// A wrapper hiding ReadFrom must get the body through Write: the
 		// counting works both ways.
-		{"no-readfrom", func(w http.ResponseWriter) http.ResponseWriter { return rw.Wrap(noReadFrom{w}) }, "GET", false},
-		{"head", func(w http.ResponseWriter) http.ResponseWriter { return rw.Wrap(w) }, "HEAD", false},
+		{"no-readfrom", func(w http.ResponseWriter) http.ResponseWriter { return wrapRW(noReadFrom{w}) }, "GET", false},
+		{"head", func(w http.ResponseWriter) http.ResponseWriter { return wrapRW(w) }, "HEAD", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,7 +119,7 @@ func TestSendfileThroughWrappers(t *testing.T) {
 					return
 				}
 				defer f.Close()
-				outer := rw.Wrap(tt.wrap(w))
+				outer := wrapRW(tt.wrap(w))
 				err = filewrap.Send(outer, r, 200, f, 0, -1)
 				done <- record{outer.Status(), outer.Written()}
 				filewrap.Fail(outer, r, nil, err)
@@ -246,7 +245,7 @@ func straceChild(t *testing.T) {
 			return
 		}
 		defer f.Close()
-		ww := rw.Wrap(rw.Wrap(w))
+		ww := wrapRW(wrapRW(w))
 		filewrap.Fail(ww, r, nil, filewrap.Send(ww, r, 200, f, 0, -1))
 	}))
 	defer srv.Close()
@@ -399,7 +398,7 @@ func TestSendOver4GiB(t *testing.T) {
 		defer f.Close()
 		off, _ := strconv.ParseInt(r.URL.Query().Get("off"), 10, 64)
 		n, _ := strconv.ParseInt(r.URL.Query().Get("n"), 10, 64)
-		ww := rw.Wrap(w)
+		ww := wrapRW(w)
 		filewrap.Fail(ww, r, nil, filewrap.Send(ww, r, 200, f, off, n))
 	}))
 	defer srv.Close()
@@ -514,7 +513,7 @@ func TestSendClientGone(t *testing.T) {
 			return
 		}
 		defer f.Close()
-		err = filewrap.Send(rw.Wrap(w), r, 200, f, 0, -1)
+		err = filewrap.Send(wrapRW(w), r, 200, f, 0, -1)
 		done <- err
 		filewrap.Fail(w, r, logger, err)
 	}))

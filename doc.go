@@ -93,7 +93,7 @@
 //     Require), and lets Basic, Digest, LDAP and Negotiate be combined.
 //   - A normalizer placed after Require lets the rules see the name as the
 //     directory knows it (DOMAIN\user) while the application sees "user": the
-//     seed's SSPI fix without editing the WSGI script.
+//     SSPI fix of Trac's mod_wsgi guide without editing the WSGI script.
 //   - Mount and Environments come last before the application because they
 //     only record SCRIPT_NAME, PATH_INFO and trac.env_path in the request
 //     context; they never rewrite the URL, so every rule before them saw the

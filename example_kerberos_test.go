@@ -41,7 +41,7 @@ func init() {
 // SSPI-style single sign-on: Negotiate (Kerberos) for users logged in to the
 // domain, a Basic password prompt for the others (checked against the KDC),
 // names in the DOMAIN\user form that "Require group" matches, and the
-// application seeing the bare user, as the seed's WSGI-script fix made it:
+// application seeing the bare user, as the WSGI-script fix of Trac's mod_wsgi guide made it:
 //
 //	<Location /trac/login>
 //	  AuthType SSPI
@@ -55,7 +55,7 @@ func init() {
 //	  Require group trac-users
 //	</Location>
 //
-//	def application(environ, start_response):   # the seed's fix, no longer needed
+//	def application(environ, start_response):   # the guide's fix, no longer needed
 //	    if "\\" in environ['REMOTE_USER']:
 //	        environ['REMOTE_USER'] = environ['REMOTE_USER'].split("\\", 1)[1]
 //

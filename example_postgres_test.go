@@ -77,13 +77,13 @@ func pgDSN(env string) string {
 // open N×M connections ("a lot of open database connections and thus
 // PostgreSQL processes"); a pool.Governor caps them together (MaxOpen 3 for
 // six pools), and pool.CloseIdleAfter drops the idle connections after each
-// request: the seed's
+// request: Trac's mod_wsgi guide's
 //
 //	trac.db.postgres_backend.PostgreSQLConnection.poolable = False
 //
 // as middleware, without editing the application. (Trac's own connections,
 // made by psycopg2 inside the Python workers, are bounded by Processes ×
-// Threads per environment; the seed's poolable line in the .wsgi script
+// Threads per environment; the guide's poolable line in the .wsgi script
 // still applies to them.) cmd/gowsgi has no flag for this: it is a
 // library-level deployment.
 func Example_postgres() {

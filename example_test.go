@@ -13,7 +13,7 @@ import (
 	"github.com/gowsgi/gowsgi/wsgi"
 )
 
-// The seed's very basic script: one Trac environment, named by TRAC_ENV in
+// The very basic script of Trac's mod_wsgi guide: one Trac environment, named by TRAC_ENV in
 // the worker's os.environ, mounted at /trac.
 //
 //	WSGIScriptAlias /trac /srv/trac/trac.wsgi   (trac.wsgi sets os.environ['TRAC_ENV'])
@@ -44,9 +44,9 @@ func Example_basicScript() {
 	// /tracker -> 404 404 page not found
 }
 
-// The seed's more elaborate script: several .wsgi scripts, one environment
+// The more elaborate script of Trac's mod_wsgi guide: several .wsgi scripts, one environment
 // each, every script setting environ['trac.env_path'] (and, against the
-// seed's advice, os.environ['TRAC_ENV'] too). Each wsgi.Handler has its own
+// guide's advice, os.environ['TRAC_ENV'] too). Each wsgi.Handler has its own
 // worker processes, so neither value can leak from one mount to the other,
 // whatever order the requests come in.
 //

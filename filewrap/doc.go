@@ -1,7 +1,7 @@
 // Package filewrap sends files as HTTP response bodies, byte-exact and
 // without copying what the kernel can send itself.
 //
-// It is the Go side of the seed's warning that, with some mod_wsgi versions,
+// It is the Go side of the warning in Trac's mod_wsgi guide that, with some mod_wsgi versions,
 // "attachments will appear to be empty" and "binary attachment downloads are
 // truncated": here a body is either complete, with a correct Content-Length,
 // or visibly aborted.

@@ -51,13 +51,11 @@
 //
 // With more demand than slots, pools take turns in the FIFO queue: a
 // caller waits for the turns of those queued before it, about
-// (callers queued / MaxOpen) × (hold + connect). Against a saturated
-// PostgreSQL on two cores, 50 pools of 2 connections sharing 20
-// (bench/pool/run.sh: connects of ~0.45 s, so holds of ~8-10 s) kept
-// 0.89× to 1.03× the throughput of one shared pool of 20 over runs, each
-// pool answering 99% of its queries within 35 ms, but a caller waiting up
-// to ~25 s for its pool's turn; a fixed 1 s hold lost half the throughput
-// to reconnects, with waits up to ~7 s. A caller whose deadline is shorter than its turn
+// (callers queued / MaxOpen) × (hold + connect). Under a saturated
+// database the measured hold keeps the throughput of one shared pool while
+// a caller may wait several holds for its pool's turn; a short fixed hold
+// loses throughput to reconnects (figures: bench/README.md, "Pool
+// governor"). A caller whose deadline is shorter than its turn
 // gets the "pool: ..." deadline error: give requests deadlines longer
 // than the turns, or bound the hold with MaxHoldFor (or fix HoldFor) and
 // accept more reconnects.

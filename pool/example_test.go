@@ -44,7 +44,7 @@ func ExampleGovernor() {
 	// true true
 }
 
-// The seed's "poolable = False" as middleware: connections are closed
+// Trac's mod_wsgi guide's "poolable = False" as middleware: connections are closed
 // after each request.
 func ExampleCloseIdleAfter() {
 	g, _ := pool.NewGovernor(pool.Config{MaxOpen: 10})

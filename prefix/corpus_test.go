@@ -18,7 +18,7 @@ import (
 	"github.com/gowsgi/gowsgi/internal/reqctx"
 )
 
-// loginRE is the seed's <LocationMatch "/trac/[^/]+/login">.
+// loginRE is Trac's mod_wsgi guide's <LocationMatch "/trac/[^/]+/login">.
 var loginRE = regexp.MustCompile(`/trac/[^/]+/login`)
 
 const goodAuth = "Basic dXNlcjpwdw==" // user:pw
@@ -38,7 +38,7 @@ func guard(next http.Handler) http.Handler {
 	})
 }
 
-// tracStack is the seed's multi-project deployment: one mount for the
+// tracStack is the multi-project deployment of Trac's mod_wsgi guide: one mount for the
 // projects in parent, each project's login guarded.
 func tracStack(t testing.TB, parent string, app http.Handler) http.Handler {
 	t.Helper()
@@ -104,7 +104,7 @@ const (
 )
 
 // TestAttackCorpus sends crafted raw request targets over a real connection
-// to the seed's deployment (<LocationMatch "/trac/[^/]+/login"> over a
+// to the deployment of Trac's mod_wsgi guide (<LocationMatch "/trac/[^/]+/login"> over a
 // parent directory of projects) with a real Python application behind it,
 // and checks both the expected outcome and the invariant that matters: the
 // application never routes an unauthenticated request to its login page.
@@ -284,7 +284,7 @@ func TestAttackCorpus(t *testing.T) {
 }
 
 // BenchmarkTracStack measures what the routing costs per request: the
-// seed's guarded multi-project stack in front of an empty handler.
+// guarded multi-project stack of Trac's mod_wsgi guide in front of an empty handler.
 func BenchmarkTracStack(b *testing.B) {
 	h := tracStack(b, projects(b), http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	for _, target := range []string{"/trac/alpha/wiki/WikiStart", "/trac//alpha/./wiki/%57ikiStart"} {

@@ -64,7 +64,7 @@ func FuzzCanonicalize(f *testing.F) {
 var tracLogin = regexp.MustCompile(`^/login/?$`)
 
 // FuzzGuard parses any request target as net/http's server does and
-// serves it through the seed's guarded stack (see tracStack) with an
+// serves it through the guarded stack of Trac's mod_wsgi guide (see tracStack) with an
 // application that routes as Trac does: if the application's route is the
 // login page, the guard must have run (it refuses unauthenticated requests,
 // so the application must never see one), and the application's

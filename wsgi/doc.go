@@ -77,14 +77,14 @@
 // waking threads, against the workers. On a machine with few CPUs, run the
 // server with GOMAXPROCS of about the CPUs minus the worker processes, at
 // least 1 (runtime.GOMAXPROCS, or the environment variable): on 2 CPUs
-// with 2 worker processes that cut the Go process's CPU per hello-world
-// request from 57 to 38 µs and raised requests/s by a quarter
-// (bench/wsgi-hello.sh). Command gowsgi does this by default (-gomaxprocs).
+// with 2 worker processes that cut the Go process's CPU per request by
+// about a third (figures: bench/README.md, "Tuning the Go front"). Command
+// gowsgi does this by default (-gomaxprocs).
 // The Go side keeps a small heap and allocates a few kilobytes per request,
 // so a higher garbage-collector target (GOGC=400, runtime/debug's
-// SetGCPercent) trades about 12 MB of memory for most of the collector's CPU
-// (1.5 -> 0.3 µs per hello-world request); command gowsgi does that by
-// default too, unless GOGC is set.
+// SetGCPercent) trades some megabytes of memory for most of the
+// collector's CPU (bench/README.md); command gowsgi does that by default
+// too, unless GOGC is set.
 //
 // A worker waits for its next request in poll(2), not in a blocking read of
 // its socket: a reader blocked in recv(2) on a Unix socket is woken each

@@ -19,8 +19,8 @@ import (
 // TestInputLinear runs testdata/input_check.py on the embedded adapter: its
 // wsgi.input against a fake Go side, compared with io.BytesIO call by call,
 // and linear in the body size by count (bytes allocated per answer, READs
-// per answer), not by clock. Issue 18 item 6: read() of a 64 MiB body took
-// seconds to minutes, the adapter rebuilding its buffer on every piece.
+// per answer), not by clock: read() of a 64 MiB body once took seconds to
+// minutes, the adapter rebuilding its buffer on every piece.
 func TestInputLinear(t *testing.T) {
 	python := testenv.Python(t)
 	adapter := filepath.Join(t.TempDir(), "adapter.py")

@@ -111,7 +111,7 @@ func TestClientDisconnect(t *testing.T) {
 }
 
 // TestSeparateEnvironments: two handlers, two scripts (each setting
-// os.environ['TRAC_ENV'] at import, the seed's "more elaborate script"), and
+// os.environ['TRAC_ENV'] at import, the "more elaborate script" of Trac's mod_wsgi guide), and
 // two Env settings: each handler's application sees only its own.
 func TestSeparateEnvironments(t *testing.T) {
 	dir := t.TempDir()

@@ -76,7 +76,7 @@ func responses(t *testing.T, addr, raw string) (statuses []int, closed bool) {
 // TestSmugglingRefused: a request with both Content-Length and
 // Transfer-Encoding, after a first request on the same keep-alive
 // connection, gets 400 and a closed connection, and the request pipelined
-// behind it never reaches the application (issue 18, item 2).
+// behind it never reaches the application.
 func TestSmugglingRefused(t *testing.T) {
 	addr, seen := startSeenApp(t)
 	raw := "GET /first HTTP/1.1\r\nHost: x\r\n\r\n" +

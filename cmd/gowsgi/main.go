@@ -128,7 +128,7 @@ type options struct {
 	shutdownTimeout   time.Duration
 	limitRequestBody  byteSize
 
-	// Worker lifecycle (package wsgi, issue 3).
+	// Worker lifecycle (package wsgi).
 	startTimeout      time.Duration
 	requestTimeout    time.Duration
 	queueTimeout      time.Duration

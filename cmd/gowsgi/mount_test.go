@@ -236,7 +236,7 @@ func rawGet(t *testing.T, addr, target, authz string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// TestEnvironmentsEndToEnd is the seed's multi-project deployment served by
+// TestEnvironmentsEndToEnd is the multi-project deployment of Trac's mod_wsgi guide served by
 // the gowsgi command: a parent directory with two Trac-like environments
 // under /trac, real Python workers, each project's login guarded by
 // -auth-location "/trac/[^/]+/login" with an htpasswd file made by Apache's

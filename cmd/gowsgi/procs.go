@@ -14,9 +14,10 @@ import (
 // (0) it leaves one CPU per Python worker process: the workers do the
 // application's work, and a Go runtime allowed every CPU spends what it does
 // not need spinning and stealing work against them. On 2 CPUs with 2 worker
-// processes that halves the Go process's CPU per request (57 → 38 µs,
-// bench/wsgi-hello.sh). The GOMAXPROCS environment variable, when set, wins
-// over the default; the flag wins over both.
+// processes that cuts the Go process's CPU per request by about a third
+// (figures: bench/README.md, "Tuning the Go front"). The GOMAXPROCS
+// environment variable, when set, wins over the default; the flag wins over
+// both.
 func init() {
 	var (
 		n  int
@@ -75,9 +76,9 @@ func goMaxProcs(flagN, available, processes int, envSet bool) int {
 // unless the GOGC environment variable is set. The Go front keeps a live
 // heap of a few megabytes and allocates a few kilobytes per request, so
 // with Go's default (100) it collects dozens of times a second under load
-// for little gain: at 400 the collector's CPU per hello-world request fell
-// from 1.5 to 0.3 µs (GODEBUG=gctrace=1 under wrk), for a heap target of
-// about 16 MB instead of 4.
+// for little gain: at 400 the collector costs a fraction of its CPU per
+// request, for a heap target of a few times more (figures: bench/README.md,
+// "Tuning the Go front").
 const defaultGOGC = 400
 
 func init() {

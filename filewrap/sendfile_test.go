@@ -260,24 +260,6 @@ func straceChild(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log destination shared by server goroutines and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestSendShrinkingFile truncates the file while it is being sent: the
 // client must see an error, never a complete-looking short body, and the
 // server must log it.
@@ -298,7 +280,7 @@ func TestSendShrinkingFile(t *testing.T) {
 				t.Fatal(err)
 			}
 			f.Close()
-			var logs syncBuffer
+			var logs testenv.LogBuffer
 			logger := slog.New(slog.NewTextHandler(&logs, nil))
 			var sendErr atomic.Value
 			srv := p.server.start(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -503,7 +485,7 @@ func TestSendClientGone(t *testing.T) {
 	if err := os.Truncate(path, 256<<20); err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs testenv.LogBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	done := make(chan error, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -1,7 +1,6 @@
 package wsgi
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,29 +9,13 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gowsgi/gowsgi/internal/testenv"
 )
 
 // logBuf collects log output for assertions.
-type logBuf struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+type logBuf = testenv.LogBuffer
 
 func testScript(t testing.TB) string {
 	p, err := filepath.Abs("testdata/app.wsgi")
@@ -54,7 +37,7 @@ func newTestHandler(t testing.TB, cfg Config) (*Handler, *logBuf) {
 	}
 	logs := &logBuf{}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		cfg.Logger = logs.Logger()
 	}
 	h, err := New(cfg)
 	if err != nil {

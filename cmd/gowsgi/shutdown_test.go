@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -264,19 +263,10 @@ type procGroup struct {
 	addr   string
 	pgid   int
 	exited chan struct{}
-	mu     sync.Mutex
-	out    bytes.Buffer
-}
-
-func (g *procGroup) Write(p []byte) (int, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.out.Write(p)
+	out    testenv.LogBuffer // the command's standard error
 }
 
 func (g *procGroup) stderr() string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
 	s := g.out.String()
 	if len(s) > 8000 {
 		s = "...\n" + s[len(s)-8000:]
@@ -293,7 +283,7 @@ func startGroup(t *testing.T, args ...string) *procGroup {
 	g.cmd = exec.Command(os.Args[0], "-test.run=^TestRunHelperProcess$")
 	// TMPDIR: a child killed with SIGKILL leaves the adapter's file there.
 	g.cmd.Env = append(os.Environ(), childArgsEnv+"="+string(js), "TMPDIR="+t.TempDir())
-	g.cmd.Stderr = g
+	g.cmd.Stderr = &g.out
 	g.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := g.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -32,14 +31,6 @@ func init() {
 			ldapHost = strings.TrimPrefix(s.URL, "ldap://")
 		},
 	})
-}
-
-func mustAbs(p string) string {
-	a, err := filepath.Abs(p)
-	if err != nil {
-		panic(err)
-	}
-	return a
 }
 
 // LDAP / Active Directory: Basic authentication checked against the

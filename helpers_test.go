@@ -30,11 +30,17 @@ const (
 // scripts standing in for Trac (minitrac.py), and two environments under
 // envs/.
 func tracLike(name string) string {
-	p, err := filepath.Abs(filepath.Join("examples", "trac-like", name))
+	return mustAbs(filepath.Join("examples", "trac-like", name))
+}
+
+// mustAbs returns the absolute path of p, relative to the module's root
+// (where go test runs the examples).
+func mustAbs(p string) string {
+	a, err := filepath.Abs(p)
 	if err != nil {
 		panic(err)
 	}
-	return p
+	return a
 }
 
 // request describes one request an example sends.

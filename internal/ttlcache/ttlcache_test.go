@@ -2,6 +2,7 @@ package ttlcache
 
 import (
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -64,25 +65,25 @@ func TestCoarseClock(t *testing.T) {
 		})
 	}
 	t.Run("expires", func(t *testing.T) {
-		c := New[string, int](40*time.Millisecond, 10)
-		put := time.Now()
-		c.Put("k", 1)
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			_, ok := c.Get("k")
-			if !ok {
-				break
+		// The bubble's clock moves only when every goroutine in it waits,
+		// so the coarse clock's timer fires exactly on schedule.
+		synctest.Test(t, func(t *testing.T) {
+			const ttl = 40 * time.Millisecond
+			c := New[string, int](ttl, 10)
+			c.Put("k", 1)
+			time.Sleep(ttl - time.Millisecond)
+			synctest.Wait()
+			if _, ok := c.Get("k"); !ok {
+				t.Fatal("entry expired before its ttl")
 			}
-			if time.Now().After(deadline) {
-				t.Fatal("entry never expired")
+			time.Sleep(time.Millisecond + 2*c.res) // the ttl, and the clock's next tick
+			synctest.Wait()
+			if _, ok := c.Get("k"); ok {
+				t.Fatalf("entry alive %v after its ttl (resolution %v)", 2*c.res, c.res)
 			}
-			time.Sleep(5 * time.Millisecond)
-		}
-		if since := time.Since(put); since < 40*time.Millisecond {
-			t.Errorf("entry expired after %v, before its ttl", since)
-		}
-		if c.Len() != 1 {
-			t.Errorf("Len = %d; an expired entry stays until a Put sweeps it", c.Len())
-		}
+			if c.Len() != 1 {
+				t.Errorf("Len = %d; an expired entry stays until a Put sweeps it", c.Len())
+			}
+		})
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gowsgi/gowsgi/pool"
@@ -26,6 +27,12 @@ func newGovernor(t *testing.T, cfg pool.Config) *pool.Governor {
 	}
 	return g
 }
+
+// lettingShedLoopExit ends a test run in a synctest bubble: the governor's
+// loop closing idle connections for waiters polls until no caller waits,
+// and the bubble ends only when it has exited, so let its next poll pass
+// on the bubble's clock (this takes no real time).
+func lettingShedLoopExit() { time.Sleep(time.Second) }
 
 func TestNewGovernorValidates(t *testing.T) {
 	for _, tc := range []struct {
@@ -190,65 +197,72 @@ func TestFailedConnectGivesSlotBack(t *testing.T) {
 }
 
 func TestDeadlineWhileWaiting(t *testing.T) {
-	g := newGovernor(t, pool.Config{MaxOpen: 1})
-	a := g.MustOpen("a", &fakeConnector{kind: full})
-	b := g.MustOpen("b", &fakeConnector{kind: full})
-	defer a.Close()
-	defer b.Close()
-	held, err := a.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer held.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	err = b.PingContext(ctx)
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("err = %v, want one wrapping context.DeadlineExceeded", err)
-	}
-	if !strings.HasPrefix(err.Error(), "pool: b: ") {
-		t.Errorf("err = %q, want a pool: b: prefix", err)
-	}
-	st := g.Stats().Pools["b"]
-	if st.WaitCount != 1 || st.Waiting != 0 || st.Open != 0 {
-		t.Errorf("b after a timed-out wait: %+v", st)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		g := newGovernor(t, pool.Config{MaxOpen: 1})
+		a := g.MustOpen("a", &fakeConnector{kind: full})
+		b := g.MustOpen("b", &fakeConnector{kind: full})
+		defer a.Close()
+		defer b.Close()
+		held, err := a.Conn(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer held.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		err = b.PingContext(ctx)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("err = %v, want one wrapping context.DeadlineExceeded", err)
+		}
+		if !strings.HasPrefix(err.Error(), "pool: b: ") {
+			t.Errorf("err = %q, want a pool: b: prefix", err)
+		}
+		st := g.Stats().Pools["b"]
+		if st.WaitCount != 1 || st.Waiting != 0 || st.Open != 0 {
+			t.Errorf("b after a timed-out wait: %+v", st)
+		}
+		lettingShedLoopExit()
+	})
 }
 
 // TestFIFOAcrossPools queues callers of three pools behind a held slot and
 // checks they get it in arrival order.
 func TestFIFOAcrossPools(t *testing.T) {
-	g := newGovernor(t, pool.Config{MaxOpen: 1})
-	ws := make([]*pool.Connector, 4)
-	for i := range ws {
-		ws[i] = g.MustGovern(fmt.Sprintf("p%d", i), &fakeConnector{kind: full})
-	}
-	first, err := ws[0].Connect(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	order := make(chan string, 3)
-	for i := 1; i <= 3; i++ {
-		go func() {
-			c, err := ws[i].Connect(context.Background())
-			if err != nil {
-				order <- err.Error()
-				return
+	synctest.Test(t, func(t *testing.T) {
+		g := newGovernor(t, pool.Config{MaxOpen: 1})
+		ws := make([]*pool.Connector, 4)
+		for i := range ws {
+			ws[i] = g.MustGovern(fmt.Sprintf("p%d", i), &fakeConnector{kind: full})
+		}
+		first, err := ws[0].Connect(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		order := make(chan string, 3)
+		for i := 1; i <= 3; i++ {
+			go func() {
+				c, err := ws[i].Connect(context.Background())
+				if err != nil {
+					order <- err.Error()
+					return
+				}
+				order <- ws[i].Name()
+				c.Close()
+			}()
+			// Wait until this caller queues before starting the next.
+			synctest.Wait()
+			if n := g.Stats().Total.Waiting; n != i {
+				t.Fatalf("%d callers waiting, want %d", n, i)
 			}
-			order <- ws[i].Name()
-			c.Close()
-		}()
-		// Wait until this caller queues before starting the next.
-		for g.Stats().Total.Waiting != i {
-			time.Sleep(time.Millisecond)
 		}
-	}
-	first.Close()
-	for _, want := range []string{"p1", "p2", "p3"} {
-		if got := <-order; got != want {
-			t.Errorf("slot went to %s, want %s", got, want)
+		first.Close()
+		for _, want := range []string{"p1", "p2", "p3"} {
+			if got := <-order; got != want {
+				t.Errorf("slot went to %s, want %s", got, want)
+			}
 		}
-	}
+		lettingShedLoopExit()
+	})
 }
 
 // TestIdleClosedForWaiter: pool a has idle connections using the whole
@@ -289,38 +303,42 @@ func TestIdleClosedForWaiter(t *testing.T) {
 // knows as a connector (Wrap, not Open) gives a connection up when it is
 // returned while another pool waits.
 func TestReturnedConnectionClosedForWaiter(t *testing.T) {
-	g := newGovernor(t, pool.Config{MaxOpen: 1, HoldFor: -1})
-	a := sql.OpenDB(g.MustGovern("a", &fakeConnector{kind: minimal}))
-	b := sql.OpenDB(g.MustGovern("b", &fakeConnector{kind: minimal}))
-	defer a.Close()
-	defer b.Close()
-	ctx := context.Background()
-	held, err := a.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- b.PingContext(ctx) }()
-	for g.Stats().Total.Waiting != 1 {
-		time.Sleep(time.Millisecond)
-	}
-	held.Close() // back to a's pool: IsValid gives it up
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if st := g.Stats().Pools["a"]; st.ClosedForWaiter != 1 || st.Open != 0 {
-		t.Errorf("a: %+v, want its connection closed for b", st)
-	}
-	// Without a waiter, a returned connection stays. (b's idle connection
-	// would keep the only slot: the governor cannot close idle connections
-	// of a pool it knows only by its connector.)
-	b.Close()
-	if err := a.Ping(); err != nil {
-		t.Fatal(err)
-	}
-	if st := g.Stats().Pools["a"]; st.ClosedForWaiter != 1 || st.Idle != 1 {
-		t.Errorf("a: %+v, want one idle connection kept", st)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		g := newGovernor(t, pool.Config{MaxOpen: 1, HoldFor: -1})
+		a := sql.OpenDB(g.MustGovern("a", &fakeConnector{kind: minimal}))
+		b := sql.OpenDB(g.MustGovern("b", &fakeConnector{kind: minimal}))
+		defer a.Close()
+		defer b.Close()
+		ctx := context.Background()
+		held, err := a.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- b.PingContext(ctx) }()
+		synctest.Wait()
+		if n := g.Stats().Total.Waiting; n != 1 {
+			t.Fatalf("%d callers waiting, want 1", n)
+		}
+		held.Close() // back to a's pool: IsValid gives it up
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if st := g.Stats().Pools["a"]; st.ClosedForWaiter != 1 || st.Open != 0 {
+			t.Errorf("a: %+v, want its connection closed for b", st)
+		}
+		// Without a waiter, a returned connection stays. (b's idle connection
+		// would keep the only slot: the governor cannot close idle connections
+		// of a pool it knows only by its connector.)
+		b.Close()
+		if err := a.Ping(); err != nil {
+			t.Fatal(err)
+		}
+		if st := g.Stats().Pools["a"]; st.ClosedForWaiter != 1 || st.Idle != 1 {
+			t.Errorf("a: %+v, want one idle connection kept", st)
+		}
+		lettingShedLoopExit()
+	})
 }
 
 func TestReservedMin(t *testing.T) {
@@ -375,12 +393,16 @@ func TestCloseIdleAfter(t *testing.T) {
 	defer db.Close()
 	db.SetMaxIdleConns(4)
 	h := pool.CloseIdleAfter(4, db)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var wg sync.WaitGroup
+		// Three transactions open at once, so three connections, which
+		// go idle when they commit.
+		var wg, begun sync.WaitGroup
+		begun.Add(3)
 		for range 3 {
 			wg.Go(func() {
 				tx, err := db.Begin()
+				begun.Done()
+				begun.Wait()
 				if err == nil {
-					time.Sleep(5 * time.Millisecond)
 					tx.Commit()
 				}
 			})

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gowsgi/gowsgi/pool"
@@ -131,52 +132,56 @@ func TestAdaptiveHoldFollowsConnectCost(t *testing.T) {
 // it has served a for the adaptive hold (19 × 200 ms connects), then gives
 // it up at its next return.
 func TestHeldConnectionYieldsAfterAdaptiveHold(t *testing.T) {
-	const connect = 200 * time.Millisecond
-	hold := pool.HoldCostFactor * connect
-	g := newGovernor(t, pool.Config{MaxOpen: 1})
-	clock := newFakeClock()
-	pool.SetClock(g, clock.now)
-	// Wrap, not Open: the governor cannot close a's idle connection
-	// behind the test's back, only at its return.
-	a := sql.OpenDB(g.MustGovern("a", slowConnector(clock, 0, connect)))
-	b := sql.OpenDB(g.MustGovern("b", slowConnector(clock, 0, connect)))
-	defer a.Close()
-	defer b.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	synctest.Test(t, func(t *testing.T) {
+		const connect = 200 * time.Millisecond
+		hold := pool.HoldCostFactor * connect
+		g := newGovernor(t, pool.Config{MaxOpen: 1})
+		clock := newFakeClock()
+		pool.SetClock(g, clock.now)
+		// Wrap, not Open: the governor cannot close a's idle connection
+		// behind the test's back, only at its return.
+		a := sql.OpenDB(g.MustGovern("a", slowConnector(clock, 0, connect)))
+		b := sql.OpenDB(g.MustGovern("b", slowConnector(clock, 0, connect)))
+		defer a.Close()
+		defer b.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
 
-	use := func(advance time.Duration) {
-		t.Helper()
-		c, err := a.Conn(ctx)
-		if err != nil {
-			t.Fatalf("a lost its connection: %v (%+v)", err, g.Stats().Pools["a"])
+		use := func(advance time.Duration) {
+			t.Helper()
+			c, err := a.Conn(ctx)
+			if err != nil {
+				t.Fatalf("a lost its connection: %v (%+v)", err, g.Stats().Pools["a"])
+			}
+			clock.advance(advance)
+			if err := c.Close(); err != nil {
+				t.Fatal(err)
+			}
 		}
-		clock.advance(advance)
-		if err := c.Close(); err != nil {
+		use(0)
+		if got := g.Stats().HoldFor; got != hold {
+			t.Fatalf("HoldFor %v after one %v connect, want %v", got, connect, hold)
+		}
+		done := make(chan error, 1)
+		go func() { done <- b.PingContext(ctx) }()
+		synctest.Wait()
+		if n := g.Stats().Pools["b"].Waiting; n != 1 {
+			t.Fatalf("%d callers of b waiting, want 1", n)
+		}
+		// Returned before the hold is over: kept, b still waits.
+		use(hold / 2)
+		use(hold/2 - time.Millisecond)
+		if st := g.Stats(); st.Pools["a"].ClosedForWaiter != 0 || st.Pools["a"].Idle != 1 || st.Pools["b"].Waiting != 1 {
+			t.Fatalf("connection given up before the hold: a %+v, b %+v", st.Pools["a"], st.Pools["b"])
+		}
+		// Returned once the hold is over: closed, b gets the slot.
+		use(time.Millisecond)
+		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
-	}
-	use(0)
-	if got := g.Stats().HoldFor; got != hold {
-		t.Fatalf("HoldFor %v after one %v connect, want %v", got, connect, hold)
-	}
-	done := make(chan error, 1)
-	go func() { done <- b.PingContext(ctx) }()
-	for g.Stats().Pools["b"].Waiting != 1 {
-		time.Sleep(time.Millisecond)
-	}
-	// Returned before the hold is over: kept, b still waits.
-	use(hold / 2)
-	use(hold/2 - time.Millisecond)
-	if st := g.Stats(); st.Pools["a"].ClosedForWaiter != 0 || st.Pools["a"].Idle != 1 || st.Pools["b"].Waiting != 1 {
-		t.Fatalf("connection given up before the hold: a %+v, b %+v", st.Pools["a"], st.Pools["b"])
-	}
-	// Returned once the hold is over: closed, b gets the slot.
-	use(time.Millisecond)
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if st := g.Stats().Pools["a"]; st.ClosedForWaiter != 1 || st.Open != 0 {
-		t.Errorf("a after the hold: %+v, want its connection closed for b", st)
-	}
+		if st := g.Stats().Pools["a"]; st.ClosedForWaiter != 1 || st.Open != 0 {
+			t.Errorf("a after the hold: %+v, want its connection closed for b", st)
+		}
+		lettingShedLoopExit()
+	})
 }

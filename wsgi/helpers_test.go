@@ -110,3 +110,18 @@ func tryGet(url string) (int, string) {
 	}
 	return resp.StatusCode, string(b)
 }
+
+// tryPost is tryGet with a POST of one byte: a request the handler queues
+// itself, never behind a running request on a worker's connection.
+func tryPost(url string) (int, string) {
+	resp, err := http.Post(url, "text/plain", strings.NewReader("x"))
+	if err != nil {
+		return -1, err.Error()
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return -2, err.Error()
+	}
+	return resp.StatusCode, string(b)
+}

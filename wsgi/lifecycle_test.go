@@ -101,7 +101,9 @@ func TestRequestTimeout(t *testing.T) {
 	var slowBody string
 	wg.Add(2)
 	go func() { defer wg.Done(); hangCode, _ = tryGet(srv.URL + "/hang") }()
-	time.Sleep(300 * time.Millisecond)
+	if !waitFor(func() bool { return h.Stats().Busy == 1 }) {
+		t.Fatal("hanging request not running")
+	}
 	go func() { defer wg.Done(); slowCode, slowBody = tryGet(srv.URL + "/slow?ms=1000") }()
 	wg.Wait()
 	if hangCode != http.StatusGatewayTimeout {
@@ -126,15 +128,14 @@ func TestQueue(t *testing.T) {
 	srv := serve(t, h)
 	done := make(chan int, 1)
 	go func() { c, _ := tryGet(srv.URL + "/slow?ms=2500"); done <- c }()
-	// Let the slow request get old enough that nothing is queued behind
-	// it on its connection.
 	if !waitFor(func() bool { return h.Stats().Busy == 1 }) {
 		t.Fatal("slow request not running")
 	}
-	time.Sleep(50 * time.Millisecond)
+	// POST requests wait in the handler's queue, never behind the slow
+	// request on its connection (only a safe request may).
 	queued := make(chan *http.Response, 1)
 	go func() {
-		resp, err := http.Get(srv.URL + "/hello")
+		resp, err := http.Post(srv.URL+"/hello", "text/plain", strings.NewReader("x"))
 		if err != nil {
 			t.Error(err)
 		}
@@ -143,7 +144,7 @@ func TestQueue(t *testing.T) {
 	if !waitFor(func() bool { return h.Stats().Queued == 1 }) {
 		t.Fatal("request not queued")
 	}
-	resp, err := http.Get(srv.URL + "/hello")
+	resp, err := http.Post(srv.URL+"/hello", "text/plain", strings.NewReader("x"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +177,6 @@ func TestQueueTimeoutEach(t *testing.T) {
 	if !waitFor(func() bool { return h.Stats().Busy == 1 }) {
 		t.Fatal("slow request not running")
 	}
-	time.Sleep(50 * time.Millisecond) // nothing is queued behind it on its connection
 	type result struct {
 		code   int
 		waited time.Duration
@@ -185,7 +185,7 @@ func TestQueueTimeoutEach(t *testing.T) {
 		ch := make(chan result, 1)
 		start := time.Now()
 		go func() {
-			c, _ := tryGet(srv.URL + "/hello")
+			c, _ := tryPost(srv.URL + "/hello") // queued by the handler, never behind the slow request
 			ch <- result{c, time.Since(start)}
 		}()
 		if !waitFor(func() bool { return h.Stats().Queued == n }) {
@@ -225,11 +225,10 @@ func TestQueuedAcrossRestart(t *testing.T) {
 	if !waitFor(func() bool { return h.Stats().Busy == 1 }) {
 		t.Fatal("slow request not running")
 	}
-	time.Sleep(50 * time.Millisecond)
 	const n = 6
 	codes := make(chan int, n)
 	for i := 0; i < n; i++ {
-		go func() { c, _ := tryGet(srv.URL + "/hello"); codes <- c }()
+		go func() { c, _ := tryPost(srv.URL + "/hello"); codes <- c }() // in the handler's queue
 	}
 	if !waitFor(func() bool { return h.Stats().Queued == n }) {
 		t.Fatalf("queued %d, want %d", h.Stats().Queued, n)
@@ -257,9 +256,9 @@ func TestQueueClientGone(t *testing.T) {
 	if !waitFor(func() bool { return h.Stats().Busy == 1 }) {
 		t.Fatal("slow request not running")
 	}
-	time.Sleep(50 * time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/hello", nil)
+	// A POST waits in the handler's queue, never behind the slow request.
+	req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL+"/hello", strings.NewReader("x"))
 	errc := make(chan error, 1)
 	go func() {
 		resp, err := http.DefaultClient.Do(req)

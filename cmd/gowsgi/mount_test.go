@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"flag"
 	"io"
@@ -172,7 +171,7 @@ func startGowsgi(t *testing.T, args ...string) string {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestRunHelperProcess$")
 	// TMPDIR: a child killed with SIGKILL leaves the adapter's file there.
 	cmd.Env = append(os.Environ(), childArgsEnv+"="+string(js), "TMPDIR="+t.TempDir())
-	var stderr bytes.Buffer
+	var stderr testenv.LogBuffer // read while the child writes
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

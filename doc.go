@@ -51,8 +51,8 @@
 //     panics on configuration unless its name starts with Must;
 //   - a middleware is func(http.Handler) http.Handler, or a type whose
 //     method for it is Wrap(http.Handler) http.Handler (auth.BasicAuth.Wrap,
-//     prefix.CanonicalConfig.Wrap); a method named Wrap is never anything
-//     else.
+//     prefix.CanonicalConfig.Wrap, framing.Guard.Wrap); a method named Wrap
+//     is never anything else.
 //
 // # The order of the chain
 //

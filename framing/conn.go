@@ -119,7 +119,7 @@ func (c *conn) takeLocked(method, target string) string {
 type connKey struct{}
 
 // ConnContext is an [http.Server] ConnContext that makes the connection's
-// scanner known to [Guard.Handler]. It returns ctx unchanged for a
+// scanner known to [Guard.Wrap]. It returns ctx unchanged for a
 // connection that did not come from [Guard.Listener].
 func (g *Guard) ConnContext(ctx context.Context, c net.Conn) context.Context {
 	if fc, ok := c.(*conn); ok {

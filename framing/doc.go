@@ -64,7 +64,7 @@
 //
 // or by hand: serve on [Guard.Listener](ln), set the server's ConnContext
 // to [Guard.ConnContext] and its ConnState to [Guard.ConnState] (which
-// stops scanning a hijacked connection), and put [Guard.Handler] outermost
+// stops scanning a hijacked connection), and put [Guard.Wrap] outermost
 // in the handler chain. A request reaching the handler on a connection the
 // listener did not wrap is refused, so a forgotten hook shows at the first
 // request. For TLS, wrap the listener returned by tls.NewListener (the

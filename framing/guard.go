@@ -33,13 +33,13 @@ func (g *Guard) Listener(ln net.Listener) net.Listener {
 	return &listener{Listener: ln, maxHead: n + 2*bufSize}
 }
 
-// Handler returns next behind the guard: an HTTP/1.x request whose head
+// Wrap returns next behind the guard: an HTTP/1.x request whose head
 // the connection's scanner flagged, or that the scanner did not see (out
 // of step, or a connection that did not come from [Guard.Listener]), is
 // answered 400 with Connection: close and next does not run. HTTP/2
 // requests, whose framing is not Content-Length or chunked coding, pass.
 // Put it outermost, before anything that answers requests.
-func (g *Guard) Handler(next http.Handler) http.Handler {
+func (g *Guard) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ProtoMajor != 1 {
 			next.ServeHTTP(w, r)
@@ -62,7 +62,7 @@ func (g *Guard) Handler(next http.Handler) http.Handler {
 
 // Configure wires g into srv and returns ln wrapped with [Guard.Listener],
 // for srv.Serve: srv.Handler (nil meaning http.DefaultServeMux) goes behind
-// [Guard.Handler], and [Guard.ConnContext] and [Guard.ConnState] run after
+// [Guard.Wrap], and [Guard.ConnContext] and [Guard.ConnState] run after
 // srv's own ConnContext and ConnState hooks, if any. A zero MaxHeaderBytes
 // takes srv's. Call it once, before srv serves.
 func (g *Guard) Configure(srv *http.Server, ln net.Listener) net.Listener {
@@ -73,7 +73,7 @@ func (g *Guard) Configure(srv *http.Server, ln net.Listener) net.Listener {
 	if h == nil {
 		h = http.DefaultServeMux
 	}
-	srv.Handler = g.Handler(h)
+	srv.Handler = g.Wrap(h)
 	if prev := srv.ConnContext; prev != nil {
 		srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
 			return g.ConnContext(prev(ctx, c), c)

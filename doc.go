@@ -46,9 +46,11 @@
 //     written in the program, as regexp.MustCompile (prefix.MustMount,
 //     prefix.MustLocationMatch, pool.Governor.MustGovern): examples and
 //     tests use it; a server building from user input uses NewX;
-//   - a function or method that cannot fail has a plain name and returns
-//     no error (prefix.Canonical, prefix.CanonicalConfig.Wrap); nothing
-//     panics on configuration unless its name starts with Must;
+//   - what cannot fail returns no error: a constructor with nothing to
+//     check (ttlcache.New, pool.CloseIdleAfter), a middleware whose
+//     configuration has no invalid value (prefix.Canonical,
+//     prefix.CanonicalConfig.Wrap); nothing panics on configuration unless
+//     its name starts with Must;
 //   - a middleware is func(http.Handler) http.Handler, or a type whose
 //     method for it is Wrap(http.Handler) http.Handler (auth.BasicAuth.Wrap,
 //     prefix.CanonicalConfig.Wrap, framing.Guard.Wrap); a method named Wrap

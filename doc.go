@@ -47,7 +47,7 @@
 //     prefix.MustLocationMatch, pool.Governor.MustGovern): examples and
 //     tests use it; a server building from user input uses NewX;
 //   - what cannot fail returns no error: a constructor with nothing to
-//     check (ttlcache.New, pool.CloseIdleAfter), a middleware whose
+//     check (pool.CloseIdleAfter), a middleware whose
 //     configuration has no invalid value (prefix.Canonical,
 //     prefix.CanonicalConfig.Wrap); nothing panics on configuration unless
 //     its name starts with Must;

@@ -69,6 +69,14 @@
 // a context that ended. A middleware that recovers panics must re-panic
 // http.ErrAbortHandler to keep this guarantee.
 //
+// Every failure answered with a status goes through [Config.ErrorHandler]
+// when it is set, as with httputil.ReverseProxy, with an error that
+// errors.Is matches against one of [ErrQueueFull], [ErrQueueTimeout],
+// [ErrUnavailable], [ErrWorkerDied], [ErrRequestTimeout], [ErrCanceled],
+// [ErrBodyTooLarge], [ErrBadRequestBody], [ErrApplication],
+// [ErrBadResponse] and [ErrXSendFile], so an embedding server renders its
+// own pages; a response that already started is cut, never handed to it.
+//
 // # Sharing the CPUs with the workers
 //
 // The Python workers do the application's work; the Go side mostly moves

@@ -63,13 +63,13 @@ label apache-basic "Apache Basic, bcrypt cost 10 (wrk -c4)"
 # protected and the unprotected path share the Go process and the Python
 # workers, so that what differs between them is the authentication alone
 # (two instances differ by a few percent on their own: where the kernel
-# runs them, their caches). -auth-location protects /bcrypt as Apache's
-# <Location /bcrypt> does; /open pays for the LocationMatch test too.
-if gowsgi_has_flags htpasswd require realm auth-location; then
+# runs them, their caches). -auth-prefix protects /bcrypt as Apache's
+# <Location /bcrypt> does; /open pays for the Location test too.
+if gowsgi_has_flags htpasswd require realm auth-prefix; then
 	start_gowsgi gowsgi -processes 2 -threads 1 -htpasswd "$WORK/bcrypt.htpasswd" \
-		-realm bench -require valid-user -auth-location '^/bcrypt(/|$)' "$APP/hello.py"
+		-realm bench -require valid-user -auth-prefix /bcrypt "$APP/hello.py"
 else
-	fail gowsgi "cmd/gowsgi has no -htpasswd/-require/-realm/-auth-location flags yet"
+	fail gowsgi "cmd/gowsgi has no -htpasswd/-require/-realm/-auth-prefix flags yet"
 fi
 if [[ $(result_of gowsgi) == FAILED ]]; then
 	for p in gowsgi-open gowsgi-basic gowsgi-open-hdr; do fail "$p" "gowsgi did not start"; done

@@ -126,8 +126,8 @@
 //     downgraded to anonymous); technical failures (an unreadable password
 //     file, a directory that is down) are 503, never a login. Digest rejects
 //     unknown users, a uri that is not the request target and replayed nonce
-//     counts. Successful password checks are cached under an HMAC, never the
-//     password.
+//     counts. Successful password checks are cached under a keyed hash of
+//     the credentials (its key random per process), never the password.
 //   - auth/ldapauth: user names are escaped into the search filter, a name
 //     matching several entries is refused, empty passwords never reach the
 //     directory (an unauthenticated bind would succeed).

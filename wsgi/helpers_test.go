@@ -98,23 +98,17 @@ func newLogger(w io.Writer) *slog.Logger {
 func newServer(h http.Handler) *httptest.Server { return httptest.NewServer(h) }
 
 // tryGet is get for goroutines other than the test's: -1 on error.
-func tryGet(url string) (int, string) {
-	resp, err := http.Get(url)
-	if err != nil {
-		return -1, err.Error()
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return -2, err.Error()
-	}
-	return resp.StatusCode, string(b)
-}
+func tryGet(url string) (int, string) { return tryResult(http.Get(url)) }
 
 // tryPost is tryGet with a POST of one byte: a request the handler queues
 // itself, never behind a running request on a worker's connection.
 func tryPost(url string) (int, string) {
-	resp, err := http.Post(url, "text/plain", strings.NewReader("x"))
+	return tryResult(http.Post(url, "text/plain", strings.NewReader("x")))
+}
+
+// tryResult reads a response for tryGet and tryPost: -1 when the request
+// failed, -2 when its body did.
+func tryResult(resp *http.Response, err error) (int, string) {
 	if err != nil {
 		return -1, err.Error()
 	}

@@ -46,7 +46,7 @@ type Config struct {
 	// ScriptName is SCRIPT_NAME when no mount is recorded in the request
 	// context (see package prefix); PATH_INFO is then the request's path.
 	// "" means the prefix a handler in front stripped from the path
-	// (http.StripPrefix, chi's Mount), found by comparing URL.Path with
+	// (http.StripPrefix and the like), found by comparing URL.Path with
 	// the RequestURI the client sent, or the root when none was: so an
 	// application behind http.StripPrefix builds its URLs under the
 	// prefix without it.

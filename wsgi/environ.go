@@ -223,7 +223,7 @@ func slowHeaderKey(name string) (string, bool) {
 }
 
 // strippedPrefix returns SCRIPT_NAME and PATH_INFO for a request that no
-// mount describes: when a handler in front (http.StripPrefix, chi's Mount)
+// mount describes: when a handler in front (http.StripPrefix)
 // removed a prefix from URL.Path, SCRIPT_NAME is that prefix, found by
 // comparing URL.Path with the path the client sent (RequestURI, which
 // net/http and StripPrefix leave as received), so that the application

@@ -137,6 +137,13 @@ func (c *conn) dropLocked(cl *call) {
 	}
 }
 
+// idle reports whether no request is in flight on c.
+func (c *conn) idle() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.order) == 0
+}
+
 // overdue reports whether the request running on c was abandoned by its
 // exchange (the client left, the body failed) and has run longer than
 // timeout: nobody else will stop it.
@@ -343,6 +350,9 @@ func (c *conn) readLoop() {
 			// About to wait for the worker: first write the requests
 			// granted meanwhile, together.
 			h.flushDirty()
+			if len(c.fr.buf) > frameBuf && c.idle() {
+				c.fr.shrink()
+			}
 		}
 		f, err := c.fr.nextView()
 		if err != nil {

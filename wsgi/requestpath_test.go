@@ -254,3 +254,28 @@ func TestUnsafeNeverQueued(t *testing.T) {
 		})
 	}
 }
+
+// TestFrameBufferShrinks: a connection that relayed large frames (a
+// download in 1 MiB pieces) gives its grown read buffer back once idle, so
+// that the heap returns to its idle size after a load.
+func TestFrameBufferShrinks(t *testing.T) {
+	h, _ := newTestHandler(t, Config{Processes: 1, Threads: 1})
+	srv := serve(t, h)
+	if code, body := get(t, srv.URL+"/stream?n=4&size=1048576"); code != 200 || len(body) != 4<<20 {
+		t.Fatalf("download: %d, %d bytes", code, len(body))
+	}
+	bufLen := func() int {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		n := 0
+		for _, c := range h.conns {
+			n = max(n, int(c.fr.size.Load()))
+		}
+		return n
+	}
+	// One more request lets the reader pass its waiting point idle.
+	get(t, srv.URL+"/hello")
+	if !waitFor(func() bool { return bufLen() <= frameBuf }) {
+		t.Fatalf("read buffer still %d bytes after the download", bufLen())
+	}
+}

@@ -12,7 +12,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -146,7 +149,16 @@ func NewDigest(cfg DigestConfig) (*DigestAuth, error) {
 		return nil, err
 	}
 	if users, _, _ := d.file.get(); len(users) == 0 {
-		d.logger.Warn("auth: the htdigest file has no entry for the realm: every login will fail", "path", cfg.File, "realm", cfg.Realm)
+		// Every login would fail: a realm mistyped, or the file of another
+		// site. Refused now rather than found out by the users.
+		data, err := os.ReadFile(cfg.File)
+		if err != nil {
+			return nil, fmt.Errorf("auth: %w", err)
+		}
+		if realms := htdigestRealms(data); len(realms) > 0 {
+			return nil, fmt.Errorf("auth: no line of the htdigest file %s has the realm %q (it has %s): every login would fail", cfg.File, cfg.Realm, strings.Join(realms, ", "))
+		}
+		return nil, fmt.Errorf("auth: the htdigest file %s has no entries: every login would fail", cfg.File)
 	}
 	return d, nil
 }
@@ -393,6 +405,19 @@ func (d *DigestAuth) acceptCount(nonce string, nc uint64, expires, now time.Time
 		}
 	}
 	return true
+}
+
+// htdigestRealms returns the realms of an htdigest file's lines, quoted,
+// sorted, each once.
+func htdigestRealms(data []byte) []string {
+	seen := map[string]bool{}
+	scanLines(data, func(n int, line string) error {
+		if f := strings.Split(line, ":"); len(f) == 3 {
+			seen[strconv.Quote(f[1])] = true
+		}
+		return nil
+	})
+	return slices.Sorted(maps.Keys(seen))
 }
 
 // parseHtdigest parses an htdigest file ("user:realm:md5hex" lines) and

@@ -50,6 +50,62 @@
 // not". The rule that grants a named user is [Users] (User is the type of an
 // authenticated identity).
 //
+// # Reads anonymous, writes authenticated
+//
+// [Method] is Apache's Require method (mod_authz_core): it grants the listed
+// methods to anyone. With the any-one-suffices rule of several Require
+// lines (Apache's implicit <RequireAny>),
+//
+//	auth.Basic(cfg)(auth.Require(auth.Method("GET", "HEAD", "OPTIONS"), auth.ValidUser())(app))
+//
+// (command gowsgi: -require 'method GET HEAD OPTIONS' -require valid-user)
+// lets anonymous reads through and answers any other method from an
+// anonymous client with 401 and the challenges, as hgweb (anonymous clone,
+// authenticated push), Subversion and WebDAV deployments want. Wrong
+// credentials are refused on reads too (fail closed). As in Apache, GET
+// also grants HEAD.
+//
+// # Refused configurations
+//
+// A configuration that would fail open, or that no request could ever
+// satisfy, is an error when it is built, never found out per request.
+// The constructors of this package refuse:
+//
+//   - [NewBasic] without a password checker, or with a realm holding a
+//     control character;
+//   - [NewDigest] without a realm, with a realm holding ':' or a control
+//     character, with a secret shorter than 16 bytes, a domain URI with a
+//     blank or a quote, an htdigest file that is missing or has a
+//     malformed line, and an htdigest file of which no line has the
+//     realm (the error lists the realms it has): every login would fail;
+//   - [NewHtpasswd] and [NewGroupFile] with a missing file or a malformed
+//     line (named by its number), and htpasswd hashes it cannot verify
+//     (plain text among them);
+//   - [NewRequire] without rules or with a nil one; [ParseRequire] with a
+//     kind neither this package nor a registered provider knows (the
+//     error lists those registered), and a kind's bad arguments ([NewIP]
+//     with a malformed address, [NewMethod] with a method that is not
+//     upper case);
+//   - [NewAuthenticate] without schemes, or with two schemes of one name.
+//
+// Command gowsgi refuses, besides what the constructors refuse:
+//
+//   - a single-value flag given twice (-auth-location, -htpasswd, -realm,
+//     ...): the last one used to win silently, and
+//     -auth-location '^/uid$' -auth-location '^/env$' left /uid open;
+//   - a -require rule that needs a user (valid-user, user, group, any
+//     ldap-*, or "not" of one; see [NeedsUser]) without any
+//     authentication scheme (-htpasswd, -htdigest, -ldap-url, -keytab):
+//     no request could satisfy it; rules that need no user (ip, all
+//     granted, method) stay valid alone, as in Apache;
+//   - a -require kind no provider registered (ldap-* without -ldap-url);
+//   - -auth-location, -auth-check-url or -group-file without a scheme,
+//     and -auth-check-url without a scheme even with rules;
+//   - an -auth-location pattern with a '?' (escaped or not) used to start
+//     a query string ("/repo?cmd=unbundle"): the pattern is matched
+//     against the request path alone, never the query string, as
+//     <LocationMatch> is; tell reads from writes with -require 'method ...'.
+//
 // # Names the application sees
 //
 // A [Normalizer] rewrites the authenticated name ([StripDomain],
@@ -102,9 +158,10 @@
 //	Require user a b                         Require(Users("a", "b"))                     -require 'user a b'
 //	Require group admins                     Require(Group(groups, "admins"))             -require 'group admins'
 //	Require ip 10.0.0.0/8                    Require(IP("10.0.0.0/8"))                    -require 'ip 10.0.0.0/8'
+//	Require method GET HEAD                  Require(Method("GET", "HEAD"))               -require 'method GET HEAD'
 //	several Require lines / <RequireAny>     Require(r1, r2) / Any(r1, r2)                -require r1 -require r2
 //	<RequireAll>, Require not                All(...), Not(...)                           -require 'not user bob'
-//	<LocationMatch "/[^/]+/login">           prefix.LocationMatch                         -auth-location '/[^/]+/login'
+//	<LocationMatch "/[^/]+/login">           prefix.LocationMatch                         -auth-location '/[^/]+/login' (the path alone, never the query)
 //	SSPIOmitDomain On / the WSGI-script fix  StripDomain, Normalize                       -normalize-user strip-domain [-normalize-after-require]
 //
 // # Security

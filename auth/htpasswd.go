@@ -51,7 +51,8 @@ type htpasswdEntry struct {
 type htpasswdData struct {
 	users map[string]htpasswdEntry
 	// dummy is verified for unknown users, so that they cost as much
-	// time as known ones.
+	// time as known ones: the entry of the file whose hash costs most to
+	// verify (see hashCost), so of the same scheme and cost.
 	dummy htpasswdEntry
 }
 
@@ -69,7 +70,9 @@ type Htpasswd struct {
 	// against.
 	cache *ttlcache.Cache[cacheKey, login]
 
-	onVerify func() // tests: called for each hash verification
+	// onVerify, for tests, is called with each hash verified: the user's
+	// own, or the dummy for an unknown user.
+	onVerify func(hash string)
 }
 
 var _ PasswordChecker = (*Htpasswd)(nil)
@@ -131,7 +134,7 @@ func parseHtpasswd(data []byte) (*htpasswdData, error) {
 		}
 		e := htpasswdEntry{hash: hash, kind: kind}
 		d.users[user] = e
-		if d.dummy.kind == 0 || kind == hashBcrypt && d.dummy.kind != hashBcrypt {
+		if d.dummy.kind == 0 || hashCost(e.kind, e.hash) > hashCost(d.dummy.kind, d.dummy.hash) {
 			d.dummy = e
 		}
 		return nil
@@ -281,15 +284,20 @@ func (h *Htpasswd) check(data *htpasswdData, gen uint64, key cacheKey, user, pas
 }
 
 func (h *Htpasswd) verify(data *htpasswdData, user, password string) bool {
-	if h.onVerify != nil {
-		h.onVerify()
-	}
 	e, ok := data.users[user]
 	if !ok {
+		// An unknown user: the same work as for the costliest known one,
+		// and a refusal whatever the dummy check says.
 		if data.dummy.kind != 0 {
+			if h.onVerify != nil {
+				h.onVerify(data.dummy.hash)
+			}
 			verifyHash(data.dummy.kind, data.dummy.hash, password)
 		}
 		return false
+	}
+	if h.onVerify != nil {
+		h.onVerify(e.hash)
 	}
 	return verifyHash(e.kind, e.hash, password)
 }

@@ -55,7 +55,7 @@ func (d *Directory) Require(kind string, args []string) (auth.Rule, error) {
 // get [auth.DeniedNoUser], failures to reach the directory an error (which
 // [auth.Require] logs and answers with 503).
 func (d *Directory) rule(name string, check func(ctx context.Context, u *auth.User, dn string) (bool, error)) auth.Rule {
-	return auth.RuleFunc(func(r *http.Request, u *auth.User) (auth.Decision, error) {
+	return auth.UserRule(func(r *http.Request, u *auth.User) (auth.Decision, error) {
 		if u == nil {
 			return auth.DeniedNoUser, nil
 		}

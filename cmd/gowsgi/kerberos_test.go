@@ -30,7 +30,7 @@ func buildKerberosChain(t *testing.T, args ...string) (http.Handler, error) {
 	var a authFlags
 	k.register(fs)
 	a.register(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		t.Fatalf("flags %q: %v", args, err)
 	}
 	b := &builder{logger: quiet, requireParsers: map[string]func([]string) (auth.Rule, error){}}

@@ -23,11 +23,18 @@
 //	h := auth.Basic(auth.BasicConfig{Realm: "Trac", Users: users})(
 //		auth.Require(auth.ValidUser())(app))
 //
-// An authentication middleware ([Basic], [Digest], Negotiate from
-// auth/kerberos) handles a request as follows:
+// Every authentication scheme ([Basic], [Digest], Negotiate from
+// auth/kerberos) runs in one request flow, a [Flow]: a [Scheme] only says
+// what its credentials are worth ([Scheme.Verify]), and the Flow reads the
+// Authorization header once, answers, and hands the identity on, the same
+// way for all of them. [BasicAuth.Wrap] and [DigestAuth.Wrap] are Flows of
+// one scheme; auth/kerberos's middleware is a Flow of Negotiate and, with
+// its password fallback, of this package's Basic over a cached KDC check
+// ([NewCache]). A Flow handles a request as follows:
 //
-//   - no credentials of its scheme: the request goes on anonymously, with
-//     the middleware registered through [WithChallenger];
+//   - more than one Authorization header: 400, whatever the schemes;
+//   - no credentials of its schemes: the request goes on anonymously, with
+//     the Flow registered through [WithChallenger];
 //   - good credentials: the request goes on with its [User];
 //   - wrong credentials: 401 at once, with every challenge registered so far
 //     and its own (fail closed: a wrong password is never downgraded to
@@ -86,7 +93,8 @@
 //     error lists those registered), and a kind's bad arguments ([NewIP]
 //     with a malformed address, [NewMethod] with a method that is not
 //     upper case);
-//   - [NewAuthenticate] without schemes, or with two schemes of one name.
+//   - [NewFlow] without schemes, with a nil one, a name that is not an
+//     HTTP token, or two schemes of one name; [NewCache] of a nil checker.
 //
 // Command gowsgi refuses, besides what the constructors refuse:
 //

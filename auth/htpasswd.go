@@ -158,7 +158,7 @@ type login struct {
 }
 
 func (h *Htpasswd) cacheKey(user, password string) cacheKey {
-	return keyOf(h, user, password)
+	return keyOf(&h.key, user, password)
 }
 
 // keyRoom is the room keyOf's reused buffer has for its input: the key, the
@@ -178,13 +178,13 @@ const keyRoom = 128
 // (crypto/sha256.Sum256 allocates its state once the compiler inlines it
 // into a caller, as profile-guided builds do), and both the input and the
 // state's copy of it are wiped before the keyer goes back.
-func keyOf[T string | []byte](h *Htpasswd, user, password T) cacheKey {
+func keyOf[T string | []byte](secret *[16]byte, user, password T) cacheKey {
 	k := keyers.Get().(*keyer)
 	buf := k.buf[:0]
-	if n := len(h.key) + 4 + len(user) + len(password); n > len(k.buf) {
+	if n := len(secret) + 4 + len(user) + len(password); n > len(k.buf) {
 		buf = make([]byte, 0, n)
 	}
-	buf = append(buf, h.key[:]...)
+	buf = append(buf, secret[:]...)
 	buf = binary.BigEndian.AppendUint32(buf, uint32(len(user)))
 	buf = append(buf, user...)
 	buf = append(buf, password...)
@@ -262,7 +262,7 @@ func (h *Htpasswd) checkPasswordBytes(ctx context.Context, user, password []byte
 	if err != nil {
 		return nil, false, err
 	}
-	key := keyOf(h, user, password)
+	key := keyOf(&h.key, user, password)
 	if u, ok := cached(h, key, gen, user); ok {
 		return u, true, nil
 	}

@@ -425,15 +425,15 @@ func TestCacheKey(t *testing.T) {
 	}
 	seen := map[cacheKey][2]string{}
 	for _, p := range pairs {
-		k := keyOf(h1, p[0], p[1])
+		k := keyOf(&h1.key, p[0], p[1])
 		if prev, dup := seen[k]; dup {
 			t.Errorf("%q and %q have the same key", prev, p)
 		}
 		seen[k] = p
-		if kb := keyOf(h1, []byte(p[0]), []byte(p[1])); kb != k {
+		if kb := keyOf(&h1.key, []byte(p[0]), []byte(p[1])); kb != k {
 			t.Errorf("%q: the key of the bytes differs from the key of the strings", p)
 		}
-		if keyOf(h2, p[0], p[1]) == k {
+		if keyOf(&h2.key, p[0], p[1]) == k {
 			t.Errorf("%q: two checkers with their own secret keys gave the same key", p)
 		}
 		// The key is SHA-256 of exactly that input, however often the

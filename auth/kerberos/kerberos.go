@@ -331,7 +331,6 @@ func validCookieName(s string) bool {
 	return true
 }
 
-
 // Challenge adds "WWW-Authenticate: Negotiate" to h and, with the Basic
 // fallback on, the Basic challenge, in the configured order.
 func (a *Authenticator) Challenge(h http.Header, r *http.Request) { a.flow.Challenge(h, r) }

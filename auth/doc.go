@@ -107,6 +107,11 @@
 //     no request could satisfy it; rules that need no user (ip, all
 //     granted, method) stay valid alone, as in Apache;
 //   - a -require kind no provider registered (ldap-* without -ldap-url);
+//   - the -ldap-* flags without -ldap-url, and -spn, -kerberos-basic,
+//     -krb5-conf and -kerberos-session without -keytab; auth/kerberos's
+//     New refuses BasicFirst, BasicRealm and BasicCacheTTL without Basic
+//     (-kerberos-basic-first, -kerberos-basic-realm without
+//     -kerberos-basic);
 //   - -auth-location, -auth-check-url or -group-file without a scheme,
 //     and -auth-check-url without a scheme even with rules;
 //   - an -auth-location pattern with a '?' (escaped or not) used to start

@@ -397,6 +397,9 @@ func TestNewErrors(t *testing.T) {
 		{name: "negative skew", cfg: Config{KeytabData: ktData, MaxClockSkew: -time.Second}, want: "MaxClockSkew"},
 		{name: "missing krb5.conf", cfg: Config{KeytabData: ktData, Basic: true, Krb5Conf: "/nonexistent/krb5.conf"}, want: "loading"},
 		{name: "control character in realm", cfg: Config{KeytabData: ktData, Basic: true, BasicRealm: "a\nb"}, want: "control character"},
+		// Issue 21: Basic options without the fallback did nothing.
+		{name: "BasicFirst without Basic", cfg: Config{KeytabData: ktData, BasicFirst: true}, want: "need Basic"},
+		{name: "BasicRealm without Basic", cfg: Config{KeytabData: ktData, BasicRealm: "Trac"}, want: "need Basic"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -63,8 +63,8 @@ func init() {
 // layer has no middleware of its own.
 func (f *kerberosFlags) build(b *builder) (func(http.Handler) http.Handler, error) {
 	if f.keytab == "" {
-		if f.spn != "" || f.basic || f.krb5Conf != "" || f.session != 0 || f.sessionKey != "" {
-			return nil, errors.New("-spn, -kerberos-basic, -krb5-conf and -kerberos-session need -keytab")
+		if f.spn != "" || f.basic || f.basicFirst || f.basicRealm != "" || f.krb5Conf != "" || f.defaultRealm != "" || f.pac || f.session != 0 || f.sessionKey != "" {
+			return nil, errors.New("-spn, the -kerberos-* flags and -krb5-conf need -keytab")
 		}
 		return nil, nil
 	}

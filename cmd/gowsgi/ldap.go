@@ -77,7 +77,8 @@ func init() {
 // auth layer. The layer has no middleware of its own.
 func (f *ldapFlags) build(b *builder) (func(http.Handler) http.Handler, error) {
 	if f.url == "" {
-		if f.bindDN != "" || f.bindPasswordFile != "" || f.remoteUserAttribute != "" || len(f.groupAttributes) > 0 || f.memberOf || f.inChain {
+		if f.bindDN != "" || f.bindPasswordFile != "" || f.remoteUserAttribute != "" || len(f.groupAttributes) > 0 || f.memberOf || f.inChain ||
+			len(f.subGroupAttributes) > 0 || len(f.subGroupClasses) > 0 || f.groupBaseDN != "" || f.referrals || f.caFile != "" {
 			return nil, errors.New("the -ldap-* flags need -ldap-url")
 		}
 		return nil, nil

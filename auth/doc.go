@@ -5,10 +5,10 @@
 // The authenticated user reaches package wsgi as REMOTE_USER and AUTH_TYPE
 // through the request context ([WithUser]); a header sent by the client can
 // never set either. When an outer layer gave the request a scope of its own
-// (command gowsgi's edge does, for every request), [Basic] and [Digest]
-// record the user there instead of in a copy of the request: the handlers
-// further in see the same, and the layers further out see the user too once
-// authentication ran, as Apache's access log sees r->user.
+// (command gowsgi's edge does, for every request), a [Flow] (Basic, Digest,
+// Negotiate) records the user there instead of in a copy of the request:
+// the handlers further in see the same, and the layers further out see the
+// user too once authentication ran, as Apache's access log sees r->user.
 //
 // LDAP and Active Directory live in package auth/ldapauth, Kerberos (SPNEGO,
 // the single sign-on of mod_auth_sspi and mod_auth_gssapi) in auth/kerberos;

@@ -5,7 +5,7 @@
 # fallback got auth's credential cache: "before" is cmd/gowsgi built from
 # the git revision BEFORE (default main), where every Basic request costs a
 # TGT and a service ticket from the KDC; "after" is this checkout, where a
-# login the KDC accepted is cached (kerberos.Config.BasicCacheTTL, 5 min).
+# login the KDC accepted is cached (kerberos.Config.BasicCacheTTL, -kerberos-basic-cache-ttl, 5 min by default).
 # Each is measured ROUNDS times with wrk (one Authorization header, so one
 # user), interleaved, best kept; the KDC's log tells how many requests it
 # got during each run. Prints logins/s and KDC requests per login.

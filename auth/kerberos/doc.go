@@ -40,7 +40,7 @@
 //	GssapiBasicAuth, KrbMethodK5Passwd, SSPIOfferBasic      Basic / -kerberos-basic
 //	SSPIBasicPreferred                                      BasicFirst / -kerberos-basic-first
 //	AuthName (for the Basic prompt)                         BasicRealm / -kerberos-basic-realm
-//	(mod_auth_gssapi has no password cache)                 BasicCacheTTL
+//	(mod_auth_gssapi has no password cache)                 BasicCacheTTL / -kerberos-basic-cache-ttl
 //	KrbAuthRealms, SSPIDomain                               DefaultRealm / -kerberos-default-realm
 //	GssapiLocalName, KrbLocalUserMapping, SSPIOmitDomain    Normalize: LocalName / -kerberos-name local
 //	(the seed's DOMAIN\user fix in the WSGI script)         Normalize: DownLevel / -kerberos-name down-level=DOMAIN

@@ -7,7 +7,7 @@ export PATH := /usr/local/go/bin:$(PATH)
 # Debian packages the test suite needs (real peers, not mocks).
 TEST_DEBS = python3 python3-flask python3-django mercurial python3-requests \
 	python3-requests-kerberos slapd ldap-utils krb5-kdc krb5-admin-server \
-	krb5-user postgresql-15 apache2-utils curl strace
+	krb5-user postgresql-15 apache2 apache2-utils curl strace
 
 .PHONY: test deps vet crossbuild unit examples fuzz bench
 

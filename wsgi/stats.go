@@ -45,7 +45,8 @@ type Stats struct {
 	// Served counts requests answered by a worker (any status).
 	Served int64 `json:"served"`
 	// Requeued counts requests sent to another worker because the one
-	// they were queued on died before they started.
+	// they were queued on died before they started, or moved to a thread
+	// that became idle while they waited behind a running request.
 	Requeued int64 `json:"requeued"`
 	// Failures counts error responses by cause: "app_error" (500,
 	// exception), "bad_response" (500, invalid status or headers),

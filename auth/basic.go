@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/gowsgi/gowsgi/internal/reqctx"
 )
 
 // BasicConfig configures [Basic] (Apache's AuthType Basic).
@@ -25,22 +23,25 @@ type BasicConfig struct {
 	// middleware sees it, [Require] included. Nil keeps the name as typed.
 	// To let Require see the name as typed and only the application the
 	// rewritten one, leave this nil and put [Normalize] after Require.
+	// It applies to [BasicAuth.Wrap]; a [Flow] that runs the BasicAuth as
+	// one of its schemes applies its own FlowConfig.Normalize instead.
 	Normalize Normalizer
 	// Logger receives bad credentials (at Info) and checker failures (at
 	// Error). Nil means slog.Default().
 	Logger *slog.Logger
 }
 
-// BasicAuth is the Basic authentication middleware built by [NewBasic].
+// BasicAuth is the Basic authentication scheme built by [NewBasic]: its own
+// middleware ([BasicAuth.Wrap]), or a [Scheme] of a [Flow] with others (as
+// auth/kerberos's password fallback).
 type BasicAuth struct {
 	users     PasswordChecker
 	htpasswd  *Htpasswd // users, when it is one; else nil
 	challenge string
-	norm      Normalizer
-	logger    *slog.Logger
+	flow      *Flow // the BasicAuth alone, for Wrap
 }
 
-var _ Challenger = (*BasicAuth)(nil)
+var _ Scheme = (*BasicAuth)(nil)
 
 // NewBasic validates cfg and returns its middleware.
 func NewBasic(cfg BasicConfig) (*BasicAuth, error) {
@@ -56,13 +57,16 @@ func NewBasic(cfg BasicConfig) (*BasicAuth, error) {
 		return nil, err
 	}
 	htpasswd, _ := cfg.Users.(*Htpasswd)
-	return &BasicAuth{
+	a := &BasicAuth{
 		users:     cfg.Users,
 		htpasswd:  htpasswd,
 		challenge: "Basic realm=" + q + `, charset="UTF-8"`,
-		norm:      cfg.Normalize,
-		logger:    reqctx.Logger(cfg.Logger),
-	}, nil
+	}
+	a.flow, err = NewFlow(FlowConfig{Schemes: []Scheme{a}, Normalize: cfg.Normalize, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 // Basic returns the middleware of [NewBasic]; it panics if cfg is invalid
@@ -79,41 +83,30 @@ func Basic(cfg BasicConfig) func(http.Handler) http.Handler {
 	return a.Wrap
 }
 
-// Wrap returns next behind Basic authentication.
-func (a *BasicAuth) Wrap(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		serveScheme(a, a.norm, a.logger, next, w, r)
-	})
-}
+// Wrap returns next behind Basic authentication, in a [Flow] of its own.
+func (a *BasicAuth) Wrap(next http.Handler) http.Handler { return a.flow.Wrap(next) }
 
 // Challenge implements [Challenger].
 func (a *BasicAuth) Challenge(h http.Header, r *http.Request) {
 	h.Add("WWW-Authenticate", a.challenge)
 }
 
+// Name implements [Scheme]: "Basic".
+func (a *BasicAuth) Name() string { return "Basic" }
+
 // Authenticate checks r's Basic credentials. It returns the user and true
 // for good ones, nil and false for bad or missing ones, and an error only
 // for a technical failure. Normalize is not applied.
 func (a *BasicAuth) Authenticate(r *http.Request) (*User, bool, error) {
-	u, out, err := a.authenticate(r)
-	return u, out == authenticated, err
+	return a.flow.Authenticate(nil, r)
 }
 
-func (a *BasicAuth) authenticate(r *http.Request) (*User, outcome, error) {
-	hdr := r.Header["Authorization"] // canonical already: no Values lookup
-	if len(hdr) == 0 {
-		return nil, noCredentials, nil
-	}
-	if len(hdr) > 1 {
-		return nil, badRequest, nil
-	}
+// Verify implements [Scheme]: token is the base64 of "user:password".
+func (a *BasicAuth) Verify(w http.ResponseWriter, r *http.Request, token string) (Result, error) {
 	var stack [basicStackLen]byte
-	cred, isBasic, ok := decodeBasic(hdr[0], stack[:])
-	if !isBasic {
-		return nil, noCredentials, nil // another scheme's credentials
-	}
+	cred, ok := decodeBasic(token, stack[:])
 	if !ok {
-		return nil, badCredentials, nil
+		return Result{Outcome: BadCredentials}, nil
 	}
 	var u *User
 	var good bool
@@ -130,17 +123,17 @@ func (a *BasicAuth) authenticate(r *http.Request) (*User, outcome, error) {
 	}
 	clear(cred.buf)
 	if err != nil {
-		return nil, badCredentials, err
+		return Result{}, err
 	}
 	if !good || u == nil {
-		return nil, badCredentials, nil
+		return Result{Outcome: BadCredentials}, nil
 	}
 	if u.AuthType == "" {
 		c := *u
 		c.AuthType = "Basic"
 		u = &c
 	}
-	return u, authenticated, nil
+	return Result{Outcome: Authenticated, User: u}, nil
 }
 
 // basicStackLen is the size of the buffer on the stack that Basic
@@ -168,38 +161,49 @@ func (c basicCredentials) strings() (user, password string) {
 // base64 of "user:password" with a non-empty UTF-8 user name free of
 // control characters (the password may be any bytes).
 func parseBasic(header string) (user, password string, isBasic, ok bool) {
+	s, token, _ := strings.Cut(header, " ")
+	if !strings.EqualFold(s, "Basic") {
+		return "", "", false, false
+	}
 	var stack [basicStackLen]byte
-	cred, isBasic, ok := decodeBasic(header, stack[:])
+	cred, ok := decodeBasic(strings.Trim(token, " \t"), stack[:])
 	if ok {
 		user, password = cred.strings()
 	}
 	clear(cred.buf)
-	return user, password, isBasic, ok
+	return user, password, true, ok
 }
 
-// decodeBasic is [parseBasic] decoding into buf, or into a new buffer if
-// buf is too short, without making strings. cred is empty unless ok.
-func decodeBasic(header string, buf []byte) (cred basicCredentials, isBasic, ok bool) {
-	s, rest, _ := strings.Cut(header, " ")
-	if !strings.EqualFold(s, "Basic") {
-		return basicCredentials{}, false, false
-	}
-	rest = strings.Trim(rest, " ")
-	if n := base64.StdEncoding.DecodedLen(len(rest)); n > len(buf) {
+// decodeBasic decodes a Basic token, the base64 of "user:password", into
+// buf, or into a new buffer if buf is too short, without making strings.
+// ok reports valid base64 (encoding/base64's standard encoding) with a
+// non-empty UTF-8 user name free of control characters; cred is empty
+// unless ok.
+func decodeBasic(token string, buf []byte) (cred basicCredentials, ok bool) {
+	if n := base64.StdEncoding.DecodedLen(len(token)); n > len(buf) {
 		buf = make([]byte, n)
 	}
-	n, good := decodeBase64(buf, rest)
-	if !good {
+	// encoding/base64 decodes from a []byte: the token is copied into a
+	// buffer on the stack when it fits, so that a usual login allocates
+	// nothing.
+	var src [basicStackLen * 4 / 3]byte
+	b := src[:0]
+	if len(token) > len(src) {
+		b = make([]byte, 0, len(token))
+	}
+	b = append(b, token...)
+	n, err := base64.StdEncoding.Decode(buf, b)
+	if err != nil {
 		clear(buf)
-		return basicCredentials{}, true, false
+		return basicCredentials{}, false
 	}
 	decoded := buf[:n]
 	i := bytes.IndexByte(decoded, ':')
 	if i <= 0 || !validUserName(decoded[:i]) {
 		clear(decoded)
-		return basicCredentials{}, true, false
+		return basicCredentials{}, false
 	}
-	return basicCredentials{buf: decoded, colon: i}, true, true
+	return basicCredentials{buf: decoded, colon: i}, true
 }
 
 // validUserName reports whether name is UTF-8 free of control characters.
@@ -214,74 +218,4 @@ func validUserName(name []byte) bool {
 		}
 	}
 	return ascii || utf8.Valid(name)
-}
-
-// decodeBase64 decodes src as base64.StdEncoding.Decode does, into dst
-// (at least StdEncoding.DecodedLen(len(src)) long), and reports how many
-// bytes it wrote and whether src was valid. The common case, padded text
-// of the standard alphabet only, is decoded here straight from the string;
-// anything else (line breaks, which StdEncoding skips, or an error) goes to
-// StdEncoding itself, through a copy of src on the stack when it fits.
-func decodeBase64(dst []byte, src string) (int, bool) {
-	if n, ok := decodeBase64Padded(dst, src); ok {
-		return n, true
-	}
-	var stack [basicStackLen * 4 / 3]byte
-	b := stack[:0]
-	if len(src) > len(stack) {
-		b = make([]byte, 0, len(src))
-	}
-	b = append(b, src...)
-	n, err := base64.StdEncoding.Decode(dst, b)
-	return n, err == nil
-}
-
-// base64Values maps each byte to its value in the standard alphabet, or
-// 0xff.
-var base64Values = func() (t [256]byte) {
-	for i := range t {
-		t[i] = 0xff
-	}
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-	for i := 0; i < len(alphabet); i++ {
-		t[alphabet[i]] = byte(i)
-	}
-	return t
-}()
-
-// decodeBase64Padded decodes padded base64 of the standard alphabet,
-// ignoring the unused bits of the last character as StdEncoding does. It
-// reports false for anything else, leaving dst partly written.
-func decodeBase64Padded(dst []byte, src string) (int, bool) {
-	if len(src)%4 != 0 {
-		return 0, false
-	}
-	n := 0
-	for len(src) >= 4 {
-		q := src[:4]
-		a, b, c, d := base64Values[q[0]], base64Values[q[1]], base64Values[q[2]], base64Values[q[3]]
-		if (a|b|c|d)&0xc0 != 0 {
-			if len(src) != 4 {
-				return 0, false
-			}
-			// The last quantum: "xx==" is one byte, "xxx=" two.
-			switch {
-			case a|b < 0x40 && src[2] == '=' && src[3] == '=':
-				dst[n] = a<<2 | b>>4
-				return n + 1, true
-			case a|b|c < 0x40 && src[3] == '=':
-				dst[n] = a<<2 | b>>4
-				dst[n+1] = b<<4 | c>>2
-				return n + 2, true
-			}
-			return 0, false
-		}
-		out := dst[n : n+3 : n+3]
-		out[0] = a<<2 | b>>4
-		out[1] = b<<4 | c>>2
-		out[2] = c<<6 | d
-		n += 3
-		src = src[4:]
-	}
-	return n, true
 }

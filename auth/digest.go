@@ -12,7 +12,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,7 +72,7 @@ type DigestAuth struct {
 	opaque   string
 	lifetime time.Duration
 	window   uint64
-	norm     Normalizer
+	flow     *Flow // the DigestAuth alone, for Wrap
 	logger   *slog.Logger
 	file     *watched[map[string]string]
 
@@ -104,7 +107,6 @@ func NewDigest(cfg DigestConfig) (*DigestAuth, error) {
 		qrealm:   q,
 		lifetime: cfg.NonceLifetime,
 		window:   uint64(cfg.ReplayWindow),
-		norm:     cfg.Normalize,
 		logger:   reqctx.Logger(cfg.Logger),
 		counts:   map[string]*ncState{},
 	}
@@ -146,7 +148,20 @@ func NewDigest(cfg DigestConfig) (*DigestAuth, error) {
 		return nil, err
 	}
 	if users, _, _ := d.file.get(); len(users) == 0 {
-		d.logger.Warn("auth: the htdigest file has no entry for the realm: every login will fail", "path", cfg.File, "realm", cfg.Realm)
+		// Every login would fail: a realm mistyped, or the file of another
+		// site. Refused now rather than found out by the users.
+		data, err := os.ReadFile(cfg.File)
+		if err != nil {
+			return nil, fmt.Errorf("auth: %w", err)
+		}
+		if realms := htdigestRealms(data); len(realms) > 0 {
+			return nil, fmt.Errorf("auth: no line of the htdigest file %s has the realm %q (it has %s): every login would fail", cfg.File, cfg.Realm, strings.Join(realms, ", "))
+		}
+		return nil, fmt.Errorf("auth: the htdigest file %s has no entries: every login would fail", cfg.File)
+	}
+	d.flow, err = NewFlow(FlowConfig{Schemes: []Scheme{d}, Normalize: cfg.Normalize, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
 	}
 	return d, nil
 }
@@ -164,12 +179,11 @@ func Digest(cfg DigestConfig) func(http.Handler) http.Handler {
 	return d.Wrap
 }
 
-// Wrap returns next behind Digest authentication.
-func (d *DigestAuth) Wrap(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		serveScheme(d, d.norm, d.logger, next, w, r)
-	})
-}
+// Wrap returns next behind Digest authentication, in a [Flow] of its own.
+func (d *DigestAuth) Wrap(next http.Handler) http.Handler { return d.flow.Wrap(next) }
+
+// Name implements [Scheme]: "Digest".
+func (d *DigestAuth) Name() string { return "Digest" }
 
 // Challenge implements [Challenger] with a fresh nonce.
 func (d *DigestAuth) Challenge(h http.Header, r *http.Request) { d.challenge(h, false) }
@@ -233,40 +247,47 @@ func parseDigest(header string) (c digestCreds, isDigest bool, err error) {
 	if !strings.EqualFold(s, "Digest") {
 		return c, false, nil
 	}
-	p, err := parseAuthParams(rest)
+	c, err = parseDigestToken(rest)
+	return c, true, err
+}
+
+// parseDigestToken parses the parameters of a Digest Authorization header,
+// what follows "Digest ", as [parseDigest] does.
+func parseDigestToken(token string) (c digestCreds, err error) {
+	p, err := parseAuthParams(token)
 	if err != nil {
-		return c, true, err
+		return c, err
 	}
 	for _, k := range []string{"username", "realm", "nonce", "uri", "response", "qop", "nc", "cnonce"} {
 		if p[k] == "" {
-			return c, true, fmt.Errorf("auth: Digest parameter %s missing", k)
+			return c, fmt.Errorf("auth: Digest parameter %s missing", k)
 		}
 	}
 	if a, ok := p["algorithm"]; ok && !strings.EqualFold(a, "MD5") {
-		return c, true, fmt.Errorf("auth: Digest algorithm %q not supported", a)
+		return c, fmt.Errorf("auth: Digest algorithm %q not supported", a)
 	}
 	if _, ok := p["username*"]; ok {
-		return c, true, errors.New("auth: Digest username* not supported")
+		return c, errors.New("auth: Digest username* not supported")
 	}
 	if p["qop"] != "auth" {
-		return c, true, fmt.Errorf("auth: Digest qop %q not supported", p["qop"])
+		return c, fmt.Errorf("auth: Digest qop %q not supported", p["qop"])
 	}
 	if len(p["nc"]) != 8 {
-		return c, true, errors.New("auth: Digest nc is not 8 hex digits")
+		return c, errors.New("auth: Digest nc is not 8 hex digits")
 	}
 	nc, err := strconv.ParseUint(p["nc"], 16, 32)
 	if err != nil || nc == 0 {
-		return c, true, errors.New("auth: Digest nc is not 8 hex digits")
+		return c, errors.New("auth: Digest nc is not 8 hex digits")
 	}
 	if _, err := hex.DecodeString(p["response"]); err != nil || len(p["response"]) != 32 {
-		return c, true, errors.New("auth: Digest response is not 32 hex digits")
+		return c, errors.New("auth: Digest response is not 32 hex digits")
 	}
 	c = digestCreds{
 		username: p["username"], realm: p["realm"], nonce: p["nonce"], uri: p["uri"],
 		response: strings.ToLower(p["response"]), qop: p["qop"], cnonce: p["cnonce"],
 		opaque: p["opaque"], nc: nc, ncText: p["nc"],
 	}
-	return c, true, nil
+	return c, nil
 }
 
 // uriMatches reports whether the uri parameter repeats the request target
@@ -297,22 +318,34 @@ var dummyHA1 = md5hex("gowsgi-unknown-user:realm:password")
 // Authenticate checks r's Digest credentials, as [BasicAuth.Authenticate].
 // A good response to a stale nonce counts as bad here.
 func (d *DigestAuth) Authenticate(r *http.Request) (*User, bool, error) {
-	u, out, err := d.authenticate(r)
-	return u, out == authenticated, err
+	return d.flow.Authenticate(nil, r)
 }
 
-func (d *DigestAuth) authenticate(r *http.Request) (*User, outcome, error) {
-	hdr := r.Header.Values("Authorization")
-	if len(hdr) == 0 {
-		return nil, noCredentials, nil
+// Verify implements [Scheme]: token holds the Digest parameters.
+func (d *DigestAuth) Verify(w http.ResponseWriter, r *http.Request, token string) (Result, error) {
+	u, out, err := d.verify(r, token)
+	switch {
+	case err != nil:
+		return Result{}, err
+	case out == staleNonce:
+		return Result{Outcome: BadCredentials, Challenge: staleChallenger{d}}, nil
 	}
-	if len(hdr) > 1 {
-		return nil, badRequest, nil
-	}
-	c, isDigest, err := parseDigest(hdr[0])
-	if !isDigest {
-		return nil, noCredentials, nil
-	}
+	return Result{Outcome: Outcome(out), User: u}, nil
+}
+
+// digestOutcome is an [Outcome], or staleNonce: the right password with an
+// expired nonce, answered 401 with stale=true.
+type digestOutcome Outcome
+
+const (
+	authenticated  = digestOutcome(Authenticated)
+	badCredentials = digestOutcome(BadCredentials)
+	badRequest     = digestOutcome(BadRequest)
+	staleNonce     = digestOutcome(BadRequest + 1)
+)
+
+func (d *DigestAuth) verify(r *http.Request, token string) (*User, digestOutcome, error) {
+	c, err := parseDigestToken(token)
 	if err != nil {
 		d.logger.Info("auth: malformed Digest header", append(reqctx.LogAttrs(r), "err", err)...)
 		return nil, badRequest, nil
@@ -393,6 +426,19 @@ func (d *DigestAuth) acceptCount(nonce string, nc uint64, expires, now time.Time
 		}
 	}
 	return true
+}
+
+// htdigestRealms returns the realms of an htdigest file's lines, quoted,
+// sorted, each once.
+func htdigestRealms(data []byte) []string {
+	seen := map[string]bool{}
+	scanLines(data, func(n int, line string) error {
+		if f := strings.Split(line, ":"); len(f) == 3 {
+			seen[strconv.Quote(f[1])] = true
+		}
+		return nil
+	})
+	return slices.Sorted(maps.Keys(seen))
 }
 
 // parseHtdigest parses an htdigest file ("user:realm:md5hex" lines) and

@@ -5,10 +5,10 @@
 // The authenticated user reaches package wsgi as REMOTE_USER and AUTH_TYPE
 // through the request context ([WithUser]); a header sent by the client can
 // never set either. When an outer layer gave the request a scope of its own
-// (command gowsgi's edge does, for every request), [Basic] and [Digest]
-// record the user there instead of in a copy of the request: the handlers
-// further in see the same, and the layers further out see the user too once
-// authentication ran, as Apache's access log sees r->user.
+// (command gowsgi's edge does, for every request), a [Flow] (Basic, Digest,
+// Negotiate) records the user there instead of in a copy of the request:
+// the handlers further in see the same, and the layers further out see the
+// user too once authentication ran, as Apache's access log sees r->user.
 //
 // LDAP and Active Directory live in package auth/ldapauth, Kerberos (SPNEGO,
 // the single sign-on of mod_auth_sspi and mod_auth_gssapi) in auth/kerberos;
@@ -23,11 +23,18 @@
 //	h := auth.Basic(auth.BasicConfig{Realm: "Trac", Users: users})(
 //		auth.Require(auth.ValidUser())(app))
 //
-// An authentication middleware ([Basic], [Digest], Negotiate from
-// auth/kerberos) handles a request as follows:
+// Every authentication scheme ([Basic], [Digest], Negotiate from
+// auth/kerberos) runs in one request flow, a [Flow]: a [Scheme] only says
+// what its credentials are worth ([Scheme.Verify]), and the Flow reads the
+// Authorization header once, answers, and hands the identity on, the same
+// way for all of them. [BasicAuth.Wrap] and [DigestAuth.Wrap] are Flows of
+// one scheme; auth/kerberos's middleware is a Flow of Negotiate and, with
+// its password fallback, of this package's Basic over a cached KDC check
+// ([NewCache]). A Flow handles a request as follows:
 //
-//   - no credentials of its scheme: the request goes on anonymously, with
-//     the middleware registered through [WithChallenger];
+//   - more than one Authorization header: 400, whatever the schemes;
+//   - no credentials of its schemes: the request goes on anonymously, with
+//     the Flow registered through [WithChallenger];
 //   - good credentials: the request goes on with its [User];
 //   - wrong credentials: 401 at once, with every challenge registered so far
 //     and its own (fail closed: a wrong password is never downgraded to
@@ -49,6 +56,68 @@
 // Apache); [All], [Any] and [Not] build RequireAll, RequireAny and "Require
 // not". The rule that grants a named user is [Users] (User is the type of an
 // authenticated identity).
+//
+// # Reads anonymous, writes authenticated
+//
+// [Method] is Apache's Require method (mod_authz_core): it grants the listed
+// methods to anyone. With the any-one-suffices rule of several Require
+// lines (Apache's implicit <RequireAny>),
+//
+//	auth.Basic(cfg)(auth.Require(auth.Method("GET", "HEAD", "OPTIONS"), auth.ValidUser())(app))
+//
+// (command gowsgi: -require 'method GET HEAD OPTIONS' -require valid-user)
+// lets anonymous reads through and answers any other method from an
+// anonymous client with 401 and the challenges, as hgweb (anonymous clone,
+// authenticated push), Subversion and WebDAV deployments want. Wrong
+// credentials are refused on reads too (fail closed). As in Apache, GET
+// also grants HEAD.
+//
+// # Refused configurations
+//
+// A configuration that would fail open, or that no request could ever
+// satisfy, is an error when it is built, never found out per request.
+// The constructors of this package refuse:
+//
+//   - [NewBasic] without a password checker, or with a realm holding a
+//     control character;
+//   - [NewDigest] without a realm, with a realm holding ':' or a control
+//     character, with a secret shorter than 16 bytes, a domain URI with a
+//     blank or a quote, an htdigest file that is missing or has a
+//     malformed line, and an htdigest file of which no line has the
+//     realm (the error lists the realms it has): every login would fail;
+//   - [NewHtpasswd] and [NewGroupFile] with a missing file or a malformed
+//     line (named by its number), and htpasswd hashes it cannot verify
+//     (plain text among them);
+//   - [NewRequire] without rules or with a nil one; [ParseRequire] with a
+//     kind neither this package nor a registered provider knows (the
+//     error lists those registered), and a kind's bad arguments ([NewIP]
+//     with a malformed address, [NewMethod] with a method that is not
+//     upper case);
+//   - [NewFlow] without schemes, with a nil one, a name that is not an
+//     HTTP token, or two schemes of one name; [NewCache] of a nil checker.
+//
+// Command gowsgi refuses, besides what the constructors refuse:
+//
+//   - a single-value flag given twice (-auth-location, -htpasswd, -realm,
+//     ...): the last one used to win silently, and
+//     -auth-location '^/uid$' -auth-location '^/env$' left /uid open;
+//   - a -require rule that needs a user (valid-user, user, group, any
+//     ldap-*, or "not" of one; see [NeedsUser]) without any
+//     authentication scheme (-htpasswd, -htdigest, -ldap-url, -keytab):
+//     no request could satisfy it; rules that need no user (ip, all
+//     granted, method) stay valid alone, as in Apache;
+//   - a -require kind no provider registered (ldap-* without -ldap-url);
+//   - the -ldap-* flags without -ldap-url, and -spn, -kerberos-basic,
+//     -krb5-conf and -kerberos-session without -keytab; auth/kerberos's
+//     New refuses BasicFirst, BasicRealm and BasicCacheTTL without Basic
+//     (-kerberos-basic-first, -kerberos-basic-realm without
+//     -kerberos-basic);
+//   - -auth-location, -auth-check-url or -group-file without a scheme,
+//     and -auth-check-url without a scheme even with rules;
+//   - an -auth-location pattern with a '?' (escaped or not) used to start
+//     a query string ("/repo?cmd=unbundle"): the pattern is matched
+//     against the request path alone, never the query string, as
+//     <LocationMatch> is; tell reads from writes with -require 'method ...'.
 //
 // # Names the application sees
 //
@@ -102,9 +171,10 @@
 //	Require user a b                         Require(Users("a", "b"))                     -require 'user a b'
 //	Require group admins                     Require(Group(groups, "admins"))             -require 'group admins'
 //	Require ip 10.0.0.0/8                    Require(IP("10.0.0.0/8"))                    -require 'ip 10.0.0.0/8'
+//	Require method GET HEAD                  Require(Method("GET", "HEAD"))               -require 'method GET HEAD'
 //	several Require lines / <RequireAny>     Require(r1, r2) / Any(r1, r2)                -require r1 -require r2
 //	<RequireAll>, Require not                All(...), Not(...)                           -require 'not user bob'
-//	<LocationMatch "/[^/]+/login">           prefix.LocationMatch                         -auth-location '/[^/]+/login'
+//	<LocationMatch "/[^/]+/login">           prefix.LocationMatch                         -auth-location '/[^/]+/login' (the path alone, never the query)
 //	SSPIOmitDomain On / the WSGI-script fix  StripDomain, Normalize                       -normalize-user strip-domain [-normalize-after-require]
 //
 // # Security

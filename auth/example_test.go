@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/gowsgi/gowsgi/auth"
 )
@@ -82,4 +83,41 @@ func ExampleChain() {
 	n := auth.Chain(auth.StripDomain(), auth.StripRealm(), auth.Lower())
 	fmt.Println(n(`EXAMPLE\Alice`), n("Bob@EXAMPLE.COM"))
 	// Output: alice bob
+}
+
+// Anonymous reads, authenticated writes (hgweb, Subversion, WebDAV):
+// Apache's <RequireAny> Require method GET HEAD OPTIONS / Require
+// valid-user </RequireAny>.
+func ExampleMethod() {
+	dir, _ := os.MkdirTemp("", "auth-example")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "hg.htpasswd")
+	os.WriteFile(path, []byte("alice:{SHA}GpHWL3ymc5liWkNopqtdSjuqYHM=\n"), 0o600) // htpasswd -nbs alice pw
+	users, err := auth.HtpasswdFile(path)
+	if err != nil {
+		panic(err)
+	}
+	h := auth.Basic(auth.BasicConfig{Realm: "hg", Users: users})(
+		auth.Require(auth.Method("GET", "HEAD", "OPTIONS"), auth.ValidUser())(
+			http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				u, ok := auth.FromContext(r.Context())
+				if !ok {
+					fmt.Fprint(w, "anonymous")
+					return
+				}
+				fmt.Fprint(w, u.Name)
+			})))
+	for _, c := range []struct{ method, user string }{{"GET", ""}, {"POST", ""}, {"POST", "alice"}} {
+		r := httptest.NewRequest(c.method, "/repo?cmd=unbundle", nil)
+		if c.user != "" {
+			r.SetBasicAuth(c.user, "pw")
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		fmt.Printf("%s %d %q %s\n", c.method, w.Code, w.Header().Get("WWW-Authenticate"), strings.TrimSpace(w.Body.String()))
+	}
+	// Output:
+	// GET 200 "" anonymous
+	// POST 401 "Basic realm=\"hg\", charset=\"UTF-8\"" Unauthorized
+	// POST 200 "" alice
 }

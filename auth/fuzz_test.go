@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"bytes"
 	"encoding/base64"
 	"strings"
 	"testing"
@@ -20,10 +19,18 @@ func FuzzParseBasic(f *testing.F) {
 			t.Fatalf("credentials returned with ok=false")
 		}
 		// Decoding into a buffer too short (so into one of its own) gives
-		// the same answer as into the one on the stack.
-		cred, isBasic2, ok2 := decodeBasic(s, nil)
-		if ok2 && (string(cred.user()) != u || string(cred.password()) != p) || isBasic2 != isBasic || ok2 != ok {
-			t.Fatalf("decodeBasic(%q, nil) = %+v %v %v, parseBasic: %q %q %v %v", s, cred, isBasic2, ok2, u, p, isBasic, ok)
+		// the same answer as into the one on the stack, and the same as
+		// encoding/base64 itself, which the parser is built on.
+		if isBasic {
+			_, token, _ := strings.Cut(s, " ")
+			token = strings.Trim(token, " \t")
+			cred, ok2 := decodeBasic(token, nil)
+			if ok2 && (string(cred.user()) != u || string(cred.password()) != p) || ok2 != ok {
+				t.Fatalf("decodeBasic(%q, nil) = %+v %v, parseBasic: %q %q %v", token, cred, ok2, u, p, ok)
+			}
+			if raw, err := base64.StdEncoding.DecodeString(token); ok && (err != nil || string(raw) != u+":"+p) {
+				t.Fatalf("parseBasic(%q) = %q %q, encoding/base64: %q %v", s, u, p, raw, err)
+			}
 		}
 	})
 }
@@ -121,27 +128,6 @@ func FuzzGroupFile(f *testing.F) {
 					}
 				}
 			}
-		}
-	})
-}
-
-// FuzzDecodeBase64 checks Basic's base64 decoder against encoding/base64's
-// StdEncoding on any input: the same validity and the same bytes.
-func FuzzDecodeBase64(f *testing.F) {
-	for _, s := range []string{"", "YQ==", "YWI=", "YWJj", "YWJjZA==", "YQ=", "Y===", "YQ==YQ==", "Y Q==", "YR==", "YWJ=",
-		"YW\nJj", "YWJj\r\n", "=", "====", "YWJ+/w==", "YWJ-_w==", "\xff\xff\xff\xff", "YQ=\x00", "!!==", "Y!==", "YW!=", "YWJ!"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		want := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
-		wn, err := base64.StdEncoding.Decode(want, []byte(s))
-		got := make([]byte, len(want))
-		gn, ok := decodeBase64(got, s)
-		if ok != (err == nil) {
-			t.Fatalf("decodeBase64(%q): ok %v, StdEncoding: %v", s, ok, err)
-		}
-		if ok && !bytes.Equal(got[:gn], want[:wn]) {
-			t.Fatalf("decodeBase64(%q) = %q, StdEncoding: %q", s, got[:gn], want[:wn])
 		}
 	})
 }

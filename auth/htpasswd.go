@@ -51,7 +51,8 @@ type htpasswdEntry struct {
 type htpasswdData struct {
 	users map[string]htpasswdEntry
 	// dummy is verified for unknown users, so that they cost as much
-	// time as known ones.
+	// time as known ones: the entry of the file whose hash costs most to
+	// verify (see hashCost), so of the same scheme and cost.
 	dummy htpasswdEntry
 }
 
@@ -69,7 +70,9 @@ type Htpasswd struct {
 	// against.
 	cache *ttlcache.Cache[cacheKey, login]
 
-	onVerify func() // tests: called for each hash verification
+	// onVerify, for tests, is called with each hash verified: the user's
+	// own, or the dummy for an unknown user.
+	onVerify func(hash string)
 }
 
 var _ PasswordChecker = (*Htpasswd)(nil)
@@ -131,7 +134,7 @@ func parseHtpasswd(data []byte) (*htpasswdData, error) {
 		}
 		e := htpasswdEntry{hash: hash, kind: kind}
 		d.users[user] = e
-		if d.dummy.kind == 0 || kind == hashBcrypt && d.dummy.kind != hashBcrypt {
+		if d.dummy.kind == 0 || hashCost(e.kind, e.hash) > hashCost(d.dummy.kind, d.dummy.hash) {
 			d.dummy = e
 		}
 		return nil
@@ -155,7 +158,7 @@ type login struct {
 }
 
 func (h *Htpasswd) cacheKey(user, password string) cacheKey {
-	return keyOf(h, user, password)
+	return keyOf(&h.key, user, password)
 }
 
 // keyRoom is the room keyOf's reused buffer has for its input: the key, the
@@ -175,13 +178,13 @@ const keyRoom = 128
 // (crypto/sha256.Sum256 allocates its state once the compiler inlines it
 // into a caller, as profile-guided builds do), and both the input and the
 // state's copy of it are wiped before the keyer goes back.
-func keyOf[T string | []byte](h *Htpasswd, user, password T) cacheKey {
+func keyOf[T string | []byte](secret *[16]byte, user, password T) cacheKey {
 	k := keyers.Get().(*keyer)
 	buf := k.buf[:0]
-	if n := len(h.key) + 4 + len(user) + len(password); n > len(k.buf) {
+	if n := len(secret) + 4 + len(user) + len(password); n > len(k.buf) {
 		buf = make([]byte, 0, n)
 	}
-	buf = append(buf, h.key[:]...)
+	buf = append(buf, secret[:]...)
 	buf = binary.BigEndian.AppendUint32(buf, uint32(len(user)))
 	buf = append(buf, user...)
 	buf = append(buf, password...)
@@ -259,7 +262,7 @@ func (h *Htpasswd) checkPasswordBytes(ctx context.Context, user, password []byte
 	if err != nil {
 		return nil, false, err
 	}
-	key := keyOf(h, user, password)
+	key := keyOf(&h.key, user, password)
 	if u, ok := cached(h, key, gen, user); ok {
 		return u, true, nil
 	}
@@ -281,15 +284,20 @@ func (h *Htpasswd) check(data *htpasswdData, gen uint64, key cacheKey, user, pas
 }
 
 func (h *Htpasswd) verify(data *htpasswdData, user, password string) bool {
-	if h.onVerify != nil {
-		h.onVerify()
-	}
 	e, ok := data.users[user]
 	if !ok {
+		// An unknown user: the same work as for the costliest known one,
+		// and a refusal whatever the dummy check says.
 		if data.dummy.kind != 0 {
+			if h.onVerify != nil {
+				h.onVerify(data.dummy.hash)
+			}
 			verifyHash(data.dummy.kind, data.dummy.hash, password)
 		}
 		return false
+	}
+	if h.onVerify != nil {
+		h.onVerify(e.hash)
 	}
 	return verifyHash(e.kind, e.hash, password)
 }

@@ -116,7 +116,7 @@ func TestHtpasswdReloadAndCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	var verifies atomic.Int64
-	h.onVerify = func() { verifies.Add(1) }
+	h.onVerify = func(string) { verifies.Add(1) }
 	ctx := context.Background()
 	check := func(user, pw string) bool {
 		t.Helper()
@@ -182,7 +182,7 @@ func TestHtpasswdCacheTTL(t *testing.T) {
 		t.Fatal(err)
 	}
 	var verifies atomic.Int64
-	h.onVerify = func() { verifies.Add(1) }
+	h.onVerify = func(string) { verifies.Add(1) }
 	for range 3 {
 		if _, ok, _ := h.CheckPassword(context.Background(), "alice", "pw"); !ok {
 			t.Fatal("refused")
@@ -220,7 +220,7 @@ func TestHtpasswdSingleflight(t *testing.T) {
 		t.Fatal(err)
 	}
 	var verifies atomic.Int64
-	h.onVerify = func() { verifies.Add(1) }
+	h.onVerify = func(string) { verifies.Add(1) }
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for range 16 {
@@ -241,25 +241,50 @@ func TestHtpasswdSingleflight(t *testing.T) {
 	}
 }
 
+// TestHtpasswdUnknownUserCostsAVerification checks structurally that an
+// unknown user's password is verified against the dummy hash, and that the
+// dummy is the file's costliest entry: same scheme and same cost, wherever
+// it sits in the file (a bcrypt of cost 6 after one of cost 4 was missed
+// once: the first bcrypt entry was taken whatever its cost).
 func TestHtpasswdUnknownUserCostsAVerification(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "htpasswd")
-	testenv.Htpasswd(t, path, "fast", "pw", "-s")
-	testenv.Htpasswd(t, path, "slow", "pw", "-B", "-C", "4")
-	h, err := NewHtpasswd(HtpasswdConfig{Path: path, CacheTTL: -1})
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name  string
+		users [][]string // user, htpasswd flags...
+		want  string     // the user whose hash must be the dummy
+	}{
+		{"bcrypt over SHA", [][]string{{"fast", "-s"}, {"slow", "-B", "-C", "4"}}, "slow"},
+		{"higher bcrypt cost last", [][]string{{"cheap", "-B", "-C", "4"}, {"dear", "-B", "-C", "6"}, {"md5", "-m"}}, "dear"},
+		{"higher bcrypt cost first", [][]string{{"dear", "-B", "-C", "6"}, {"cheap", "-B", "-C", "4"}}, "dear"},
+		{"SHA-512 crypt over MD5", [][]string{{"md5", "-m"}, {"sha", "-5"}, {"des", "-d"}}, "sha"},
 	}
-	var verifies atomic.Int64
-	h.onVerify = func() { verifies.Add(1) }
-	data, _, _ := h.file.get()
-	if data.dummy.kind != hashBcrypt {
-		t.Errorf("dummy hash is %v, want the costliest kind in the file (bcrypt)", data.dummy.kind)
-	}
-	if _, ok, _ := h.CheckPassword(context.Background(), "ghost", "pw"); ok {
-		t.Fatal("unknown user accepted")
-	}
-	if verifies.Load() != 1 {
-		t.Errorf("unknown user: %d verifications, want 1", verifies.Load())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "htpasswd")
+			for _, u := range tt.users {
+				testenv.Htpasswd(t, path, u[0], "pw", u[1:]...)
+			}
+			h, err := NewHtpasswd(HtpasswdConfig{Path: path, CacheTTL: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, _, _ := h.file.get()
+			want := data.users[tt.want]
+			if data.dummy != want {
+				t.Fatalf("dummy hash %q (%v), want %s's %q (%v)", data.dummy.hash, data.dummy.kind, tt.want, want.hash, want.kind)
+			}
+			var verified []string
+			h.onVerify = func(hash string) { verified = append(verified, hash) }
+			if _, ok, _ := h.CheckPassword(context.Background(), "ghost", "pw"); ok {
+				t.Fatal("unknown user accepted")
+			}
+			if len(verified) != 1 || verified[0] != want.hash {
+				t.Errorf("unknown user: verified %q, want exactly the dummy %q", verified, want.hash)
+			}
+			// An unknown user is refused even with the dummy's own password.
+			if _, ok, _ := h.CheckPassword(context.Background(), "ghost", "pw"); ok {
+				t.Fatal("unknown user accepted with the dummy's password")
+			}
+		})
 	}
 }
 
@@ -320,7 +345,7 @@ func TestHtpasswdCachedUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	var verifies atomic.Int64
-	h.onVerify = func() { verifies.Add(1) }
+	h.onVerify = func(string) { verifies.Add(1) }
 	ctx := context.Background()
 	check := func() *User {
 		t.Helper()
@@ -400,15 +425,15 @@ func TestCacheKey(t *testing.T) {
 	}
 	seen := map[cacheKey][2]string{}
 	for _, p := range pairs {
-		k := keyOf(h1, p[0], p[1])
+		k := keyOf(&h1.key, p[0], p[1])
 		if prev, dup := seen[k]; dup {
 			t.Errorf("%q and %q have the same key", prev, p)
 		}
 		seen[k] = p
-		if kb := keyOf(h1, []byte(p[0]), []byte(p[1])); kb != k {
+		if kb := keyOf(&h1.key, []byte(p[0]), []byte(p[1])); kb != k {
 			t.Errorf("%q: the key of the bytes differs from the key of the strings", p)
 		}
-		if keyOf(h2, p[0], p[1]) == k {
+		if keyOf(&h2.key, p[0], p[1]) == k {
 			t.Errorf("%q: two checkers with their own secret keys gave the same key", p)
 		}
 		// The key is SHA-256 of exactly that input, however often the

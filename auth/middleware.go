@@ -6,72 +6,278 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/gowsgi/gowsgi/internal/reqctx"
 )
 
-// outcome is what a scheme made of a request's credentials.
-type outcome int
+// Outcome is what a [Scheme] made of a request's credentials.
+type Outcome int
 
 const (
-	noCredentials  outcome = iota // nothing for this scheme: pass on anonymously
-	authenticated                 // good credentials
-	badCredentials                // wrong or unusable credentials: 401
-	badRequest                    // a malformed header, a uri mismatch: 400
-	staleNonce                    // Digest: right password, expired nonce: 401 stale=true
+	// NoCredentials: nothing for this scheme; the request goes on
+	// anonymously.
+	NoCredentials Outcome = iota
+	// Authenticated: good credentials, [Result.User] set.
+	Authenticated
+	// BadCredentials: wrong or unusable credentials: 401 with the
+	// challenges (fail closed: never downgraded to anonymous access).
+	BadCredentials
+	// BadRequest: a malformed header or, for Digest, a uri parameter
+	// other than the request target: 400.
+	BadRequest
 )
 
-// scheme is the part of an authentication middleware that differs between
-// Basic and Digest.
-type scheme interface {
-	Challenger
-	authenticate(r *http.Request) (*User, outcome, error)
+// Result is what [Scheme.Verify] returns.
+type Result struct {
+	Outcome Outcome
+	// User is the authenticated user, for Authenticated. It may be
+	// shared with other requests (see [User]).
+	User *User
+	// Challenge, for BadCredentials, is what the 401 offers instead of
+	// the challenges of the scheme's [Flow]: Digest's stale=true for an
+	// expired nonce, Basic alone for an NTLM token sent through
+	// Negotiate. Nil means the Flow's challenges.
+	Challenge Challenger
+	// Expires, for Authenticated, is when the credentials stop being
+	// valid (a Kerberos ticket's end): a [Session] started from them
+	// ends no later. Zero means no such bound.
+	Expires time.Time
 }
 
-// serveScheme is the request flow every authentication middleware of this
-// package shares:
+// A Scheme is one HTTP authentication scheme (Basic, Digest, Negotiate)
+// run by a [Flow], which reads the Authorization header once for all its
+// schemes and owns everything they have in common: a repeated header is
+// 400, the identity reaches the application through the request context
+// ([FromContext], REMOTE_USER), bad credentials get 401 with the
+// challenges, a technical failure 503. [BasicAuth] and [DigestAuth] are
+// Schemes; so is auth/kerberos's Negotiate.
+type Scheme interface {
+	Challenger
+	// Name is the scheme's name in the Authorization header ("Basic"),
+	// matched case-insensitively. It must be an HTTP token.
+	Name() string
+	// Verify checks credentials of this scheme: token is what follows
+	// the scheme's name in the request's only Authorization header,
+	// blanks trimmed. It may add response headers to w (a mutual
+	// authentication token) but never writes a status or a body. A
+	// non-nil error is a technical failure (a password file that became
+	// unreadable, a KDC that cannot be reached): the request gets 503.
+	Verify(w http.ResponseWriter, r *http.Request, token string) (Result, error)
+}
+
+// A Session remembers a login across requests, such as a signed cookie
+// (auth/kerberos's, GssapiUseSessions): a request that carries a valid one
+// skips the schemes of its [Flow].
+type Session interface {
+	// User returns the user r's session carries, nil when r has none.
+	// A non-nil error says why a session was ignored (for the log); the
+	// request then goes through the schemes.
+	User(r *http.Request) (*User, error)
+	// Start remembers u, just authenticated (and normalized), for the
+	// next requests, no later than expires (zero for no bound beyond
+	// the session's own lifetime), by adding a header to w.
+	Start(w http.ResponseWriter, r *http.Request, u *User, expires time.Time) error
+}
+
+// FlowConfig configures [NewFlow].
+type FlowConfig struct {
+	// Schemes are the schemes the flow accepts, in the order their
+	// challenges are offered. At least one; no two of one name.
+	Schemes []Scheme
+	// Normalize rewrites the authenticated name before anything after
+	// the flow sees it (see [BasicConfig.Normalize]); it does not apply
+	// to a user from a Session, stored already normalized. Nil keeps the
+	// name.
+	Normalize Normalizer
+	// Session, when set, is consulted before the Authorization header
+	// and started after each login. Nil means none.
+	Session Session
+	// Logger receives bad credentials (at Info), session problems (at
+	// Info) and technical failures (at Error). Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Flow is the authentication middleware every scheme of this module runs
+// in ([NewFlow]). It is a [Challenger] offering its schemes' challenges in
+// order.
+type Flow struct {
+	schemes []Scheme
+	norm    Normalizer
+	session Session
+	logger  *slog.Logger
+}
+
+var _ Challenger = (*Flow)(nil)
+
+// NewFlow validates cfg and returns its middleware.
+func NewFlow(cfg FlowConfig) (*Flow, error) {
+	if len(cfg.Schemes) == 0 {
+		return nil, errors.New("auth: a Flow without schemes")
+	}
+	seen := map[string]bool{}
+	for i, s := range cfg.Schemes {
+		if s == nil {
+			return nil, fmt.Errorf("auth: Flow scheme %d is nil", i)
+		}
+		name := strings.ToLower(s.Name())
+		if !validToken(name) {
+			return nil, fmt.Errorf("auth: Flow scheme %d: name %q is not an HTTP token", i, s.Name())
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("auth: Flow has two %s schemes", s.Name())
+		}
+		seen[name] = true
+	}
+	return &Flow{
+		schemes: slices.Clone(cfg.Schemes),
+		norm:    cfg.Normalize,
+		session: cfg.Session,
+		logger:  reqctx.Logger(cfg.Logger),
+	}, nil
+}
+
+// validToken reports whether s is an RFC 9110 token.
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Challenge implements [Challenger]: each scheme's challenge, in order.
+func (f *Flow) Challenge(h http.Header, r *http.Request) {
+	for _, s := range f.schemes {
+		s.Challenge(h, r)
+	}
+}
+
+// Wrap returns next behind the flow:
 //
-//   - a request already authenticated by an earlier middleware, or with no
-//     credentials for this scheme, goes on (anonymous ones with s registered
-//     as a challenger, for a later [Require]);
-//   - good credentials go on with the user in the context, after norm;
+//   - a request already authenticated by an earlier middleware goes on;
+//   - with a Session, a request carrying a valid one goes on as its user;
+//   - more than one Authorization header: 400, whatever the schemes;
+//   - no Authorization header, or one of a scheme the flow does not
+//     accept: the request goes on anonymously, with the flow registered
+//     as a challenger for a later [Require];
+//   - good credentials go on with the user in the context, after
+//     Normalize (a name it refuses gets 403), and start the Session;
 //   - bad credentials get 401 with every challenge (fail closed);
 //   - a malformed header gets 400;
-//   - a technical failure (the password file cannot be read) gets 503 and
-//     the detail is logged.
-func serveScheme(s scheme, norm Normalizer, logger *slog.Logger, next http.Handler, w http.ResponseWriter, r *http.Request) {
+//   - a technical failure gets 503 and the detail is logged.
+func (f *Flow) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.serve(next, w, r)
+	})
+}
+
+// credentials returns the scheme of r's only Authorization header among
+// f's and its token, or the outcome without one: NoCredentials (no header,
+// or another scheme's) or BadRequest (several headers).
+func (f *Flow) credentials(r *http.Request) (Scheme, string, Outcome) {
+	hdr := r.Header["Authorization"] // canonical already: no Values lookup
+	if len(hdr) == 0 {
+		return nil, "", NoCredentials
+	}
+	if len(hdr) > 1 {
+		return nil, "", BadRequest
+	}
+	name, token, _ := strings.Cut(hdr[0], " ")
+	for _, s := range f.schemes {
+		if strings.EqualFold(name, s.Name()) {
+			return s, strings.Trim(token, " \t"), Authenticated
+		}
+	}
+	return nil, "", NoCredentials
+}
+
+// Authenticate checks r's credentials as the flow does, without a Session
+// and without Normalize: the user and true for good ones, nil and false
+// for bad, missing or malformed ones, and an error only for a technical
+// failure.
+func (f *Flow) Authenticate(w http.ResponseWriter, r *http.Request) (*User, bool, error) {
+	s, token, _ := f.credentials(r)
+	if s == nil {
+		return nil, false, nil
+	}
+	res, err := s.Verify(w, r, token)
+	if err != nil || res.Outcome != Authenticated || res.User == nil {
+		return nil, false, err
+	}
+	return res.User, true, nil
+}
+
+func (f *Flow) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
 	if _, ok := FromContext(r.Context()); ok {
 		next.ServeHTTP(w, r)
 		return
 	}
-	u, out, err := s.authenticate(r)
+	if f.session != nil {
+		u, err := f.session.User(r)
+		if err != nil {
+			f.logger.Info("auth: ignoring the session", append(reqctx.LogAttrs(r), "err", err)...)
+		}
+		if u != nil {
+			next.ServeHTTP(w, withAuthenticated(r, u))
+			return
+		}
+	}
+	s, token, out := f.credentials(r)
+	switch {
+	case out == BadRequest:
+		http.Error(w, http.StatusText(http.StatusBadRequest), http.StatusBadRequest)
+		return
+	case s == nil:
+		next.ServeHTTP(w, WithChallenger(r, f))
+		return
+	}
+	res, err := s.Verify(w, r, token)
 	if err != nil {
-		logger.Error("auth: checking credentials", append(reqctx.LogAttrs(r), "err", err)...)
+		f.logger.Error("auth: checking credentials", append(reqctx.LogAttrs(r), "scheme", s.Name(), "err", err)...)
 		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 		return
 	}
-	switch out {
-	case noCredentials:
-		next.ServeHTTP(w, WithChallenger(r, s))
-	case authenticated:
-		if norm != nil {
-			name := norm(u.Name)
+	switch res.Outcome {
+	case NoCredentials:
+		next.ServeHTTP(w, WithChallenger(r, f))
+	case Authenticated:
+		u := res.User
+		if u == nil {
+			f.logger.Error("auth: a scheme authenticated nobody", append(reqctx.LogAttrs(r), "scheme", s.Name())...)
+			http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+			return
+		}
+		if f.norm != nil {
+			name := f.norm(u.Name)
 			if name == "" {
-				logger.Warn("auth: the normalizer refused the user name", append(reqctx.LogAttrs(r), "user", u.Name)...)
+				f.logger.Warn("auth: the normalizer refused the user name", append(reqctx.LogAttrs(r), "user", u.Name)...)
 				http.Error(w, http.StatusText(http.StatusForbidden), http.StatusForbidden)
 				return
 			}
 			u = normalized(u, name)
 		}
+		if f.session != nil {
+			if err := f.session.Start(w, r, u, res.Expires); err != nil {
+				f.logger.Error("auth: starting the session", append(reqctx.LogAttrs(r), "err", err)...)
+			}
+		}
 		next.ServeHTTP(w, withAuthenticated(r, u))
-	case badRequest:
+	case BadRequest:
 		http.Error(w, http.StatusText(http.StatusBadRequest), http.StatusBadRequest)
-	case staleNonce:
-		writeUnauthorized(w, r, staleChallenger{s})
 	default:
-		logger.Info("auth: bad credentials", append(reqctx.LogAttrs(r), "scheme", authScheme(r))...)
-		writeUnauthorized(w, r, s)
+		f.logger.Info("auth: bad credentials", append(reqctx.LogAttrs(r), "scheme", s.Name())...)
+		if res.Challenge != nil {
+			writeUnauthorized(w, r, res.Challenge)
+			return
+		}
+		writeUnauthorized(w, r, f)
 	}
 }
 
@@ -98,20 +304,15 @@ func normalized(u *User, name string) *User {
 	return &c
 }
 
-type staleChallenger struct{ s scheme }
+// staleChallenger is Digest's challenge with stale=true.
+type staleChallenger struct{ d *DigestAuth }
 
-func (c staleChallenger) Challenge(h http.Header, r *http.Request) {
-	if d, ok := c.s.(*DigestAuth); ok {
-		d.challenge(h, true)
-		return
-	}
-	c.s.Challenge(h, r)
-}
+func (c staleChallenger) Challenge(h http.Header, r *http.Request) { c.d.challenge(h, true) }
 
 // WriteUnauthorized answers 401 with the WWW-Authenticate challenges of
 // every [Challenger] registered on r's context and then of self (which may
-// be nil), each once. An authentication middleware of another package (such
-// as auth/kerberos) calls it for bad credentials.
+// be nil), each once: what a [Flow] answers to bad credentials, for a
+// handler of its own (such as [CheckHandler]).
 func WriteUnauthorized(w http.ResponseWriter, r *http.Request, self Challenger) {
 	if self == nil {
 		writeUnauthorized(w, r)
@@ -133,7 +334,7 @@ func writeUnauthorized(w http.ResponseWriter, r *http.Request, extra ...Challeng
 		}
 		key := c
 		if sc, ok := c.(staleChallenger); ok {
-			key = sc.s
+			key = sc.d
 		}
 		if !reflect.TypeOf(key).Comparable() {
 			continue // a func or slice type: cannot be a map key, never merged
@@ -153,12 +354,6 @@ func writeUnauthorized(w http.ResponseWriter, r *http.Request, extra ...Challeng
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusUnauthorized)
 	fmt.Fprintln(w, http.StatusText(http.StatusUnauthorized))
-}
-
-// authScheme returns the scheme of r's Authorization header, for logs.
-func authScheme(r *http.Request) string {
-	s, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	return s
 }
 
 // quoteRealm validates realm and returns it as a quoted-string.

@@ -94,7 +94,7 @@ func Require(rules ...Rule) func(http.Handler) http.Handler {
 
 // ValidUser grants any authenticated user (Require valid-user).
 func ValidUser() Rule {
-	return RuleFunc(func(r *http.Request, u *User) (Decision, error) {
+	return UserRule(func(r *http.Request, u *User) (Decision, error) {
 		if u == nil {
 			return DeniedNoUser, nil
 		}
@@ -110,7 +110,7 @@ func Users(names ...string) Rule {
 	for _, n := range names {
 		set[n] = true
 	}
-	return RuleFunc(func(r *http.Request, u *User) (Decision, error) {
+	return UserRule(func(r *http.Request, u *User) (Decision, error) {
 		if u == nil {
 			return DeniedNoUser, nil
 		}
@@ -126,7 +126,7 @@ func Users(names ...string) Rule {
 // from [User.Groups] as the authentication provider filled it.
 func Group(groups GroupChecker, names ...string) Rule {
 	names = slices.Clone(names)
-	return RuleFunc(func(r *http.Request, u *User) (Decision, error) {
+	return UserRule(func(r *http.Request, u *User) (Decision, error) {
 		if u == nil {
 			return DeniedNoUser, nil
 		}
@@ -226,7 +226,7 @@ func remoteIP(r *http.Request) (netip.Addr, bool) {
 // rules refuses.
 func Any(rules ...Rule) Rule {
 	rules = slices.Clone(rules)
-	return RuleFunc(func(r *http.Request, u *User) (Decision, error) {
+	return composite{rules, func(r *http.Request, u *User) (Decision, error) {
 		result := Denied
 		var firstErr error
 		for _, rule := range rules {
@@ -248,7 +248,7 @@ func Any(rules ...Rule) Rule {
 			return Denied, firstErr
 		}
 		return result, nil
-	})
+	}}
 }
 
 // All grants when every rule grants (RequireAll). A rule that refuses
@@ -256,7 +256,7 @@ func Any(rules ...Rule) Rule {
 // its mind. All() with no rules grants.
 func All(rules ...Rule) Rule {
 	rules = slices.Clone(rules)
-	return RuleFunc(func(r *http.Request, u *User) (Decision, error) {
+	return composite{rules, func(r *http.Request, u *User) (Decision, error) {
 		result := Granted
 		for _, rule := range rules {
 			d, err := rule.Allow(r, u)
@@ -271,7 +271,7 @@ func All(rules ...Rule) Rule {
 			}
 		}
 		return result, nil
-	})
+	}}
 }
 
 // Not inverts rule (Require not): granted becomes refused and refused
@@ -280,7 +280,7 @@ func All(rules ...Rule) Rule {
 // combine it with [All] ("an authenticated user who is not bob":
 // All(ValidUser(), Not(Users("bob")))).
 func Not(rule Rule) Rule {
-	return RuleFunc(func(r *http.Request, u *User) (Decision, error) {
+	return composite{[]Rule{rule}, func(r *http.Request, u *User) (Decision, error) {
 		d, err := rule.Allow(r, u)
 		if err != nil {
 			return Denied, err
@@ -292,12 +292,108 @@ func Not(rule Rule) Rule {
 			return Granted, nil
 		}
 		return DeniedNoUser, nil
-	})
+	}}
+}
+
+// UserRule returns f as a [Rule] that only an authenticated user can
+// satisfy (valid-user, user, group, a directory's ldap-group): [NeedsUser]
+// reports true for it, so that a configuration using it without any
+// authentication scheme is refused when it is built. f still decides
+// every request itself, anonymous ones included.
+func UserRule(f RuleFunc) Rule { return userRule(f) }
+
+type userRule RuleFunc
+
+func (f userRule) Allow(r *http.Request, u *User) (Decision, error) { return f(r, u) }
+func (userRule) needsUser() bool                                    { return true }
+
+// composite is a rule made of others ([Any], [All], [Not]): it needs a
+// user when one of them does.
+type composite struct {
+	rules []Rule
+	f     RuleFunc
+}
+
+func (c composite) Allow(r *http.Request, u *User) (Decision, error) { return c.f(r, u) }
+
+func (c composite) needsUser() bool {
+	return slices.ContainsFunc(c.rules, NeedsUser)
+}
+
+// NeedsUser reports whether rule, or a rule it is made of, can grant only
+// an authenticated user: one made by [ValidUser], [Users], [Group],
+// [UserRule] (which providers such as auth/ldapauth use), or combined from
+// one with [Any], [All] or [Not]. Rules that need no user, such as [IP],
+// [Method] and "all granted", report false, as does any other [RuleFunc].
+// Command gowsgi refuses a rule that needs a user where no authentication
+// scheme is configured: no request could ever satisfy it.
+func NeedsUser(rule Rule) bool {
+	n, ok := rule.(interface{ needsUser() bool })
+	return ok && n.needsUser()
+}
+
+// NewMethod returns the rule Require method (Apache's mod_authz_core): it
+// grants requests whose method is one of methods, and refuses the others
+// with 403 unless another rule asks for a user. It needs no user. As in
+// Apache, where HEAD is a GET, listing GET also grants HEAD. Methods are
+// case-sensitive tokens ("GET", not "get").
+//
+// Combined with [ValidUser] in a [Require] (any one suffices), it gives
+// the read-anonymous, write-authenticated setup of hgweb, Subversion and
+// WebDAV: Require(Method("GET", "HEAD", "OPTIONS"), ValidUser()) lets
+// reads through and answers other methods from anonymous clients with 401
+// and the challenges.
+func NewMethod(methods ...string) (Rule, error) {
+	if len(methods) == 0 {
+		return nil, errors.New("auth: method rule without methods")
+	}
+	set := map[string]bool{}
+	for _, m := range methods {
+		if !validMethod(m) {
+			return nil, fmt.Errorf("auth: method %q is not an HTTP method (upper-case letters, as GET or PROPFIND: methods are case-sensitive)", m)
+		}
+		set[m] = true
+	}
+	if set[http.MethodGet] {
+		set[http.MethodHead] = true
+	}
+	return RuleFunc(func(r *http.Request, u *User) (Decision, error) {
+		if set[r.Method] {
+			return Granted, nil
+		}
+		return Denied, nil
+	}), nil
+}
+
+// Method is [NewMethod] for fixed methods; it panics on a malformed one.
+func Method(methods ...string) Rule {
+	r, err := NewMethod(methods...)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+// validMethod reports whether s is spelt as the methods of HTTP and its
+// extensions are (GET, VERSION-CONTROL, BASELINE_CONTROL): upper-case
+// letters, '-' and '_'. A lower-case "get" would be a method of its own,
+// which no client sends; Apache refuses it too.
+func validMethod(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('A' <= c && c <= 'Z' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // ParseRequire parses one Require line as Apache writes it: "valid-user",
 // "user NAME...", "group NAME..." (with groups as the membership source,
-// see [Group]), "ip ADDR-OR-CIDR...", each optionally preceded by "not".
+// see [Group]), "ip ADDR-OR-CIDR...", "method METHOD..." ([NewMethod]),
+// "all granted" and "all denied", each optionally preceded by "not".
 // An unknown kind is looked up in extra (such as "ldap-group" from
 // auth/ldapauth), which receives the remaining words; nil means none.
 func ParseRequire(line string, groups GroupChecker, extra map[string]func(args []string) (Rule, error)) (Rule, error) {
@@ -331,6 +427,8 @@ func ParseRequire(line string, groups GroupChecker, extra map[string]func(args [
 		return Group(groups, args...), nil
 	case "ip":
 		return NewIP(args...)
+	case "method":
+		return NewMethod(args...)
 	case "all":
 		if len(args) == 1 && args[0] == "granted" {
 			return RuleFunc(func(*http.Request, *User) (Decision, error) { return Granted, nil }), nil
@@ -346,5 +444,13 @@ func ParseRequire(line string, groups GroupChecker, extra map[string]func(args [
 		}
 		return r, nil
 	}
-	return nil, fmt.Errorf("auth: Require %q: unknown kind %q", line, kind)
+	if len(extra) == 0 {
+		return nil, fmt.Errorf("auth: Require %q: unknown kind %q (no provider registered any kind)", line, kind)
+	}
+	kinds := make([]string, 0, len(extra))
+	for k := range extra {
+		kinds = append(kinds, k)
+	}
+	slices.Sort(kinds)
+	return nil, fmt.Errorf("auth: Require %q: unknown kind %q (the providers registered %s)", line, kind, strings.Join(kinds, ", "))
 }

@@ -260,3 +260,63 @@ func TestNormalizeAfterRequire(t *testing.T) {
 		t.Errorf("refused name: %d", w.Code)
 	}
 }
+
+func TestMethodRule(t *testing.T) {
+	rule := Any(Method("GET", "OPTIONS"), ValidUser())
+	tests := []struct {
+		method string
+		user   *User
+		want   Decision
+	}{
+		{"GET", nil, Granted},
+		{"HEAD", nil, Granted}, // HEAD is a GET, as in Apache
+		{"OPTIONS", nil, Granted},
+		{"POST", nil, DeniedNoUser},
+		{"POST", &User{Name: "alice"}, Granted},
+	}
+	for _, tt := range tests {
+		d, err := rule.Allow(httptest.NewRequest(tt.method, "/", nil), tt.user)
+		if err != nil || d != tt.want {
+			t.Errorf("%s %v: %v %v, want %v", tt.method, tt.user, d, err, tt.want)
+		}
+	}
+	if d, _ := Method("GET").Allow(httptest.NewRequest("PUT", "/", nil), nil); d != Denied {
+		t.Errorf("method alone, PUT: %v, want denied (403: no user would help)", d)
+	}
+	for _, bad := range [][]string{nil, {"get"}, {"GET HEAD"}, {""}} {
+		if _, err := NewMethod(bad...); err == nil || !strings.HasPrefix(err.Error(), "auth: ") {
+			t.Errorf("NewMethod(%q) = %v, want an auth error", bad, err)
+		}
+	}
+}
+
+func TestNeedsUser(t *testing.T) {
+	tests := []struct {
+		line string
+		want bool
+	}{
+		{"valid-user", true},
+		{"user alice", true},
+		{"group admins", true},
+		{"not user bob", true},
+		{"ip 10.0.0.0/8", false},
+		{"all granted", false},
+		{"method GET HEAD", false},
+		{"not ip 10.0.0.0/8", false},
+	}
+	for _, tt := range tests {
+		r, err := ParseRequire(tt.line, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := NeedsUser(r); got != tt.want {
+			t.Errorf("NeedsUser(%q) = %v, want %v", tt.line, got, tt.want)
+		}
+	}
+	if !NeedsUser(All(IP("10.0.0.0/8"), ValidUser())) || NeedsUser(Any(IP("::1"), Method("GET"))) {
+		t.Error("composites: wrong answer")
+	}
+	if !NeedsUser(UserRule(func(*http.Request, *User) (Decision, error) { return DeniedNoUser, nil })) {
+		t.Error("UserRule does not need a user")
+	}
+}

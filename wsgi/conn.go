@@ -52,8 +52,10 @@ type call struct {
 	// it may wait behind a running request and run again elsewhere (see
 	// the dispatcher's policy).
 	rescuable bool
-	// taken: it was told to take itself back (under conn.mu).
-	taken bool
+	// taken: it was told to take itself back (under conn.mu), to moveTo,
+	// a connection reserved for it, which its exchange takes or gives back.
+	taken  bool
+	moveTo atomic.Pointer[conn]
 }
 
 func (cl *call) stop() { cl.once.Do(func() { close(cl.abandon) }) }
@@ -87,6 +89,7 @@ func putCall(cl *call) {
 	cl.streaming.Store(false)
 	cl.head = 0
 	cl.taken = false
+	cl.moveTo.Store(nil)
 	callPool.Put(cl)
 }
 
@@ -137,6 +140,13 @@ func (c *conn) dropLocked(cl *call) {
 	}
 }
 
+// idle reports whether no request is in flight on c.
+func (c *conn) idle() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.order) == 0
+}
+
 // overdue reports whether the request running on c was abandoned by its
 // exchange (the client left, the body failed) and has run longer than
 // timeout: nobody else will stop it.
@@ -150,27 +160,40 @@ func (c *conn) overdue(now int64, timeout time.Duration) bool {
 	return cl.stopped() && now-cl.head > int64(timeout)
 }
 
-// takeBack tells up to max requests queued behind the running one, and
-// not taken back yet, to take themselves back (a frameRescue their
-// exchange acts on unless the request started meanwhile). It returns how
-// many it told.
-func (c *conn) takeBack(max int) int {
+// oldestQueued returns the oldest request queued behind the running one
+// that may move (rescuable, not taken back yet, still listened to) and was
+// written before the time before, or nil.
+func (c *conn) oldestQueued(before int64) *call {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	n := 0
-	for i := 1; i < len(c.order) && n < max; i++ {
+	var oldest *call
+	for i := 1; i < len(c.order); i++ {
 		cl := c.order[i]
-		if !cl.rescuable || cl.taken {
-			continue
-		}
-		select {
-		case cl.ch <- []frame{{typ: frameRescue, id: cl.id, fd: -1}}:
-			cl.taken = true
-			n++
-		default: // frames are flowing: it runs
+		if s := cl.start.Load(); cl.rescuable && !cl.taken && s < before && !cl.stopped() {
+			oldest, before = cl, s
 		}
 	}
-	return n
+	return oldest
+}
+
+// move tells cl, queued behind the running request, to take itself back
+// and run on to (a frameRescue its exchange acts on unless the request
+// started meanwhile). It reports false when cl no longer waits here.
+func (c *conn) move(cl *call, to *conn) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl.taken || len(c.order) < 2 || c.order[0] == cl || c.calls[cl.id] != cl {
+		return false
+	}
+	cl.moveTo.Store(to)
+	select {
+	case cl.ch <- []frame{{typ: frameRescue, id: cl.id, fd: -1}}:
+		cl.taken = true
+		return true
+	default: // frames are flowing: it runs
+		cl.moveTo.Store(nil)
+		return false
+	}
 }
 
 // send writes one request to the worker. A write error leaves the
@@ -343,6 +366,9 @@ func (c *conn) readLoop() {
 			// About to wait for the worker: first write the requests
 			// granted meanwhile, together.
 			h.flushDirty()
+			if len(c.fr.buf) > frameBuf && c.idle() {
+				c.fr.shrink()
+			}
 		}
 		f, err := c.fr.nextView()
 		if err != nil {

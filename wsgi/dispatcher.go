@@ -3,6 +3,7 @@ package wsgi
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 )
@@ -21,13 +22,14 @@ import (
 //     running one: it waits in the queue below for an idle connection.
 //  3. The queue is first come, first served, bounded by Config.QueueSize
 //     and Config.QueueTimeout (503).
-//  4. When a connection becomes idle (a request ended, a process started)
-//     and the queue is empty, requests queued on busy connections that
-//     have not started are taken back, one per idle connection: an abort
-//     frame, which the worker reads before it would start them, and they
-//     are dispatched again. So no request waits behind another while a
-//     thread that could serve it is idle; being safe, one that the worker
-//     started meanwhile may run twice, its first run's output dropped.
+//  4. An idle connection goes to the oldest request waiting for a thread,
+//     whether in the queue or queued behind a running request and not
+//     started yet. The latter is taken back (an abort frame, which the
+//     worker reads before it would start it) and moved to the idle
+//     connection, which is reserved for it. So no request waits behind
+//     another while a thread that could serve it is idle or serves a
+//     younger request; being safe, one that the worker started meanwhile
+//     may run twice, its first run's output dropped.
 const (
 	// pipelineDepth bounds the requests in flight on one connection: the
 	// running one and up to three queued behind it.
@@ -110,31 +112,50 @@ func (h *Handler) pick(rescuable bool) *conn {
 	return nil
 }
 
-// takeBack applies rule 4: with the queue empty, it tells up to one
-// request per idle connection, queued behind a running one and not yet
-// started, to take itself back. Called with h.mu held.
-func (h *Handler) takeBack() {
-	idle := 0
-	busy := false
+// moveOldest applies rule 4 for requests queued behind running ones: if a
+// connection is idle and a request that arrived before the time before
+// waits, not started, behind a running one, the oldest such request is
+// moved to the idle connection. It reports whether it moved one. Called
+// with h.mu held.
+func (h *Handler) moveOldest(before int64) bool {
+	var to *conn
+	queued := false
 	for _, c := range h.conns {
 		switch {
 		case c.assigned == 0:
-			idle++
+			if to == nil {
+				to = c
+			}
 		case c.assigned > 1:
-			busy = true
+			queued = true
 		}
 	}
-	if idle == 0 || !busy {
-		return
+	if to == nil || !queued {
+		return false
 	}
+	var from *conn
+	var oldest *call
 	for _, c := range h.conns {
 		if c.assigned > 1 {
-			idle -= c.takeBack(idle)
-			if idle == 0 {
-				return
+			if cl := c.oldestQueued(before); cl != nil {
+				from, oldest, before = c, cl, cl.start.Load()
 			}
 		}
 	}
+	if oldest == nil {
+		return false
+	}
+	to.assigned++ // reserved for the request moved
+	if !from.move(oldest, to) {
+		to.assigned--
+		return false
+	}
+	if oldest.stopped() && oldest.moveTo.CompareAndSwap(to, nil) {
+		// Its exchange had already stopped listening: nobody will take
+		// the reservation.
+		to.assigned--
+	}
+	return true
 }
 
 // pipelineOK reports whether a rescuable request may be queued on c: every
@@ -157,6 +178,9 @@ func (c *conn) pipelineOK(now int64, maxAge time.Duration) bool {
 // with h.mu held.
 func (h *Handler) grant() {
 	for len(h.waiters) > 0 {
+		if h.moveOldest(h.waiters[0].enq) {
+			continue
+		}
 		c := h.pick(h.waiters[0].rescuable)
 		if c == nil {
 			return
@@ -172,7 +196,8 @@ func (h *Handler) grant() {
 		}
 		w.ch <- c
 	}
-	h.takeBack()
+	for h.moveOldest(math.MaxInt64) {
+	}
 }
 
 // release is called when a request on c is answered.

@@ -47,10 +47,12 @@
 // request (GET, HEAD, OPTIONS) whose body went with it may be queued on a
 // busy connection behind a young request that does not stream, so that the
 // worker finds it already read; any other request waits for an idle
-// thread, never behind a running one. As soon as a thread becomes idle,
-// the queued requests that have not started are taken back (an abort the
-// worker reads before it would start them) and served there: no request
-// waits behind another while a thread that could serve it is idle. A file
+// thread, never behind a running one. A thread that becomes idle goes to
+// the oldest request waiting for one, in the queue or queued behind a
+// running request; the latter is taken back (an abort the worker reads
+// before it would start it) and moved there: no request waits behind
+// another while a thread that could serve it is idle or serves a younger
+// request. A file
 // descriptor passed with SCM_RIGHTS carries wsgi.file_wrapper responses to
 // package filewrap (sendfile).
 //

@@ -76,11 +76,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer t.Stop()
 		deadline = t.C
 	}
-	for attempt := 0; ; attempt++ {
+	var next *conn // reserved by the dispatcher for a request moved
+	for attempt := 0; ; {
 		id := h.nextID.Add(1)
 		putHeader(buf, typ, id, len(buf)-frameHeaderLen)
 		cl := newCall(id, rescuable)
-		c, sent, err := h.acquire(ctx, cl, buf)
+		c, sent, err := next, false, error(nil)
+		if c == nil {
+			c, sent, err = h.acquire(ctx, cl, buf)
+		}
+		next = nil
 		if err != nil {
 			if ctx.Err() != nil {
 				h.cancelled(w, r)
@@ -102,9 +107,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !ex.run(cl, buf, sent) {
 			return
 		}
-		// The request never started: its worker died with it queued.
 		h.stats.requeued.Add(1)
-		if attempt == 9 {
+		if next = ex.next; next != nil {
+			continue // moved to an idle thread
+		}
+		// The request never started: its worker died with it queued.
+		if attempt++; attempt == 10 {
 			h.stats.fail("unavailable")
 			h.log.Warn("wsgi: request could not be placed on a worker", reqctx.LogAttrs(r)...)
 			h.fail(w, r, http.StatusServiceUnavailable, fmt.Errorf("%w: request could not be placed on a worker", ErrUnavailable))
@@ -190,6 +198,9 @@ type exchange struct {
 	last bool
 	// started: a frame of the response arrived.
 	started bool
+	// next is the connection reserved for the request when it was taken
+	// back to run there (see the dispatcher's rule 4).
+	next *conn
 	// closeConn: the application sent Connection: close. xsendfile: the
 	// file its X-Sendfile names, sent in place of its body (xsendfile.go).
 	closeConn bool
@@ -208,10 +219,16 @@ func (ex *exchange) run(cl *call, req []byte, sent bool) (retry bool) {
 	// to drop what still comes.
 	ended := false
 	defer func() {
+		if !ended {
+			cl.stop()
+		}
+		// A connection reserved for the request and not taken goes back
+		// (see moveOldest: it checks stopped after it reserves).
+		if to := cl.moveTo.Swap(nil); to != nil {
+			h.unassign(to)
+		}
 		if ended {
 			putCall(cl)
-		} else {
-			cl.stop()
 		}
 	}()
 	if !sent { // else grant registered and queued it
@@ -265,11 +282,16 @@ func (ex *exchange) run(cl *call, req []byte, sent bool) (retry bool) {
 				ended = true
 			}
 			if f.typ == frameRescue {
+				to := cl.moveTo.Swap(nil)
 				if ex.started {
+					if to != nil {
+						h.unassign(to)
+					}
 					continue
 				}
-				h.log.Info("wsgi: request taken back from a worker busy with a long request", append(reqctx.LogAttrs(r), "pid", c.p.pid)...)
+				h.log.Debug("wsgi: request taken back from a worker busy with another request", append(reqctx.LogAttrs(r), "pid", c.p.pid)...)
 				ex.abort()
+				ex.next = to
 				return true
 			}
 			ex.started = true

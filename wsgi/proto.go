@@ -9,6 +9,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"unicode/utf8"
 
@@ -88,10 +89,27 @@ type frameReader struct {
 	r, w int
 	oob  []byte
 	fds  []int
+	// size is len(buf), for readers other than the owner (tests).
+	size atomic.Int64
 }
 
+// frameBuf is a frame reader's buffer size; it grows for a larger frame
+// (up to maxFrame) and shrinks back when idle (see shrink).
+const frameBuf = 64 << 10
+
 func newFrameReader(c *net.UnixConn, src io.Reader) *frameReader {
-	return &frameReader{conn: c, src: src, buf: make([]byte, 64<<10), oob: make([]byte, syscall.CmsgSpace(4*8))}
+	return &frameReader{conn: c, src: src, buf: make([]byte, frameBuf), oob: make([]byte, syscall.CmsgSpace(4*8))}
+}
+
+// shrink gives back a buffer that grew for a large frame, once nothing is
+// buffered: a connection that relayed a download once does not keep
+// megabytes for the rest of its life.
+func (fr *frameReader) shrink() {
+	if len(fr.buf) > frameBuf && fr.r == fr.w {
+		fr.buf = make([]byte, frameBuf)
+		fr.r, fr.w = 0, 0
+		fr.size.Store(frameBuf)
+	}
 }
 
 // fill reads more bytes, keeping at least need bytes of room.
@@ -103,6 +121,7 @@ func (fr *frameReader) fill(need int) error {
 	}
 	if len(fr.buf)-fr.r < need {
 		nb := make([]byte, max(need, 2*len(fr.buf)))
+		fr.size.Store(int64(len(nb)))
 		copy(nb, fr.buf[fr.r:fr.w])
 		fr.w -= fr.r
 		fr.r = 0

@@ -45,14 +45,18 @@ type Stats struct {
 	// Served counts requests answered by a worker (any status).
 	Served int64 `json:"served"`
 	// Requeued counts requests sent to another worker because the one
-	// they were queued on died before they started.
+	// they were queued on died before they started, or moved to a thread
+	// that became idle while they waited behind a running request.
 	Requeued int64 `json:"requeued"`
 	// Failures counts error responses by cause: "app_error" (500,
 	// exception), "bad_response" (500, invalid status or headers),
 	// "app_status" (5xx chosen by the application), "xsendfile" (403 or
 	// 404 for an X-Sendfile path refused), "worker_died" (502),
 	// "timeout" (504), "queue_full", "queue_timeout" and "unavailable"
-	// (503).
+	// (503), "bad_body" (400: the request body broke), "body_too_large"
+	// (413, MaxRequestBody), "cancelled" (503 or 504: the request's
+	// context ended before its response started). "bad_response" also
+	// counts a response cut short of its Content-Length.
 	Failures map[string]int64 `json:"failures"`
 	// Restarts counts worker replacements by cause: "crash", "timeout",
 	// "max_requests", "memory", "inactivity", "reload",

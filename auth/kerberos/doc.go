@@ -6,10 +6,14 @@
 // against the KDC.
 //
 // [New] reads the keytab and returns an [Authenticator], whose
-// [Authenticator.Middleware] is plain net/http middleware. It puts the
-// ticket's client ("alice@EXAMPLE.COM", after [Config.Normalize]) into the
-// request with [auth.WithUser], so the WSGI application sees it as
-// REMOTE_USER with AUTH_TYPE "Negotiate" (or "Basic" for the fallback). A
+// [Authenticator.Middleware] is plain net/http middleware: package auth's
+// request flow ([auth.Flow]) running the Negotiate scheme and, for the
+// fallback, auth's own Basic scheme, so that Kerberos shares auth's header
+// handling (a repeated Authorization header is 400), Basic parser,
+// challenges and error contract. It hands the ticket's client
+// ("alice@EXAMPLE.COM", after [Config.Normalize]) on as every auth scheme
+// does, so the WSGI application sees it as REMOTE_USER with AUTH_TYPE
+// "Negotiate" (or "Basic" for the fallback). A
 // request without credentials goes on anonymously with the Authenticator
 // registered as an [auth.Challenger]: put auth's Require after it to answer
 // 401 with "WWW-Authenticate: Negotiate" (and the Basic challenge) where a
@@ -36,6 +40,7 @@
 //	GssapiBasicAuth, KrbMethodK5Passwd, SSPIOfferBasic      Basic / -kerberos-basic
 //	SSPIBasicPreferred                                      BasicFirst / -kerberos-basic-first
 //	AuthName (for the Basic prompt)                         BasicRealm / -kerberos-basic-realm
+//	(mod_auth_gssapi has no password cache)                 BasicCacheTTL / -kerberos-basic-cache-ttl
 //	KrbAuthRealms, SSPIDomain                               DefaultRealm / -kerberos-default-realm
 //	GssapiLocalName, KrbLocalUserMapping, SSPIOmitDomain    Normalize: LocalName / -kerberos-name local
 //	(the seed's DOMAIN\user fix in the WSGI script)         Normalize: DownLevel / -kerberos-name down-level=DOMAIN
@@ -64,10 +69,13 @@
 //     gets a service ticket for our own principal and decrypts it with the
 //     keytab: only the real KDC can make that ticket, so a KDC impersonated
 //     on the network (which could answer any password) logs nobody in. Use
-//     it only over TLS: Basic sends the password in the clear. Each login
+//     it only over TLS: Basic sends the password in the clear. Each check
 //     uses a fresh Kerberos client that is destroyed afterwards (two KDC
-//     round trips, not cached: turn sessions on); user names of other
-//     realms are refused. A KDC that cannot be reached answers 503.
+//     round trips); a password the KDC accepted is then cached for
+//     BasicCacheTTL (5 minutes by default) under a keyed hash, as auth's
+//     htpasswd logins are, so the next requests with it make no request to
+//     the KDC; refusals are never cached. User names of other realms are
+//     refused. A KDC that cannot be reached answers 503.
 //   - NTLM tokens (what browsers send through Negotiate when they have no
 //     Kerberos ticket) are refused with the Basic challenge alone, or no
 //     challenge of ours without the fallback, so browsers do not loop.

@@ -406,7 +406,7 @@ func TestBasicFallbackKDC(t *testing.T) {
 	}
 
 	t.Run("clients are destroyed", func(t *testing.T) {
-		a, err := New(Config{Keytab: rl.keytab, SPN: "HTTP/localhost", Basic: true, Krb5Conf: rl.kdc.Krb5Conf})
+		a, err := New(Config{Keytab: rl.keytab, SPN: "HTTP/localhost", Basic: true, Krb5Conf: rl.kdc.Krb5Conf, BasicCacheTTL: -1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -425,5 +425,92 @@ func TestBasicFallbackKDC(t *testing.T) {
 		if n := runtime.NumGoroutine(); n > before+2 {
 			t.Errorf("%d goroutines after 10 logins, %d before: clients leak", n, before)
 		}
+	})
+}
+
+// kdcRequests counts the lines of the KDC's log for requests (AS_REQ and
+// TGS_REQ) naming principal.
+func kdcRequests(t *testing.T, k *testenv.KDC, principal string) int {
+	t.Helper()
+	b, err := os.ReadFile(k.Log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, l := range strings.Split(string(b), "\n") {
+		if (strings.Contains(l, "AS_REQ") || strings.Contains(l, "TGS_REQ")) && strings.Contains(l, principal) {
+			n++
+		}
+	}
+	return n
+}
+
+// waitKDCRequests waits until the KDC's log has at least n requests naming
+// principal: the KDC writes its log line around its answer, so a request
+// answered may take a moment to show.
+func waitKDCRequests(t *testing.T, k *testenv.KDC, principal string, n int) int {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := kdcRequests(t, k, principal)
+		if got >= n {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the KDC logged %d requests for %s, want at least %d", got, principal, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestBasicFallbackCache is issue 21: the Basic fallback has the credential
+// cache htpasswd and LDAP have. A login the KDC accepted is remembered, and
+// the next request with the same credentials makes no request to the KDC
+// (its log shows none); a wrong password is never cached, nor is a
+// password the KDC no longer accepts once the entry expired.
+func TestBasicFallbackCache(t *testing.T) {
+	rl := startRealm(t)
+	rl.kdc.AddUser(t, "bob", "bob-secret")
+	a, err := New(Config{Keytab: rl.keytab, SPN: "HTTP/localhost", Basic: true, Krb5Conf: rl.kdc.Krb5Conf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := protected(a)
+	const alice = "alice@" + testenv.KDCRealm
+	if w := get(t, h, basicHeader("alice", alicePass)); w.Code != 200 {
+		t.Fatalf("first login: %d", w.Code)
+	}
+	first := waitKDCRequests(t, rl.kdc, alice, 2) // a TGT, then a service ticket
+	for range 3 {
+		if w := get(t, h, basicHeader("alice", alicePass)); w.Code != 200 {
+			t.Fatalf("cached login: %d", w.Code)
+		}
+	}
+	if w := get(t, h, basicHeader("alice", "wrong")); w.Code != 401 {
+		t.Fatalf("wrong password: %d", w.Code)
+	}
+	// bob's login is a barrier: once the KDC logged it, it logged
+	// everything asked before it.
+	if w := get(t, h, basicHeader("bob", "bob-secret")); w.Code != 200 {
+		t.Fatalf("bob: %d", w.Code)
+	}
+	waitKDCRequests(t, rl.kdc, "bob@"+testenv.KDCRealm, 2)
+	// The wrong password cost one AS_REQ; the cached logins none.
+	if got := kdcRequests(t, rl.kdc, alice); got != first+1 {
+		t.Errorf("the KDC logged %d requests for alice, want %d (the first login's %d and the wrong password's one): cached logins reached the KDC\n", got, first+1, first)
+	}
+
+	t.Run("off", func(t *testing.T) {
+		a, err := New(Config{Keytab: rl.keytab, SPN: "HTTP/localhost", Basic: true, Krb5Conf: rl.kdc.Krb5Conf, BasicCacheTTL: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := kdcRequests(t, rl.kdc, "bob@"+testenv.KDCRealm)
+		for range 2 {
+			if w := get(t, protected(a), basicHeader("bob", "bob-secret")); w.Code != 200 {
+				t.Fatalf("login: %d", w.Code)
+			}
+		}
+		waitKDCRequests(t, rl.kdc, "bob@"+testenv.KDCRealm, before+4)
 	})
 }

@@ -80,6 +80,14 @@ type Config struct {
 	// Empty means $KRB5_CONFIG, or else /etc/krb5.conf. It is read only
 	// when Basic is on.
 	Krb5Conf string
+	// BasicCacheTTL is how long a password the KDC accepted is remembered
+	// by the Basic fallback, under a keyed hash of the name and password
+	// as auth's htpasswd cache does ([auth.NewCache]): a cached login makes
+	// no request to the KDC. Zero means 5 minutes; a negative value turns
+	// the cache off (every Basic request costs a TGT and a service ticket
+	// from the KDC). A password changed in the KDC is still accepted for up
+	// to BasicCacheTTL.
+	BasicCacheTTL time.Duration
 	// DefaultRealm is the realm of a Basic user name typed without one
 	// ("alice", or `EXAMPLE\alice`); names of other realms are refused.
 	// Empty means the SPN's realm, or else krb5.conf's default_realm.
@@ -108,8 +116,12 @@ type Config struct {
 // Authenticator is HTTP Negotiate (SPNEGO, RFC 4559) authentication with a
 // Kerberos service keytab, with an optional Basic fallback that checks
 // passwords against the KDC. Make one with [New]; it is safe for concurrent
-// use. [Authenticator.Middleware] authenticates requests, and the
-// Authenticator is also an [auth.Challenger] and an [auth.PasswordChecker].
+// use. [Authenticator.Middleware] authenticates requests: an [auth.Flow]
+// running the Negotiate scheme ([Authenticator.Negotiate]) and, with the
+// fallback, auth's own Basic scheme over the KDC password check, so that
+// header handling, challenges, the identity and the error contract are
+// auth's. The Authenticator is also an [auth.Challenger] and an
+// [auth.PasswordChecker].
 type Authenticator struct {
 	kt        *keytab.Keytab
 	spn       *types.PrincipalName // nil: any principal in the keytab
@@ -120,15 +132,15 @@ type Authenticator struct {
 	decodePAC bool
 	norm      auth.Normalizer
 
-	basic        bool
-	basicChal    string
-	basicFirst   bool
+	basic        *auth.BasicAuth // the fallback's scheme; nil when off
+	checker      auth.PasswordChecker
 	krbConf      *config.Config
 	defaultRealm string
 
 	sess   *sessions
 	replay *replayCache
 	logger *slog.Logger
+	flow   *auth.Flow
 }
 
 var (
@@ -140,12 +152,10 @@ var (
 // krb5.conf) and returns the Authenticator.
 func New(cfg Config) (*Authenticator, error) {
 	a := &Authenticator{
-		skew:       cfg.MaxClockSkew,
-		decodePAC:  cfg.DecodePAC,
-		norm:       cfg.Normalize,
-		basic:      cfg.Basic,
-		basicFirst: cfg.BasicFirst,
-		logger:     reqctx.Logger(cfg.Logger),
+		skew:      cfg.MaxClockSkew,
+		decodePAC: cfg.DecodePAC,
+		norm:      cfg.Normalize,
+		logger:    reqctx.Logger(cfg.Logger),
 	}
 	if a.skew == 0 {
 		a.skew = 5 * time.Minute
@@ -200,14 +210,6 @@ func New(cfg Config) (*Authenticator, error) {
 	}
 
 	if cfg.Basic {
-		realm := cfg.BasicRealm
-		if realm == "" {
-			realm = "Kerberos"
-		}
-		if strings.ContainsFunc(realm, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-			return nil, errors.New("kerberos: BasicRealm contains a control character")
-		}
-		a.basicChal = "Basic realm=" + quote(realm) + `, charset="UTF-8"`
 		path := cfg.Krb5Conf
 		if path == "" {
 			path = os.Getenv("KRB5_CONFIG")
@@ -230,6 +232,20 @@ func New(cfg Config) (*Authenticator, error) {
 		if a.defaultRealm == "" {
 			return nil, errors.New("kerberos: no DefaultRealm for the Basic fallback (set it, the SPN's realm or krb5.conf's default_realm)")
 		}
+		a.checker, err = auth.NewCache(kdcChecker{a}, auth.CacheConfig{TTL: cfg.BasicCacheTTL})
+		if err != nil {
+			return nil, fmt.Errorf("kerberos: %w", err)
+		}
+		realm := cfg.BasicRealm
+		if realm == "" {
+			realm = "Kerberos"
+		}
+		a.basic, err = auth.NewBasic(auth.BasicConfig{Realm: realm, Users: a.checker, Logger: cfg.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("kerberos: BasicRealm: %w", err)
+		}
+	} else if cfg.BasicFirst || cfg.BasicRealm != "" || cfg.BasicCacheTTL != 0 {
+		return nil, errors.New("kerberos: BasicFirst, BasicRealm and BasicCacheTTL need Basic")
 	}
 
 	if cfg.SessionKey != nil {
@@ -259,6 +275,23 @@ func New(cfg Config) (*Authenticator, error) {
 		}
 		a.sess = s
 	}
+
+	schemes := []auth.Scheme{negotiate{a}}
+	switch {
+	case a.basic != nil && cfg.BasicFirst:
+		schemes = []auth.Scheme{a.basic, negotiate{a}}
+	case a.basic != nil:
+		schemes = append(schemes, a.basic)
+	}
+	fc := auth.FlowConfig{Schemes: schemes, Normalize: a.norm, Logger: cfg.Logger}
+	if a.sess != nil {
+		fc.Session = a.sess
+	}
+	flow, err := auth.NewFlow(fc)
+	if err != nil {
+		return nil, fmt.Errorf("kerberos: %w", err)
+	}
+	a.flow = flow
 	return a, nil
 }
 
@@ -298,26 +331,14 @@ func validCookieName(s string) bool {
 	return true
 }
 
-// quote returns s as an HTTP quoted-string.
-func quote(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
-	return `"` + r.Replace(s) + `"`
-}
-
 // Challenge adds "WWW-Authenticate: Negotiate" to h and, with the Basic
 // fallback on, the Basic challenge, in the configured order.
-func (a *Authenticator) Challenge(h http.Header, r *http.Request) {
-	switch {
-	case !a.basic:
-		h.Add("WWW-Authenticate", "Negotiate")
-	case a.basicFirst:
-		h.Add("WWW-Authenticate", a.basicChal)
-		h.Add("WWW-Authenticate", "Negotiate")
-	default:
-		h.Add("WWW-Authenticate", "Negotiate")
-		h.Add("WWW-Authenticate", a.basicChal)
-	}
-}
+func (a *Authenticator) Challenge(h http.Header, r *http.Request) { a.flow.Challenge(h, r) }
+
+// Negotiate returns the Negotiate scheme alone, for an [auth.Flow] of the
+// caller's (with schemes of other packages). [Authenticator.Middleware] is
+// such a flow already.
+func (a *Authenticator) Negotiate() auth.Scheme { return negotiate{a} }
 
 // basicOnly challenges with Basic alone (or nothing when the fallback is
 // off): the answer to an NTLM token, so that a browser without a Kerberos
@@ -325,15 +346,16 @@ func (a *Authenticator) Challenge(h http.Header, r *http.Request) {
 type basicOnly struct{ a *Authenticator }
 
 func (b basicOnly) Challenge(h http.Header, r *http.Request) {
-	if b.a.basic {
-		h.Add("WWW-Authenticate", b.a.basicChal)
+	if b.a.basic != nil {
+		b.a.basic.Challenge(h, r)
 	}
 }
 
-// Middleware returns next wrapped in Kerberos authentication:
+// Middleware returns next wrapped in Kerberos authentication, an
+// [auth.Flow] (see [auth.Flow.Wrap] for what every scheme shares: a
+// repeated Authorization header is 400, the identity reaches the
+// application as REMOTE_USER, technical failures are 503):
 //
-//   - a request some earlier middleware already authenticated goes on
-//     untouched;
 //   - with sessions on, a request with a valid session cookie goes on as the
 //     cookie's user;
 //   - "Authorization: Negotiate <token>" with a valid Kerberos ticket for
@@ -341,117 +363,51 @@ func (b basicOnly) Challenge(h http.Header, r *http.Request) {
 //     "WWW-Authenticate: Negotiate <token>" (with the mutual authentication
 //     reply when the client asked for one);
 //   - with the Basic fallback on, "Authorization: Basic" with a password the
-//     KDC accepts goes on as that user;
+//     KDC accepts goes on as that user; auth's Basic scheme parses it, and
+//     a password the KDC accepted is cached (Config.BasicCacheTTL);
 //   - a request with no credentials for these schemes goes on anonymously,
-//     with the Authenticator registered as an [auth.Challenger], so that a
-//     later rule that needs a user (auth's Require) answers 401 with the
+//     with the flow registered as an [auth.Challenger], so that a later
+//     rule that needs a user (auth's Require) answers 401 with the
 //     Negotiate (and Basic) challenge;
 //   - bad credentials (a malformed or NTLM token, an expired ticket, a
 //     ticket for another service, a replay, a wrong password) get 401 at
-//     once, and the reason is logged;
+//     once, and the reason is logged; an NTLM token is answered with the
+//     Basic challenge alone;
 //   - a KDC that cannot be reached for a Basic login gets 503.
-func (a *Authenticator) Middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a.serve(next, w, r)
-	})
-}
+func (a *Authenticator) Middleware(next http.Handler) http.Handler { return a.flow.Wrap(next) }
 
-func (a *Authenticator) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
-	if _, ok := auth.FromContext(r.Context()); ok {
-		next.ServeHTTP(w, r)
-		return
-	}
-	now := time.Now()
-	if a.sess != nil {
-		u, err := a.sess.user(r, now)
-		if err != nil {
-			a.logger.Info("kerberos: ignoring the session cookie", append(reqctx.LogAttrs(r), "err", err)...)
-		}
-		if u != nil {
-			next.ServeHTTP(w, auth.WithUser(r, u))
-			return
-		}
-	}
-	scheme, rest, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	switch {
-	case strings.EqualFold(scheme, "Negotiate"):
-		a.serveNegotiate(next, w, r, rest, now)
-	case a.basic && strings.EqualFold(scheme, "Basic"):
-		a.serveBasic(next, w, r, now)
-	default:
-		next.ServeHTTP(w, auth.WithChallenger(r, a))
-	}
-}
+// negotiate is the Negotiate scheme of an Authenticator.
+type negotiate struct{ a *Authenticator }
 
-func (a *Authenticator) serveNegotiate(next http.Handler, w http.ResponseWriter, r *http.Request, text string, now time.Time) {
-	tok, err := parseNegotiate(text)
+func (n negotiate) Name() string { return "Negotiate" }
+
+func (n negotiate) Challenge(h http.Header, r *http.Request) { h.Add("WWW-Authenticate", "Negotiate") }
+
+func (n negotiate) Verify(w http.ResponseWriter, r *http.Request, token string) (auth.Result, error) {
+	a := n.a
+	tok, err := parseNegotiate(token)
 	if errors.Is(err, errNTLM) {
 		a.logger.Warn("kerberos: refused an NTLM token: the client has no Kerberos ticket for this server",
-			append(reqctx.LogAttrs(r), "basic_offered", a.basic)...)
-		auth.WriteUnauthorized(w, r, basicOnly{a})
-		return
+			append(reqctx.LogAttrs(r), "basic_offered", a.basic != nil)...)
+		return auth.Result{Outcome: auth.BadCredentials, Challenge: basicOnly{a}}, nil
 	}
 	if err != nil {
 		a.logger.Warn("kerberos: refused a Negotiate token", append(reqctx.LogAttrs(r), "err", err)...)
-		auth.WriteUnauthorized(w, r, a)
-		return
+		return auth.Result{Outcome: auth.BadCredentials}, nil
 	}
-	u, until, err := a.accept(tok, r, now)
+	u, until, err := a.accept(tok, r, time.Now())
 	if err != nil {
 		a.logger.Warn("kerberos: refused a Kerberos ticket", append(reqctx.LogAttrs(r), "err", err)...)
-		auth.WriteUnauthorized(w, r, a)
-		return
+		return auth.Result{Outcome: auth.BadCredentials}, nil
 	}
 	resp, err := responseToken(tok)
 	if err != nil {
-		a.logger.Error("kerberos: building the response token", append(reqctx.LogAttrs(r), "user", u.Original, "err", err)...)
-		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
-		return
+		return auth.Result{}, fmt.Errorf("kerberos: building the response token for %s: %w", u.Original, err)
 	}
 	if len(resp) > 0 { // nothing for a raw Kerberos token without mutual authentication
 		w.Header().Set("WWW-Authenticate", "Negotiate "+base64.StdEncoding.EncodeToString(resp))
 	}
-	a.login(next, w, r, u, now, until)
-}
-
-func (a *Authenticator) serveBasic(next http.Handler, w http.ResponseWriter, r *http.Request, now time.Time) {
-	name, pass, ok := r.BasicAuth()
-	if !ok {
-		a.logger.Warn("kerberos: refused a malformed Basic header", reqctx.LogAttrs(r)...)
-		auth.WriteUnauthorized(w, r, a)
-		return
-	}
-	u, err := a.checkPassword(name, pass)
-	if errors.Is(err, errRefused) {
-		a.logger.Warn("kerberos: refused a Basic login", append(reqctx.LogAttrs(r), "user", name, "err", err)...)
-		auth.WriteUnauthorized(w, r, a)
-		return
-	}
-	if err != nil {
-		a.logger.Error("kerberos: checking a password", append(reqctx.LogAttrs(r), "user", name, "err", err)...)
-		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
-		return
-	}
-	a.login(next, w, r, u, now, time.Time{})
-}
-
-// login normalizes u, sets the session cookie and serves next as u.
-func (a *Authenticator) login(next http.Handler, w http.ResponseWriter, r *http.Request, u *auth.User, now, until time.Time) {
-	if a.norm != nil {
-		name := a.norm(u.Original)
-		if name == "" {
-			a.logger.Warn("kerberos: the normalizer refused the user name", append(reqctx.LogAttrs(r), "user", u.Original)...)
-			http.Error(w, http.StatusText(http.StatusForbidden), http.StatusForbidden)
-			return
-		}
-		u.Name = name
-	}
-	if a.sess != nil {
-		if err := a.sess.set(w, r, u, now, until); err != nil {
-			a.logger.Error("kerberos: setting the session cookie", append(reqctx.LogAttrs(r), "err", err)...)
-		}
-	}
-	next.ServeHTTP(w, auth.WithUser(r, u))
+	return auth.Result{Outcome: auth.Authenticated, User: u, Expires: until}, nil
 }
 
 // Errors for refused tickets, besides those gokrb5 returns.
@@ -533,9 +489,23 @@ func (a *Authenticator) pac(t *messages.Ticket, u *auth.User) error {
 // `DOMAIN\alice`, in the default realm. Wrong credentials return false and a
 // nil error; an unreachable KDC returns an error. It needs Config.Basic (for
 // the krb5.conf).
+//
+// Accepted passwords are cached as the Basic fallback caches them
+// (Config.BasicCacheTTL).
 func (a *Authenticator) CheckPassword(ctx context.Context, user, password string) (*auth.User, bool, error) {
-	u, err := a.checkPassword(user, password)
+	if a.checker == nil {
+		return nil, false, errors.New("kerberos: password checks need the Basic fallback's krb5.conf (Config.Basic)")
+	}
+	return a.checker.CheckPassword(ctx, user, password)
+}
+
+// kdcChecker is the password check against the KDC, behind the cache.
+type kdcChecker struct{ a *Authenticator }
+
+func (k kdcChecker) CheckPassword(ctx context.Context, user, password string) (*auth.User, bool, error) {
+	u, err := k.a.checkPassword(user, password)
 	if errors.Is(err, errRefused) {
+		k.a.logger.Warn("kerberos: refused a Basic login", "user", user, "err", err)
 		return nil, false, nil
 	}
 	if err != nil {

@@ -145,7 +145,7 @@ func TestNegotiateBadTokens(t *testing.T) {
 		{name: "raw NTLM, no fallback", authz: "Negotiate " + b64(ntlmNegotiate), wantChall: nil, wantLog: "NTLM"},
 		{name: "raw NTLM, Basic fallback", authz: "Negotiate " + b64(ntlmNegotiate), basic: true, wantChall: []string{`Basic realm="Trac", charset="UTF-8"`}, wantLog: "NTLM"},
 		{name: "NTLM in SPNEGO, Basic fallback", authz: "Negotiate " + b64(ntlmSPNEGO), basic: true, wantChall: []string{`Basic realm="Trac", charset="UTF-8"`}, wantLog: "NTLM"},
-		{name: "Basic without colon", authz: "Basic " + b64([]byte("alice")), basic: true, wantChall: []string{"Negotiate", `Basic realm="Trac", charset="UTF-8"`}, wantLog: "malformed Basic"},
+		{name: "Basic without colon", authz: "Basic " + b64([]byte("alice")), basic: true, wantChall: []string{"Negotiate", `Basic realm="Trac", charset="UTF-8"`}, wantLog: "bad credentials\" method=GET path=/wiki scheme=Basic"},
 		{name: "Basic of another realm", authz: "Basic " + b64([]byte("alice@EVIL.TEST:pw")), basic: true, wantChall: []string{"Negotiate", `Basic realm="Trac", charset="UTF-8"`}, wantLog: "another realm"},
 		{name: "Basic of another domain", authz: "Basic " + b64([]byte(`EVIL\alice:pw`)), basic: true, wantChall: []string{"Negotiate", `Basic realm="Trac", charset="UTF-8"`}, wantLog: "another domain"},
 		{name: "Basic empty password", authz: "Basic " + b64([]byte(`alice:`)), basic: true, wantChall: []string{"Negotiate", `Basic realm="Trac", charset="UTF-8"`}, wantLog: "empty password"},
@@ -397,6 +397,9 @@ func TestNewErrors(t *testing.T) {
 		{name: "negative skew", cfg: Config{KeytabData: ktData, MaxClockSkew: -time.Second}, want: "MaxClockSkew"},
 		{name: "missing krb5.conf", cfg: Config{KeytabData: ktData, Basic: true, Krb5Conf: "/nonexistent/krb5.conf"}, want: "loading"},
 		{name: "control character in realm", cfg: Config{KeytabData: ktData, Basic: true, BasicRealm: "a\nb"}, want: "control character"},
+		// Issue 21: Basic options without the fallback did nothing.
+		{name: "BasicFirst without Basic", cfg: Config{KeytabData: ktData, BasicFirst: true}, want: "need Basic"},
+		{name: "BasicRealm without Basic", cfg: Config{KeytabData: ktData, BasicRealm: "Trac"}, want: "need Basic"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -478,5 +481,34 @@ func TestAnyPrincipal(t *testing.T) {
 				t.Errorf("log:\n%s", logs.String())
 			}
 		})
+	}
+}
+
+// TestRepeatedAuthorization is issue 21: a request with more than one
+// Authorization header is 400 for Negotiate as it is for Basic and Digest,
+// whichever header comes first (Header.Get used to read the first and
+// ignore the others).
+func TestRepeatedAuthorization(t *testing.T) {
+	kt, ktData := testKeytab(t, "HTTP/localhost", testRealm)
+	now := time.Now()
+	tkt, key := forgeTicket(t, kt, ticketSpec{client: "alice", crealm: testRealm, service: "HTTP/localhost", realm: testRealm, start: now, end: now.Add(time.Hour)})
+	good, _ := negotiateHeader(t, "alice", testRealm, tkt, key, tokenOptions{})
+	a, err := New(Config{KeytabData: ktData, SPN: "HTTP/localhost", Logger: (&logBuffer{}).logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, hdrs := range [][]string{
+		{good, basicHeader("bob", "x")},
+		{basicHeader("bob", "x"), good},
+		{good, good},
+	} {
+		r := httptest.NewRequest("GET", "http://localhost/wiki", nil)
+		r.RemoteAddr = "127.0.0.1:40000"
+		r.Header["Authorization"] = hdrs
+		w := httptest.NewRecorder()
+		protected(a).ServeHTTP(w, r)
+		if w.Code != http.StatusBadRequest {
+			t.Errorf("%d Authorization headers, first %.20q: %d %q, want 400", len(hdrs), hdrs[0], w.Code, w.Body)
+		}
 	}
 }

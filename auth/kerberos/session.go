@@ -90,8 +90,18 @@ func (c *sessions) decode(value string, now time.Time) (session, error) {
 	return s, nil
 }
 
-// user returns the session's cookie from r, or nil when there is none or it
-// does not verify (the error then says why, for the log).
+var _ auth.Session = (*sessions)(nil)
+
+// User implements [auth.Session]: the user of r's session cookie, or nil
+// when there is none or it does not verify (the error then says why, for
+// the log).
+func (c *sessions) User(r *http.Request) (*auth.User, error) { return c.user(r, time.Now()) }
+
+// Start implements [auth.Session]: it sets the session cookie for u.
+func (c *sessions) Start(w http.ResponseWriter, r *http.Request, u *auth.User, expires time.Time) error {
+	return c.set(w, r, u, time.Now(), expires)
+}
+
 func (c *sessions) user(r *http.Request, now time.Time) (*auth.User, error) {
 	ck, err := r.Cookie(c.name)
 	if err != nil {

@@ -22,9 +22,18 @@
 // DN under Attributes["dn"], the attributes listed in the URL, and, with
 // RemoteUserAttribute, the REMOTE_USER taken from the entry.
 //
-// Nested groups are followed upwards from the user, one subtree search per
-// level (the groups holding the user, then the groups holding those), up to
-// MaxSubGroupDepth levels and without looping on cycles. For Active
+// Nested groups are found as mod_authnz_ldap finds them
+// (uldap_cache_check_subgroups): when the user is not a direct member of the
+// group, the group's entry is read (one base-scope search for its
+// SubGroupAttributes), each member DN is probed by compares of its
+// objectClass against SubGroupClasses, and the sub-groups so found are
+// asked for the user in turn, down to MaxSubGroupDepth levels below the
+// named group. No base DN is involved: groups may live anywhere, in several
+// OUs, outside the URL's base; member DNs that do not exist are skipped; a
+// group already visited is not visited again, so a cycle ends at once.
+// Each group's sub-group list, each compare and each answer is cached for
+// CacheTTL, as Apache keeps them in its operation cache. GroupBaseDN, when
+// set, only confines sub-groups to a subtree. For Active
 // Directory, [Config.MemberOf] reads memberOf instead, and
 // [Config.MatchingRuleInChain] lets the server resolve nesting in one
 // search with LDAP_MATCHING_RULE_IN_CHAIN; slapd does not implement that

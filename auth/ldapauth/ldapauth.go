@@ -59,8 +59,15 @@ type Config struct {
 	// Require ldap-group follows (AuthLDAPMaxSubGroupDepth). Zero means
 	// 10, Apache's default; a negative value means direct members only.
 	MaxSubGroupDepth int
-	// GroupBaseDN is where nested groups are searched for. Empty means the
-	// URL's base DN.
+	// GroupBaseDN, when set, confines nested groups to its subtree: a
+	// member of a group that lies elsewhere is not followed as a
+	// sub-group, even when it is of a SubGroupClasses class. Apache has no
+	// such limit. Use it where entries outside a trusted subtree may be
+	// created by people who must not grant membership (a group in a
+	// self-service OU, listed as a member of Trac's group). Empty means no
+	// limit: sub-groups are found wherever they are, as Apache finds them,
+	// by reading the group's members and probing each member DN; no search
+	// under any base DN is involved.
 	GroupBaseDN string
 
 	// MemberOf makes Require ldap-group read the user's memberOf attribute
@@ -130,7 +137,7 @@ type Directory struct {
 	groupAttrs  []string
 	subAttrs    []string
 	subClasses  []string
-	groupBase   string
+	groupBaseDN *ldap.DN // nil: sub-groups anywhere
 	hopLimit    int
 	searchAttrs []string
 
@@ -141,7 +148,10 @@ type Directory struct {
 	cacheKey []byte
 	logins   *ttlcache.Cache[string, *auth.User]
 	answers  *ttlcache.Cache[string, bool]
-	dns      *ttlcache.Cache[string, string]
+	// subgroups maps a group's normalized DN to its sub-groups (Apache's
+	// sub-group list, sgl_processed in its operation cache).
+	subgroups *ttlcache.Cache[string, []string]
+	dns       *ttlcache.Cache[string, string]
 }
 
 var _ auth.PasswordChecker = (*Directory)(nil)
@@ -187,12 +197,12 @@ func New(cfg Config) (*Directory, error) {
 			}
 		}
 	}
-	d.groupBase = cfg.GroupBaseDN
-	if d.groupBase == "" {
-		d.groupBase = u.BaseDN
-	}
-	if _, err := ldap.ParseDN(d.groupBase); err != nil {
-		return nil, fmt.Errorf("ldapauth: GroupBaseDN %q: %w", d.groupBase, err)
+	if cfg.GroupBaseDN != "" {
+		b, err := ldap.ParseDN(cfg.GroupBaseDN)
+		if err != nil {
+			return nil, fmt.Errorf("ldapauth: GroupBaseDN %q: %w", cfg.GroupBaseDN, err)
+		}
+		d.groupBaseDN = b
 	}
 	d.hopLimit = cfg.ReferralHopLimit
 	if d.hopLimit == 0 {
@@ -235,6 +245,7 @@ func New(cfg Config) (*Directory, error) {
 	}
 	d.logins = ttlcache.New[string, *auth.User](ttl, entries)
 	d.answers = ttlcache.New[string, bool](ttl, entries)
+	d.subgroups = ttlcache.New[string, []string](ttl, entries)
 	d.dns = ttlcache.New[string, string](ttl, entries)
 
 	d.dialer = &dialer{url: u, tls: cfg.TLSConfig}
@@ -274,6 +285,7 @@ func (d *Directory) Close() error {
 func (d *Directory) PurgeCache() {
 	d.logins.Purge()
 	d.answers.Purge()
+	d.subgroups.Purge()
 	d.dns.Purge()
 }
 

@@ -55,7 +55,7 @@ func (d *Directory) Require(kind string, args []string) (auth.Rule, error) {
 // get [auth.DeniedNoUser], failures to reach the directory an error (which
 // [auth.Require] logs and answers with 503).
 func (d *Directory) rule(name string, check func(ctx context.Context, u *auth.User, dn string) (bool, error)) auth.Rule {
-	return auth.RuleFunc(func(r *http.Request, u *auth.User) (auth.Decision, error) {
+	return auth.UserRule(func(r *http.Request, u *auth.User) (auth.Decision, error) {
 		if u == nil {
 			return auth.DeniedNoUser, nil
 		}
@@ -276,58 +276,133 @@ func (d *Directory) inGroup(ctx context.Context, u *auth.User, userDN, groupDN s
 	if d.cfg.GroupMembersAreNames {
 		member = u.Name
 	}
+	ok, err := d.memberOf(ctx, groupDN, member)
+	if err != nil || ok || d.depth < 0 {
+		return ok, err
+	}
+	visited := map[string]bool{normDN(groupDN): true}
+	return d.inSubGroups(ctx, groupDN, member, 0, visited)
+}
+
+// memberOf reports whether one of the group's GroupAttributes holds member,
+// by LDAP compares (cached).
+func (d *Directory) memberOf(ctx context.Context, groupDN, member string) (bool, error) {
 	for _, a := range d.groupAttrs {
 		ok, err := d.compare(ctx, groupDN, a, member)
 		if err != nil || ok {
 			return ok, err
 		}
 	}
-	if d.depth < 0 {
+	return false, nil
+}
+
+// inSubGroups looks for member in the groups nested in groupDN, as
+// mod_authnz_ldap's uldap_cache_check_subgroups does: no base DN is
+// involved; the group's own entry lists its sub-groups (see
+// [Directory.subGroups]), each is asked for member by compares, and those
+// without it are searched in turn, down to MaxSubGroupDepth levels below
+// the named group. Unlike Apache, a group already visited on this check is
+// not visited again, so that a cycle ends at once rather than at the depth
+// limit.
+func (d *Directory) inSubGroups(ctx context.Context, groupDN, member string, level int, visited map[string]bool) (bool, error) {
+	if level >= d.depth {
 		return false, nil
 	}
-	// Walk up from the user: the groups holding the user, then the groups
-	// holding those, one search per level.
-	classes := orFilter("objectClass", d.subClasses)
-	visited := map[string]bool{}
-	var frontier []string
-	for level := 0; level <= d.depth; level++ {
-		var values []string
-		attrs := d.subAttrs
-		if level == 0 {
-			values, attrs = []string{member}, d.groupAttrs
-		} else {
-			values = frontier
+	subs, err := d.subGroups(ctx, groupDN)
+	if err != nil {
+		return false, err
+	}
+	for _, sg := range subs {
+		key := normDN(sg)
+		if visited[key] {
+			continue
 		}
-		if len(values) == 0 {
-			return false, nil
+		visited[key] = true
+		ok, err := d.memberOf(ctx, sg, member)
+		if err != nil || ok {
+			return ok, err
 		}
-		var terms strings.Builder
-		for _, v := range values {
-			for _, a := range attrs {
-				terms.WriteString("(" + a + "=" + ldap.EscapeFilter(v) + ")")
-			}
-		}
-		filter := "(&" + classes + "(|" + terms.String() + "))"
-		req := ldap.NewSearchRequest(d.groupBase, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
-			0, 0, false, filter, []string{"1.1"}, nil)
-		entries, err := d.search(ctx, req)
-		if err != nil {
-			return false, err
-		}
-		frontier = frontier[:0]
-		for _, e := range entries {
-			key := strings.ToLower(e.DN)
-			if visited[key] {
-				continue
-			}
-			visited[key] = true
-			if g, err := ldap.ParseDN(e.DN); err == nil && g.EqualFold(group) {
-				return true, nil
-			}
-			frontier = append(frontier, e.DN)
+		if ok, err := d.inSubGroups(ctx, sg, member, level+1, visited); err != nil || ok {
+			return ok, err
 		}
 	}
 	return false, nil
+}
+
+// subGroups returns the DNs among groupDN's SubGroupAttributes values
+// whose entries are of one of the SubGroupClasses (Apache's sub-group
+// list, which it keeps in the operation cache as sgl_processed): one
+// base-scope read of the group, then, for each value, compares of its
+// objectClass, each cached. Values that are no DN, entries that do not
+// exist (a deleted user still listed) or that are no group, and, with
+// GroupBaseDN, entries outside it, are left out. An entry that is not a
+// group itself has no sub-groups.
+func (d *Directory) subGroups(ctx context.Context, groupDN string) ([]string, error) {
+	key := normDN(groupDN)
+	if subs, ok := d.subgroups.Get(key); ok {
+		return subs, nil
+	}
+	isGroup, err := d.isSubGroup(ctx, groupDN)
+	if err != nil || !isGroup {
+		return nil, err
+	}
+	req := ldap.NewSearchRequest(groupDN, ldap.ScopeBaseObject, ldap.NeverDerefAliases,
+		1, 0, false, "(objectClass=*)", d.subAttrs, nil)
+	entries, err := d.search(ctx, req)
+	if ldap.IsErrorAnyOf(err, ldap.LDAPResultNoSuchObject, ldap.LDAPResultInsufficientAccessRights) {
+		entries, err = nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the members of %q: %w", groupDN, err)
+	}
+	var subs []string
+	seen := map[string]bool{}
+	for _, e := range entries {
+		for _, a := range d.subAttrs {
+			for _, v := range e.GetEqualFoldAttributeValues(a) {
+				dn, err := ldap.ParseDN(v)
+				k := normDN(v)
+				if err != nil || len(dn.RDNs) == 0 || seen[k] {
+					continue
+				}
+				seen[k] = true
+				if d.groupBaseDN != nil && !d.groupBaseDN.AncestorOfFold(dn) && !d.groupBaseDN.EqualFold(dn) {
+					continue
+				}
+				ok, err := d.isSubGroup(ctx, v)
+				if err != nil {
+					return nil, err
+				}
+				if ok {
+					subs = append(subs, v)
+				}
+			}
+		}
+	}
+	d.subgroups.Put(key, subs)
+	return subs, nil
+}
+
+// isSubGroup reports whether the entry dn is of one of the SubGroupClasses,
+// by compares of its objectClass (cached); an entry that does not exist is
+// not.
+func (d *Directory) isSubGroup(ctx context.Context, dn string) (bool, error) {
+	for _, c := range d.subClasses {
+		ok, err := d.compare(ctx, dn, "objectClass", c)
+		if err != nil || ok {
+			return ok, err
+		}
+	}
+	return false, nil
+}
+
+// normDN is the key of a DN in caches and visited sets: parsed and printed
+// back lower-cased when it parses, else lower-cased as it is.
+func normDN(dn string) string {
+	if p, err := ldap.ParseDN(dn); err == nil {
+		return strings.ToLower(p.String())
+	}
+	return strings.ToLower(dn)
 }
 
 func (d *Directory) inGroupMemberOf(ctx context.Context, userDN string, group *ldap.DN) (bool, error) {
@@ -362,17 +437,4 @@ func (d *Directory) inGroupMemberOf(ctx context.Context, userDN string, group *l
 		frontier = next
 	}
 	return false, nil
-}
-
-func orFilter(attr string, values []string) string {
-	if len(values) == 1 {
-		return "(" + attr + "=" + ldap.EscapeFilter(values[0]) + ")"
-	}
-	var b strings.Builder
-	b.WriteString("(|")
-	for _, v := range values {
-		b.WriteString("(" + attr + "=" + ldap.EscapeFilter(v) + ")")
-	}
-	b.WriteString(")")
-	return b.String()
 }

@@ -39,8 +39,8 @@ func (f *authFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.htdigest, "htdigest", "", "Digest authentication against this htdigest `file` (AuthType Digest + AuthUserFile); needs -realm")
 	fs.StringVar(&f.realm, "realm", "", "authentication realm `name` (AuthName); must match the htdigest file's realm")
 	fs.StringVar(&f.groupFile, "group-file", "", "Apache group `file` for -require 'group ...' (AuthGroupFile)")
-	fs.Var(&f.requires, "require", "authorization `rule`: 'valid-user', 'user a b', 'group g', 'ip CIDR...', 'not ...', or a provider's kind such as 'ldap-group DN' (repeatable; any one suffices, as several Require lines). Default with authentication: valid-user")
-	fs.StringVar(&f.location, "auth-location", "", "`regexp` of the paths that require authentication, matched like <LocationMatch> against the request path (default: every path)")
+	fs.Var(&f.requires, "require", "authorization `rule`: 'valid-user', 'user a b', 'group g', 'ip CIDR...', 'method GET HEAD ...', 'all granted', 'not ...', or a provider's kind such as 'ldap-group DN' (repeatable; any one suffices, as several Require lines). Default with authentication: valid-user")
+	fs.StringVar(&f.location, "auth-location", "", "`regexp` of the paths that require authentication, matched like <LocationMatch> against the request path alone, never the query string: a '?' meant to start a query is refused (default: every path)")
 	fs.StringVar(&f.locPrefix, "auth-prefix", "", "`path` under which requests require authentication, on whole segments like <Location PATH> (a string comparison; exclusive with -auth-location)")
 	fs.StringVar(&f.checkURL, "auth-check-url", "", "`path` of a credential-check endpoint answering 200 for good credentials and 401 otherwise (Trac AccountManager's HttpAuthStore authentication_url)")
 	fs.StringVar(&f.secretFile, "auth-secret-file", "", "`file` holding the secret that signs Digest nonces, shared by replicas (default: random per process)")
@@ -159,11 +159,20 @@ func (f *authFlags) build(b *builder) (func(http.Handler) http.Handler, error) {
 	}
 	var rules []auth.Rule
 	for _, l := range lines {
+		if kind := requireKind(l); strings.HasPrefix(kind, "ldap-") && b.requireParsers[kind] == nil {
+			return nil, fmt.Errorf("-require %q: the ldap-* kinds need -ldap-url", l)
+		}
 		r, err := auth.ParseRequire(l, groups, b.requireParsers)
 		if err != nil {
 			return nil, fmt.Errorf("-require: %w", err)
 		}
+		if !schemesConfigured && auth.NeedsUser(r) {
+			return nil, fmt.Errorf("-require %q needs an authenticated user, but no authentication scheme is configured (-htpasswd, -htdigest, -ldap-url or -keytab): no request could satisfy it", l)
+		}
 		rules = append(rules, r)
+	}
+	if f.checkURL != "" && !schemesConfigured {
+		return nil, errors.New("-auth-check-url needs an authentication scheme (-htpasswd, -htdigest, -ldap-url or -keytab): without one it could only answer 401")
 	}
 	require, err := auth.NewRequire(auth.RequireConfig{Rules: rules, Logger: b.logger})
 	if err != nil {
@@ -180,6 +189,9 @@ func (f *authFlags) build(b *builder) (func(http.Handler) http.Handler, error) {
 	}
 	protect := authChain(guarded...)
 	if f.location != "" {
+		if err := checkLocation(f.location); err != nil {
+			return nil, err
+		}
 		re, err := regexp.Compile(f.location)
 		if err != nil {
 			return nil, fmt.Errorf("-auth-location: %w", err)
@@ -210,6 +222,54 @@ func (f *authFlags) build(b *builder) (func(http.Handler) http.Handler, error) {
 	onCheck := prefix.MustLocationMatch(regexp.MustCompile("^"+regexp.QuoteMeta(f.checkURL)+"$"),
 		func(http.Handler) http.Handler { return check })
 	return func(next http.Handler) http.Handler { return onCheck(protect(next)) }, nil
+}
+
+// requireKind returns the kind of a Require line, after any "not".
+func requireKind(line string) string {
+	f := strings.Fields(line)
+	for len(f) > 0 && f[0] == "not" {
+		f = f[1:]
+	}
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
+}
+
+// queryLike matches what follows a '?' that starts a query string rather
+// than a regexp quantifier: a parameter name and '=' ("?cmd=unbundle").
+var queryLike = regexp.MustCompile(`^[A-Za-z0-9_.~%-]+=`)
+
+// checkLocation refuses an -auth-location pattern that tries to match the
+// query string: the pattern is matched against the path alone, as
+// <LocationMatch> is, so "/repo?cmd=unbundle" (or "/repo\?cmd=unbundle")
+// would protect nothing that a client sends as a query, while the server
+// starts as if it did (issue 21). A '?' as a quantifier ("/trac/?$",
+// "(?i)", "a+?") is fine.
+func checkLocation(pattern string) error {
+	inClass := false
+	for i := 0; i < len(pattern); i++ {
+		c := pattern[i]
+		switch {
+		case c == '\\' && i+1 < len(pattern):
+			if pattern[i+1] == '?' && queryLike.MatchString(pattern[i+2:]) {
+				return fmt.Errorf("-auth-location %q: the \\? before %q reads as the start of a query string, but the pattern is matched against the request path alone, never the query string (as <LocationMatch>); protect the path, and use -require 'method ...' to tell reads from writes", pattern, pattern[i+2:])
+			}
+			i++
+		case inClass:
+			if c == ']' {
+				inClass = false
+			}
+		case c == '[':
+			inClass = true
+			if i+1 < len(pattern) && pattern[i+1] == ']' {
+				i++ // "[]...]": the first ']' is a literal
+			}
+		case c == '?' && i > 0 && pattern[i-1] != '(' && queryLike.MatchString(pattern[i+1:]):
+			return fmt.Errorf("-auth-location %q: the ? before %q is used as a literal, to start a query string, but in a regexp it makes the character before it optional, and the pattern is matched against the request path alone, never the query string (as <LocationMatch>); protect the path, and use -require 'method ...' to tell reads from writes", pattern, pattern[i+1:])
+		}
+	}
+	return nil
 }
 
 // authChain nests mws so that the first is the outermost.

@@ -28,7 +28,7 @@ func buildAuthLayer(t testing.TB, b *builder, args ...string) (func(http.Handler
 	fs.SetOutput(io.Discard)
 	var f authFlags
 	f.register(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		t.Fatalf("flags %q: %v", args, err)
 	}
 	if b == nil {
@@ -71,6 +71,7 @@ func writeAuthFiles(t *testing.T) authFiles {
 func TestAuthLayer(t *testing.T) {
 	files := writeAuthFiles(t)
 	loc := []string{"-htpasswd", files.htpasswd, "-realm", "Trac", "-auth-location", "/[^/]+/login"}
+	hgRecipe := []string{"-htpasswd", files.htpasswd, "-require", "method GET HEAD OPTIONS", "-require", "valid-user"}
 	tests := []struct {
 		name   string
 		args   []string
@@ -99,6 +100,8 @@ func TestAuthLayer(t *testing.T) {
 		{"check-url-anonymous", []string{"-htpasswd", files.htpasswd, "-auth-location", "^/trac/login$", "-auth-check-url", "/authFile"}, "/authFile", "", 401, "Unauthorized\n"},
 		{"check-url-good", []string{"-htpasswd", files.htpasswd, "-auth-location", "^/trac/login$", "-auth-check-url", "/authFile"}, "/authFile", basicAuth("alice", "pw"), 200, "OK\n"},
 		{"check-url-bad", []string{"-htpasswd", files.htpasswd, "-auth-location", "^/trac/login$", "-auth-check-url", "/authFile"}, "/authFile", basicAuth("alice", "no"), 401, "Unauthorized\n"},
+		{"method-recipe-anonymous-read", hgRecipe, "/hg/repo?cmd=capabilities", "", 200, "-"},
+		{"method-recipe-read-with-credentials", hgRecipe, "/hg/repo", basicAuth("alice", "pw"), 200, "alice Basic"},
 		{"check-url-not-under", []string{"-htpasswd", files.htpasswd, "-auth-location", "^/trac/login$", "-auth-check-url", "/authFile"}, "/authFile/x", "", 200, "-"},
 	}
 	for _, tt := range tests {
@@ -137,22 +140,60 @@ func TestAuthLayerConfig(t *testing.T) {
 		}
 	})
 	bad := []struct {
-		name string
-		args []string
+		name   string
+		args   []string
+		reason string // a part of the error
 	}{
-		{"digest-without-realm", []string{"-htdigest", files.htdigest}},
-		{"missing-htpasswd", []string{"-htpasswd", files.htpasswd + ".nope"}},
-		{"bad-regexp", []string{"-htpasswd", files.htpasswd, "-auth-location", "("}},
-		{"unknown-require", []string{"-htpasswd", files.htpasswd, "-require", "frob"}},
-		{"unknown-normalizer", []string{"-htpasswd", files.htpasswd, "-normalize-user", "upper"}},
-		{"location-without-scheme", []string{"-auth-location", "/login"}},
-		{"relative-check-url", []string{"-htpasswd", files.htpasswd, "-auth-check-url", "authFile"}},
-		{"missing-secret", []string{"-htdigest", files.htdigest, "-realm", "trac", "-auth-secret-file", files.htdigest + ".nope"}},
+		{"digest-without-realm", []string{"-htdigest", files.htdigest}, "needs -realm"},
+		{"missing-htpasswd", []string{"-htpasswd", files.htpasswd + ".nope"}, "-htpasswd"},
+		{"bad-regexp", []string{"-htpasswd", files.htpasswd, "-auth-location", "("}, "-auth-location"},
+		{"unknown-require", []string{"-htpasswd", files.htpasswd, "-require", "frob"}, "unknown kind"},
+		{"unknown-normalizer", []string{"-htpasswd", files.htpasswd, "-normalize-user", "upper"}, "unknown step"},
+		{"location-without-scheme", []string{"-auth-location", "/login"}, "need an authentication scheme"},
+		{"relative-check-url", []string{"-htpasswd", files.htpasswd, "-auth-check-url", "authFile"}, "absolute path"},
+		{"missing-secret", []string{"-htdigest", files.htdigest, "-realm", "trac", "-auth-secret-file", files.htdigest + ".nope"}, "-auth-secret-file"},
+		// Issue 21: configurations that used to start and fail open or
+		// never grant anyone.
+		{"valid-user-without-scheme", []string{"-require", "valid-user"}, "needs an authenticated user"},
+		{"user-without-scheme", []string{"-require", "user alice"}, "needs an authenticated user"},
+		{"group-without-scheme", []string{"-group-file", files.groups, "-require", "group admins"}, "needs an authenticated user"},
+		{"not-user-without-scheme", []string{"-require", "not user bob"}, "needs an authenticated user"},
+		{"user-beside-ip-without-scheme", []string{"-require", "ip 10.0.0.0/8", "-require", "valid-user"}, "needs an authenticated user"},
+		{"ldap-kind-without-ldap-url", []string{"-htpasswd", files.htpasswd, "-require", "ldap-group cn=x,dc=example,dc=com"}, "need -ldap-url"},
+		{"unregistered-kind", []string{"-htpasswd", files.htpasswd, "-require", "env FOO"}, "unknown kind"},
+		{"digest-realm-matches-no-line", []string{"-htdigest", files.htdigest, "-realm", "Trac"}, `has the realm "Trac" (it has "trac")`},
+		{"check-url-without-scheme", []string{"-require", "ip 10.0.0.0/8", "-auth-check-url", "/authFile"}, "needs an authentication scheme"},
+		{"location-query-literal", []string{"-htpasswd", files.htpasswd, "-auth-location", "/hg?cmd=unbundle"}, "never the query string"},
+		{"location-query-escaped", []string{"-htpasswd", files.htpasswd, "-auth-location", `^/hg/repo\?cmd=unbundle`}, "never the query string"},
+		{"method-lowercase", []string{"-htpasswd", files.htpasswd, "-require", "method get"}, "not an HTTP method"},
+		{"method-without-methods", []string{"-htpasswd", files.htpasswd, "-require", "method"}, "without methods"},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := buildAuthLayer(t, nil, tt.args...); err == nil {
-				t.Error("no error")
+			_, err := buildAuthLayer(t, nil, tt.args...)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !strings.Contains(err.Error(), tt.reason) {
+				t.Errorf("error %q does not say %q", err, tt.reason)
+			}
+		})
+	}
+	good := []struct {
+		name string
+		args []string
+	}{
+		{"ip-alone", []string{"-require", "ip 10.0.0.0/8"}},
+		{"all-granted-alone", []string{"-require", "all granted"}},
+		{"method-alone", []string{"-require", "method GET HEAD"}},
+		{"location-optional-slash", []string{"-htpasswd", files.htpasswd, "-auth-location", "^/trac/?$"}},
+		{"location-flags-group", []string{"-htpasswd", files.htpasswd, "-auth-location", "(?i)^/login"}},
+		{"location-lazy", []string{"-htpasswd", files.htpasswd, "-auth-location", "^/a.+?/login"}},
+	}
+	for _, tt := range good {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := buildAuthLayer(t, nil, tt.args...); err != nil {
+				t.Errorf("refused: %v", err)
 			}
 		})
 	}
@@ -357,4 +398,49 @@ func edgeAuthRequest(tb testing.TB, args []string, target, authz string) (http.H
 		r.Header.Set("Authorization", authz)
 	}
 	return h, r
+}
+
+// TestMethodRecipe is the hgweb, Subversion and WebDAV setup of issue 21,
+// Apache's <RequireAny> Require method GET HEAD OPTIONS / Require
+// valid-user </RequireAny>: reads go through anonymously, writes from an
+// anonymous client get 401 with the challenge, writes with credentials go
+// through as the user, and wrong credentials are refused on reads too.
+func TestMethodRecipe(t *testing.T) {
+	files := writeAuthFiles(t)
+	mw, err := buildAuthLayer(t, nil, "-htpasswd", files.htpasswd, "-realm", "hg",
+		"-require", "method GET HEAD OPTIONS", "-require", "valid-user")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		method, authz string
+		status        int
+		body          string
+	}{
+		{"GET", "", 200, "-"},
+		{"HEAD", "", 200, ""},
+		{"OPTIONS", "", 200, "-"},
+		{"POST", "", 401, "Unauthorized\n"},
+		{"PUT", "", 401, "Unauthorized\n"},
+		{"DELETE", "", 401, "Unauthorized\n"},
+		{"POST", basicAuth("alice", "pw"), 200, "alice Basic"},
+		{"POST", basicAuth("alice", "wrong"), 401, "Unauthorized\n"},
+		{"GET", basicAuth("alice", "wrong"), 401, "Unauthorized\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.authz, func(t *testing.T) {
+			r := httptest.NewRequest(tt.method, "/hg/repo?cmd=unbundle", nil)
+			if tt.authz != "" {
+				r.Header.Set("Authorization", tt.authz)
+			}
+			w := httptest.NewRecorder()
+			mw(whoamiApp).ServeHTTP(w, r)
+			if w.Code != tt.status || (tt.method != "HEAD" && w.Body.String() != tt.body) {
+				t.Fatalf("%d %q, want %d %q", w.Code, w.Body, tt.status, tt.body)
+			}
+			if w.Code == 401 && w.Header().Get("WWW-Authenticate") != `Basic realm="hg", charset="UTF-8"` {
+				t.Errorf("challenge %q", w.Header().Values("WWW-Authenticate"))
+			}
+		})
+	}
 }

@@ -24,6 +24,7 @@ type kerberosFlags struct {
 	basic        bool
 	basicFirst   bool
 	basicRealm   string
+	basicCache   time.Duration
 	krb5Conf     string
 	defaultRealm string
 	skew         time.Duration
@@ -40,6 +41,7 @@ func (f *kerberosFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.basic, "kerberos-basic", false, "also offer Basic and check the password against the KDC (SSPIOfferBasic, GssapiBasicAuth, KrbMethodK5Passwd)")
 	fs.BoolVar(&f.basicFirst, "kerberos-basic-first", false, "offer Basic before Negotiate (SSPIBasicPreferred)")
 	fs.StringVar(&f.basicRealm, "kerberos-basic-realm", "", "`realm` of the Basic challenge (AuthName); default: Kerberos")
+	fs.DurationVar(&f.basicCache, "kerberos-basic-cache-ttl", 0, "how long a Basic password the KDC accepted is remembered (a keyed hash, as -auth-cache-ttl for htpasswd): a cached login makes no KDC request; 0 means 5m, negative disables the cache")
 	fs.StringVar(&f.krb5Conf, "krb5-conf", "", "krb5.conf `file` the Basic fallback finds the KDC with; default: $KRB5_CONFIG or /etc/krb5.conf")
 	fs.StringVar(&f.defaultRealm, "kerberos-default-realm", "", "`realm` of Basic user names typed without one; default: the -spn realm or krb5.conf's default_realm")
 	fs.DurationVar(&f.skew, "kerberos-clock-skew", 0, "tolerated clock `skew` between clients, the KDC and us; 0 means 5m")
@@ -63,22 +65,23 @@ func init() {
 // layer has no middleware of its own.
 func (f *kerberosFlags) build(b *builder) (func(http.Handler) http.Handler, error) {
 	if f.keytab == "" {
-		if f.spn != "" || f.basic || f.krb5Conf != "" || f.session != 0 || f.sessionKey != "" {
-			return nil, errors.New("-spn, -kerberos-basic, -krb5-conf and -kerberos-session need -keytab")
+		if f.spn != "" || f.basic || f.basicFirst || f.basicRealm != "" || f.basicCache != 0 || f.krb5Conf != "" || f.defaultRealm != "" || f.pac || f.session != 0 || f.sessionKey != "" {
+			return nil, errors.New("-spn, the -kerberos-* flags and -krb5-conf need -keytab")
 		}
 		return nil, nil
 	}
 	cfg := kerberos.Config{
-		Keytab:       f.keytab,
-		SPN:          f.spn,
-		MaxClockSkew: f.skew,
-		DecodePAC:    f.pac,
-		Basic:        f.basic,
-		BasicRealm:   f.basicRealm,
-		BasicFirst:   f.basicFirst,
-		Krb5Conf:     f.krb5Conf,
-		DefaultRealm: f.defaultRealm,
-		Logger:       b.logger,
+		Keytab:        f.keytab,
+		SPN:           f.spn,
+		MaxClockSkew:  f.skew,
+		DecodePAC:     f.pac,
+		Basic:         f.basic,
+		BasicRealm:    f.basicRealm,
+		BasicFirst:    f.basicFirst,
+		BasicCacheTTL: f.basicCache,
+		Krb5Conf:      f.krb5Conf,
+		DefaultRealm:  f.defaultRealm,
+		Logger:        b.logger,
 	}
 	norm, err := f.normalizer()
 	if err != nil {

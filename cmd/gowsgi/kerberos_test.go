@@ -30,7 +30,7 @@ func buildKerberosChain(t *testing.T, args ...string) (http.Handler, error) {
 	var a authFlags
 	k.register(fs)
 	a.register(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		t.Fatalf("flags %q: %v", args, err)
 	}
 	b := &builder{logger: quiet, requireParsers: map[string]func([]string) (auth.Rule, error){}}
@@ -155,6 +155,8 @@ func TestKerberosLayerErrors(t *testing.T) {
 	}{
 		{"spn without keytab", []string{"-spn", "HTTP/x"}, "need -keytab"},
 		{"basic without keytab", []string{"-kerberos-basic"}, "need -keytab"},
+		{"basic realm without keytab", []string{"-kerberos-basic-realm", "Trac"}, "need -keytab"},
+		{"cache ttl without keytab", []string{"-kerberos-basic-cache-ttl", "1m"}, "need -keytab"},
 		{"missing keytab", []string{"-keytab", "/nonexistent"}, "reading the keytab"},
 		{"bad name form", []string{"-keytab", "/nonexistent", "-kerberos-name", "upper"}, "-kerberos-name"},
 		{"local without realm", []string{"-keytab", "/nonexistent", "-kerberos-name", "local"}, "needs the realm"},

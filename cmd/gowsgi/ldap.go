@@ -50,8 +50,8 @@ func (f *ldapFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.groupAttributeIsDN, "ldap-group-attribute-is-dn", true, "group members are DNs; false: login names, as memberUid (AuthLDAPGroupAttributeIsDN)")
 	fs.Var(&f.subGroupAttributes, "ldap-subgroup-attribute", "`attribute` of a group listing nested groups (AuthLDAPSubGroupAttribute, repeatable); default: member and uniqueMember")
 	fs.Var(&f.subGroupClasses, "ldap-subgroup-class", "object `class` of nested groups (AuthLDAPSubGroupClass, repeatable); default: groupOfNames, groupOfUniqueNames, group")
-	fs.IntVar(&f.maxSubGroupDepth, "ldap-max-subgroup-depth", 10, "levels of nested groups Require ldap-group follows; 0: direct members only (AuthLDAPMaxSubGroupDepth)")
-	fs.StringVar(&f.groupBaseDN, "ldap-group-base-dn", "", "`DN` under which nested groups are searched; default: the URL's base DN")
+	fs.IntVar(&f.maxSubGroupDepth, "ldap-max-subgroup-depth", 10, "levels of nested groups Require ldap-group follows below the named group, each found by reading a group's members and probing their objectClass against -ldap-subgroup-class; 0: direct members only (AuthLDAPMaxSubGroupDepth)")
+	fs.StringVar(&f.groupBaseDN, "ldap-group-base-dn", "", "only follow nested groups whose entries lie under this `DN` (a limit Apache lacks, for directories where others can create groups); default: anywhere, as Apache: the members of each group are probed directly, no base DN involved")
 	fs.BoolVar(&f.memberOf, "ldap-member-of", false, "Require ldap-group reads the user's memberOf attribute (Active Directory) instead of the groups' member lists")
 	fs.BoolVar(&f.inChain, "ldap-matching-rule-in-chain", false, "Require ldap-group asks Active Directory to resolve nested groups (LDAP_MATCHING_RULE_IN_CHAIN, 1.2.840.113556.1.4.1941); AD only")
 	fs.BoolVar(&f.referrals, "ldap-referrals", false, "follow referrals returned by searches (AuthLDAPReferrals on)")
@@ -77,7 +77,8 @@ func init() {
 // auth layer. The layer has no middleware of its own.
 func (f *ldapFlags) build(b *builder) (func(http.Handler) http.Handler, error) {
 	if f.url == "" {
-		if f.bindDN != "" || f.bindPasswordFile != "" || f.remoteUserAttribute != "" || len(f.groupAttributes) > 0 || f.memberOf || f.inChain {
+		if f.bindDN != "" || f.bindPasswordFile != "" || f.remoteUserAttribute != "" || len(f.groupAttributes) > 0 || f.memberOf || f.inChain ||
+			len(f.subGroupAttributes) > 0 || len(f.subGroupClasses) > 0 || f.groupBaseDN != "" || f.referrals || f.caFile != "" {
 			return nil, errors.New("the -ldap-* flags need -ldap-url")
 		}
 		return nil, nil

@@ -110,6 +110,87 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
+// repeatable marks listFlag as a flag that may be given several times;
+// every other flag may be given once (see [onceFlags]).
+func (l *listFlag) repeatable() {}
+
+// onceValue wraps a single-value flag so that giving it a second time is an
+// error instead of silently keeping the last value: with
+// -auth-location '^/uid$' -auth-location '^/env$', last-wins would leave
+// /uid unprotected. Fail closed.
+type onceValue struct {
+	flag.Value
+	name  string
+	first *string // the first value given; nil before any
+}
+
+// String guards against the zero value that package flag makes to learn a
+// flag's default.
+func (o *onceValue) String() string {
+	if o == nil || o.Value == nil {
+		return ""
+	}
+	return o.Value.String()
+}
+
+func (o *onceValue) Set(v string) error {
+	if o.first != nil {
+		return fmt.Errorf("given twice (%q, then %q): -%s takes one value; give it once", *o.first, v, o.name)
+	}
+	o.first = &v
+	return o.Value.Set(v)
+}
+
+// onceBool is onceValue for a boolean flag, which must keep IsBoolFlag so
+// that "-flag" alone still means true.
+type onceBool struct{ onceValue }
+
+func (b *onceBool) IsBoolFlag() bool { return true }
+
+// onceFlags makes every flag of fs that is not repeatable refuse a second
+// value while fs parses. Call it after all flags are registered, before
+// Parse; call restore after Parse, and before printing the defaults
+// (package flag learns a flag's type name and zero value from its Value,
+// which must be the original for -h to read right).
+func onceFlags(fs *flag.FlagSet) (restore func()) {
+	orig := map[*flag.Flag]flag.Value{}
+	fs.VisitAll(func(f *flag.Flag) {
+		if _, ok := f.Value.(interface{ repeatable() }); ok {
+			return
+		}
+		orig[f] = f.Value
+		o := &onceValue{Value: f.Value, name: f.Name}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			f.Value = &onceBool{*o}
+			return
+		}
+		f.Value = o
+	})
+	return func() {
+		for f, v := range orig {
+			f.Value = v
+		}
+	}
+}
+
+// parseFlags parses args with fs, refusing a second value for any
+// single-value flag ([onceFlags]).
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	restore := onceFlags(fs)
+	defer restore()
+	usage := fs.Usage
+	fs.Usage = func() {
+		restore()
+		if usage != nil {
+			usage()
+		} else {
+			fs.PrintDefaults()
+		}
+	}
+	defer func() { fs.Usage = usage }()
+	return fs.Parse(args)
+}
+
 // options are the flags main.go owns; layers own the rest.
 type options struct {
 	listen            string
@@ -282,7 +363,7 @@ func run(args []string, stderr io.Writer) int {
 			l.flags(fs)
 		}
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return 2
 	}
 	if fs.NArg() != 1 {

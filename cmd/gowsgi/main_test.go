@@ -158,12 +158,21 @@ func TestFlagErrors(t *testing.T) {
 		{"bad memory limit", []string{"-memory-limit", "lots", "x.wsgi"}, 2},
 		{"bad env", []string{"-env", "NOEQUALS", "x.wsgi"}, 1},
 		{"missing script", []string{"/nonexistent/app.wsgi"}, 1},
+		// Issue 21: a single-value flag given twice is refused, not
+		// last-wins (which left /uid unprotected here).
+		{"auth-location twice", []string{"-htpasswd", "/dev/null", "-auth-location", "^/uid$", "-auth-location", "^/env$", "x.wsgi"}, 2},
+		{"htpasswd twice", []string{"-htpasswd", "a", "-htpasswd", "b", "x.wsgi"}, 2},
+		{"realm twice", []string{"-realm", "a", "-realm", "a", "x.wsgi"}, 2},
+		{"bool twice", []string{"-pass-authorization", "-pass-authorization=false", "x.wsgi"}, 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var out strings.Builder
 			if code := run(tc.args, &out); code != tc.code {
 				t.Errorf("exit %d, want %d: %s", code, tc.code, out.String())
+			}
+			if strings.HasSuffix(tc.name, " twice") && !strings.Contains(out.String(), "given twice") {
+				t.Errorf("no reason given: %s", out.String())
 			}
 		})
 	}

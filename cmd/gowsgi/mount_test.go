@@ -34,7 +34,7 @@ func chainFromArgs(t *testing.T, app http.Handler, args ...string) (http.Handler
 			l.flags(fs)
 		}
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		t.Fatalf("flags %q: %v", args, err)
 	}
 	b := &builder{logger: quiet, requireParsers: map[string]func([]string) (auth.Rule, error){}}

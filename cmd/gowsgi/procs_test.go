@@ -55,7 +55,7 @@ func TestGoMaxProcsLayer(t *testing.T) {
 		var o options
 		o.register(fs)
 		l.flags(fs)
-		if err := fs.Parse(args); err != nil {
+		if err := parseFlags(fs, args); err != nil {
 			t.Fatal(err)
 		}
 		b := &builder{logger: slog.New(slog.NewTextHandler(io.Discard, nil))}

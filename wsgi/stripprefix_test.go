@@ -7,6 +7,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"path"
+	"strings"
 	"testing"
 
 	"github.com/gowsgi/gowsgi/internal/testenv"
@@ -124,4 +127,43 @@ func TestStripPrefixFlask(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzStrippedPrefix derives SCRIPT_NAME from any request target behind
+// http.StripPrefix with any prefix: it must never panic, and what it
+// returns must be a clean absolute SCRIPT_NAME that starts the path the
+// client sent, with a PATH_INFO that ends it.
+func FuzzStrippedPrefix(f *testing.F) {
+	for _, s := range [][2]string{
+		{"/app", "/app/x"}, {"/app/", "/app/"}, {"/app", "/app//x"}, {"/app", "/x/../app/x"},
+		{"/app", "http://h/app/x?q"}, {"/caf\u00e9", "/caf%C3%A9/x"}, {"/a", "/a%2Fb"}, {"/", "//x"},
+		{"/app", "*"}, {"/app", "/app%zz"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, strip, target string) {
+		req, err := http.ReadRequest(bufio.NewReader(strings.NewReader("GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n")))
+		if err != nil {
+			return
+		}
+		orig, err := url.PathUnescape(req.URL.EscapedPath())
+		if err != nil {
+			return
+		}
+		http.StripPrefix(strip, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			sn, pi := strippedPrefix(r)
+			if sn == "" {
+				if pi != r.URL.Path {
+					t.Fatalf("no SCRIPT_NAME but PATH_INFO %q for path %q", pi, r.URL.Path)
+				}
+				return
+			}
+			if sn[0] != '/' || path.Clean(sn) != sn || pi != "" && pi[0] != '/' {
+				t.Fatalf("target %q strip %q: SCRIPT_NAME %q PATH_INFO %q", target, strip, sn, pi)
+			}
+			if !strings.HasPrefix(orig, sn) || !strings.HasSuffix(orig, pi) {
+				t.Fatalf("target %q strip %q: SCRIPT_NAME %q and PATH_INFO %q do not frame %q", target, strip, sn, pi, orig)
+			}
+		})).ServeHTTP(httptest.NewRecorder(), req)
+	})
 }

@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench/auth-basic.sh (issue 5): a hello-world WSGI app behind HTTP Basic with
+# bench/auth-basic.sh: a hello-world WSGI app behind HTTP Basic with
 # a bcrypt (cost 10) htpasswd made by Debian's htpasswd, under cmd/gowsgi
 # (-htpasswd FILE -require valid-user) and Apache (mod_auth_basic +
 # mod_authn_file, mod_wsgi embedded), each also unprotected, in one run.

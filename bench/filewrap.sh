@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench/filewrap.sh (issue 4): a 1 GiB file downloaded through wsgi.file_wrapper
+# bench/filewrap.sh: a 1 GiB file downloaded through wsgi.file_wrapper
 # under cmd/gowsgi, vs the same file served statically by Apache (EnableSendfile
 # On) and nginx (sendfile on), in one run. Prints GB/s, each peer's ratio to
 # gowsgi, and CPU seconds per GiB sent (gowsgi: the Go process alone).

@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench/upload.sh (issue 18): a 256 MiB upload (POST with Content-Length,
+# bench/upload.sh: a 256 MiB upload (POST with Content-Length,
 # curl from a file in the page cache) to an app that hashes the body, under
 # cmd/gowsgi, uWSGI (--http-socket) and gunicorn (sync), in one run: once
 # read with one wsgi.input.read(), once with a loop of read(65536). Prints

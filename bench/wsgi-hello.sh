@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench/wsgi-hello.sh (issue 2): a hello-world WSGI app under cmd/gowsgi, uWSGI,
+# bench/wsgi-hello.sh: a hello-world WSGI app under cmd/gowsgi, uWSGI,
 # gunicorn and Apache mod_wsgi (embedded and daemon mode), in one run, wrk on
 # loopback; prints requests/s and each peer's ratio to gowsgi.
 # Target: gowsgi (-processes 2 -threads 1) ≥ uWSGI (2 processes).

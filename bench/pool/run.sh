@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench/pool/run.sh (issue 9): throughput of 50 database/sql pools × 3 callers
+# bench/pool/run.sh: throughput of 50 database/sql pools × 3 callers
 # against a real PostgreSQL 15 (started by the benchmark itself through
 # internal/testenv: initdb/postgres in a temp dir, as user postgres when run as
 # root), four ways, in one run:

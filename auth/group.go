@@ -76,7 +76,7 @@ func parseGroupFile(data []byte) (map[string]map[string]bool, error) {
 		name, members, ok := strings.Cut(line, ":")
 		name = strings.TrimSpace(name)
 		if !ok || name == "" || strings.ContainsAny(name, " \t") {
-			return fmt.Errorf("line %d: want group: user user ...", n)
+			return fmt.Errorf("line %d: want \"group: user user\"", n)
 		}
 		set := out[name]
 		if set == nil {

@@ -160,10 +160,12 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 	}
 	// database/sql's fallback (ctxDriverBegin).
 	if opts.Isolation != driver.IsolationLevel(0) {
-		return nil, errors.New("pool: driver does not support non-default isolation level")
+		// database/sql's own words, prefix included: the wrapper must be
+		// invisible (TestWrapperIsInvisible), so these are not "pool: ".
+		return nil, errors.New("sql: driver does not support non-default isolation level")
 	}
 	if opts.ReadOnly {
-		return nil, errors.New("pool: driver does not support read-only transactions")
+		return nil, errors.New("sql: driver does not support read-only transactions")
 	}
 	//lint:ignore SA1019 database/sql's own fallback for a driver without ConnBeginTx
 	tx, err := c.inner.Begin()
@@ -245,7 +247,7 @@ func namedValueToValue(named []driver.NamedValue) ([]driver.Value, error) {
 	vals := make([]driver.Value, len(named))
 	for i, nv := range named {
 		if nv.Name != "" {
-			return nil, errors.New("pool: driver does not support the use of Named Parameters")
+			return nil, errors.New("sql: driver does not support the use of Named Parameters")
 		}
 		vals[i] = nv.Value
 	}

@@ -36,14 +36,47 @@ func benchWindow() time.Duration {
 }
 
 // sampler counts the backends named app in pg_stat_activity until ctx
-// ends; wait returns the number of samples and the largest count.
-func sampler(ctx context.Context, admin *sql.DB, app string) (wait func() (samples, peak int64, err error)) {
+// ends, those whose client port is still open in this process
+// (testenv.ClientPorts): a backend stays listed until its process exits,
+// after the pool closed its connection, and the cap is on the connections
+// the pools hold. wait returns the number of samples and the largest count.
+func sampler(ctx context.Context, admin *sql.DB, pgPort int, app string) (wait func() (samples, peak int64, err error)) {
 	done := make(chan error, 1)
 	var n, max int64
+	count := func() (int64, error) {
+		rows, err := admin.QueryContext(ctx, "SELECT client_port FROM pg_stat_activity WHERE application_name = $1", app)
+		if err != nil {
+			return 0, err
+		}
+		defer rows.Close()
+		var listed []int
+		for rows.Next() {
+			var p sql.NullInt64
+			if err := rows.Scan(&p); err != nil {
+				return 0, err
+			}
+			if p.Valid {
+				listed = append(listed, int(p.Int64))
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return 0, err
+		}
+		open, err := testenv.ClientPorts(pgPort)
+		if err != nil {
+			return 0, err
+		}
+		var c int64
+		for _, p := range listed {
+			if open[p] {
+				c++
+			}
+		}
+		return c, nil
+	}
 	go func() {
 		for ctx.Err() == nil {
-			var c int64
-			err := admin.QueryRowContext(ctx, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", app).Scan(&c)
+			c, err := count()
 			if err != nil {
 				if ctx.Err() == nil {
 					done <- err
@@ -137,7 +170,7 @@ func BenchmarkFiftyPools(b *testing.B) {
 				}
 			}()
 			ctx, cancel := context.WithCancel(context.Background())
-			wait := sampler(ctx, admin, app)
+			wait := sampler(ctx, admin, pg.Port, app)
 			// Every caller queries from the start; only the queries that
 			// end inside the window after the warm-up count, so that
 			// connecting the pools is not measured.

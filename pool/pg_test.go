@@ -230,7 +230,7 @@ func TestFiftyPoolsAgainstPostgres(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), run)
 	defer cancel()
 
-	wait := sampler(ctx, admin, app)
+	wait := sampler(ctx, admin, pg.Port, app)
 
 	type result struct {
 		queries int

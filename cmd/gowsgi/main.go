@@ -85,6 +85,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -278,7 +279,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.reloadInterval, "reload-interval", time.Second, "how often the script's modification time is checked")
 	fs.BoolVar(&o.scriptReloading, "reload", true, "replace the workers when the script file changes (WSGIScriptReloading); SIGHUP always reloads")
 	fs.DurationVar(&o.gracefulTimeout, "graceful-timeout", 30*time.Second, "how long a worker being replaced (reload, recycling) may finish its requests before it is killed; shutdown uses -shutdown-timeout")
-	fs.StringVar(&o.statusAddr, "status-addr", "", "`address` to serve worker statistics on, as JSON at / and expvar at /debug/vars (off when empty)")
+	fs.StringVar(&o.statusAddr, "status-addr", "", "`address` to serve worker statistics on, as JSON at / and expvar at /debug/vars, and Go profiles at /debug/pprof/ (mod_status; off when empty: keep it on loopback)")
 }
 
 func splitKV(flagName, v string) (string, string, error) {
@@ -533,7 +534,10 @@ var (
 )
 
 // statusHandler serves app.Stats() as JSON at / and the expvar variables
-// (with "gowsgi" holding the same statistics) at /debug/vars.
+// (with "gowsgi" holding the same statistics) at /debug/vars, and the Go
+// process's profiles at /debug/pprof/ (net/http/pprof: heap?gc=1 reads the
+// heap after a collection, profile?seconds=N the CPU). Like mod_status, it
+// is for the operator: keep -status-addr on loopback or a private address.
 func statusHandler(app *wsgi.Handler) http.Handler {
 	currentApp.Store(app)
 	publishOnce.Do(func() {
@@ -546,6 +550,11 @@ func statusHandler(app *wsgi.Handler) http.Handler {
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/debug/vars", expvar.Handler())
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(app.Stats())

@@ -146,6 +146,15 @@ func TestHelloExample(t *testing.T) {
 	if !strings.Contains(vars, `"gowsgi"`) || !strings.Contains(vars, `"served"`) {
 		t.Errorf("expvar: %.300q", vars)
 	}
+	// The heap after a forced collection, on the status address only: on
+	// the public one, /debug/pprof/ is the application's path.
+	resp, heap := do(t, http.DefaultClient, "GET", "http://"+statusAddr+"/debug/pprof/heap?gc=1&debug=1", "")
+	if resp.StatusCode != 200 || !strings.Contains(heap, "HeapInuse") {
+		t.Errorf("status pprof heap: %d %.200q", resp.StatusCode, heap)
+	}
+	if _, body := do(t, http.DefaultClient, "GET", "http://"+addr+"/debug/pprof/", ""); body != "Hello, World!\n" {
+		t.Errorf("the public address served %.100q at /debug/pprof/, not the application", body)
+	}
 }
 
 func TestFlagErrors(t *testing.T) {

@@ -379,7 +379,7 @@ func (s *state) upload(cl *client, rng *rand.Rand, sized bool) {
 	}
 	off := rng.IntN(len(s.randBuf) - n + 1)
 	body := s.randBuf[off : off+n]
-	abandon := rng.IntN(4) == 0
+	abandon := n > 0 && rng.IntN(4) == 0
 	kind := "upload-chunked"
 	var enc []byte
 	head := fmt.Sprintf("POST /upload HTTP/1.1\r\nHost: %s\r\nContent-Type: application/octet-stream\r\n", cl.addr)
@@ -547,8 +547,8 @@ func main() {
 	if err == nil && *statusURL != "" {
 		_, err = loopback(*statusURL)
 	}
-	if err == nil && (*pid <= 0 || *duration <= 0 || *duration > 2*time.Hour || *after < 0 || *after > time.Hour || *conns < 1 || *conns > 256) {
-		err = errors.New("soakload: need -pid, 0 < -duration ≤ 2h, 0 ≤ -after ≤ 1h, 1 ≤ -conns ≤ 256")
+	if err == nil && (*pid <= 0 || *duration <= 0 || *duration > 2*time.Hour || *after < 0 || *after > time.Hour || *conns < 1 || *conns > 256 || *dlSize < 1 || *maxUpload < 0 || *maxUpload > 1<<30) {
+		err = errors.New("soakload: need -pid, 0 < -duration ≤ 2h, 0 ≤ -after ≤ 1h, 1 ≤ -conns ≤ 256, -download-size ≥ 1, 0 ≤ -max-upload ≤ 1 GiB")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

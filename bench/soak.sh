@@ -52,7 +52,7 @@ printf 'kill -9 a worker every %s, SIGHUP every %s, /crash every %s, /hang every
 rc=0
 "$WORK/soakload" -url "$(url_of gowsgi)" -status "http://127.0.0.1:$sport" -pid "$(pid_of gowsgi)" \
 	-duration "$SOAK_DURATION" -after "$SOAK_AFTER" -conns "$SOAK_CONNS" -seed "$SOAK_SEED" \
-	-kill-every "$KILL_EVERY" -hup-every "$HUP_EVERY" -crash-every "$CRASH_EVERY" -hang-every "$HANG_EVERY" \
+	-kill-every "$KILL_EVERY" -hup-every "$HUP_EVERY" -crash-every "$CRASH_EVERY" -hang-every "$HANG_EVERY" -request-timeout "$REQUEST_TIMEOUT" \
 	-events "$WORK/events" || rc=$?
 if ! kill -0 "$(pid_of gowsgi)" 2>/dev/null; then
 	fail gowsgi "gowsgi exited during the soak" "$WORK/gowsgi.log"

@@ -67,6 +67,7 @@ var (
 	probeEvery  = flag.Duration("probe-every", time.Second, "GET /hello on a fresh connection this often")
 	sampleEvery = flag.Duration("sample-every", 15*time.Second, "sample the Go process this often during the load")
 	reqTimeout  = flag.Duration("timeout", 30*time.Second, "client deadline of one request (a request past it is a client timeout)")
+	srvTimeout  = flag.Duration("request-timeout", 5*time.Second, "gowsgi's -request-timeout: a stream or download still sending after it is cut, and its worker killed, by design")
 	window      = flag.Duration("window", 2*time.Second, "a failure ending this long after a worker death it was in flight at is explained by it")
 	maxRequests = flag.Int64("max-requests", 5_000_000, "stop the load after this many requests")
 	seed        = flag.Uint64("seed", 0, "random seed (0: from the clock)")
@@ -94,6 +95,14 @@ type record struct {
 	outcome    string // "200", "502", ..., "reset", "cut body", "client timeout", "abandoned", "data loss"
 	detail     string
 	abandoned  bool
+	got        int64 // body bytes received (streams and downloads)
+}
+
+// pastTimeout: a stream or download that was sending its body when the
+// server's request timeout cut it (and killed its worker), as configured.
+func (r record) pastTimeout() bool {
+	return (r.kind == "stream" || r.kind == "download") && r.got > 0 && r.outcome == "cut body" &&
+		r.end.Sub(r.start) >= *srvTimeout-100*time.Millisecond
 }
 
 func (r record) ok() bool {
@@ -143,6 +152,8 @@ func (s *state) add(r record) {
 		s.events = append(s.events, event{r.end, "/crash answered " + r.outcome, true})
 	case r.kind == "hang" && r.outcome == "504":
 		s.events = append(s.events, event{r.end, "/hang answered 504", true})
+	case r.pastTimeout():
+		s.events = append(s.events, event{r.end, r.kind + " cut at the request timeout", true})
 	}
 	if r.kind == "probe" && r.outcome == "200" {
 		if d := r.end.Sub(r.start); d > s.probeMax {
@@ -206,10 +217,13 @@ func classify(err error) string {
 // concurrently with reading the response (as net/http does), and checks the
 // response with check. When abandonUpload, writeBody writes only part of the
 // body and the connection is closed without reading a response.
-func (s *state) do(cl *client, kind string, fresh bool, head string, writeBody func(w *bufio.Writer) error, abandonUpload bool, check func(resp *http.Response) (outcome, detail string)) record {
+func (s *state) do(cl *client, kind string, fresh bool, head string, writeBody func(w *bufio.Writer) error, abandonUpload bool, got *int64, check func(resp *http.Response) (outcome, detail string)) record {
 	r := record{kind: kind, start: time.Now()}
 	defer func() {
 		r.end = time.Now()
+		if got != nil {
+			r.got = *got
+		}
 		s.total.Add(1)
 		s.add(r)
 	}()
@@ -262,7 +276,7 @@ func (s *state) do(cl *client, kind string, fresh bool, head string, writeBody f
 // when pat, and stops after abandonAt bytes (abandonAt < 0: read it all).
 // It returns the outcome: "200" (complete and as expected), "abandoned",
 // "cut body" (ended visibly incomplete), "data loss" or the status.
-func readBody(resp *http.Response, want int64, pat bool, abandonAt int64) (string, string) {
+func readBody(resp *http.Response, want int64, pat bool, abandonAt int64, got *int64) (string, string) {
 	defer resp.Body.Close()
 	if resp.StatusCode != 200 {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
@@ -273,12 +287,13 @@ func readBody(resp *http.Response, want int64, pat bool, abandonAt int64) (strin
 	}
 	buf := make([]byte, 32<<10)
 	var off int64
+	defer func() { *got = off }()
 	for {
 		n, err := resp.Body.Read(buf)
 		if pat {
 			for i := 0; i < n; i++ {
 				if buf[i] != pattern[(off+int64(i))%65536] {
-					return "data loss", fmt.Sprintf("byte %d differs (framing %s)", off+int64(i), framing(resp))
+					return "data loss", wrongBytes(resp, buf[i:n], off+int64(i), want, framing(resp))
 				}
 			}
 		}
@@ -300,6 +315,20 @@ func readBody(resp *http.Response, want int64, pat bool, abandonAt int64) (strin
 		return "data loss", fmt.Sprintf("body ended as complete after %d of %d bytes (%s)", off, want, framing(resp))
 	}
 	return "200", ""
+}
+
+// wrongBytes describes a body whose bytes differ from the pattern from
+// offset at: what came instead, and how the body ended (read on, bounded).
+func wrongBytes(resp *http.Response, rest []byte, at, want int64, fr string) string {
+	bad := rest[:min(len(rest), 32)]
+	total := at + int64(len(rest))
+	n, err := io.Copy(io.Discard, io.LimitReader(resp.Body, want+(1<<20)))
+	total += n
+	end := "then ended as complete"
+	if err != nil {
+		end = "then cut: " + err.Error()
+	}
+	return fmt.Sprintf("byte %d of %d differs: got %q; %d bytes in all, %s (%s)", at, want, bad, total, end, fr)
 }
 
 func framing(resp *http.Response) string {
@@ -351,9 +380,10 @@ func (s *state) loop(id int, host string, stop <-chan struct{}) {
 // "Hello, soak!" otherwise).
 func (s *state) get(cl *client, kind string, fresh bool, path string, want int64, pat bool, abandonAt int64) {
 	head := fmt.Sprintf("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path, cl.addr)
-	s.do(cl, kind, fresh, head, nil, false, func(resp *http.Response) (string, string) {
+	var got int64
+	s.do(cl, kind, fresh, head, nil, false, &got, func(resp *http.Response) (string, string) {
 		if pat || resp.StatusCode != 200 {
-			return readBody(resp, want, pat, abandonAt)
+			return readBody(resp, want, pat, abandonAt, &got)
 		}
 		defer resp.Body.Close()
 		b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -417,7 +447,7 @@ func (s *state) upload(cl *client, rng *rand.Rand, sized bool) {
 			time.Sleep(pause) // the client stalls, then goes away
 		}
 		return nil
-	}, abandon, func(resp *http.Response) (string, string) {
+	}, abandon, nil, func(resp *http.Response) (string, string) {
 		defer resp.Body.Close()
 		b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		if resp.StatusCode != 200 {
@@ -726,28 +756,45 @@ func main() {
 	explainedBy := map[string]int{}
 	for _, r := range s.failures {
 		found := ""
-		if r.outcome != "data loss" {
-			for _, e := range s.events {
-				if e.death && !r.start.After(e.t.Add(200*time.Millisecond)) && !r.end.Before(e.t.Add(-200*time.Millisecond)) && !r.end.After(e.t.Add(*window)) {
-					found = e.what
-					break
-				}
+		if r.pastTimeout() {
+			found = "a stream or download still sending at the request timeout (cut, its worker killed)"
+		}
+		for _, e := range s.events {
+			if found != "" || r.outcome == "data loss" {
+				break
+			}
+			if !e.death {
+				continue
+			}
+			during := !r.start.After(e.t.Add(200*time.Millisecond)) && !r.end.Before(e.t.Add(-200*time.Millisecond))
+			switch {
+			case during && !r.end.After(e.t.Add(*window)):
+				found = e.what
+			case during && r.outcome == "503":
+				found = "503 while a dead worker was being replaced"
 			}
 		}
 		if found == "" {
 			unexplained = append(unexplained, r)
 			continue
 		}
-		if strings.HasPrefix(found, "kill") {
+		switch {
+		case strings.HasPrefix(found, "kill"):
 			found = "kill -9"
+		case strings.HasSuffix(found, "cut at the request timeout"):
+			found = "the worker killed at the request timeout of a stream or download"
 		}
 		explainedBy[found]++
 	}
-	fmt.Printf("\nfailures explained by a worker death they were in flight at: %d", len(s.failures)-len(unexplained))
-	for k, n := range explainedBy {
-		fmt.Printf(", %d %s", n, k)
+	fmt.Printf("\nexplained failures (other than the expected answers of /crash and /hang): %d\n", len(s.failures)-len(unexplained))
+	var causes []string
+	for k := range explainedBy {
+		causes = append(causes, k)
 	}
-	fmt.Println()
+	sort.Strings(causes)
+	for _, k := range causes {
+		fmt.Printf("  %6d %s\n", explainedBy[k], k)
+	}
 	fmt.Printf("unexplained failures: %d\n", len(unexplained))
 	for i, r := range unexplained {
 		if i == 20 {

@@ -796,6 +796,22 @@ func main() {
 		fmt.Printf("  %6d %s\n", explainedBy[k], k)
 	}
 	fmt.Printf("unexplained failures: %d\n", len(unexplained))
+	if len(unexplained) > 0 {
+		by := map[string]int{}
+		for _, r := range unexplained {
+			by[r.kind+" "+r.outcome]++
+		}
+		var keys []string
+		for k := range by {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(i, j int) bool { return by[keys[i]] > by[keys[j]] || by[keys[i]] == by[keys[j]] && keys[i] < keys[j] })
+		fmt.Print("  by kind and outcome:")
+		for _, k := range keys {
+			fmt.Printf(" %d %s;", by[k], k)
+		}
+		fmt.Println()
+	}
 	for i, r := range unexplained {
 		if i == 20 {
 			fmt.Printf("  ... and %d more\n", len(unexplained)-20)

@@ -466,7 +466,8 @@ func (s *state) upload(cl *client, rng *rand.Rand, sized bool) {
 	})
 }
 
-// every runs f every d until stop, with a random phase.
+// every runs f every d until stop, from a random phase in [0, d) on, so
+// that faults of different periods do not all fall on the same instants.
 func every(d time.Duration, stop <-chan struct{}, wg *sync.WaitGroup, f func()) {
 	if d <= 0 {
 		return
@@ -474,6 +475,12 @@ func every(d time.Duration, stop <-chan struct{}, wg *sync.WaitGroup, f func()) 
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		select {
+		case <-stop:
+			return
+		case <-time.After(rand.N(d)):
+		}
+		f()
 		t := time.NewTicker(d)
 		defer t.Stop()
 		for {
@@ -756,6 +763,12 @@ func main() {
 	explainedBy := map[string]int{}
 	for _, r := range s.failures {
 		found := ""
+		if r.outcome == "504" && r.kind != "hang" {
+			// It waited the whole request timeout (behind a hung or
+			// wedged request): never explained.
+			unexplained = append(unexplained, r)
+			continue
+		}
 		if r.pastTimeout() {
 			found = "a stream or download still sending at the request timeout (cut, its worker killed)"
 		}
@@ -805,7 +818,9 @@ func main() {
 		for k := range by {
 			keys = append(keys, k)
 		}
-		sort.Slice(keys, func(i, j int) bool { return by[keys[i]] > by[keys[j]] || by[keys[i]] == by[keys[j]] && keys[i] < keys[j] })
+		sort.Slice(keys, func(i, j int) bool {
+			return by[keys[i]] > by[keys[j]] || by[keys[i]] == by[keys[j]] && keys[i] < keys[j]
+		})
 		fmt.Print("  by kind and outcome:")
 		for _, k := range keys {
 			fmt.Printf(" %d %s;", by[k], k)

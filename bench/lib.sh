@@ -235,20 +235,21 @@ pid_of() { local v="PID_${1//[^A-Za-z0-9_]/_}"; printf '%s' "${!v:-}"; }
 
 # --- uWSGI and gunicorn ----------------------------------------------------
 
-# start_uwsgi NAME SCRIPT PROCESSES [SOCKET-OPTION]: uWSGI speaking HTTP
+# start_uwsgi NAME SCRIPT PROCESSES [SOCKET-OPTION [THREADS]]: uWSGI speaking HTTP
 # itself, prefork, Debian's python3 plugin, no request log. SOCKET-OPTION is
 # http-socket (the default; it closes the connection after every response,
 # which wrk counts as one read error per request: measure it with
 # READ_ERRORS_OK=1), http (the HTTP router process in front of the workers;
 # it closes connections too) or http11-socket (keeps connections alive).
+# THREADS: request threads per process (default 1).
 start_uwsgi() {
-	local name=$1 script=$2 procs=$3 sock=${4:-http-socket} port
+	local name=$1 script=$2 procs=$3 sock=${4:-http-socket} threads=${5:-1} port
 	port=$(free_port)
 	local plugins=python3
 	# --http is the router, a plugin of its own in Debian's packaging.
 	[[ $sock == http ]] && plugins=python3,http
 	start_bg "$name" uwsgi --plugin "$plugins" "--$sock" "127.0.0.1:$port" \
-		--master --processes "$procs" --threads 1 --wsgi-file "$script" \
+		--master --processes "$procs" --threads "$threads" --wsgi-file "$script" \
 		--disable-logging --die-on-term --need-app --listen 128
 	_up "$name" "http://127.0.0.1:$port" "$BG_PID"
 }

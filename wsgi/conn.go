@@ -132,8 +132,12 @@ func (c *conn) dropLocked(cl *call) {
 	for i, o := range c.order {
 		if o == cl {
 			c.order = append(c.order[:i], c.order[i+1:]...)
-			if i == 0 && len(c.order) > 0 {
-				c.order[0].head = time.Now().UnixNano()
+			if i == 0 {
+				now := time.Now().UnixNano()
+				c.p.h.observe(now - cl.head)
+				if len(c.order) > 0 {
+					c.order[0].head = now
+				}
 			}
 			return
 		}
@@ -162,10 +166,19 @@ func (c *conn) overdue(now int64, timeout time.Duration) bool {
 
 // oldestQueued returns the oldest request queued behind the running one
 // that may move (rescuable, not taken back yet, still listened to) and was
-// written before the time before, or nil.
-func (c *conn) oldestQueued(before int64) *call {
+// written before the time before, or nil; only if the running request
+// became the head before headBefore. It also returns when the running
+// request became the head (0 if nothing runs).
+func (c *conn) oldestQueued(before, headBefore int64) (*call, int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if len(c.order) < 2 {
+		return nil, 0
+	}
+	head := c.order[0].head
+	if head > headBefore {
+		return nil, head
+	}
 	var oldest *call
 	for i := 1; i < len(c.order); i++ {
 		cl := c.order[i]
@@ -173,7 +186,7 @@ func (c *conn) oldestQueued(before int64) *call {
 			oldest, before = cl, s
 		}
 	}
-	return oldest
+	return oldest, head
 }
 
 // move tells cl, queued behind the running request, to take itself back

@@ -16,7 +16,10 @@ import (
 //  2. When none is idle, a safe request (GET, HEAD, OPTIONS) whose body, if
 //     any, went with it may be queued on a busy connection, behind at most
 //     pipelineDepth-1 others, and only when every request there started
-//     less than pipelineMaxAge ago and none streams. The worker then finds
+//     less than pipelineMaxAge ago and none streams, and while requests
+//     have been short lately (a moving average of their run time under
+//     pipelineMaxAge: with long requests about, a queued one would likely
+//     wait, or be moved after its worker started it and run twice). The worker then finds
 //     it already read when it finishes the running one (see NOTES on the
 //     cost of waking a worker). Any other request never waits behind a
 //     running one: it waits in the queue below for an idle connection.
@@ -93,7 +96,7 @@ func (h *Handler) pick(rescuable bool) *conn {
 			return c
 		}
 	}
-	if !rescuable {
+	if !rescuable || time.Duration(h.service.Load()) > h.pipelineMaxAge {
 		return nil
 	}
 	var now int64
@@ -133,16 +136,30 @@ func (h *Handler) moveOldest(before int64) bool {
 	if to == nil || !queued {
 		return false
 	}
+	// Only from behind a request that has run moveAfter: one younger
+	// most likely ends at once, and its worker would start the request
+	// while the abort is on its way (it would run twice).
+	now := time.Now().UnixNano()
+	headBefore := now - int64(h.moveAfter)
 	var from *conn
 	var oldest *call
+	young := int64(0) // the earliest start of a too young request with a queue
 	for _, c := range h.conns {
 		if c.assigned > 1 {
-			if cl := c.oldestQueued(before); cl != nil {
+			cl, head := c.oldestQueued(before, headBefore)
+			if cl != nil {
 				from, oldest, before = c, cl, cl.start.Load()
+			} else if head > headBefore && (young == 0 || head < young) {
+				young = head
 			}
 		}
 	}
 	if oldest == nil {
+		if young != 0 && !h.moveArmed {
+			// Look again when that request is old enough.
+			h.moveArmed = true
+			h.moveTimer.Reset(time.Duration(young - headBefore))
+		}
 		return false
 	}
 	to.assigned++ // reserved for the request moved
@@ -156,6 +173,27 @@ func (h *Handler) moveOldest(before int64) bool {
 		to.assigned--
 	}
 	return true
+}
+
+// observe records a request's run time (ns) in the moving average that
+// rule 2 reads: each new one weighs an eighth.
+func (h *Handler) observe(d int64) {
+	for {
+		old := h.service.Load()
+		if h.service.CompareAndSwap(old, old-old/8+d/8) {
+			return
+		}
+	}
+}
+
+// moveLater runs grant again when a request queued behind a young one may
+// move (moveOldest armed it).
+func (h *Handler) moveLater() {
+	h.mu.Lock()
+	h.moveArmed = false
+	h.grant()
+	h.mu.Unlock()
+	h.flushDirty()
 }
 
 // pipelineOK reports whether a rescuable request may be queued on c: every

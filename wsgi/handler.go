@@ -65,6 +65,14 @@ type Handler struct {
 	// order), armed while waiters exist (queueArmed, under mu).
 	queueTimer *time.Timer
 	queueArmed bool
+	// moveTimer runs grant again when a request queued behind one younger
+	// than moveAfter may move to an idle thread (moveArmed, under mu).
+	moveTimer *time.Timer
+	moveArmed bool
+	moveAfter time.Duration
+	// service is the moving average of requests' run time, in ns (see
+	// observe).
+	service atomic.Int64
 
 	// adapter is the adapter's file, written at the first spawn and
 	// removed by Shutdown.
@@ -155,6 +163,9 @@ func New(cfg Config) (*Handler, error) {
 	}
 	h.allDone = sync.NewCond(&h.mu)
 	h.queueTimer = time.AfterFunc(time.Hour, h.expireWaiters)
+	h.moveTimer = time.AfterFunc(time.Hour, h.moveLater)
+	h.moveTimer.Stop()
+	h.moveAfter = pipelineMaxAge
 	h.queueTimer.Stop()
 	h.stats.init()
 	if fi, err := os.Stat(cfg.Script); err == nil {

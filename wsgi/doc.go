@@ -45,16 +45,16 @@
 // (dispatcher.go states its policy) sends a request to an idle thread
 // first. To keep the workers from sleeping between requests, a safe
 // request (GET, HEAD, OPTIONS) whose body went with it may be queued on a
-// busy connection behind a young request that does not stream, so that the
-// worker finds it already read; any other request waits for an idle
-// thread, never behind a running one. A thread that becomes idle goes to
-// the oldest request waiting for one, in the queue or queued behind a
-// running request; the latter is taken back (an abort the worker reads
-// before it would start it) and moved there: no request waits behind
+// busy connection behind a young request that does not stream, while
+// requests have been short lately, so that the worker finds it already
+// read; any other request waits for an idle thread, never behind a running
+// one. A thread that becomes idle goes to the oldest request waiting for
+// one, in the queue or queued behind a request that has run 10 ms; the
+// latter is taken back (an abort the worker reads before it would start
+// it) and moved there. So no request waits more than about 10 ms behind
 // another while a thread that could serve it is idle or serves a younger
-// request. A file
-// descriptor passed with SCM_RIGHTS carries wsgi.file_wrapper responses to
-// package filewrap (sendfile).
+// request. A file descriptor passed with SCM_RIGHTS carries
+// wsgi.file_wrapper responses to package filewrap (sendfile).
 //
 // # Every response complete or visibly cut
 //

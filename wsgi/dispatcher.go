@@ -26,10 +26,11 @@ import (
 //  3. The queue is first come, first served, bounded by Config.QueueSize
 //     and Config.QueueTimeout (503).
 //  4. An idle connection goes to the oldest request waiting for a thread,
-//     whether in the queue or queued behind a running request and not
-//     started yet. The latter is taken back (an abort frame, which the
-//     worker reads before it would start it) and moved to the idle
-//     connection, which is reserved for it. So no request waits behind
+//     whether in the queue or queued, not started yet, behind a request
+//     that has run pipelineMaxAge (a younger one most likely ends at once;
+//     a timer looks again when it is old enough). The latter is taken
+//     back (an abort frame, which the worker reads before it would start
+//     it) and moved to the idle connection, which is reserved for it. So no request waits behind
 //     another while a thread that could serve it is idle or serves a
 //     younger request; being safe, one that the worker started meanwhile
 //     may run twice, its first run's output dropped.

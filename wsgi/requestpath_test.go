@@ -220,20 +220,10 @@ func TestUnsafeNeverQueued(t *testing.T) {
 	for _, method := range []string{"POST", "GET"} {
 		t.Run(method, func(t *testing.T) {
 			h, _ := newTestHandler(t, Config{Processes: 1, Threads: 2})
-			//h.pipelineMaxAge = time.Hour // any request may be queued: the policy alone decides
+			h.pipelineMaxAge = time.Hour // any request may be queued: the policy alone decides
 			srv := serve(t, h)
 			done := make(chan string, 3)
-			fetch := func(name, method, path string) {
-				req, _ := http.NewRequest(method, srv.URL+path, nil)
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					done <- name + ": " + err.Error()
-					return
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				done <- fmt.Sprintf("%s %d", name, resp.StatusCode)
-			}
+			fetch := func(name, method, path string) { done <- fetchStatus(srv.URL, name, method, path) }
 			// The long request first: the rotation then offers its
 			// connection first to the probe.
 			go fetch("long", "GET", "/slow?ms=4000")
@@ -293,17 +283,7 @@ func TestOldestFirst(t *testing.T) {
 	h.pipelineMaxAge = time.Hour // the GET is queued behind the long request
 	srv := serve(t, h)
 	done := make(chan string, 4)
-	fetch := func(name, method, path string) {
-		req, _ := http.NewRequest(method, srv.URL+path, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			done <- name + ": " + err.Error()
-			return
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		done <- fmt.Sprintf("%s %d", name, resp.StatusCode)
-	}
+	fetch := func(name, method, path string) { done <- fetchStatus(srv.URL, name, method, path) }
 	go fetch("long", "GET", "/slow?ms=4000")
 	if !waitFor(func() bool { return h.Stats().Busy == 1 }) {
 		t.Fatal("long request not running")
@@ -332,4 +312,20 @@ func TestOldestFirst(t *testing.T) {
 	if get < 0 || post < 0 || get > post || order[3] != "long 200" {
 		t.Errorf("completion order %q: the GET, older, must finish before the POST and both before the long request\n%s", order, logs.String())
 	}
+}
+
+// fetchStatus makes one request and returns "name STATUS" once its body
+// was read, or "name: error".
+func fetchStatus(base, name, method, path string) string {
+	req, err := http.NewRequest(method, base+path, nil)
+	if err != nil {
+		return name + ": " + err.Error()
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return name + ": " + err.Error()
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return fmt.Sprintf("%s %d", name, resp.StatusCode)
 }

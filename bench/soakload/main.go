@@ -516,14 +516,14 @@ func workers(pid int) []int {
 }
 
 type sample struct {
-	label                  string
-	fds, threads           int
-	rssKiB                 int64
-	heapInuse, heapAlloc   uint64
-	numGC                  uint32
-	workers                int
-	busy, queued, inflight int
-	forcedGC               bool
+	label                string
+	fds, threads         int
+	rssKiB               int64
+	heapInuse, heapAlloc uint64
+	numGC                uint32
+	workers              int
+	busy, queued         int
+	forcedGC             bool
 }
 
 // statusClient asks the status server without keeping its connection open

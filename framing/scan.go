@@ -80,25 +80,13 @@ func (s *scanner) scan(p []byte) {
 		case stHead:
 			p = s.scanHead(p)
 		case stBody:
-			n := uint64(len(p))
-			if n > s.remain {
-				n = s.remain
-			}
-			s.remain -= n
-			p = p[n:]
-			if s.remain == 0 {
+			if p = s.pass(p); s.remain == 0 {
 				s.state = stHead
 			}
 		case stChunkSize:
 			p = s.scanChunkSize(p)
 		case stChunkData:
-			n := uint64(len(p))
-			if n > s.remain {
-				n = s.remain
-			}
-			s.remain -= n
-			p = p[n:]
-			if s.remain == 0 {
+			if p = s.pass(p); s.remain == 0 {
 				s.state, s.crlf = stChunkEnd, 0
 			}
 		case stChunkEnd:
@@ -114,6 +102,14 @@ func (s *scanner) scan(p []byte) {
 			p = s.scanTrailer(p)
 		}
 	}
+}
+
+// pass passes over up to s.remain bytes of a body or a chunk and returns
+// the rest of p.
+func (s *scanner) pass(p []byte) []byte {
+	n := min(uint64(len(p)), s.remain)
+	s.remain -= n
+	return p[n:]
 }
 
 // scanHead reads head bytes from p and returns the rest.

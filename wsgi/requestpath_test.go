@@ -224,16 +224,7 @@ func TestUnsafeNeverQueued(t *testing.T) {
 			srv := serve(t, h)
 			done := make(chan string, 3)
 			fetch := func(name, method, path string) { done <- fetchStatus(srv.URL, name, method, path) }
-			// The long request first: the rotation then offers its
-			// connection first to the probe.
-			go fetch("long", "GET", "/slow?ms=4000")
-			if !waitFor(func() bool { return h.Stats().Busy == 1 }) {
-				t.Fatal("long request not running")
-			}
-			go fetch("short", "GET", "/slow?ms=300")
-			if !waitFor(func() bool { return h.Stats().Busy == 2 }) {
-				t.Fatal("short request not running")
-			}
+			longThenShort(t, h, fetch)
 			go fetch("probe", method, "/hello")
 			var order []string
 			for len(order) < 3 {
@@ -284,14 +275,7 @@ func TestOldestFirst(t *testing.T) {
 	srv := serve(t, h)
 	done := make(chan string, 4)
 	fetch := func(name, method, path string) { done <- fetchStatus(srv.URL, name, method, path) }
-	go fetch("long", "GET", "/slow?ms=4000")
-	if !waitFor(func() bool { return h.Stats().Busy == 1 }) {
-		t.Fatal("long request not running")
-	}
-	go fetch("short", "GET", "/slow?ms=300")
-	if !waitFor(func() bool { return h.Stats().Busy == 2 }) {
-		t.Fatal("short request not running")
-	}
+	longThenShort(t, h, fetch)
 	go fetch("get", "GET", "/hello")
 	if !waitFor(func() bool {
 		h.mu.Lock()
@@ -328,4 +312,19 @@ func fetchStatus(base, name, method, path string) string {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return fmt.Sprintf("%s %d", name, resp.StatusCode)
+}
+
+// longThenShort starts a 4 s request, then a 300 ms one, on a handler with
+// two threads, and waits until both run. The long one goes first, so the
+// rotation then offers its connection first to a request queued next.
+func longThenShort(t *testing.T, h *Handler, fetch func(name, method, path string)) {
+	t.Helper()
+	go fetch("long", "GET", "/slow?ms=4000")
+	if !waitFor(func() bool { return h.Stats().Busy == 1 }) {
+		t.Fatal("long request not running")
+	}
+	go fetch("short", "GET", "/slow?ms=300")
+	if !waitFor(func() bool { return h.Stats().Busy == 2 }) {
+		t.Fatal("short request not running")
+	}
 }

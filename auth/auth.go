@@ -138,6 +138,6 @@ type RuleFunc func(r *http.Request, u *User) (Decision, error)
 func (f RuleFunc) Allow(r *http.Request, u *User) (Decision, error) { return f(r, u) }
 
 // A Normalizer rewrites an authenticated name into the name the
-// application sees ("EXAMPLE\\alice" → "alice"), as the seed's SSPI fix does
+// application sees ("EXAMPLE\\alice" → "alice"), as the SSPI fix of Trac's mod_wsgi guide does
 // in its WSGI script. It returns "" to refuse the name.
 type Normalizer func(name string) string

@@ -237,7 +237,7 @@ func TestNewDigestErrors(t *testing.T) {
 		{"colon-realm", DigestConfig{Realm: "a:b", File: file}},
 		{"bad-domain", DigestConfig{Realm: "trac", File: file, Domain: []string{`/a"b`}}},
 		{"malformed-file", DigestConfig{Realm: "trac", File: writeFile(t, "d", "alice:trac:nothex\n")}},
-		// Issue 21: a realm that no line has made every login fail
+		// A realm that no line has made every login fail
 		// behind a warning; now it is refused with the realms found.
 		{"realm-matches-no-line", DigestConfig{Realm: "Trac", File: file}},
 		{"empty-file", DigestConfig{Realm: "trac", File: writeFile(t, "e", "# nobody\n")}},

@@ -126,7 +126,7 @@
 // sees: set BasicConfig.Normalize (or DigestConfig.Normalize), or put
 // [Normalize] before Require, and the rules see the rewritten name; put
 // [Normalize] after Require, and the rules see the name as given while only
-// the application sees the rewritten one: the seed's SSPI fix, where
+// the application sees the rewritten one: the SSPI fix of Trac's mod_wsgi guide, where
 // "Require group" matched DOMAIN\user and Trac got user. [User.Original]
 // keeps the name before.
 //

@@ -23,7 +23,7 @@ func (s tokenScheme) Verify(w http.ResponseWriter, r *http.Request, token string
 	return Result{Outcome: BadCredentials}, nil
 }
 
-// TestFlow: one flow, several schemes, one header handling (issue 21).
+// TestFlow: one flow, several schemes, one header handling.
 func TestFlow(t *testing.T) {
 	basic, err := NewBasic(BasicConfig{Realm: "r", Users: staticUsers{"alice": "pw"}})
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 )
 
 // StripDomain removes a Windows domain: "EXAMPLE\alice" becomes "alice"
-// (everything up to the first backslash, as the seed's SSPI fix does). A
+// (everything up to the first backslash, as the SSPI fix of Trac's mod_wsgi guide does). A
 // name without a backslash is kept.
 func StripDomain() Normalizer {
 	return func(name string) string {
@@ -71,7 +71,7 @@ func Chain(ns ...Normalizer) Normalizer {
 // user with n for what comes after it, keeping the name before in
 // [User.Original]. Put it after [Require] to let the rules see the name as
 // the client or provider gave it ("EXAMPLE\alice" in a Require group) and
-// the application the rewritten one, as the seed's SSPI fix does; or set
+// the application the rewritten one, as the SSPI fix of Trac's mod_wsgi guide does; or set
 // the authentication middleware's Normalize field to let the rules see the
 // rewritten name too. A name that n refuses gets 403 (logged to logger; nil
 // means slog.Default()). Anonymous requests pass unchanged.

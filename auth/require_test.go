@@ -231,7 +231,7 @@ func TestNormalizers(t *testing.T) {
 	}
 }
 
-// TestNormalizeAfterRequire is the seed's SSPI fix: Require sees
+// TestNormalizeAfterRequire is the SSPI fix of Trac's mod_wsgi guide: Require sees
 // "EXAMPLE\alice", the application "alice".
 func TestNormalizeAfterRequire(t *testing.T) {
 	chain := Require(Users(`EXAMPLE\alice`))(Normalize(StripDomain(), nil)(whoami))

@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench/auth-unknown-user.sh (issue 21, point 4): does an unknown Basic user
+# bench/auth-unknown-user.sh: does an unknown Basic user
 # cost what a known one costs? cmd/gowsgi serves a hello-world app behind
 # -htpasswd with a bcrypt (cost 10) user (made by Debian's htpasswd) and a
 # cheaper $apr1$ one, -auth-cache-ttl=-1s so that no check is cached. TRIES

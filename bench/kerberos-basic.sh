@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench/kerberos-basic.sh (issue 21, point 2): Basic logins per second
+# bench/kerberos-basic.sh: Basic logins per second
 # through cmd/gowsgi's Kerberos password fallback (-keytab -kerberos-basic)
 # against Debian's MIT KDC (examples/kerberos/kdc.sh), before and after the
 # fallback got auth's credential cache: "before" is cmd/gowsgi built from

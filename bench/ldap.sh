@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench/ldap.sh (issue 6): Basic + LDAP logins/s with a cache, cmd/gowsgi
+# bench/ldap.sh: Basic + LDAP logins/s with a cache, cmd/gowsgi
 # (-ldap-url ... -require valid-user, and -require 'ldap-group DN' through a
 # nested group) vs Apache mod_authnz_ldap with mod_ldap's cache (defaults)
 # and mod_wsgi embedded, against one slapd this script starts in a temp dir
@@ -16,7 +16,7 @@ FIXTURES=$REPO_DIR/auth/ldapauth/testdata
 [[ -r $FIXTURES/directory.ldif && -r $FIXTURES/ad.schema ]] ||
 	die "missing fixtures $FIXTURES/directory.ldif and ad.schema"
 SUFFIX=dc=example,dc=com
-# The whole naming context as base, as the seed's AuthLDAPURL does (users and
+# The whole naming context as base, as the AuthLDAPURL of Trac's mod_wsgi guide does (users and
 # groups in different branches below it).
 BASE_URL_PATH="$SUFFIX?uid?sub?(objectClass=inetOrgPerson)"
 BIND_DN=cn=reader,$SUFFIX

@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench/mixed.sh (issue 18): latency of instant requests among long ones.
+# bench/mixed.sh: latency of instant requests among long ones.
 # One WSGI app (apps/mixed.py: /slow sleeps 500 ms, /fast answers at once)
 # under cmd/gowsgi -processes 2 -threads 2, Apache mod_wsgi daemon mode
 # (processes=2 threads=2) and uWSGI --http-socket (--processes 2 --threads 2),

@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench/soak.sh (issue 18): a fault soak of cmd/gowsgi alone.
+# bench/soak.sh: a fault soak of cmd/gowsgi alone.
 #
 # gowsgi -processes 2 -threads 4 -request-timeout 5s -status-addr ... runs
 # bench/apps/soak.py; bench/soakload (a Go client, standard library, loopback

@@ -1,6 +1,6 @@
 // Package kerberos is single sign-on for gowsgi: HTTP Negotiate (SPNEGO,
 // RFC 4559) with a Kerberos service keytab, as mod_auth_gssapi and
-// mod_auth_kerb give Apache and mod_auth_sspi gave the seed on Windows.
+// mod_auth_kerb give Apache and mod_auth_sspi gave the Windows deployment of Trac's mod_wsgi guide.
 // Users logged in to the domain (kinit, a Windows logon) reach Trac without
 // typing a password; others can be offered a Basic password prompt checked
 // against the KDC.
@@ -26,7 +26,7 @@
 //
 // The principal becomes the user name. [LocalName] strips the realm for
 // principals of the local realm (GssapiLocalName, SSPIOmitDomain);
-// [DownLevel] writes the Windows form `DOMAIN\alice` the seed's WSGI script
+// [DownLevel] writes the Windows form `DOMAIN\alice` the WSGI script of Trac's mod_wsgi guide
 // expected from mod_auth_sspi. Both are [auth.Normalizer] values, as are
 // auth's StripRealm, Lower and Map, which combine with [auth.Chain]. The
 // principal itself stays in [auth.User.Original].
@@ -43,7 +43,7 @@
 //	(mod_auth_gssapi has no password cache)                 BasicCacheTTL / -kerberos-basic-cache-ttl
 //	KrbAuthRealms, SSPIDomain                               DefaultRealm / -kerberos-default-realm
 //	GssapiLocalName, KrbLocalUserMapping, SSPIOmitDomain    Normalize: LocalName / -kerberos-name local
-//	(the seed's DOMAIN\user fix in the WSGI script)         Normalize: DownLevel / -kerberos-name down-level=DOMAIN
+//	(the guide's DOMAIN\user fix in the WSGI script)         Normalize: DownLevel / -kerberos-name down-level=DOMAIN
 //	GssapiUseSessions, GssapiSessionKey                     SessionKey, SessionLifetime / -kerberos-session, -kerberos-session-key-file
 //	krb5.conf clockskew                                     MaxClockSkew / -kerberos-clock-skew
 //	KRB5_CONFIG for the password check                      Krb5Conf / -krb5-conf

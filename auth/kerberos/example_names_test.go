@@ -17,7 +17,7 @@ func ExampleLocalName() {
 }
 
 func ExampleDownLevel() {
-	// The form mod_auth_sspi gave the seed's WSGI script, lower-cased.
+	// The form mod_auth_sspi gave the WSGI script of Trac's mod_wsgi guide, lower-cased.
 	n := auth.Chain(kerberos.DownLevel("EXAMPLE"), auth.Lower())
 	fmt.Println(n("Alice@EXAMPLE.COM"))
 	// Output:

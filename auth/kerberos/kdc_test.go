@@ -463,7 +463,7 @@ func waitKDCRequests(t *testing.T, k *testenv.KDC, principal string, n int) int 
 	}
 }
 
-// TestBasicFallbackCache is issue 21: the Basic fallback has the credential
+// TestBasicFallbackCache: the Basic fallback has the credential
 // cache htpasswd and LDAP have. A login the KDC accepted is remembered, and
 // the next request with the same credentials makes no request to the KDC
 // (its log shows none); a wrong password is never cached, nor is a

@@ -44,7 +44,7 @@ func LocalName(realms ...string) auth.Normalizer {
 }
 
 // DownLevel returns an [auth.Normalizer] that writes a principal in the
-// Windows down-level form the seed's WSGI script expected from
+// Windows down-level form the WSGI script of Trac's mod_wsgi guide expected from
 // mod_auth_sspi: "alice@EXAMPLE.COM" → `EXAMPLE\alice` for domain "EXAMPLE".
 // An empty domain keeps the realm: `EXAMPLE.COM\alice`. A name without a
 // realm is returned unchanged.

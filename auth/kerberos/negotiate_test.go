@@ -397,7 +397,7 @@ func TestNewErrors(t *testing.T) {
 		{name: "negative skew", cfg: Config{KeytabData: ktData, MaxClockSkew: -time.Second}, want: "MaxClockSkew"},
 		{name: "missing krb5.conf", cfg: Config{KeytabData: ktData, Basic: true, Krb5Conf: "/nonexistent/krb5.conf"}, want: "loading"},
 		{name: "control character in realm", cfg: Config{KeytabData: ktData, Basic: true, BasicRealm: "a\nb"}, want: "control character"},
-		// Issue 21: Basic options without the fallback did nothing.
+		// Basic options without the fallback did nothing.
 		{name: "BasicFirst without Basic", cfg: Config{KeytabData: ktData, BasicFirst: true}, want: "need Basic"},
 		{name: "BasicRealm without Basic", cfg: Config{KeytabData: ktData, BasicRealm: "Trac"}, want: "need Basic"},
 	}
@@ -484,7 +484,7 @@ func TestAnyPrincipal(t *testing.T) {
 	}
 }
 
-// TestRepeatedAuthorization is issue 21: a request with more than one
+// TestRepeatedAuthorization: a request with more than one
 // Authorization header is 400 for Negotiate as it is for Basic and Digest,
 // whichever header comes first (Header.Get used to read the first and
 // ignore the others).

@@ -72,7 +72,7 @@
 //	AuthLDAPDereferenceAliases              always, Apache's default, for the user search
 //	AuthLDAPAuthorizePrefix, AUTHENTICATE_* auth.User.Attributes instead of environment variables
 //
-// The Active Directory form of the seed, on the global catalog (3268, or
+// The Active Directory form of Trac's mod_wsgi guide, on the global catalog (3268, or
 // 3269 for ldaps), works as is: -ldap-url
 // 'ldap://ad.company.com:3268/DC=company,DC=com?sAMAccountName?sub?(objectClass=user)'
 // with -require 'ldap-group CN=Trac Users,CN=Users,DC=company,DC=com'. Use

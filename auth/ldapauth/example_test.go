@@ -35,7 +35,7 @@ func ExampleDirectory_UserFilter() {
 	// (&(objectClass=user)(sAMAccountName=\2a\29\28sAMAccountName=\2a))
 }
 
-// The seed's Active Directory setup: Basic authentication against the
+// The Active Directory setup of Trac's mod_wsgi guide: Basic authentication against the
 // global catalog, and Require ldap-group. New does not contact the
 // directory; requests do.
 func ExampleNew() {

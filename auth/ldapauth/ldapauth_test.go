@@ -675,7 +675,7 @@ func BenchmarkLoginUncached(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "logins/s")
 }
 
-// BenchmarkBasicLDAPGroup is the request path of the seed's LDAP setup:
+// BenchmarkBasicLDAPGroup is the request path of the LDAP setup of Trac's mod_wsgi guide:
 // Basic authentication against the directory and Require ldap-group on a
 // nested group, with the cache on (Apache's default).
 func BenchmarkBasicLDAPGroup(b *testing.B) {

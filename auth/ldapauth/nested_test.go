@@ -12,7 +12,7 @@ import (
 	"github.com/gowsgi/gowsgi/internal/testenv"
 )
 
-// TestNestedGroupsAsApache is issue 21: with the users' base at ou=people
+// TestNestedGroupsAsApache: with the users' base at ou=people
 // and the groups elsewhere (at the suffix, in ou=teams and in ou=projects),
 // Require ldap-group follows nested groups as mod_authnz_ldap does, by
 // reading each group's members and probing them, with no base DN to set;

@@ -17,7 +17,7 @@ func TestParseURL(t *testing.T) {
 	}{
 		{"ldap://ldap.example.com/dc=example,dc=com?uid?sub?(objectClass=inetOrgPerson)",
 			URL{"ldap", []string{"ldap.example.com:389"}, "dc=example,dc=com", "uid", []string{"uid"}, sub, "objectClass=inetOrgPerson", SecurityNone}},
-		// The seed's Active Directory URL, on the global catalog port.
+		// The Active Directory URL of Trac's mod_wsgi guide, on the global catalog port.
 		{"ldap://ad.company.com:3268/DC=company,DC=com?sAMAccountName?sub?(objectClass=user)",
 			URL{"ldap", []string{"ad.company.com:3268"}, "DC=company,DC=com", "sAMAccountName", []string{"sAMAccountName"}, sub, "objectClass=user", SecurityNone}},
 		{"ldaps://ad.company.com:3269/DC=company,DC=com?userPrincipalName,mail,displayName?sub?(objectClass=user)",

@@ -45,7 +45,7 @@ func (f *authFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.checkURL, "auth-check-url", "", "`path` of a credential-check endpoint answering 200 for good credentials and 401 otherwise (Trac AccountManager's HttpAuthStore authentication_url)")
 	fs.StringVar(&f.secretFile, "auth-secret-file", "", "`file` holding the secret that signs Digest nonces, shared by replicas (default: random per process)")
 	fs.StringVar(&f.normalize, "normalize-user", "", "comma-separated `steps` rewriting the authenticated name the app sees: strip-domain (DOMAIN\\user), strip-realm (user@REALM), lower")
-	fs.BoolVar(&f.normalizeLate, "normalize-after-require", false, "let -require rules see the name before -normalize-user (as the seed's SSPI fix); default: rules see the normalized name")
+	fs.BoolVar(&f.normalizeLate, "normalize-after-require", false, "let -require rules see the name before -normalize-user (as the SSPI fix of Trac's mod_wsgi guide); default: rules see the normalized name")
 	fs.DurationVar(&f.cacheTTL, "auth-cache-ttl", 0, "how long a successful htpasswd check is cached; 0 means 5m, negative disables the cache")
 	fs.DurationVar(&f.digestNonceLife, "digest-nonce-lifetime", 0, "how long a Digest nonce is valid (AuthDigestNonceLifetime); 0 means 5m")
 	fs.Var(&f.digestDomain, "digest-domain", "`URI` of the Digest protection space (AuthDigestDomain, repeatable)")
@@ -244,7 +244,7 @@ var queryLike = regexp.MustCompile(`^[A-Za-z0-9_.~%-]+=`)
 // query string: the pattern is matched against the path alone, as
 // <LocationMatch> is, so "/repo?cmd=unbundle" (or "/repo\?cmd=unbundle")
 // would protect nothing that a client sends as a query, while the server
-// starts as if it did (issue 21). A '?' as a quantifier ("/trac/?$",
+// starts as if it did. A '?' as a quantifier ("/trac/?$",
 // "(?i)", "a+?") is fine.
 func checkLocation(pattern string) error {
 	inClass := false

@@ -152,7 +152,7 @@ func TestAuthLayerConfig(t *testing.T) {
 		{"location-without-scheme", []string{"-auth-location", "/login"}, "need an authentication scheme"},
 		{"relative-check-url", []string{"-htpasswd", files.htpasswd, "-auth-check-url", "authFile"}, "absolute path"},
 		{"missing-secret", []string{"-htdigest", files.htdigest, "-realm", "trac", "-auth-secret-file", files.htdigest + ".nope"}, "-auth-secret-file"},
-		// Issue 21: configurations that used to start and fail open or
+		// Configurations that used to start and fail open or
 		// never grant anyone.
 		{"valid-user-without-scheme", []string{"-require", "valid-user"}, "needs an authenticated user"},
 		{"user-without-scheme", []string{"-require", "user alice"}, "needs an authenticated user"},
@@ -400,7 +400,7 @@ func edgeAuthRequest(tb testing.TB, args []string, target, authz string) (http.H
 	return h, r
 }
 
-// TestMethodRecipe is the hgweb, Subversion and WebDAV setup of issue 21,
+// TestMethodRecipe is the hgweb, Subversion and WebDAV setup,
 // Apache's <RequireAny> Require method GET HEAD OPTIONS / Require
 // valid-user </RequireAny>: reads go through anonymously, writes from an
 // anonymous client get 401 with the challenge, writes with credentials go

@@ -25,7 +25,7 @@ def application(environ, start_response):
     return _hg(environ, start_response)
 `
 
-// TestHgwebCloneAnonymousPushAuthenticated is issue 21's recipe with
+// TestHgwebCloneAnonymousPushAuthenticated is the recipe with
 // Mercurial's own client: cmd/gowsgi serves hgweb with
 // -require 'method GET HEAD OPTIONS' -require valid-user. An anonymous
 // hg clone works; an anonymous hg push is refused with a challenge hg acts

@@ -19,7 +19,7 @@ func startLDAPFixture(t *testing.T) *testenv.Slapd {
 	})
 }
 
-// TestLDAPLayer runs the seed's two LDAP setups through the whole chain
+// TestLDAPLayer runs the two LDAP setups of Trac's mod_wsgi guide through the whole chain
 // against a real slapd: Require valid-user with an OpenLDAP URL, and
 // Require ldap-group with an Active Directory shaped one.
 func TestLDAPLayer(t *testing.T) {

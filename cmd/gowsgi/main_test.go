@@ -167,7 +167,7 @@ func TestFlagErrors(t *testing.T) {
 		{"bad memory limit", []string{"-memory-limit", "lots", "x.wsgi"}, 2},
 		{"bad env", []string{"-env", "NOEQUALS", "x.wsgi"}, 1},
 		{"missing script", []string{"/nonexistent/app.wsgi"}, 1},
-		// Issue 21: a single-value flag given twice is refused, not
+		// A single-value flag given twice is refused, not
 		// last-wins (which left /uid unprotected here).
 		{"auth-location twice", []string{"-htpasswd", "/dev/null", "-auth-location", "^/uid$", "-auth-location", "^/env$", "x.wsgi"}, 2},
 		{"htpasswd twice", []string{"-htpasswd", "a", "-htpasswd", "b", "x.wsgi"}, 2},

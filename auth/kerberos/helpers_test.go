@@ -1,7 +1,6 @@
 package kerberos
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,25 +27,12 @@ import (
 
 	"github.com/gowsgi/gowsgi/auth"
 	"github.com/gowsgi/gowsgi/internal/reqctx"
+	"github.com/gowsgi/gowsgi/internal/testenv"
 )
 
-// logBuffer is a concurrency-safe buffer behind a slog.Logger.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// logBuffer is the tests' log: testenv's locked buffer behind a
+// slog.Logger at debug level.
+type logBuffer struct{ testenv.LogBuffer }
 
 func (l *logBuffer) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))

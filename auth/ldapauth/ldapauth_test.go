@@ -1,7 +1,6 @@
 package ldapauth
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -544,8 +543,7 @@ func TestUnavailable(t *testing.T) {
 // every login succeeds again once slapd is back, on reconnected pools.
 func TestRestartMidLoad(t *testing.T) {
 	s := startDirectory(t)
-	var logs bytes.Buffer
-	var logMu sync.Mutex
+	var logs testenv.LogBuffer
 	d := newDirectory(t, Config{
 		URL:          s.URL + "/dc=example,dc=com?uid?sub?(objectClass=inetOrgPerson)",
 		BindDN:       readerDN,
@@ -553,7 +551,7 @@ func TestRestartMidLoad(t *testing.T) {
 		CacheTTL:     -1,
 		PoolSize:     4,
 		Timeout:      2 * time.Second,
-		Logger:       slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logs}, nil)),
+		Logger:       slog.New(slog.NewTextHandler(&logs, nil)),
 	})
 	var ok, unavailable, wrong atomic.Int64
 	stop := make(chan struct{})
@@ -601,17 +599,6 @@ func TestRestartMidLoad(t *testing.T) {
 	if n := d.service.idleCount(); n > 4 {
 		t.Errorf("%d idle service connections, pool is bounded to 4", n)
 	}
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	b  *bytes.Buffer
-}
-
-func (w lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
 }
 
 func BenchmarkLoginCached(b *testing.B) {

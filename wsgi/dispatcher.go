@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"time"
 )
@@ -75,14 +76,7 @@ const preSendMax = 8 << 10
 func (h *Handler) connDead(c *conn) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	conns := h.conns[:0]
-	for _, o := range h.conns {
-		if o != c {
-			conns = append(conns, o)
-		}
-	}
-	clear(h.conns[len(conns):])
-	h.conns = conns
+	h.conns = slices.DeleteFunc(h.conns, func(o *conn) bool { return o == c })
 }
 
 // pick returns a connection for a new request, or nil: an idle one first

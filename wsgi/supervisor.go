@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"slices"
 	"time"
 )
 
@@ -198,22 +199,9 @@ func (h *Handler) removeProcess(p *process) {
 }
 
 func (h *Handler) unlist(p *process) {
-	procs := h.procs[:0]
-	for _, q := range h.procs {
-		if q != p {
-			procs = append(procs, q)
-		}
-	}
-	clear(h.procs[len(procs):])
-	h.procs = procs
-	conns := h.conns[:0]
-	for _, c := range h.conns {
-		if c.p != p {
-			conns = append(conns, c)
-		}
-	}
-	clear(h.conns[len(conns):])
-	h.conns = conns
+	// DeleteFunc clears the tail: no stale pointer keeps p alive.
+	h.procs = slices.DeleteFunc(h.procs, func(q *process) bool { return q == p })
+	h.conns = slices.DeleteFunc(h.conns, func(c *conn) bool { return c.p == p })
 }
 
 // retireProcess drains p in the background: no new requests, in-flight ones

@@ -308,6 +308,25 @@ apache_conf() {
 	echo "$port"
 }
 
+# modwsgi_daemon NAME GROUP SCRIPT PROCESSES THREADS: append to
+# $WORK/NAME/httpd.conf (from apache_conf NAME wsgi) mod_wsgi daemon mode
+# serving SCRIPT at / with WSGIDaemonProcess GROUP processes= threads=,
+# nothing embedded, in the main interpreter.
+modwsgi_daemon() {
+	local name=$1 group=$2 script=$3 procs=$4 threads=$5
+	cat >>"$WORK/$name/httpd.conf" <<CONF
+WSGISocketPrefix $WORK/$name/wsgi
+WSGIRestrictEmbedded On
+WSGIDaemonProcess $group processes=$procs threads=$threads
+WSGIProcessGroup $group
+WSGIApplicationGroup %{GLOBAL}
+WSGIScriptAlias / $script
+<Directory $(dirname "$script")>
+    Require all granted
+</Directory>
+CONF
+}
+
 # apache_start NAME PORT: check and start $WORK/NAME/httpd.conf with
 # apache2 -k start (it daemonizes; the EXIT trap stops it).
 apache_start() {

@@ -33,17 +33,7 @@ start_gowsgi gowsgi -processes 2 -threads 2 "$APP/mixed.py"
 start_uwsgi uwsgi "$APP/mixed.py" 2 http-socket 2
 
 port=$(apache_conf modwsgi-daemon wsgi)
-cat >>"$WORK/modwsgi-daemon/httpd.conf" <<CONF
-WSGISocketPrefix $WORK/modwsgi-daemon/wsgi
-WSGIRestrictEmbedded On
-WSGIDaemonProcess mixed processes=2 threads=2
-WSGIProcessGroup mixed
-WSGIApplicationGroup %{GLOBAL}
-WSGIScriptAlias / $APP/mixed.py
-<Directory $APP>
-    Require all granted
-</Directory>
-CONF
+modwsgi_daemon modwsgi-daemon mixed "$APP/mixed.py" 2 2
 apache_start modwsgi-daemon "$port"
 
 PEERS=(gowsgi modwsgi-daemon uwsgi)

@@ -53,17 +53,7 @@ CONF
 apache_start modwsgi-embedded "$port"
 
 port=$(apache_conf modwsgi-daemon wsgi)
-cat >>"$WORK/modwsgi-daemon/httpd.conf" <<CONF
-WSGISocketPrefix $WORK/modwsgi-daemon/wsgi
-WSGIRestrictEmbedded On
-WSGIDaemonProcess hello processes=2 threads=4
-WSGIProcessGroup hello
-WSGIApplicationGroup %{GLOBAL}
-WSGIScriptAlias / $APP/hello.py
-<Directory $APP>
-    Require all granted
-</Directory>
-CONF
+modwsgi_daemon modwsgi-daemon hello "$APP/hello.py" 2 4
 apache_start modwsgi-daemon "$port"
 
 PEERS=(gowsgi-p2t1 gowsgi-p2t4 uwsgi uwsgi11 uwsgi-router gunicorn modwsgi-embedded modwsgi-daemon)

@@ -10,7 +10,7 @@
 //	})
 //	if err != nil { ... }
 //	defer h.Close()
-//	http.Handle("/app/", prefix.MustMount("/app", h))
+//	http.Handle("/", prefix.MustMount("/app")(h))
 //
 // It is a package of its own rather than a second transport inside
 // package wsgi: wsgi's Handler is a supervisor of local Python processes

@@ -201,4 +201,3 @@ func TestFromContext(t *testing.T) {
 		})
 	}
 }
-

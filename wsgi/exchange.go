@@ -78,7 +78,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		deadline = t.C
 	}
 	var next *conn // reserved by the dispatcher for a request moved
-	rec := reqinfo.FromContext(ctx) // told which worker took the request
+	// The request's record, if any, learns which worker took it.
+	rec := reqinfo.FromContext(ctx)
 	for attempt := 0; ; {
 		id := h.nextID.Add(1)
 		putHeader(buf, typ, id, len(buf)-frameHeaderLen)

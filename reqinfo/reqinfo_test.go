@@ -11,6 +11,8 @@ import (
 	"time"
 )
 
+type otherKey struct{}
+
 func TestEnsure(t *testing.T) {
 	r := httptest.NewRequest("POST", "/trac/login?x=1", nil)
 	r.RemoteAddr = "192.0.2.7:4242"
@@ -28,7 +30,7 @@ func TestEnsure(t *testing.T) {
 		t.Fatal("Ensure made a second record for a request that had one")
 	}
 	// A context derived further in still finds the record.
-	inner := r2.WithContext(context.WithValue(r2.Context(), struct{}{}, 1))
+	inner := r2.WithContext(context.WithValue(r2.Context(), otherKey{}, 1))
 	if FromContext(inner.Context()) != rec {
 		t.Fatal("a derived context lost the record")
 	}

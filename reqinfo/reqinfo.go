@@ -135,7 +135,8 @@ type Info struct {
 	// Mount is where the request was mounted, when Mounted.
 	Mount   Mount
 	Mounted bool
-	// Environ holds the extra environ entries recorded for the request.
+	// Environ holds the extra environ entries recorded for the request
+	// (shared with the record: do not modify it).
 	Environ []Var
 	// PID is the worker process that served the request; 0 when no
 	// worker took it.

@@ -53,8 +53,9 @@ type Result struct {
 // schemes and owns everything they have in common: a repeated header is
 // 400, the identity and the outcome go into the request's record
 // ([reqinfo.Record]: [FromContext], REMOTE_USER, an access log's user), bad
-// credentials get 401 with the challenges, a technical failure 503. [BasicAuth] and [DigestAuth] are
-// Schemes; so is auth/kerberos's Negotiate.
+// credentials get 401 with the challenges, a technical failure 503.
+// [BasicAuth] and [DigestAuth] are Schemes; so is auth/kerberos's
+// Negotiate.
 type Scheme interface {
 	Challenger
 	// Name is the scheme's name in the Authorization header ("Basic"),

@@ -14,9 +14,9 @@ import (
 	"testing"
 
 	"github.com/gowsgi/gowsgi/auth"
-	"github.com/gowsgi/gowsgi/internal/reqctx"
 	"github.com/gowsgi/gowsgi/internal/testenv"
 	"github.com/gowsgi/gowsgi/prefix"
+	"github.com/gowsgi/gowsgi/reqinfo"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -40,8 +40,8 @@ func buildAuthLayer(t testing.TB, b *builder, args ...string) (func(http.Handler
 // whoamiApp answers "REMOTE_USER AUTH_TYPE" as the wsgi environ would get
 // them, or "-" when anonymous.
 var whoamiApp = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	u, ok := reqctx.UserFrom(r.Context())
-	if !ok {
+	u := reqinfo.FromContext(r.Context()).User()
+	if u == nil {
 		io.WriteString(w, "-")
 		return
 	}
@@ -391,7 +391,8 @@ func edgeAuthRequest(tb testing.TB, args []string, target, authz string) (http.H
 	}
 	canon := prefix.Canonical(h)
 	h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		canon.ServeHTTP(w, reqctx.EnsureRequestID(r))
+		r, _ = reqinfo.Ensure(r)
+		canon.ServeHTTP(w, r)
 	})
 	r := httptest.NewRequest("GET", target, nil)
 	if authz != "" {

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/gowsgi/gowsgi/internal/reqctx"
 	"github.com/gowsgi/gowsgi/prefix"
+	"github.com/gowsgi/gowsgi/reqinfo"
 )
 
 // The routing layers, built on package prefix:
@@ -51,7 +51,8 @@ func init() {
 			canonical := func(next http.Handler) http.Handler {
 				h := canon(next)
 				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					h.ServeHTTP(w, reqctx.EnsureRequestID(r))
+					r, _ = reqinfo.Ensure(r)
+					h.ServeHTTP(w, r)
 				})
 			}
 			if len(vhosts) == 0 {

@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/gowsgi/gowsgi/auth"
-	"github.com/gowsgi/gowsgi/internal/reqctx"
 	"github.com/gowsgi/gowsgi/internal/testenv"
+	"github.com/gowsgi/gowsgi/reqinfo"
 )
 
 // chainFromArgs parses args with every layer's flags, as run does, and
@@ -44,17 +44,21 @@ func chainFromArgs(t *testing.T, app http.Handler, args ...string) (http.Handler
 // environApp answers with what package wsgi would put in the environ:
 // SCRIPT_NAME|PATH_INFO|trac.env_path|REMOTE_USER.
 var environApp = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	m, ok := reqctx.MountFrom(r.Context())
+	rec := reqinfo.FromContext(r.Context())
+	m, ok := rec.Mount()
 	if !ok {
 		http.Error(w, "no mount", http.StatusInternalServerError)
 		return
 	}
 	env := ""
-	for _, kv := range reqctx.EnvironFrom(r.Context()) {
-		env += kv.Key + "=" + kv.Value
+	for _, v := range rec.Environ() {
+		env += v.Name + "=" + v.Value
 	}
-	u, _ := reqctx.UserFrom(r.Context())
-	io.WriteString(w, m.ScriptName+"|"+m.PathInfo+"|"+env+"|"+u.Name)
+	name := ""
+	if u := rec.User(); u != nil {
+		name = u.Name
+	}
+	io.WriteString(w, m.ScriptName+"|"+m.PathInfo+"|"+env+"|"+name)
 })
 
 // projectsDir makes a parent directory with the projects alpha and beta.
@@ -312,7 +316,7 @@ def application(environ, start_response):
 
 func TestEdgeGivesARequestID(t *testing.T) {
 	var got string
-	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = reqctx.RequestID(r.Context()) })
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = reqinfo.FromContext(r.Context()).ID() })
 	h, err := chainFromArgs(t, app)
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"errors"
-	"flag"
 	"io"
 	"net"
 	"net/http"
@@ -142,13 +141,8 @@ func TestLimitRequestBodyFlag(t *testing.T) {
 		{[]string{"-limit-request-body", "1G"}, 1 << 30},
 		{[]string{"-limit-request-body", "1048576"}, 1 << 20},
 	} {
-		fs := flag.NewFlagSet("gowsgi", flag.ContinueOnError)
-		var o options
-		o.register(fs)
-		if err := fs.Parse(tc.args); err != nil {
-			t.Fatal(err)
-		}
-		cfg, err := o.wsgiConfig("x.wsgi", nil)
+		c := parseTestArgs(t, tc.args...)
+		cfg, err := wsgiConfig(c.Mounts[0], c.Server, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

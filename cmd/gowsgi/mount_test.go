@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"encoding/json"
-	"flag"
 	"io"
 	"net"
 	"net/http"
@@ -16,30 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gowsgi/gowsgi/auth"
 	"github.com/gowsgi/gowsgi/internal/reqctx"
 	"github.com/gowsgi/gowsgi/internal/testenv"
 )
-
-// chainFromArgs parses args with every layer's flags, as run does, and
-// builds the chain around app.
-func chainFromArgs(t *testing.T, app http.Handler, args ...string) (http.Handler, error) {
-	t.Helper()
-	fs := flag.NewFlagSet("gowsgi", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	var o options
-	o.register(fs)
-	for _, l := range sortedLayers() {
-		if l.flags != nil {
-			l.flags(fs)
-		}
-	}
-	if err := parseFlags(fs, args); err != nil {
-		t.Fatalf("flags %q: %v", args, err)
-	}
-	b := &builder{logger: quiet, requireParsers: map[string]func([]string) (auth.Rule, error){}}
-	return buildChain(b, app)
-}
 
 // environApp answers with what package wsgi would put in the environ:
 // SCRIPT_NAME|PATH_INFO|trac.env_path|REMOTE_USER.

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"net/http"
 	"os"
 	"os/exec"
@@ -81,19 +80,14 @@ func TestLazyStart(t *testing.T) {
 // TestPythonUserSiteFlag: -python-user-site reaches wsgi.Config.
 func TestPythonUserSiteFlag(t *testing.T) {
 	for _, on := range []bool{false, true} {
-		var o options
-		fs := flag.NewFlagSet("gowsgi", flag.ContinueOnError)
-		o.register(fs)
 		var args []string
 		if on {
 			args = append(args, "-python-user-site")
 		}
-		if err := fs.Parse(args); err != nil {
-			t.Fatal(err)
-		}
-		cfg, err := o.wsgiConfig("app.wsgi", nil)
-		if err != nil || cfg.PythonUserSite != on {
-			t.Errorf("%q: PythonUserSite %v (%v), want %v", args, cfg.PythonUserSite, err, on)
+		cfg := parseTestArgs(t, args...)
+		wc, err := wsgiConfig(cfg.Mounts[0], cfg.Server, nil)
+		if err != nil || wc.PythonUserSite != on {
+			t.Errorf("%q: PythonUserSite %v (%v), want %v", args, wc.PythonUserSite, err, on)
 		}
 	}
 }

@@ -312,8 +312,8 @@ def application(environ, start_response):
                                environ.get("AUTH_TYPE", "-"), environ.get("HTTP_REMOTE_USER", "-"))
     return [body.encode()]
 `)
-	addr := startGowsgi(t, "-python", py, "-mount", "/trac", "-htpasswd", files.htpasswd, "-realm", "Trac",
-		"-auth-location", "/[^/]+/login", script)
+	addr := startChild(t, childOpts{}, "-python", py, "-mount", "/trac", "-htpasswd", files.htpasswd, "-realm", "Trac",
+		"-auth-location", "/[^/]+/login", script).addr
 	tests := []struct {
 		path, authz string
 		status      int

@@ -33,7 +33,7 @@ func startSeenApp(t *testing.T, args ...string) (addr string, seen func() []stri
 	dir := t.TempDir()
 	log := filepath.Join(dir, "seen")
 	script := testenv.WriteFile(t, dir, "seen.wsgi", "SEEN = "+strings.ReplaceAll(`"`+log+`"`, `\`, `\\`)+"\n"+seenApp)
-	addr = startGowsgi(t, append(append([]string{"-python", testenv.Python(t)}, args...), script)...)
+	addr = startChild(t, childOpts{}, append(append([]string{"-python", testenv.Python(t)}, args...), script)...).addr
 	return addr, func() []string {
 		b, _ := os.ReadFile(log)
 		return strings.Fields(string(b))

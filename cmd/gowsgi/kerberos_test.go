@@ -160,9 +160,9 @@ def application(environ, start_response):
                             environ.get("AUTH_TYPE", "-"))
     return [body.encode()]
 `)
-	addr := startGowsgi(t, "-python", py, "-mount", "/trac", "-auth-location", "/[^/]+/login",
+	addr := startChild(t, childOpts{}, "-python", py, "-mount", "/trac", "-auth-location", "/[^/]+/login",
 		"-keytab", keytab, "-spn", "HTTP/localhost@GOWSGI.TEST", "-kerberos-basic", "-krb5-conf", kdc.Krb5Conf,
-		"-kerberos-name", "local", script)
+		"-kerberos-name", "local", script).addr
 	_, port, _ := net.SplitHostPort(addr)
 	base := "http://localhost:" + port
 	cc := kdc.Kinit(t, "alice", "alicepw")

@@ -47,6 +47,8 @@ type childOpts struct {
 	// noListen gives no -listen and does not wait for the child to listen:
 	// for a command line expected to end on its own (see child.wait).
 	noListen bool
+	// dir is the child's working directory; "" means the test's.
+	dir string
 }
 
 // startChild runs the command with args in a child process (the test
@@ -70,8 +72,13 @@ func startChild(t *testing.T, o childOpts, args ...string) *child {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.cmd = exec.Command(os.Args[0], "-test.run=^TestRunHelperProcess$")
+	exe, err := os.Executable() // os.Args[0] may be relative, and dir elsewhere
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.cmd = exec.Command(exe, "-test.run=^TestRunHelperProcess$")
 	c.cmd.Env = append(os.Environ(), childArgsEnv+"="+string(js), "TMPDIR="+t.TempDir())
+	c.cmd.Dir = o.dir
 	c.cmd.Stdout = &c.out
 	c.cmd.Stderr = &c.out
 	if o.group {

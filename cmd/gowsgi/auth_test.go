@@ -29,6 +29,11 @@ func buildAuthLayer(t testing.TB, p *providers, args ...string) (middleware, err
 	if p == nil {
 		var err error
 		p, err = newProviders(cfg.Auth, quiet)
+		t.Cleanup(func() {
+			for _, c := range p.closers {
+				_ = c()
+			}
+		})
 		if err != nil {
 			return nil, err
 		}

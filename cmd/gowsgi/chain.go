@@ -23,12 +23,12 @@ type middleware = func(http.Handler) http.Handler
 // [serve]), since it needs the listener.
 //
 // It checks cfg as it builds, and refuses a configuration that would fail
-// open, with an error naming the flag. close releases what the layers
+// open, with an error naming the flag. release closes what the layers
 // opened (directory connections, static directories); call it once the
 // server stopped, whether or not err is nil.
-func buildHandler(cfg config, apps []http.Handler, logger *slog.Logger) (h http.Handler, close func(), err error) {
+func buildHandler(cfg config, apps []http.Handler, logger *slog.Logger) (h http.Handler, release func(), err error) {
 	var closers []func() error
-	close = func() {
+	release = func() {
 		for i := len(closers) - 1; i >= 0; i-- {
 			if err := closers[i](); err != nil {
 				logger.Error("gowsgi: shutdown", "err", err)
@@ -36,7 +36,7 @@ func buildHandler(cfg config, apps []http.Handler, logger *slog.Logger) (h http.
 		}
 	}
 	if len(apps) != len(cfg.Mounts) || len(apps) == 0 {
-		return nil, close, fmt.Errorf("%d mounts for %d applications: want one each, at least one", len(cfg.Mounts), len(apps))
+		return nil, release, fmt.Errorf("%d mounts for %d applications: want one each, at least one", len(cfg.Mounts), len(apps))
 	}
 	var chain []middleware
 
@@ -55,7 +55,7 @@ func buildHandler(cfg config, apps []http.Handler, logger *slog.Logger) (h http.
 	if len(cfg.VHost.Names) > 0 {
 		vh, err := prefix.NewVHosts(prefix.VHostConfig{Hosts: []prefix.VHost{{Names: cfg.VHost.Names}}, Logger: logger})
 		if err != nil {
-			return nil, close, fmt.Errorf("-vhost: %w", err)
+			return nil, release, fmt.Errorf("-vhost: %w", err)
 		}
 		chain = append(chain, vh)
 	}
@@ -67,21 +67,21 @@ func buildHandler(cfg config, apps []http.Handler, logger *slog.Logger) (h http.
 		closers = append(closers, p.closers...)
 	}
 	if err != nil {
-		return nil, close, err
+		return nil, release, err
 	}
 	schemes, err := buildSchemes(cfg.Auth, p, logger)
 	if err != nil {
-		return nil, close, err
+		return nil, release, err
 	}
-	if schemes.any && len(cfg.Locations) == 0 {
-		return nil, close, errors.New("an authentication scheme is configured, but no location requires it: it would protect nothing")
+	if schemes.any && len(cfg.Locations) == 0 && cfg.Auth.CheckURL == "" {
+		return nil, release, errors.New("an authentication scheme is configured, but no location (-auth-location, -auth-prefix) or -auth-check-url uses it: it would protect nothing")
 	}
 
 	// The credential-check URL, answered here whatever the locations say.
 	if cfg.Auth.CheckURL != "" {
 		check, err := buildCheckURL(cfg.Auth, schemes, logger)
 		if err != nil {
-			return nil, close, err
+			return nil, release, err
 		}
 		chain = append(chain, check)
 	}
@@ -90,7 +90,7 @@ func buildHandler(cfg config, apps []http.Handler, logger *slog.Logger) (h http.
 	for _, loc := range cfg.Locations {
 		mw, err := buildLocation(loc, cfg.Auth, schemes, logger)
 		if err != nil {
-			return nil, close, err
+			return nil, release, err
 		}
 		chain = append(chain, mw)
 	}
@@ -100,7 +100,7 @@ func buildHandler(cfg config, apps []http.Handler, logger *slog.Logger) (h http.
 		static, staticClosers, err := buildStatic(cfg.Static, logger)
 		closers = append(closers, staticClosers...)
 		if err != nil {
-			return nil, close, err
+			return nil, release, err
 		}
 		chain = append(chain, static)
 	}
@@ -108,9 +108,9 @@ func buildHandler(cfg config, apps []http.Handler, logger *slog.Logger) (h http.
 	// The mounts, each in front of its worker pool.
 	mounts, err := buildMounts(cfg.Mounts, apps, logger)
 	if err != nil {
-		return nil, close, err
+		return nil, release, err
 	}
-	return nest(chain, mounts), close, nil
+	return nest(chain, mounts), release, nil
 }
 
 // nest wraps h in mws, the first outermost.

@@ -23,8 +23,8 @@ type config struct {
 	// Locations are the paths that require authentication or pass a
 	// Require rule (<Location>, <LocationMatch>), each with its rules. A
 	// request under several passes through all of them, in this order.
-	// Empty: no path is guarded (and any scheme in Auth is refused as
-	// unused).
+	// Empty: no path is guarded (and a scheme in Auth that the
+	// credential-check URL does not use either is refused).
 	Locations []locationConfig
 	// Static lists directories served as files ahead of the mounts
 	// (Alias), inside the locations' rules.

@@ -135,7 +135,7 @@ func TestBuildHandlerStructure(t *testing.T) {
 		apps   int
 		reason string
 	}{
-		{"scheme without location", func(c *config) { c.Locations = nil }, 3, "no location requires it"},
+		{"scheme without location", func(c *config) { c.Locations = nil }, 3, "it would protect nothing"},
 		{"mounted twice", func(c *config) { c.Mounts[2].Path = "/trac/" }, 3, "mounted twice"},
 		{"fewer applications", func(*config) {}, 2, "want one each"},
 		{"no mount", func(c *config) { c.Mounts = nil }, 0, "at least one"},
@@ -153,5 +153,38 @@ func TestBuildHandlerStructure(t *testing.T) {
 				t.Errorf("error %v, want one saying %q", err, tt.reason)
 			}
 		})
+	}
+}
+
+// TestBuildHandlerCheckURLAlone: a configuration may use its schemes for
+// the credential-check URL alone, leaving every other path open.
+func TestBuildHandlerCheckURLAlone(t *testing.T) {
+	files := writeAuthFiles(t)
+	cfg := defaultConfig()
+	cfg.Auth.Basic.Htpasswd = files.htpasswd
+	cfg.Auth.CheckURL = "/authFile"
+	h, closeChain, err := buildHandler(cfg, []http.Handler{whoamiApp}, quiet)
+	t.Cleanup(closeChain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		target, authz string
+		code          int
+	}{
+		{"/authFile", "", 401},
+		{"/authFile", basicAuth("alice", "pw"), 200},
+		{"/authFile", basicAuth("alice", "no"), 401},
+		{"/wiki", "", 200},
+	} {
+		r := httptest.NewRequest("GET", tt.target, nil)
+		if tt.authz != "" {
+			r.Header.Set("Authorization", tt.authz)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != tt.code {
+			t.Errorf("%s %q: %d, want %d", tt.target, tt.authz, w.Code, tt.code)
+		}
 	}
 }

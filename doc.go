@@ -89,7 +89,7 @@
 //     the same path, and paths that cannot be made safe (%2F, ".." above the
 //     root, control characters) are refused before anything runs. VHosts
 //     looks only at the host, so it may sit on either side of Canonical
-//     (cmd/gowsgi puts it outside).
+//     (cmd/gowsgi puts it inside, as listed).
 //   - Authentication is scoped by Location/LocationMatch, as in Apache, so a
 //     deployment can protect only the login page (Trac asks for it) or every
 //     path (the virtual-host deployment).

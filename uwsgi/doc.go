@@ -34,10 +34,11 @@
 // send (QUERY_STRING, REQUEST_METHOD, CONTENT_TYPE, CONTENT_LENGTH,
 // REQUEST_URI, PATH_INFO, SERVER_PROTOCOL, REQUEST_SCHEME, HTTPS when on,
 // REMOTE_ADDR, REMOTE_PORT, SERVER_PORT, SERVER_NAME, the HTTP_* headers)
-// but DOCUMENT_ROOT; SCRIPT_NAME and PATH_INFO split at the mount (package
-// prefix; nginx sends the whole path as PATH_INFO and leaves the split to
-// uWSGI's --mount); REMOTE_USER and AUTH_TYPE from the authentication in
-// front (package auth); UWSGI_SCHEME, which uWSGI turns into
+// but DOCUMENT_ROOT; SCRIPT_NAME and PATH_INFO split at the mount that
+// package prefix recorded in the request's reqinfo.Record (nginx sends
+// the whole path as PATH_INFO and leaves the split to uWSGI's --mount);
+// REMOTE_USER and AUTH_TYPE from the user an authentication layer (package
+// auth) recorded there; UWSGI_SCHEME, which uWSGI turns into
 // wsgi.url_scheme; Config.Environ and per-request entries (such as
 // trac.env_path). Authorization is passed only with
 // Config.PassAuthorization. A packet holds at most 65535 bytes of

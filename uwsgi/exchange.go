@@ -13,7 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gowsgi/gowsgi/internal/reqctx"
+	"github.com/gowsgi/gowsgi/reqinfo"
 	"github.com/gowsgi/gowsgi/wsgi"
 )
 
@@ -41,7 +41,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	pkt, err := appendPacket(make([]byte, 0, 1024), env)
 	if err != nil {
-		h.log.Warn(err.Error(), reqctx.LogAttrs(r)...)
+		h.log.Warn(err.Error(), reqinfo.LogAttrs(r)...)
 		h.fail(w, r, http.StatusRequestHeaderFieldsTooLarge, fmt.Errorf("%w: %w", ErrRequestTooLarge, err))
 		return
 	}
@@ -64,7 +64,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				h.cancelled(w, r)
 				return
 			}
-			h.log.Warn(err.Error(), reqctx.LogAttrs(r)...)
+			h.log.Warn(err.Error(), reqinfo.LogAttrs(r)...)
 			h.fail(w, r, http.StatusServiceUnavailable, err)
 			return
 		}
@@ -80,7 +80,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if tries < len(h.ups) {
 				continue
 			}
-			h.log.Warn("uwsgi: no upstream accepted the connection", append(reqctx.LogAttrs(r), "err", err)...)
+			h.log.Warn("uwsgi: no upstream accepted the connection", append(reqinfo.LogAttrs(r), "err", err)...)
 			h.fail(w, r, http.StatusBadGateway, fmt.Errorf("%w: %w", ErrUpstream, err))
 			return
 		}
@@ -115,7 +115,7 @@ func (h *Handler) requestBody(w http.ResponseWriter, r *http.Request) (io.ReadCl
 	}
 	sp, n, err := spool(body, h.cfg.SpoolDir)
 	if _, ok := errors.AsType[*fs.PathError](err); ok {
-		h.log.Error("uwsgi: spooling a chunked request body", append(reqctx.LogAttrs(r), "err", err)...)
+		h.log.Error("uwsgi: spooling a chunked request body", append(reqinfo.LogAttrs(r), "err", err)...)
 		w.Header().Set("Connection", "close")
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		return nil, 0, err
@@ -139,7 +139,7 @@ func (h *Handler) badBody(w http.ResponseWriter, r *http.Request, err error) {
 	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		status, sentinel = http.StatusRequestEntityTooLarge, wsgi.ErrBodyTooLarge
 	}
-	h.log.Warn("uwsgi: reading request body", append(reqctx.LogAttrs(r), "err", err)...)
+	h.log.Warn("uwsgi: reading request body", append(reqinfo.LogAttrs(r), "err", err)...)
 	w.Header().Set("Connection", "close")
 	h.fail(w, r, status, fmt.Errorf("%w: %w", sentinel, err))
 }
@@ -151,7 +151,7 @@ func (h *Handler) cancelled(w http.ResponseWriter, r *http.Request) {
 	if errors.Is(r.Context().Err(), context.DeadlineExceeded) {
 		status = http.StatusGatewayTimeout
 	}
-	h.log.Info("uwsgi: request context ended before the response", append(reqctx.LogAttrs(r), "err", r.Context().Err())...)
+	h.log.Info("uwsgi: request context ended before the response", append(reqinfo.LogAttrs(r), "err", r.Context().Err())...)
 	h.fail(w, r, status, fmt.Errorf("%w: %w", wsgi.ErrCanceled, r.Context().Err()))
 }
 
@@ -291,16 +291,16 @@ func (ex *exchange) upstreamFailed(err error) {
 	}
 	ex.countFailure()
 	if ex.why.Load() == closedTimeout {
-		h.log.Error("uwsgi: request timed out", append(reqctx.LogAttrs(r), "upstream", ex.u.addr, "timeout", h.cfg.RequestTimeout)...)
+		h.log.Error("uwsgi: request timed out", append(reqinfo.LogAttrs(r), "upstream", ex.u.addr, "timeout", h.cfg.RequestTimeout)...)
 		h.fail(w, r, http.StatusGatewayTimeout, fmt.Errorf("%w after %v (upstream %s)", wsgi.ErrRequestTimeout, h.cfg.RequestTimeout, ex.u.addr))
 		return
 	}
 	if isConnError(err) {
-		h.log.Error("uwsgi: upstream closed the connection before its response", append(reqctx.LogAttrs(r), "upstream", ex.u.addr, "err", err)...)
+		h.log.Error("uwsgi: upstream closed the connection before its response", append(reqinfo.LogAttrs(r), "upstream", ex.u.addr, "err", err)...)
 		h.fail(w, r, http.StatusBadGateway, fmt.Errorf("%w (%s): %w", ErrUpstream, ex.u.addr, err))
 		return
 	}
-	h.log.Error("uwsgi: bad response from the upstream", append(reqctx.LogAttrs(r), "upstream", ex.u.addr, "err", err)...)
+	h.log.Error("uwsgi: bad response from the upstream", append(reqinfo.LogAttrs(r), "upstream", ex.u.addr, "err", err)...)
 	h.fail(w, r, http.StatusBadGateway, fmt.Errorf("%w (%s): %w", wsgi.ErrBadResponse, ex.u.addr, err))
 }
 
@@ -341,7 +341,7 @@ func (ex *exchange) relay(resp *http.Response, br *bufio.Reader) {
 	if err == nil {
 		return
 	}
-	ex.h.log.Warn("uwsgi: response cut", append(reqctx.LogAttrs(ex.r), "upstream", ex.u.addr,
+	ex.h.log.Warn("uwsgi: response cut", append(reqinfo.LogAttrs(ex.r), "upstream", ex.u.addr,
 		"content_length", resp.ContentLength, "sent", n, "err", ex.cutReason(err))...)
 	if ex.why.Load() != closedContext {
 		ex.countFailure()

@@ -138,4 +138,3 @@ func FuzzPacket(f *testing.F) {
 		}
 	})
 }
-

@@ -121,9 +121,9 @@ func (h *Handler) Close() error {
 
 // environ is the one place the CGI variables of a request come from:
 // wsgi.Environ, the environ a local worker gets, so that the mount
-// (SCRIPT_NAME, PATH_INFO, from package prefix) and the authenticated user
-// (REMOTE_USER, AUTH_TYPE, from package auth) reach an upstream exactly as
-// they reach a local worker. It then matches what nginx's uwsgi_params
+// (SCRIPT_NAME, PATH_INFO) and the authenticated user (REMOTE_USER,
+// AUTH_TYPE), which packages prefix and auth record in the request's
+// reqinfo.Record, reach an upstream exactly as they reach a local worker. It then matches what nginx's uwsgi_params
 // send: REQUEST_SCHEME and UWSGI_SCHEME (which uWSGI turns into
 // wsgi.url_scheme) instead of wsgi.url_scheme, and HTTPS only when "on".
 func (h *Handler) environ(r *http.Request) []wsgi.EnvVar {

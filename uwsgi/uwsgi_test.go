@@ -20,7 +20,7 @@ import (
 
 	"github.com/gowsgi/gowsgi/internal/testenv"
 	"github.com/gowsgi/gowsgi/prefix"
-	"github.com/gowsgi/gowsgi/wsgi"
+	"github.com/gowsgi/gowsgi/reqinfo"
 )
 
 // startApp starts testdata/app.py under Debian's uWSGI.
@@ -55,7 +55,9 @@ func front(t *testing.T, cfg Config) (*Handler, *httptest.Server) {
 	user := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if u := r.Header.Get("X-Test-User"); u != "" {
-				r = wsgi.WithRemoteUser(r, u, "Basic")
+				var rec *reqinfo.Record
+				r, rec = reqinfo.Ensure(r)
+				rec.SetUser(&reqinfo.User{Name: u, AuthType: "Basic"})
 			}
 			next.ServeHTTP(w, r)
 		})

@@ -7,7 +7,7 @@ import (
 	"net/netip"
 	"testing"
 
-	"github.com/gowsgi/gowsgi/internal/reqctx"
+	"github.com/gowsgi/gowsgi/reqinfo"
 )
 
 func envMap(env []EnvVar) map[string]string {
@@ -48,7 +48,9 @@ func TestEnviron(t *testing.T) {
 			name: "mount from the context",
 			cfg:  Config{ScriptName: "/ignored"},
 			setup: func(r *http.Request) *http.Request {
-				return r.WithContext(reqctx.WithMount(r.Context(), reqctx.Mount{ScriptName: "/trac", PathInfo: "/wiki"}))
+				r, rec := reqinfo.Ensure(r)
+				rec.SetMount(reqinfo.Mount{ScriptName: "/trac", PathInfo: "/wiki"})
+				return r
 			},
 			want: map[string]string{"SCRIPT_NAME": "/trac", "PATH_INFO": "/wiki"},
 		},
@@ -78,7 +80,9 @@ func TestEnviron(t *testing.T) {
 			cfg:  Config{PassAuthorization: true},
 			setup: func(r *http.Request) *http.Request {
 				r.Header.Set("Authorization", "Basic Zm9vOmJhcg==")
-				return WithRemoteUser(r, "alice", "Basic")
+				r, rec := reqinfo.Ensure(r)
+				rec.SetUser(&reqinfo.User{Name: "alice", AuthType: "Basic"})
+				return r
 			},
 			want: map[string]string{"HTTP_AUTHORIZATION": "Basic Zm9vOmJhcg==", "REMOTE_USER": "alice", "AUTH_TYPE": "Basic"},
 		},
@@ -126,7 +130,9 @@ func TestEnviron(t *testing.T) {
 			name: "extras: config, then context overrides",
 			cfg:  Config{Environ: map[string]string{"trac.env_path": "/srv/a", "other": "1"}},
 			setup: func(r *http.Request) *http.Request {
-				return r.WithContext(reqctx.WithEnviron(r.Context(), "trac.env_path", "/srv/b"))
+				r, rec := reqinfo.Ensure(r)
+				rec.SetEnviron("trac.env_path", "/srv/b")
+				return r
 			},
 			want: map[string]string{"trac.env_path": "/srv/b", "other": "1"},
 		},

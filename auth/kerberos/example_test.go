@@ -12,7 +12,6 @@ import (
 
 	"github.com/gowsgi/gowsgi/auth"
 	"github.com/gowsgi/gowsgi/auth/kerberos"
-	"github.com/gowsgi/gowsgi/internal/reqctx"
 )
 
 func ExampleAuthenticator_Middleware() {
@@ -34,7 +33,7 @@ func ExampleAuthenticator_Middleware() {
 		log.Fatal(err)
 	}
 	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, _ := reqctx.UserFrom(r.Context())
+		u, _ := auth.FromContext(r.Context()) // Require let only users through
 		fmt.Fprintf(w, "REMOTE_USER=%s", u.Name)
 	})
 	srv := httptest.NewServer(krb.Middleware(auth.Require(auth.ValidUser())(app)))

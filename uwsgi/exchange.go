@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -166,6 +167,10 @@ func setVar(env []wsgi.EnvVar, k, v string) []wsgi.EnvVar {
 	return append(env, wsgi.EnvVar{Name: k, Value: v})
 }
 
+// readerPool holds the readers of upstream responses: one per request
+// would be most of what a small request allocates.
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 8<<10) }}
+
 // Why the exchange closed the upstream connection itself.
 const (
 	closedNot int32 = iota
@@ -231,7 +236,12 @@ func (ex *exchange) run(pkt []byte, rest io.Reader) {
 		}()
 	}
 
-	br := bufio.NewReaderSize(ex.c, 8<<10)
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(ex.c)
+	defer func() {
+		br.Reset(nil)
+		readerPool.Put(br)
+	}()
 	resp, err := readHead(br, r.Method)
 	if err != nil {
 		ex.upstreamFailed(err)

@@ -179,6 +179,10 @@ func TestResponses(t *testing.T) {
 		{name: "chunked cut off", reply: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n", status: 200, cut: true},
 		{name: "hop-by-hop and internal fields", reply: "HTTP/1.1 200 OK\r\nConnection: X-Mine\r\nX-Mine: 1\r\nKeep-Alive: 5\r\nX-Accel-Redirect: /x\r\nX-Sendfile: /etc/passwd\r\nX-Kept: 1\r\nContent-Length: 0\r\n\r\n",
 			status: 200, header: map[string]string{"X-Mine": "", "Keep-Alive": "", "X-Accel-Redirect": "", "X-Sendfile": "", "X-Kept": "1"}},
+		// An HTTP/1.0 response (to an HTTP/1.0 request) keeps the
+		// client's connection; an explicit Connection: close closes it.
+		{name: "HTTP/1.0 upstream", reply: "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", status: 200, body: "ok", header: map[string]string{"Connection": ""}},
+		{name: "Connection: close", reply: "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok", status: 200, body: "ok", header: map[string]string{"Connection": "close"}},
 		{name: "head", method: "HEAD", reply: "HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n", status: 200, header: map[string]string{"Content-Length": "1234"}},
 		{name: "no content", reply: "HTTP/1.1 204 No Content\r\n\r\n", status: 204},
 		{name: "garbage", reply: "hello\r\n\r\n", status: 502},
@@ -223,6 +227,12 @@ func TestResponses(t *testing.T) {
 				t.Errorf("body %q, want %q", body, tc.body)
 			}
 			for k, v := range tc.header {
+				if k == "Connection" {
+					if resp.Close != (v == "close") {
+						t.Errorf("client connection closed %v, want %v", resp.Close, v == "close")
+					}
+					continue
+				}
 				if got := resp.Header.Get(k); got != v {
 					t.Errorf("%s: %q, want %q", k, got, v)
 				}

@@ -19,6 +19,9 @@ import (
 // Connection field names) and the fields addressed to a front server
 // (X-Accel-*, X-Sendfile and kin) are removed from the header.
 //
+// resp.Close reports that the application asked, in an HTTP/1.1
+// response, for the client's connection to be closed (Connection: close),
+// as package wsgi honours it.
 // The response's Body is net/http's: it ends at the Content-Length, at the
 // end of a chunked body (failing on a truncated one), or at the end of the
 // connection when the upstream gave neither.
@@ -52,6 +55,13 @@ func readHead(br *bufio.Reader, method string) (*http.Response, error) {
 				}
 			}
 		}
+	}
+	// Close must report an explicit "Connection: close" only (net/http
+	// removed that field and set Close): the end of an HTTP/1.0
+	// upstream's connection, which uWSGI answers to an HTTP/1.0 request,
+	// says nothing about the client's, which net/http manages.
+	if !resp.ProtoAtLeast(1, 1) {
+		resp.Close = false
 	}
 	for _, name := range options {
 		if name != "Content-Length" { // framing, kept in resp.ContentLength

@@ -16,6 +16,9 @@
 //     and its listener;
 //   - [github.com/gowsgi/gowsgi/wsgi]: PEP 3333 environ and the Python worker
 //     processes (mod_wsgi's daemon mode);
+//   - [github.com/gowsgi/gowsgi/uwsgi]: the same place in the chain for an
+//     application run by a uWSGI fleet elsewhere, over the uwsgi protocol
+//     (nginx's uwsgi_pass);
 //   - [github.com/gowsgi/gowsgi/prefix]: the canonical path, mounts
 //     (WSGIScriptAlias), Location/LocationMatch scoping, a parent directory of
 //     environments, virtual hosts;
@@ -75,7 +78,7 @@
 //	  auth.Normalize                (optional) the name the application sees
 //	filewrap.Static                 static files under their own prefix
 //	prefix.NewMount/NewEnvironments SCRIPT_NAME, PATH_INFO, trac.env_path
-//	wsgi.Handler                    the Python workers
+//	wsgi.Handler                    the Python workers (or uwsgi.Handler: a uWSGI fleet)
 //
 // The reasons:
 //

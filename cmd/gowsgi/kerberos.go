@@ -65,7 +65,7 @@ func (p *providers) addKerberos(k kerberosConfig, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	p.authenticators = append(p.authenticators, a.Middleware)
+	p.authenticators = append(p.authenticators, a.Wrap)
 	return nil
 }
 

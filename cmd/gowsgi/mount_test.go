@@ -229,13 +229,21 @@ func TestEdgeGivesARequestID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/x", nil))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
 	first := got
 	if len(first) < 9 || strings.Trim(first, "0123456789abcdef") != "" {
 		t.Fatalf("request id %q, want hex digits", first)
 	}
-	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/x", nil))
-	if got == first {
-		t.Fatalf("two requests got the same id %q", got)
+	if sent := rec.Header().Get("X-Request-ID"); sent != first {
+		t.Fatalf("X-Request-ID %q, want the record's id %q", sent, first)
+	}
+	// An incoming id is not trusted: the client cannot choose the id its
+	// requests are logged under.
+	r := httptest.NewRequest("GET", "/x", nil)
+	r.Header.Set("X-Request-ID", "chosen-by-client")
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	if got == first || got == "chosen-by-client" {
+		t.Fatalf("second request got id %q (first %q)", got, first)
 	}
 }

@@ -72,9 +72,9 @@
 //	prefix.Canonical                one path for everything that follows
 //	prefix.NewVHosts                which site, by canonical host name
 //	prefix.NewLocation/LocationMatch where authentication applies
-//	  auth.Basic, auth.Digest,      who the user is (several may be stacked;
+//	  auth.MustBasic, auth.MustDigest,      who the user is (several may be stacked;
 //	  kerberos Middleware           each registers its challenge)
-//	  auth.Require                  whether that user may pass
+//	  auth.MustRequire                  whether that user may pass
 //	  auth.Normalize                (optional) the name the application sees
 //	filewrap.Static                 static files under their own prefix
 //	prefix.NewMount/NewEnvironments SCRIPT_NAME, PATH_INFO, trac.env_path
@@ -97,7 +97,7 @@
 //     deployment can protect only the login page (Trac asks for it) or every
 //     path (the virtual-host deployment).
 //   - Authentication middlewares only establish who the user is: a request
-//     without credentials goes on anonymously. auth.Require, after them,
+//     without credentials goes on anonymously. auth.MustRequire, after them,
 //     decides, and answers 401 with the challenges of every scheme the
 //     request passed through. This split is Apache's (AuthType versus
 //     Require), and lets Basic, Digest, LDAP and Negotiate be combined.

@@ -23,8 +23,8 @@
 // Authentication and authorization are separate middlewares, as in Apache:
 //
 //	users, _ := auth.HtpasswdFile("/srv/trac/htpasswd")
-//	h := auth.Basic(auth.BasicConfig{Realm: "Trac", Users: users})(
-//		auth.Require(auth.ValidUser())(app))
+//	h := auth.MustBasic(auth.BasicConfig{Realm: "Trac", Users: users})(
+//		auth.MustRequire(auth.ValidUser())(app))
 //
 // Every authentication scheme ([MustBasic], [MustDigest], Negotiate from
 // auth/kerberos) runs in one request flow, a [Flow]: a [Scheme] only says
@@ -66,7 +66,7 @@
 // methods to anyone. With the any-one-suffices rule of several Require
 // lines (Apache's implicit <RequireAny>),
 //
-//	auth.Basic(cfg)(auth.Require(auth.Method("GET", "HEAD", "OPTIONS"), auth.ValidUser())(app))
+//	auth.MustBasic(cfg)(auth.MustRequire(auth.MustMethod("GET", "HEAD", "OPTIONS"), auth.ValidUser())(app))
 //
 // (command gowsgi: -require 'method GET HEAD OPTIONS' -require valid-user)
 // lets anonymous reads through and answers any other method from an

@@ -90,6 +90,7 @@ import (
 	"encoding/json"
 	"errors"
 	"expvar"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -115,6 +116,9 @@ func main() {
 // [config] (exit 2 if it cannot), which [serve] runs (exit 1 on error).
 func run(args []string, stderr io.Writer) int {
 	cfg, err := parseArgs(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0 // -h: the usage was asked for
+	}
 	if err != nil {
 		return 2
 	}
@@ -173,6 +177,13 @@ func serve(cfg config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// HTTPS (tls.go): nil for plain HTTP.
+	https, err := newHTTPS(cfg, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer https.close()
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 30 * time.Second,
@@ -180,8 +191,9 @@ func serve(cfg config, logger *slog.Logger) error {
 	}
 	// Outermost, on every connection: requests a proxy in front could
 	// frame otherwise (request smuggling) get 400 and a closed connection.
+	// Under TLS, the guard reads each HTTP/1 connection's plain text.
 	guard := &framing.Guard{Logger: logger}
-	ln = guard.Configure(srv, ln)
+	ln = https.configure(srv, ln, guard)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	hup := make(chan os.Signal, 1)
@@ -204,6 +216,7 @@ func serve(cfg config, logger *slog.Logger) error {
 		}()
 		logger.Info("gowsgi: serving statistics", "addr", sln.Addr().String())
 	}
+	https.serveRedirect(ln.Addr(), errc)
 	for _, m := range cfg.Mounts {
 		logger.Info("gowsgi: serving", "addr", ln.Addr().String(), "script", m.Script)
 	}
@@ -213,6 +226,7 @@ wait:
 		case err := <-errc:
 			return err
 		case <-hup:
+			https.reload()
 			logger.Info("gowsgi: SIGHUP: reloading the workers")
 			for _, p := range pools {
 				p.Reload()

@@ -145,6 +145,14 @@ func serve(cfg config, logger *slog.Logger) error {
 		return err
 	}
 
+	// HTTPS (tls.go), checked before the workers start: nil for plain
+	// HTTP.
+	https, err := newHTTPS(cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer https.close()
+
 	// The workers start before the server listens.
 	pools, err := startPools(cfg, logger)
 	if err != nil {
@@ -177,13 +185,6 @@ func serve(cfg config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	// HTTPS (tls.go): nil for plain HTTP.
-	https, err := newHTTPS(cfg, logger)
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	defer https.close()
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 30 * time.Second,

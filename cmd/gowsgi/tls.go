@@ -79,7 +79,9 @@ type acmeConfig struct {
 const defaultACMEDirectory = acme.LetsEncryptURL
 
 // enabled reports whether c serves HTTPS.
-func (c tlsConfig) enabled() bool { return c.CertFile != "" || c.KeyFile != "" || len(c.ACME.Domains) > 0 }
+func (c tlsConfig) enabled() bool {
+	return c.CertFile != "" || c.KeyFile != "" || len(c.ACME.Domains) > 0
+}
 
 // tlsHandshakeTimeout bounds a TLS handshake, as net/http bounds its own
 // with the server's read timeouts.

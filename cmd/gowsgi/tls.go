@@ -339,8 +339,17 @@ func (s *httpsServer) serveRedirect(tlsAddr net.Addr, errc chan<- error) {
 	var h http.Handler = redirectHandler(port)
 	if s.manager != nil {
 		// HTTP-01: /.well-known/acme-challenge/ answered here, anything
-		// else redirected.
-		h = s.manager.HTTPHandler(h)
+		// else redirected. The manager checks Host against -acme-domain
+		// as it is, and a port (a listener other than :80 behind a port
+		// forward, a test authority) would fail that: it is left out.
+		acmeHandler := s.manager.HTTPHandler(h)
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if host, _, err := net.SplitHostPort(r.Host); err == nil {
+				r = r.WithContext(r.Context())
+				r.Host = host
+			}
+			acmeHandler.ServeHTTP(w, r)
+		})
 	}
 	s.redirectSrv = &http.Server{
 		Handler:           h,

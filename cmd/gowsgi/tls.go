@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -496,6 +497,13 @@ func (l *tlsListener) handshake(c net.Conn) {
 	err := tc.HandshakeContext(ctx)
 	cancel()
 	if err != nil {
+		// Plain HTTP sent to the HTTPS port gets a readable answer, as
+		// net/http gives it.
+		var rh tls.RecordHeaderError
+		if errors.As(err, &rh) && rh.Conn != nil && looksLikeHTTP(rh.RecordHeader) {
+			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+			_, _ = io.WriteString(c, "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\n\r\nClient sent an HTTP request to an HTTPS server.\n")
+		}
 		// Scanners and clients that distrust the certificate: the
 		// client learns why, the log would fill with them.
 		l.logger.Debug("gowsgi: TLS handshake failed", "remote", c.RemoteAddr().String(), "err", err)
@@ -527,6 +535,16 @@ func (l *tlsListener) handshake(c net.Conn) {
 		l.states.Delete(out)
 		out.Close()
 	}
+}
+
+// looksLikeHTTP reports whether the first bytes of what should have been a
+// TLS record are an HTTP/1 request line.
+func looksLikeHTTP(hdr [5]byte) bool {
+	switch string(hdr[:]) {
+	case "GET /", "HEAD ", "POST ", "PUT /", "OPTIO", "DELET", "PATCH", "PROPF":
+		return true
+	}
+	return false
 }
 
 // oneConn is a listener whose Accept returns c: [framing.Guard.Listener]

@@ -119,9 +119,15 @@ func TestHTTPS(t *testing.T) {
 		t.Errorf("Content-Length with Transfer-Encoding over TLS: %d, want 400", resp.StatusCode)
 	}
 
+	// Plain HTTP to the HTTPS port: 400 with the reason.
+	resp, body := do(t, http.DefaultClient, "GET", "http://"+c.addr+"/", "")
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "HTTP request to an HTTPS server") {
+		t.Errorf("plain HTTP to the HTTPS port: %d %q", resp.StatusCode, body)
+	}
+
 	// -http2=false: an HTTP/2 client gets HTTP/1.1.
 	c = startChild(t, childOpts{}, "-python", py, "-tls-cert", cert, "-tls-key", key, "-http2=false", script)
-	resp, body := do(t, tlsClient(t, roots, c.addr, true), "GET", "https://localhost/", "")
+	resp, body = do(t, tlsClient(t, roots, c.addr, true), "GET", "https://localhost/", "")
 	if resp.StatusCode != 200 || body != "https on HTTP/1.1" {
 		t.Errorf("-http2=false: %d %q, want 200 %q", resp.StatusCode, body, "https on HTTP/1.1")
 	}

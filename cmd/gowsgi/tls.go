@@ -177,8 +177,13 @@ func loadCertificate(certFile, keyFile string) (*tls.Certificate, error) {
 	if err != nil {
 		return nil, fmt.Errorf("-tls-cert %s, -tls-key %s: %w", certFile, keyFile, err)
 	}
+	if cert.Leaf == nil { // GODEBUG=x509keypairleaf=0
+		if cert.Leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
+			return nil, fmt.Errorf("-tls-cert %s: %w", certFile, err)
+		}
+	}
 	now := time.Now()
-	if leaf := cert.Leaf; leaf != nil && (now.After(leaf.NotAfter) || now.Before(leaf.NotBefore)) {
+	if leaf := cert.Leaf; now.After(leaf.NotAfter) || now.Before(leaf.NotBefore) {
 		return nil, fmt.Errorf("-tls-cert %s: the certificate is valid from %v to %v, not now", certFile, leaf.NotBefore, leaf.NotAfter)
 	}
 	return &cert, nil

@@ -4,9 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -311,6 +317,7 @@ func TestTLSFlagErrors(t *testing.T) {
 		{"cert without key", []string{"-tls-cert", cert}, "-tls-key"},
 		{"key without cert", []string{"-tls-key", key}, "-tls-cert"},
 		{"key of another certificate", []string{"-tls-cert", cert, "-tls-key", writeOtherKey(t)}, "-tls-cert"},
+		{"expired certificate", expiredCert(t), "not now"},
 		{"missing cert file", []string{"-tls-cert", filepath.Join(dir, "none.pem"), "-tls-key", key}, "-tls-cert"},
 		{"redirect without TLS", []string{"-redirect-http", "127.0.0.1:0"}, "-redirect-http needs HTTPS"},
 		{"hsts without TLS", []string{"-hsts", "1h"}, "-hsts needs HTTPS"},
@@ -340,6 +347,36 @@ func TestTLSFlagErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// expiredCert writes a self-signed certificate that expired an hour ago
+// and its key, and returns the flags that give them.
+func expiredCert(t *testing.T) []string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "localhost"},
+		DNSNames:     []string{"localhost"},
+		NotBefore:    time.Now().Add(-48 * time.Hour),
+		NotAfter:     time.Now().Add(-time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cert, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	replaceFile(t, cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	replaceFile(t, keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))
+	return []string{"-tls-cert", cert, "-tls-key", keyFile}
 }
 
 // writeOtherKey writes the key of another test certificate.

@@ -45,8 +45,8 @@ func acmeGet(t *testing.T, p *testenv.Pebble, roots []byte, addr string) *x509.C
 func TestACME(t *testing.T) {
 	tlsAddr, httpAddr := testenv.Addr(testenv.FreePort(t)), testenv.Addr(testenv.FreePort(t))
 	p := testenv.StartPebble(t, testenv.PebbleConfig{
-		HTTPPort:  portOf(t, httpAddr),
-		TLSPort:   portOf(t, tlsAddr),
+		HTTPPort:  portNumber(t, httpAddr),
+		TLSPort:   portNumber(t, tlsAddr),
 		DNSServer: testenv.StartLoopbackDNS(t),
 		// autocert renews a third of the lifetime before expiry: at
 		// about 40s, time enough to restart first.
@@ -99,19 +99,24 @@ func TestACME(t *testing.T) {
 func TestACMEHTTP01(t *testing.T) {
 	tlsAddr, httpAddr := testenv.Addr(testenv.FreePort(t)), testenv.Addr(testenv.FreePort(t))
 	p := testenv.StartPebble(t, testenv.PebbleConfig{
-		HTTPPort:  portOf(t, httpAddr),
+		HTTPPort:  portNumber(t, httpAddr),
 		TLSPort:   testenv.FreePort(t), // nothing listens there
 		DNSServer: testenv.StartLoopbackDNS(t),
 	})
 	script := testenv.WriteFile(t, "", "scheme.wsgi", schemeApp)
-	acmeChild(t, p, tlsAddr, httpAddr, t.TempDir(), script)
+	c := acmeChild(t, p, tlsAddr, httpAddr, t.TempDir(), script)
 	acmeGet(t, p, p.Root(t), tlsAddr)
+	// Neither 443 nor 80: the command says the authority will not reach
+	// it without a port forward.
+	if !strings.Contains(c.out.String(), "validates a domain on port 443") {
+		t.Errorf("no warning about the validation ports:\n%s", c.output())
+	}
 	if !strings.Contains(p.Log(), "validate w/ HTTP") {
 		t.Errorf("pebble's log shows no HTTP-01 validation:\n%s", p.Log())
 	}
 }
 
-func portOf(t *testing.T, addr string) int {
+func portNumber(t *testing.T, addr string) int {
 	t.Helper()
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil {

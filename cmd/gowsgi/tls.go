@@ -145,6 +145,9 @@ func newHTTPS(cfg config, logger *slog.Logger) (*httpsServer, error) {
 			return nil, err
 		}
 		s.manager = m
+		if portOf(cfg.Server.Listen) != "443" && portOf(c.RedirectHTTP) != "80" {
+			logger.Warn("gowsgi: an ACME authority validates a domain on port 443 (TLS-ALPN-01, -listen) or 80 (HTTP-01, -redirect-http), and neither is served here: certificates can only be obtained if a port forward leads there", "listen", cfg.Server.Listen, "redirect-http", c.RedirectHTTP)
+		}
 		s.tls.GetCertificate = m.GetCertificate
 		// TLS-ALPN-01: the authority's validation handshake asks for
 		// acme-tls/1, which the manager answers with its challenge
@@ -258,6 +261,15 @@ func warnPlainPasswords(cfg config, logger *slog.Logger) {
 	}
 	logger.Warn("gowsgi: "+strings.Join(schemes, " and ")+" authentication over plain HTTP on a non-loopback address: passwords cross the network readable; serve HTTPS (-tls-cert and -tls-key, or -acme-domain) or keep a TLS-terminating proxy in front",
 		"addr", cfg.Server.Listen)
+}
+
+// portOf is the port of the address addr, or "".
+func portOf(addr string) string {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return ""
+	}
+	return port
 }
 
 // loopbackAddr reports whether the listen address addr accepts only

@@ -442,3 +442,23 @@ func TestLoopbackAddr(t *testing.T) {
 		}
 	}
 }
+
+// TestHelp: -h exits 0 and names the directive each TLS flag replaces.
+func TestHelp(t *testing.T) {
+	var out strings.Builder
+	if code := run([]string{"-h"}, &out); code != 0 {
+		t.Errorf("gowsgi -h: exit %d, want 0", code)
+	}
+	for _, want := range []string{"-tls-cert", "SSLCertificateFile", "-redirect-http", "--https-only", "-acme-domain", "MDomain", "-hsts", "Strict-Transport-Security", "-http2"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("gowsgi -h does not mention %s", want)
+		}
+	}
+	for _, flag := range []string{"-htpasswd", "-htdigest"} {
+		_, after, _ := strings.Cut(out.String(), "\n  "+flag+" ")
+		help, _, _ := strings.Cut(after, "\n  -")
+		if !strings.Contains(help, "HTTPS") {
+			t.Errorf("gowsgi -h: %s does not recommend HTTPS:%s", flag, help)
+		}
+	}
+}

@@ -79,6 +79,13 @@ func TestHTTPS(t *testing.T) {
 	py := testenv.Python(t)
 
 	c := startChild(t, childOpts{}, "-python", py, "-tls-cert", cert, "-tls-key", key, "-hsts", "8760h", script)
+	// A client that connects and never starts its handshake holds up
+	// no one.
+	idle, err := net.Dial("tcp", c.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
 	for _, tc := range []struct {
 		h2   bool
 		want string

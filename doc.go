@@ -186,6 +186,7 @@
 //     context ends.
 //
 // Basic and Digest send credentials a network observer can use (Digest's MD5
-// is weak too): serve them over TLS, or behind a TLS-terminating proxy listed
-// in wsgi.Config.TrustedProxies.
+// is weak too): serve them over TLS (cmd/gowsgi: -tls-cert and -tls-key, or
+// -acme-domain), or behind a TLS-terminating proxy listed in
+// wsgi.Config.TrustedProxies.
 package gowsgi

@@ -16,6 +16,8 @@ import "time"
 type config struct {
 	Server    serverConfig
 	Profiling profilingConfig
+	// TLS is HTTPS, its certificate and the redirect from HTTP (tls.go).
+	TLS tlsConfig
 	// VHost limits the hosts served (ServerName, ServerAlias).
 	VHost vhostConfig
 	// Auth holds the authentication schemes, shared by every location.
@@ -260,6 +262,10 @@ func defaultConfig() config {
 			Listen:           "127.0.0.1:8000",
 			ShutdownTimeout:  10 * time.Second,
 			LimitRequestBody: 1 << 30,
+		},
+		TLS: tlsConfig{
+			HTTP2: true,
+			ACME:  acmeConfig{DirectoryURL: defaultACMEDirectory},
 		},
 		Auth: authConfig{
 			LDAP: ldapConfig{

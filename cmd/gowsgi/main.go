@@ -36,10 +36,44 @@
 // as "wsgi:SCRIPT #N". What the application prints to stdout or stderr is
 // logged line by line as it comes (python -u).
 //
+// # HTTPS
+//
+// -tls-cert FILE -tls-key FILE serve HTTPS on -listen (mod_ssl's
+// SSLCertificateFile and SSLCertificateKeyFile): TLS 1.2 and 1.3 with Go's
+// default cipher suites and curves, HTTP/2 to clients that offer it
+// (-http2=false: HTTP/1.1 only), and the application sees
+// wsgi.url_scheme "https" and HTTPS "on". SIGHUP reads the two files again:
+// new connections get the new certificate, open ones keep theirs, and a
+// pair that does not load (or a certificate out of its validity) is logged
+// and the certificate in use kept. Plain HTTP sent to the HTTPS port gets
+// 400.
+//
+// -acme-domain NAME (repeatable) obtains the certificates from an ACME
+// authority instead (mod_md; package golang.org/x/crypto/acme/autocert):
+// Let's Encrypt unless -acme-dir names another directory, -acme-ca-root
+// trusting a private or test authority's root for it. A certificate is
+// ordered on the first handshake naming its domain (SNI; other names are
+// refused), kept in -acme-cache with the account key, served from there
+// after a restart, and renewed while serving a third of its lifetime (at
+// most 30 days) before it expires. The authority validates with
+// TLS-ALPN-01 on -listen (it connects to port 443) or HTTP-01 on
+// -redirect-http (port 80). Running with -acme-domain accepts the
+// authority's terms of service.
+//
+// -redirect-http ADDR listens for plain HTTP and answers 308 Permanent
+// Redirect to the same URL over HTTPS (mod_wsgi-express --https-only), on
+// -listen's port, and ACME's HTTP-01 challenges. -hsts DURATION sends
+// Strict-Transport-Security: max-age=DURATION with every HTTPS response.
+//
+// Basic sends passwords readable, and Digest's MD5 can be attacked offline
+// from what crosses the network: the command logs a warning when either is
+// configured over plain HTTP on an address other than loopback. Serve them
+// over HTTPS, or keep a TLS-terminating proxy in front.
+//
 // # Signals and shutdown
 //
 // SIGHUP replaces the worker processes gracefully (as a change of the script
-// does). SIGTERM or SIGINT stops the command within -shutdown-timeout
+// does), and reads -tls-cert and -tls-key again. SIGTERM or SIGINT stops the command within -shutdown-timeout
 // (default 10s):
 //
 //   - the listening socket closes at once, and idle keep-alive connections
@@ -71,7 +105,8 @@
 //
 // # Request framing
 //
-// Every connection goes through package framing's guard: a request with
+// Every connection goes through package framing's guard (over HTTPS, after
+// the TLS handshake, on HTTP/1 connections): a request with
 // both Content-Length and Transfer-Encoding (or another head a proxy in
 // front could frame otherwise) gets 400 and its connection is closed, so
 // nothing pipelined behind it is served. A body larger than
@@ -90,6 +125,7 @@ import (
 	"encoding/json"
 	"errors"
 	"expvar"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -117,6 +153,9 @@ func main() {
 // [config] (exit 2 if it cannot), which [serve] runs (exit 1 on error).
 func run(args []string, stderr io.Writer) int {
 	cfg, err := parseArgs(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0 // -h: the usage was asked for
+	}
 	if err != nil {
 		return 2
 	}
@@ -142,6 +181,14 @@ func serve(cfg config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+
+	// HTTPS (tls.go), checked before the workers start: nil for plain
+	// HTTP.
+	https, err := newHTTPS(cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer https.close()
 
 	// The workers start before the server listens; a mount served by a
 	// uWSGI fleet has its handler instead.
@@ -188,8 +235,9 @@ func serve(cfg config, logger *slog.Logger) error {
 	}
 	// Outermost, on every connection: requests a proxy in front could
 	// frame otherwise (request smuggling) get 400 and a closed connection.
+	// Under TLS, the guard reads each HTTP/1 connection's plain text.
 	guard := &framing.Guard{Logger: logger}
-	ln = guard.Configure(srv, ln)
+	ln = https.configure(srv, ln, guard)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	hup := make(chan os.Signal, 1)
@@ -212,6 +260,7 @@ func serve(cfg config, logger *slog.Logger) error {
 		}()
 		logger.Info("gowsgi: serving statistics", "addr", sln.Addr().String())
 	}
+	https.serveRedirect(ln.Addr(), errc)
 	for _, m := range cfg.Mounts {
 		if len(m.Upstreams) > 0 {
 			logger.Info("gowsgi: serving", "addr", ln.Addr().String(), "upstreams", strings.Join(m.Upstreams, " "))
@@ -225,6 +274,7 @@ wait:
 		case err := <-errc:
 			return err
 		case <-hup:
+			https.reload()
 			logger.Info("gowsgi: SIGHUP: reloading the workers")
 			for _, p := range pools {
 				p.Reload()

@@ -102,7 +102,7 @@ var table = func() map[string]*spec {
 		{"AuthLDAPSubGroupAttribute", dirs, 1, 1, supported, "attribute"},
 		{"AuthLDAPSubGroupClass", dirs, 1, 1, supported, "objectClass"},
 		{"AuthLDAPMaxSubGroupDepth", dirs, 1, 1, supported, "number"},
-		{"AuthLDAPReferrals", dirs, 1, 1, supported, "On|Off|default"},
+		{"LDAPReferrals", dirs, 1, 1, supported, "On|Off|default"},
 		{"LDAPReferralHopLimit", dirs, 1, 1, supported, "number"},
 		{"LDAPTrustedGlobalCert", inServer, 2, 3, supported, "CA_BASE64 file"},
 		{"LDAPConnectionTimeout", inServer, 1, 1, supported, "seconds"},

@@ -219,7 +219,7 @@ func (c *checker) perDir(d *Directive, s *spec, f frame) {
 		} else {
 			add(func(e *Effective, _ *mergeState) { e.LDAP.MaxSubGroupDepth = &n })
 		}
-	case "AuthLDAPReferrals":
+	case "LDAPReferrals":
 		v := strings.ToLower(a0)
 		if v != "on" && v != "off" && v != "default" {
 			c.errorf(d, "must be On, Off or default")

@@ -105,7 +105,7 @@ func (c *checker) section(d *Directive, f frame) {
 		c.errorf(d, "section not implemented by gowsgi")
 		return
 	}
-	if f.limit != nil {
+	if f.limit != nil && !strings.HasPrefix(ss.name, "Require") {
 		c.errorf(d, "cannot occur within <%s>", f.limit.String())
 		return
 	}
@@ -185,13 +185,10 @@ func (c *checker) section(d *Directive, f frame) {
 		c.walk(d.Block, nf)
 		c.closeRequire(d, sec)
 	case "Limit", "LimitExcept":
-		l := &Limit{Pos: d.Pos, Except: ss.name == "LimitExcept"}
-		for _, m := range d.Args {
-			if !validMethod(m) {
-				c.errorf(d, "%q is not a method (methods are upper case)", m)
-				return
-			}
-			l.Methods = append(l.Methods, m)
+		l, err := newLimit(d)
+		if err != nil {
+			c.errs = append(c.errs, err)
+			return
 		}
 		nf := f
 		nf.limit = l
@@ -199,7 +196,7 @@ func (c *checker) section(d *Directive, f frame) {
 	case "RequireAll", "RequireAny", "RequireNone":
 		op := map[string]RequireOp{"RequireAll": RequireAll, "RequireAny": RequireAny, "RequireNone": RequireNone}[ss.name]
 		r := &Require{Pos: d.Pos, Op: op, Limit: f.limit}
-		c.requireBlock(d.Block, r)
+		c.requireBlock(d.Block, r, nil)
 		if len(r.Children) == 0 {
 			c.errorf(d, "contains no authorization directives")
 			return
@@ -208,13 +205,26 @@ func (c *checker) section(d *Directive, f frame) {
 	}
 }
 
-// requireBlock reads the content of a <RequireAll|Any|None> into r.
-func (c *checker) requireBlock(ds []*Directive, r *Require) {
+// requireBlock reads the content of a <RequireAll|Any|None> into r; limit
+// is the <Limit> written inside it that ds are in, if any.
+func (c *checker) requireBlock(ds []*Directive, r *Require, limit *Limit) {
 	for _, d := range ds {
 		name := strings.ToLower(d.Name)
 		switch {
+		case d.Section && (name == "limit" || name == "limitexcept"):
+			if limit != nil {
+				c.errorf(d, "cannot occur within <%s>", limit)
+				continue
+			}
+			l, err := newLimit(d)
+			if err != nil {
+				c.errs = append(c.errs, err)
+				continue
+			}
+			c.requireBlock(d.Block, r, l)
+			continue
 		case !d.Section && name == "require":
-			line, err := parseRequire(d, nil)
+			line, err := parseRequire(d, limit)
 			if err != nil {
 				c.errs = append(c.errs, err)
 				continue
@@ -226,8 +236,8 @@ func (c *checker) requireBlock(ds []*Directive, r *Require) {
 				continue
 			}
 			op := map[string]RequireOp{"requireall": RequireAll, "requireany": RequireAny, "requirenone": RequireNone}[name]
-			k := &Require{Pos: d.Pos, Op: op}
-			c.requireBlock(d.Block, k)
+			k := &Require{Pos: d.Pos, Op: op, Limit: limit}
+			c.requireBlock(d.Block, k, nil)
 			if len(k.Children) == 0 {
 				c.errorf(d, "contains no authorization directives")
 				continue
@@ -238,6 +248,20 @@ func (c *checker) requireBlock(ds []*Directive, r *Require) {
 		}
 	}
 	c.checkNegation(r)
+}
+
+func newLimit(d *Directive) (*Limit, error) {
+	l := &Limit{Pos: d.Pos, Except: strings.EqualFold(d.Name, "LimitExcept")}
+	if len(d.Args) == 0 {
+		return nil, errAt(d.Pos, "<"+d.Name+">", "directive requires additional arguments")
+	}
+	for _, m := range d.Args {
+		if !validMethod(m) {
+			return nil, errAt(d.Pos, "<"+d.Name+">", fmt.Sprintf("%q is not a method (methods are upper case)", m))
+		}
+		l.Methods = append(l.Methods, m)
+	}
+	return l, nil
 }
 
 // checkNegation refuses what mod_authz_core refuses at startup: a
@@ -397,6 +421,12 @@ func (c *checker) server(d *Directive, s *spec, f frame) bool {
 			c.errorf(d, "%q is not an absolute path", d.Args[1])
 			return true
 		}
+		for _, o := range srv.Statics {
+			if prefixMatch(o.URL, d.Args[0]) {
+				c.warnf(d, "never used: the Alias %s at %s matches %s first (the first match wins, as in mod_alias: write the longer URL first)", o.URL, o.Pos, d.Args[0])
+				break
+			}
+		}
 		srv.Statics = append(srv.Statics, &Alias{Pos: d.Pos, URL: d.Args[0], Dir: filepath.Clean(d.Args[1])})
 	case "LDAPTrustedGlobalCert":
 		if !strings.EqualFold(d.Args[0], "CA_BASE64") {
@@ -486,8 +516,9 @@ func (c *checker) scriptAlias(d *Directive, srv *Server) {
 		}
 	}
 	for _, o := range srv.Mounts {
-		if o.URL == m.URL {
-			c.warnf(d, "%s is already mounted at %s: this line is never used (the first one wins, as in mod_wsgi)", m.URL, o.Pos)
+		if prefixMatch(o.URL, m.URL) {
+			c.warnf(d, "never used: the WSGIScriptAlias %s at %s matches %s first (the first match wins, as in mod_wsgi: write the longer URL first)", o.URL, o.Pos, m.URL)
+			break
 		}
 	}
 	srv.Mounts = append(srv.Mounts, m)
@@ -664,6 +695,11 @@ func checkVHostAddr(a string) error {
 
 // finish runs the checks that need the whole file.
 func (c *checker) finish() {
+	for _, v := range c.cfg.VirtualHosts {
+		if v.Name == "" {
+			v.Name = c.cfg.Main.Name // as Apache: a virtual host inherits ServerName
+		}
+	}
 	for _, r := range c.groups {
 		if r.name == "%{GLOBAL}" {
 			continue

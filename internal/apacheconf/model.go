@@ -41,7 +41,8 @@ type Server struct {
 	// Addrs are the <VirtualHost> addresses ("*:80", "10.0.0.1:443",
 	// "_default_:80"); nil for the main server.
 	Addrs []string
-	// Name is ServerName, without a scheme; "" when not set.
+	// Name is ServerName, without a scheme; a virtual host without one
+	// has the main server's, as in Apache; "" when none is set.
 	Name string
 	// Aliases are the ServerAlias names (wildcards * and ? allowed).
 	Aliases []string

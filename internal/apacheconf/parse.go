@@ -85,7 +85,7 @@ func (d *Directive) String() string {
 
 // quote writes a as a configuration word that reads back as a.
 func quote(a string) string {
-	if a != "" && !strings.ContainsAny(a, " \t\"'\\#>") {
+	if a != "" && !strings.ContainsAny(a, " \t\n\r\v\f\"'\\#>") {
 		return a
 	}
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(a) + `"`

@@ -262,7 +262,7 @@ WSGIScriptAlias /main /srv/main.wsgi
 		{"unknown:80", "/x", "/srv/a.wsgi"}, // the first virtual host of the port
 		{"c.example.com:8080", "/c", "/srv/c.wsgi"},
 		{"anything:8080", "/main/z", "/srv/main.wsgi"}, // the main server's mounts apply to every host
-		{"anything:9999", "/main", "/srv/main.wsgi"},    // no virtual host on that port: the main server
+		{"anything:9999", "/main", "/srv/main.wsgi"},   // no virtual host on that port: the main server
 		{"anything:9999", "/x", ""},
 	}
 	for _, tt := range tests {

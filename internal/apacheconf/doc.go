@@ -129,9 +129,9 @@
 // in a section replace those before it (AuthMerging Off); a Require
 // inside <Limit METHOD...> or <LimitExcept METHOD...> applies to those
 // methods only ([Require.ForMethod]), so that hgweb can serve anonymous
-// clones and authenticated pushes. Directives other than Require, Order,
-// Allow and Deny inside <Limit> apply to every method, as in Apache (with
-// a warning). The virtual host is chosen by port and name, as Apache's
+// clones and authenticated pushes; so do Order, Allow, Deny and Satisfy.
+// Other directives inside <Limit> apply to every method, as in Apache
+// (with a warning). The virtual host is chosen by port and name, as Apache's
 // name-based virtual hosting ([Config.Server]).
 //
 // [Config.Sites] lists the servers with their ServerName, ServerAlias,

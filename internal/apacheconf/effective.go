@@ -126,10 +126,11 @@ type Kerberos struct {
 	UsernameCase string
 }
 
-// HostAccess is mod_access_compat's Order, Allow and Deny.
+// HostAccess is mod_access_compat's Order, Allow and Deny for one
+// request.
 type HostAccess struct {
 	// Order is "deny,allow" (the default), "allow,deny" or
-	// "mutual-failure".
+	// "mutual-failure": the one in force for the request's method.
 	Order string
 	Allow []HostRule
 	Deny  []HostRule
@@ -222,6 +223,7 @@ type hostAccessSet struct {
 // inherited list, the next ones add to it).
 type mergeState struct {
 	started map[string]bool
+	method  string // of the request
 }
 
 func (s *mergeState) list(key string, l *[]string, vals ...string) {

@@ -341,7 +341,7 @@ func (c *checker) directive(d *Directive, f frame) {
 		c.errorf(d, "not supported yet: gowsgi does not have %s yet", s.usage)
 		return
 	}
-	scoped := s.name == "Require" || s.name == "Allow" || s.name == "Deny" || s.name == "Order"
+	scoped := s.name == "Require" || s.name == "Allow" || s.name == "Deny" || s.name == "Order" || s.name == "Satisfy"
 	if f.limit != nil && !scoped {
 		c.warnf(d, "applies to every method, not only those of <%s>, as in Apache", f.limit)
 	}

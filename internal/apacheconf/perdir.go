@@ -123,7 +123,11 @@ func (c *checker) perDir(d *Directive, s *spec, f frame) {
 			c.errorf(d, "unknown order %q (Deny,Allow, Allow,Deny or Mutual-failure)", a0)
 			return
 		}
-		add(func(e *Effective, _ *mergeState) {
+		limit := f.limit
+		add(func(e *Effective, st *mergeState) {
+			if !limit.Applies(st.method) {
+				return // mod_access_compat keeps an order per method
+			}
 			// As mod_access_compat merges: Deny,Allow (its default)
 			// inherits the enclosing order.
 			if o != "deny,allow" {
@@ -174,7 +178,12 @@ func (c *checker) perDir(d *Directive, s *spec, f frame) {
 			return
 		}
 		v = strings.ToUpper(v[:1]) + v[1:]
-		add(func(e *Effective, _ *mergeState) { e.Satisfy = v })
+		limit := f.limit
+		add(func(e *Effective, st *mergeState) {
+			if limit.Applies(st.method) { // Satisfy is per method too
+				e.Satisfy = v
+			}
+		})
 
 	case "AuthLDAPURL":
 		sec := ""

@@ -142,7 +142,7 @@ func (c *Config) Resolve(host, urlPath, method string) *Effective {
 	}
 	secs = append(secs, c.sectionsFor(servers, e.Filename, urlPath)...)
 	for _, s := range secs {
-		st := &mergeState{started: map[string]bool{}}
+		st := &mergeState{started: map[string]bool{}, method: method}
 		for _, o := range s.ops {
 			o.apply(e, st)
 		}

@@ -198,6 +198,13 @@ WSGIScriptAlias / /srv/app.wsgi
     </Limit>
     Satisfy Any
 </Location>
+<Location /post-internal>
+    Deny from 192.0.2.1
+    <Limit POST>
+        Order allow,deny
+        Allow from 10.0.0.0/8
+    </Limit>
+</Location>
 `)
 	tests := []struct {
 		path, method, addr string
@@ -213,6 +220,14 @@ WSGIScriptAlias / /srv/app.wsgi
 		{"/strict", "GET", "8.8.8.8", false},
 		{"/writes", "GET", "8.8.8.8", true},
 		{"/writes", "POST", "8.8.8.8", false},
+		// The order is per method: GET keeps Deny,Allow, POST has
+		// Allow,Deny with its own Allow. (The section's Deny replaces the
+		// "Deny from all" of "/", its Allow the Allow lines of "/", as
+		// mod_access_compat merges lists.)
+		{"/post-internal", "GET", "8.8.8.8", true},
+		{"/post-internal", "GET", "192.0.2.1", false},
+		{"/post-internal", "POST", "10.1.1.1", true},
+		{"/post-internal", "POST", "192.168.1.1", false},
 	}
 	for _, tt := range tests {
 		e := c.Resolve("h", tt.path, tt.method)

@@ -24,7 +24,7 @@ type apacheOracle struct {
 // whose directives gowsgi implements and Debian ships.
 var oracleModules = []string{"mpm_event", "authz_core", "authn_core", "wsgi", "alias", "access_compat",
 	"auth_basic", "auth_digest", "authn_file", "authz_user", "authz_groupfile", "authz_host", "ldap",
-	"authnz_ldap", "env"}
+	"authnz_ldap", "env", "auth_gssapi"}
 
 func newApacheOracle(t *testing.T) *apacheOracle {
 	t.Helper()
@@ -35,7 +35,7 @@ func newApacheOracle(t *testing.T) *apacheOracle {
 	for _, m := range oracleModules {
 		so := "/usr/lib/apache2/modules/mod_" + m + ".so"
 		if _, err := os.Stat(so); err != nil {
-			testenv.Unavailable(t, "Apache module %s missing (apt-get install apache2 libapache2-mod-wsgi-py3): %v", m, err)
+			testenv.Unavailable(t, "Apache module %s missing (apt-get install apache2 libapache2-mod-wsgi-py3 libapache2-mod-auth-gssapi): %v", m, err)
 		}
 		fmt.Fprintf(&b, "LoadModule %s_module %s\n", m, so)
 	}
@@ -253,4 +253,55 @@ var oracleDirectives = []struct{ name, args string }{
 	{"LDAPCacheTTL", "600"},
 	{"LDAPOpCacheTTL", "600"},
 	{"LDAPCacheEntries", "1024"},
+	{"GssapiCredStore", "keytab:/etc/http.keytab"},
+	{"GssapiAcceptorName", "HTTP@trac.example.com"},
+	{"GssapiBasicAuth", "On"},
+	{"GssapiLocalName", "On"},
+	{"GssapiUseSessions", "On"},
+}
+
+// TestExamplesApache runs Apache 2.4 on the files of examples/conf, as
+// gowsgi reads them, and checks that it accepts them too: with the
+// directives Apache 2.4 refuses (AuthzLDAPAuthoritative, an Apache 2.2
+// directive) dropped, and without trac-sspi.conf (Debian has no
+// mod_auth_sspi).
+func TestExamplesApache(t *testing.T) {
+	o := newApacheOracle(t)
+	opts, _ := exampleEnv(t)
+	files, err := filepath.Glob("../../examples/conf/*.conf")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no example: %v", err)
+	}
+	for _, p := range files {
+		name := filepath.Base(p)
+		t.Run(name, func(t *testing.T) {
+			if _, err := Load(p, opts); err != nil {
+				t.Fatalf("gowsgi: %v", err)
+			}
+			if name == "trac-sspi.conf" {
+				t.Skipf("Debian has no mod_auth_sspi: trac-sspi-gssapi.conf is its Apache twin")
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var lines []string
+			for _, l := range strings.Split(string(b), "\n") {
+				if strings.HasPrefix(strings.ToLower(strings.TrimSpace(l)), "authzldapauthoritative") {
+					continue // Apache 2.4: "Invalid command"
+				}
+				lines = append(lines, l)
+			}
+			src := strings.Join(lines, "\n")
+			// Apache reads ${VAR} from its environment: give it the
+			// values gowsgi had.
+			for _, k := range []string{"GOWSGI_EXAMPLES", "GOWSGI_PORT", "GOWSGI_LDAP_PORT"} {
+				v, _ := opts.LookupEnv(k)
+				src = strings.ReplaceAll(src, "${"+k+"}", v)
+			}
+			if ok, line, msg := o.check(t, name, src); !ok {
+				t.Errorf("Apache refuses %s at line %d: %s", name, line, msg)
+			}
+		})
+	}
 }

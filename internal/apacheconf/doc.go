@@ -125,7 +125,12 @@
 // own settings, then <Directory> sections matching the file the path
 // maps to (the WSGI script, or the file under an Alias; shortest path
 // first, regular expressions last), then <Files>, then <Location> and
-// <LocationMatch> in file order, a later section winning. Require lines
+// <LocationMatch> in file order, a later section winning. A <Directory>
+// applies to the directories above the file, never to a path naming the
+// file itself (the guide's virtual-host example has one, which Apache
+// ignores: gowsgi warns); a <DirectoryMatch> expression is matched
+// against the file's path. A test runs Apache with mod_wsgi on each kind
+// of section and checks that Resolve predicts its answers. Require lines
 // in a section replace those before it (AuthMerging Off); a Require
 // inside <Limit METHOD...> or <LimitExcept METHOD...> applies to those
 // methods only ([Require.ForMethod]), so that hgweb can serve anonymous

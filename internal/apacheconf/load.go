@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -163,6 +164,9 @@ func (c *checker) section(d *Directive, f frame) {
 			if !sec.Regexp && !strings.HasPrefix(sec.Pattern, "/") {
 				c.errorf(d, "%q is not an absolute path", sec.Pattern)
 				return
+			}
+			if fi, err := os.Stat(sec.Pattern); !sec.Regexp && err == nil && !fi.IsDir() {
+				c.warnf(d, "%s is a file: a <Directory> section applies to the files under a directory, so this one applies to nothing, as in Apache (use <Files> inside the directory's section)", sec.Pattern)
 			}
 		case "Files", "FilesMatch":
 			ctx = inFiles

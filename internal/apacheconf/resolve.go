@@ -264,18 +264,22 @@ func dirKey(s *Section) int {
 }
 
 // matchDir reports whether a <Directory> section covers the file: its
-// path is the file or one of the directories above it (compared
-// component by component, each component a wildcard pattern); a regular
-// expression is matched against the directory holding the file.
+// path is the directory holding the file or one above it (compared
+// component by component, each component a wildcard pattern). As in
+// Apache, a <Directory> naming the file itself does not apply to it (the
+// virtual-host example of Trac's mod_wsgi guide has one: Apache ignores
+// it). A regular expression is matched against the file's whole path,
+// as Apache 2.4 with mod_wsgi does (TestDirectoryApache).
 func (s *Section) matchDir(filename string) bool {
 	if s.Regexp {
-		return s.re.MatchString(filepath.Dir(filename)) || s.re.MatchString(filename)
+		return s.re.MatchString(filename)
 	}
-	pat := strings.Split(strings.Trim(s.Pattern, "/"), "/")
-	comp := strings.Split(strings.Trim(filename, "/"), "/")
+	dir := filepath.Dir(filename)
 	if s.Pattern == "/" {
 		return true
 	}
+	pat := strings.Split(strings.Trim(s.Pattern, "/"), "/")
+	comp := strings.Split(strings.Trim(dir, "/"), "/")
 	if len(pat) > len(comp) {
 		return false
 	}

@@ -1,0 +1,99 @@
+package apacheconf
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gowsgi/gowsgi/internal/testenv"
+)
+
+// TestDirectoryApache runs Apache with mod_wsgi on a script and one
+// section holding "Require all denied", and checks that Resolve
+// predicts what Apache answers: 403 where the section applies to the
+// request, 200 where it does not. It is the oracle for which <Directory>,
+// <DirectoryMatch>, <Files> and <Location> sections cover a WSGI request.
+func TestDirectoryApache(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Apache once per case")
+	}
+	root := t.TempDir()
+	dir := filepath.Join(root, "app")
+	script := filepath.Join(dir, "app.wsgi")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src := "def application(environ, start_response):\n    start_response('200 OK', [('Content-Type', 'text/plain')])\n    return [b'ok\\n']\n"
+	if err := os.WriteFile(script, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{filepath.Dir(root), root} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deny := "Require all denied\n"
+	cases := []struct{ name, section, method, path string }{
+		{"directory-file", "<Directory " + script + ">\n" + deny + "</Directory>\n", "GET", "/app/x"},
+		{"directory", "<Directory " + dir + ">\n" + deny + "</Directory>\n", "GET", "/app/x"},
+		{"directory-slash", "<Directory " + dir + "/>\n" + deny + "</Directory>\n", "GET", "/app/x"},
+		{"directory-parent", "<Directory " + root + ">\n" + deny + "</Directory>\n", "GET", "/app/x"},
+		{"directory-wildcard", "<Directory " + root + "/a*>\n" + deny + "</Directory>\n", "GET", "/app/x"},
+		{"directory-wildcard-miss", "<Directory " + root + "/b*>\n" + deny + "</Directory>\n", "GET", "/app/x"},
+		{"directorymatch-slash", "<DirectoryMatch \"^" + dir + "/$\">\n" + deny + "</DirectoryMatch>\n", "GET", "/app/x"},
+		{"directorymatch-end", "<DirectoryMatch \"/app$\">\n" + deny + "</DirectoryMatch>\n", "GET", "/app/x"},
+		{"directorymatch-file", "<DirectoryMatch \"app\\.wsgi\">\n" + deny + "</DirectoryMatch>\n", "GET", "/app/x"},
+		{"files", "<Files app.wsgi>\n" + deny + "</Files>\n", "GET", "/app/x"},
+		{"files-other", "<Files other.wsgi>\n" + deny + "</Files>\n", "GET", "/app/x"},
+		{"files-in-directory", "<Directory " + dir + ">\n<Files \"*.wsgi\">\n" + deny + "</Files>\n</Directory>\n", "GET", "/app/x"},
+		{"filesmatch", "<FilesMatch \"\\.wsgi$\">\n" + deny + "</FilesMatch>\n", "GET", "/app/x"},
+		{"location", "<Location /app>\n" + deny + "</Location>\n", "GET", "/app/x"},
+		{"location-prefix", "<Location /ap>\n" + deny + "</Location>\n", "GET", "/app/x"},
+		{"location-slash", "<Location /app/>\n" + deny + "</Location>\n", "GET", "/app"},
+		{"locationmatch", "<LocationMatch \"^/app/x\">\n" + deny + "</LocationMatch>\n", "GET", "/app/x/y"},
+		{"limit-other-method", "<Location /app>\n<Limit POST>\n" + deny + "</Limit>\n</Location>\n", "GET", "/app/x"},
+		{"limit-method", "<Location /app>\n<Limit POST>\n" + deny + "</Limit>\n</Location>\n", "POST", "/app/x"},
+		{"limitexcept", "<Location /app>\n<LimitExcept POST>\n" + deny + "</LimitExcept>\n</Location>\n", "HEAD", "/app/x"},
+		{"later-location-wins", "<Location /app>\n" + deny + "</Location>\n<Location /app/x>\nRequire all granted\n</Location>\n", "GET", "/app/x"},
+		{"location-over-directory", "<Directory " + dir + ">\nRequire all granted\n</Directory>\n<Location /app>\n" + deny + "</Location>\n", "GET", "/app/x"},
+		{"directory-order", "<Directory " + dir + ">\nRequire all granted\n</Directory>\n<Directory " + root + ">\n" + deny + "</Directory>\n", "GET", "/app/x"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			conf := "WSGIScriptAlias /app " + script + "\n" + tc.section
+			c, err := parseAndCheck("t.conf", conf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := c.Resolve("127.0.0.1", tc.path, tc.method)
+			want := http.StatusOK
+			if e.Require != nil && e.Require.String() == "Require all denied" {
+				want = http.StatusForbidden
+			}
+			h := testenv.StartHttpd(t, []string{"wsgi"}, conf)
+			req, err := http.NewRequest(tc.method, h.URL+tc.path, strings.NewReader(""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				t.Errorf("Apache answers %d, Resolve predicts %d (require %v, sections %s)\n%s\n%s", resp.StatusCode, want, e.Require, sectionNames(e.Sections), conf, h.ErrorLog())
+			}
+		})
+	}
+}
+
+func sectionNames(ss []*Section) string {
+	var out []string
+	for _, s := range ss {
+		out = append(out, fmt.Sprintf("<%s %s>", s.Kind, s.Pattern))
+	}
+	return strings.Join(out, " ")
+}

@@ -124,6 +124,8 @@ var oracleCases = []struct{ name, src string }{
 	{"directory-in-directory", "<Directory /a>\n<Directory /b>\n</Directory>\n</Directory>\n"},
 	{"requireall-in-limit", "<Location /a>\n<Limit DELETE>\n<RequireAll>\nRequire user alice\nRequire ip 127.0.0.1\n</RequireAll>\n</Limit>\n</Location>\n"},
 	{"limit-in-requireall", "<Location /a>\n<RequireAll>\n<Limit DELETE>\nRequire ip 127.0.0.1\n</Limit>\nRequire user alice\n</RequireAll>\n</Location>\n"},
+	{"listen-twice", "Listen 127.0.0.1:5\nListen 127.0.0.1:5\n"},
+	{"listen-port-and-addr", "Listen 5\nListen 127.0.0.1:5\n"},
 	{"limit-at-server", "<Limit GET>\nRequire all granted\n</Limit>\n"},
 	{"limit-in-location", "<Location /hg>\n<LimitExcept GET HEAD>\nRequire valid-user\n</LimitExcept>\n</Location>\n"},
 	{"require-at-server", "Require all granted\n"},

@@ -397,6 +397,12 @@ func (c *checker) server(d *Directive, s *spec, f frame) bool {
 				return true
 			}
 		}
+		for _, o := range c.cfg.Listen {
+			if o.Addr == l.Addr {
+				c.errorf(d, "cannot define multiple Listeners on the same IP:port (%s, at %s)", l.Addr, o.Pos)
+				return true
+			}
+		}
 		c.cfg.Listen = append(c.cfg.Listen, l)
 	case "ServerName":
 		name := d.Args[0]
@@ -704,6 +710,17 @@ func (c *checker) finish() {
 			v.Name = c.cfg.Main.Name // as Apache: a virtual host inherits ServerName
 		}
 	}
+	for _, v := range c.cfg.VirtualHosts {
+		if len(c.cfg.Listen) == 0 {
+			break
+		}
+		for _, a := range v.Addrs {
+			if p := vhostPort(a); p != "" && !slices.ContainsFunc(c.cfg.Listen, func(l Listen) bool { return listenPort(l.Addr) == p }) {
+				c.cfg.Warnings = append(c.cfg.Warnings, Warning{Pos: v.Pos, Directive: "<VirtualHost>",
+					Msg: fmt.Sprintf("%s: no Listen line has port %s, so no request reaches it there", a, p)})
+			}
+		}
+	}
 	for _, r := range c.groups {
 		if r.name == "%{GLOBAL}" {
 			continue
@@ -728,3 +745,27 @@ func (c *checker) finish() {
 }
 
 func sortStrings(s []string) []string { slices.Sort(s); return s }
+
+// vhostPort is the port of a <VirtualHost> address, "" for any.
+func vhostPort(a string) string {
+	if strings.HasPrefix(a, "[") {
+		_, p, _ := strings.Cut(a[strings.IndexByte(a, ']')+1:], ":")
+		if p == "*" {
+			return ""
+		}
+		return p
+	}
+	i := strings.LastIndexByte(a, ':')
+	if i < 0 || a[i+1:] == "*" {
+		return ""
+	}
+	return a[i+1:]
+}
+
+// listenPort is the port of a Listen address.
+func listenPort(a string) string {
+	if i := strings.LastIndexByte(a, ':'); i >= 0 {
+		return a[i+1:]
+	}
+	return a
+}

@@ -94,7 +94,8 @@ func prefixMatch(p, u string) bool {
 // then <Files>, then <Location> and <LocationMatch> in file order; a
 // later section wins. The main server's sections come before the virtual
 // host's within each step. Requires in a section replace those of the
-// sections before it (AuthMerging Off, Apache's default).
+// sections before it (AuthMerging Off, Apache's default). Resolve only
+// reads c: it is safe for concurrent use.
 func (c *Config) Resolve(host, urlPath, method string) *Effective {
 	srv := c.Server(host)
 	e := &Effective{

@@ -289,6 +289,10 @@ WSGIScriptAlias /main /srv/main.wsgi
 	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0].String(), "t.conf:14: WSGIScriptAlias: never used: the WSGIScriptAlias / at t.conf:13 matches /b2 first") {
 		t.Errorf("warnings: %q", c.Warnings)
 	}
+	c2 := mustCheck(t, "Listen 80\n<VirtualHost *:8080 [::1]:80 *:*>\n</VirtualHost>\n")
+	if len(c2.Warnings) != 1 || c2.Warnings[0].String() != "t.conf:2: <VirtualHost>: *:8080: no Listen line has port 8080, so no request reaches it there" {
+		t.Errorf("warnings: %q", c.Warnings)
+	}
 	if got := len(c.Sites()); got != 4 || c.Sites()[3] != c.Main {
 		t.Errorf("Sites: %d", got)
 	}

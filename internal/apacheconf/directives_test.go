@@ -281,3 +281,14 @@ func parseAndCheck(name, src string) (*Config, error) {
 	}
 	return Check(f)
 }
+
+func TestTooManyErrors(t *testing.T) {
+	_, err := parseAndCheck("t.conf", strings.Repeat("Bogus\n", 100))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) != maxErrors+1 || lines[0] != "t.conf:1: Bogus: directive not implemented by gowsgi (see the list of supported directives in `go doc github.com/gowsgi/gowsgi/internal/apacheconf`)" || lines[maxErrors] != "too many errors" {
+		t.Errorf("got %d lines: %q ... %q", len(lines), lines[0], lines[len(lines)-1])
+	}
+}

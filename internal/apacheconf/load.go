@@ -69,17 +69,23 @@ type frame struct {
 }
 
 func (c *checker) errorf(d *Directive, format string, args ...any) {
+	name := d.Name
+	if d.Section {
+		name = "<" + d.Name + ">"
+	}
+	c.add(errAt(d.Pos, name, fmt.Sprintf(format, args...)))
+}
+
+// add records an error; after maxErrors, one "too many errors" ends the
+// list.
+func (c *checker) add(err error) {
 	if len(c.errs) == maxErrors {
 		c.errs = append(c.errs, fmt.Errorf("too many errors"))
 	}
 	if len(c.errs) > maxErrors {
 		return
 	}
-	name := d.Name
-	if d.Section {
-		name = "<" + d.Name + ">"
-	}
-	c.errs = append(c.errs, errAt(d.Pos, name, fmt.Sprintf(format, args...)))
+	c.errs = append(c.errs, err)
 }
 
 func (c *checker) warnf(d *Directive, format string, args ...any) {
@@ -191,7 +197,7 @@ func (c *checker) section(d *Directive, f frame) {
 	case "Limit", "LimitExcept":
 		l, err := newLimit(d)
 		if err != nil {
-			c.errs = append(c.errs, err)
+			c.add(err)
 			return
 		}
 		nf := f
@@ -222,7 +228,7 @@ func (c *checker) requireBlock(ds []*Directive, r *Require, limit *Limit) {
 			}
 			l, err := newLimit(d)
 			if err != nil {
-				c.errs = append(c.errs, err)
+				c.add(err)
 				continue
 			}
 			c.requireBlock(d.Block, r, l)
@@ -230,7 +236,7 @@ func (c *checker) requireBlock(ds []*Directive, r *Require, limit *Limit) {
 		case !d.Section && name == "require":
 			line, err := parseRequire(d, limit)
 			if err != nil {
-				c.errs = append(c.errs, err)
+				c.add(err)
 				continue
 			}
 			r.Children = append(r.Children, line)
@@ -278,7 +284,7 @@ func (c *checker) checkNegation(r *Require) {
 	case RequireAny:
 		for _, k := range r.Children {
 			if negative(k) {
-				c.errs = append(c.errs, errAt(k.Pos, "Require", "negative Require directive has no effect in <RequireAny> directive (nor among plain Require lines, which act as one)"))
+				c.add(errAt(k.Pos, "Require", "negative Require directive has no effect in <RequireAny> directive (nor among plain Require lines, which act as one)"))
 			}
 		}
 	case RequireAll, RequireNone:
@@ -289,7 +295,7 @@ func (c *checker) checkNegation(r *Require) {
 			}
 		}
 		if all && r.Op == RequireAll {
-			c.errs = append(c.errs, errAt(r.Pos, "<RequireAll>", "contains only negative authorization directives"))
+			c.add(errAt(r.Pos, "<RequireAll>", "contains only negative authorization directives"))
 		}
 	}
 }
@@ -736,10 +742,10 @@ func (c *checker) finish() {
 	}
 	for _, g := range c.cfg.Daemons {
 		if g.User != "" && g.User != c.cfg.User {
-			c.errs = append(c.errs, errAt(g.Pos, "WSGIDaemonProcess", fmt.Sprintf("user=%s: gowsgi runs every worker as the server's User (%q): the Go process drops its privileges, so it cannot start workers as another user", g.User, c.cfg.User)))
+			c.add(errAt(g.Pos, "WSGIDaemonProcess", fmt.Sprintf("user=%s: gowsgi runs every worker as the server's User (%q): the Go process drops its privileges, so it cannot start workers as another user", g.User, c.cfg.User)))
 		}
 		if g.Group != "" && g.Group != c.cfg.Group {
-			c.errs = append(c.errs, errAt(g.Pos, "WSGIDaemonProcess", fmt.Sprintf("group=%s: gowsgi runs every worker as the server's Group (%q): the Go process drops its privileges, so it cannot start workers as another group", g.Group, c.cfg.Group)))
+			c.add(errAt(g.Pos, "WSGIDaemonProcess", fmt.Sprintf("group=%s: gowsgi runs every worker as the server's Group (%q): the Go process drops its privileges, so it cannot start workers as another group", g.Group, c.cfg.Group)))
 		}
 	}
 }

@@ -141,6 +141,9 @@ func Parse(path string, opts Options) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
+	if abs, err := filepath.Abs(path); err == nil {
+		r.stack = append(r.stack, abs) // so that an Include of it is seen as a cycle
+	}
 	return r.parse(path, src)
 }
 
@@ -289,6 +292,10 @@ func (r *reader) parseSource(name string, src []byte, depth int) ([]*Directive, 
 				return nil, errAt(ln.pos, "<"+d.Name+">", fmt.Sprintf("sections nested deeper than %d", MaxNesting))
 			}
 			o := open{d: d, keep: !skipping(), parent: cur}
+			r.count++
+			if r.count > MaxDirectives {
+				return nil, errAt(ln.pos, "", fmt.Sprintf("more than %d directives", MaxDirectives))
+			}
 			if o.keep {
 				switch strings.ToLower(d.Name) {
 				case "ifdefine":

@@ -113,6 +113,7 @@ func TestInclude(t *testing.T) {
 		"sites/0.conf":     "SetEnv S0 1\n",
 		"sites/.git/x":     "Bogus\n",
 		"loop.conf":        "Include loop2.conf\n",
+		"self.conf":        "Include self.conf\n",
 		"loop2.conf":       "Include loop.conf\n",
 		"unclosed.conf":    "Include open.conf\n</Location>\n",
 		"open.conf":        "<Location /x>\n",
@@ -134,6 +135,7 @@ func TestInclude(t *testing.T) {
 	}
 	for file, want := range map[string]string{
 		"loop.conf":        "loop.conf includes itself",
+		"self.conf":        "self.conf:1: Include: " + filepath.Join(dir, "self.conf") + " includes itself",
 		"unclosed.conf":    "open.conf:1: <Location>: was not closed",
 		"broken.conf":      "broken.conf:1: Include: cannot read " + filepath.Join(dir, "nosuch.conf"),
 		"missingglob.conf": "missingglob.conf:1: Include: no file matches",

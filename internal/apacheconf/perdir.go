@@ -113,7 +113,7 @@ func (c *checker) perDir(d *Directive, s *spec, f frame) {
 	case "Require":
 		r, err := parseRequire(d, f.limit)
 		if err != nil {
-			c.errs = append(c.errs, err)
+			c.add(err)
 			return
 		}
 		c.addRequire(sec, r)

@@ -193,7 +193,7 @@ func (c *checker) section(d *Directive, f frame) {
 			nf.dir = sec
 		}
 		c.walk(d.Block, nf)
-		c.closeRequire(d, sec)
+		c.closeRequire(sec)
 	case "Limit", "LimitExcept":
 		l, err := newLimit(d)
 		if err != nil {
@@ -311,7 +311,7 @@ func (c *checker) addRequire(sec *Section, r *Require) {
 
 // closeRequire checks the section's implicit <RequireAny> once the
 // section is read.
-func (c *checker) closeRequire(d *Directive, sec *Section) {
+func (c *checker) closeRequire(sec *Section) {
 	if sec.require != nil {
 		c.checkNegation(sec.require)
 	}

@@ -206,7 +206,7 @@ func (c *checker) section(d *Directive, f frame) {
 	case "RequireAll", "RequireAny", "RequireNone":
 		op := map[string]RequireOp{"RequireAll": RequireAll, "RequireAny": RequireAny, "RequireNone": RequireNone}[ss.name]
 		r := &Require{Pos: d.Pos, Op: op, Limit: f.limit}
-		c.requireBlock(d.Block, r, nil)
+		c.requireBlock(d.Block, r, nil, f)
 		if len(r.Children) == 0 {
 			c.errorf(d, "contains no authorization directives")
 			return
@@ -216,8 +216,9 @@ func (c *checker) section(d *Directive, f frame) {
 }
 
 // requireBlock reads the content of a <RequireAll|Any|None> into r; limit
-// is the <Limit> written inside it that ds are in, if any.
-func (c *checker) requireBlock(ds []*Directive, r *Require, limit *Limit) {
+// is the <Limit> written inside it that ds are in, if any. Other
+// directives inside it apply to the enclosing section, as in Apache.
+func (c *checker) requireBlock(ds []*Directive, r *Require, limit *Limit, f frame) {
 	for _, d := range ds {
 		name := strings.ToLower(d.Name)
 		switch {
@@ -231,7 +232,7 @@ func (c *checker) requireBlock(ds []*Directive, r *Require, limit *Limit) {
 				c.add(err)
 				continue
 			}
-			c.requireBlock(d.Block, r, l)
+			c.requireBlock(d.Block, r, l, f)
 			continue
 		case !d.Section && name == "require":
 			line, err := parseRequire(d, limit)
@@ -247,14 +248,20 @@ func (c *checker) requireBlock(ds []*Directive, r *Require, limit *Limit) {
 			}
 			op := map[string]RequireOp{"requireall": RequireAll, "requireany": RequireAny, "requirenone": RequireNone}[name]
 			k := &Require{Pos: d.Pos, Op: op, Limit: limit}
-			c.requireBlock(d.Block, k, nil)
+			c.requireBlock(d.Block, k, nil, f)
 			if len(k.Children) == 0 {
 				c.errorf(d, "contains no authorization directives")
 				continue
 			}
 			r.Children = append(r.Children, k)
+		case d.Section:
+			c.errorf(d, "cannot occur within <%s>", r.Op)
 		default:
-			c.errorf(d, "not allowed in <%s> (only Require and <Require*> sections are)", r.Op)
+			inner := f
+			if limit != nil {
+				inner.limit = limit
+			}
+			c.directive(d, inner)
 		}
 	}
 	c.checkNegation(r)
@@ -287,7 +294,14 @@ func (c *checker) checkNegation(r *Require) {
 				c.add(errAt(k.Pos, "Require", "negative Require directive has no effect in <RequireAny> directive (nor among plain Require lines, which act as one)"))
 			}
 		}
-	case RequireAll, RequireNone:
+	case RequireNone:
+		for _, k := range r.Children {
+			if k.Not {
+				c.add(errAt(k.Pos, "Require", "negative Require directive has no effect in <RequireNone> directive"))
+			}
+		}
+		fallthrough
+	case RequireAll:
 		all := true
 		for _, k := range r.Children {
 			if !negative(k) {

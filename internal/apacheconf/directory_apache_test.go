@@ -3,6 +3,7 @@ package apacheconf
 import (
 	"fmt"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +16,8 @@ import (
 // section holding "Require all denied", and checks that Resolve
 // predicts what Apache answers: 403 where the section applies to the
 // request, 200 where it does not. It is the oracle for which <Directory>,
-// <DirectoryMatch>, <Files> and <Location> sections cover a WSGI request.
+// <DirectoryMatch>, <Files> and <Location> sections cover a WSGI request,
+// and for mod_access_compat's Order, Allow, Deny and Satisfy.
 func TestDirectoryApache(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Apache once per case")
@@ -60,6 +62,18 @@ func TestDirectoryApache(t *testing.T) {
 		{"later-location-wins", "<Location /app>\n" + deny + "</Location>\n<Location /app/x>\nRequire all granted\n</Location>\n", "GET", "/app/x"},
 		{"location-over-directory", "<Directory " + dir + ">\nRequire all granted\n</Directory>\n<Location /app>\n" + deny + "</Location>\n", "GET", "/app/x"},
 		{"directory-order", "<Directory " + dir + ">\nRequire all granted\n</Directory>\n<Directory " + root + ">\n" + deny + "</Directory>\n", "GET", "/app/x"},
+		// mod_access_compat, alone and with Require (the client is 127.0.0.1).
+		{"compat-allow", "<Location /app>\nOrder deny,allow\nDeny from all\nAllow from 127.0.0.1\n</Location>\n", "GET", "/app/x"},
+		{"compat-deny", "<Location /app>\nDeny from 127.0.0.0/8\n</Location>\n", "GET", "/app/x"},
+		{"compat-allow-deny", "<Location /app>\nOrder allow,deny\n</Location>\n", "GET", "/app/x"},
+		{"compat-partial", "<Location /app>\nOrder allow,deny\nAllow from 127\n</Location>\n", "GET", "/app/x"},
+		{"compat-limit-get", "<Location /app>\n<Limit POST>\nDeny from all\n</Limit>\n</Location>\n", "GET", "/app/x"},
+		{"compat-limit-post", "<Location /app>\n<Limit POST>\nDeny from all\n</Limit>\n</Location>\n", "POST", "/app/x"},
+		{"compat-inherit", "<Location /app>\nDeny from all\n</Location>\n<Location /app/x>\nOrder allow,deny\nAllow from all\n</Location>\n", "GET", "/app/x"},
+		{"compat-inherit-untouched", "<Location /app>\nDeny from all\n</Location>\n<Location /app/x>\nRequire all granted\n</Location>\n", "GET", "/app/x"},
+		{"compat-replace-order", "<Location /app>\nOrder allow,deny\nAllow from all\n</Location>\n<Location /app/x>\nDeny from 10.0.0.1\n</Location>\n", "GET", "/app/x"},
+		{"compat-satisfy-any", "<Location /app>\nOrder deny,allow\nDeny from all\nSatisfy Any\nRequire all granted\n</Location>\n", "GET", "/app/x"},
+		{"compat-and-require", "<Location /app>\nOrder deny,allow\nAllow from all\n" + deny + "</Location>\n", "GET", "/app/x"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -69,11 +83,19 @@ func TestDirectoryApache(t *testing.T) {
 				t.Fatal(err)
 			}
 			e := c.Resolve("127.0.0.1", tc.path, tc.method)
+			// Satisfy All: the client's address and the Require rules must
+			// both let it in; Satisfy Any: either.
+			host := e.Access.Allows(netip.MustParseAddr("127.0.0.1"), tc.method)
+			rules := e.Require == nil || e.Require.String() != "Require all denied"
+			ok := host && rules
+			if e.Satisfy == "Any" {
+				ok = host || (e.Require != nil && rules)
+			}
 			want := http.StatusOK
-			if e.Require != nil && e.Require.String() == "Require all denied" {
+			if !ok {
 				want = http.StatusForbidden
 			}
-			h := testenv.StartHttpd(t, []string{"wsgi"}, conf)
+			h := testenv.StartHttpd(t, []string{"wsgi", "access_compat", "authz_host"}, conf)
 			req, err := http.NewRequest(tc.method, h.URL+tc.path, strings.NewReader(""))
 			if err != nil {
 				t.Fatal(err)
@@ -84,7 +106,7 @@ func TestDirectoryApache(t *testing.T) {
 			}
 			resp.Body.Close()
 			if resp.StatusCode != want {
-				t.Errorf("Apache answers %d, Resolve predicts %d (require %v, sections %s)\n%s\n%s", resp.StatusCode, want, e.Require, sectionNames(e.Sections), conf, h.ErrorLog())
+				t.Errorf("Apache answers %d, Resolve predicts %d (require %v, access %v, satisfy %s, sections %s)\n%s\n%s", resp.StatusCode, want, e.Require, e.Access, e.Satisfy, sectionNames(e.Sections), conf, h.ErrorLog())
 			}
 		})
 	}

@@ -125,7 +125,9 @@
 // own settings, then <Directory> sections matching the file the path
 // maps to (the WSGI script, or the file under an Alias; shortest path
 // first, regular expressions last), then <Files>, then <Location> and
-// <LocationMatch> in file order, a later section winning. A <Directory>
+// <LocationMatch> in file order, a later section winning (a section with
+// any of Order, Allow, Deny or Satisfy replaces all four, since
+// mod_access_compat has no merge function). A <Directory>
 // applies to the directories above the file, never to a path naming the
 // file itself (the guide's virtual-host example has one, which Apache
 // ignores: gowsgi warns); a <DirectoryMatch> expression is matched

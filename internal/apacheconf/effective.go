@@ -226,6 +226,19 @@ type mergeState struct {
 	method  string // of the request
 }
 
+// accessSection starts mod_access_compat's settings for a section that
+// has one of its directives (Order, Allow, Deny, Satisfy): the module
+// has no merge function, so such a section replaces the inherited
+// settings whole (a section without any inherits them), as Apache 2.4
+// does (TestDirectoryApache checks it).
+func (s *mergeState) accessSection(e *Effective) {
+	if !s.started["access"] {
+		s.started["access"] = true
+		e.access = hostAccessSet{set: true}
+		e.Satisfy = "All"
+	}
+}
+
 func (s *mergeState) list(key string, l *[]string, vals ...string) {
 	if !s.started[key] {
 		*l = nil

@@ -125,15 +125,10 @@ func (c *checker) perDir(d *Directive, s *spec, f frame) {
 		}
 		limit := f.limit
 		add(func(e *Effective, st *mergeState) {
-			if !limit.Applies(st.method) {
-				return // mod_access_compat keeps an order per method
-			}
-			// As mod_access_compat merges: Deny,Allow (its default)
-			// inherits the enclosing order.
-			if o != "deny,allow" {
+			st.accessSection(e)
+			if limit.Applies(st.method) { // mod_access_compat keeps an order per method
 				e.access.order = o
 			}
-			e.access.set = true
 		})
 	case "Allow", "Deny":
 		if !strings.EqualFold(a0, "from") {
@@ -159,17 +154,12 @@ func (c *checker) perDir(d *Directive, s *spec, f frame) {
 		}
 		allow := s.name == "Allow"
 		add(func(e *Effective, st *mergeState) {
-			e.access.set = true
-			key := "Deny"
-			l := &e.access.deny
+			st.accessSection(e)
 			if allow {
-				key, l = "Allow", &e.access.allow
+				e.access.allow = append(e.access.allow, rule)
+			} else {
+				e.access.deny = append(e.access.deny, rule)
 			}
-			if !st.started[key] {
-				*l = nil
-				st.started[key] = true
-			}
-			*l = append(*l, rule)
 		})
 	case "Satisfy":
 		v := strings.ToLower(a0)
@@ -180,6 +170,7 @@ func (c *checker) perDir(d *Directive, s *spec, f frame) {
 		v = strings.ToUpper(v[:1]) + v[1:]
 		limit := f.limit
 		add(func(e *Effective, st *mergeState) {
+			st.accessSection(e)
 			if limit.Applies(st.method) { // Satisfy is per method too
 				e.Satisfy = v
 			}

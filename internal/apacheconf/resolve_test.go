@@ -221,9 +221,9 @@ WSGIScriptAlias / /srv/app.wsgi
 		{"/writes", "GET", "8.8.8.8", true},
 		{"/writes", "POST", "8.8.8.8", false},
 		// The order is per method: GET keeps Deny,Allow, POST has
-		// Allow,Deny with its own Allow. (The section's Deny replaces the
-		// "Deny from all" of "/", its Allow the Allow lines of "/", as
-		// mod_access_compat merges lists.)
+		// Allow,Deny with its own Allow. (The section replaces the
+		// access settings of "/" whole, as mod_access_compat, which has no
+		// merge function.)
 		{"/post-internal", "GET", "8.8.8.8", true},
 		{"/post-internal", "GET", "192.0.2.1", false},
 		{"/post-internal", "POST", "10.1.1.1", true},

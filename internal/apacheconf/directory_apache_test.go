@@ -75,6 +75,21 @@ func TestDirectoryApache(t *testing.T) {
 		{"compat-satisfy-any", "<Location /app>\nOrder deny,allow\nDeny from all\nSatisfy Any\nRequire all granted\n</Location>\n", "GET", "/app/x"},
 		{"compat-and-require", "<Location /app>\nOrder deny,allow\nAllow from all\n" + deny + "</Location>\n", "GET", "/app/x"},
 	}
+	htpasswd := filepath.Join(root, "htpasswd")
+	if err := os.WriteFile(htpasswd, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	basic := "AuthType Basic\nAuthName test\nAuthUserFile " + htpasswd + "\n"
+	cases = append(cases, []struct{ name, section, method, path string }{
+		{"auth-location", "<Location /app>\n" + basic + "Require valid-user\n</Location>\n", "GET", "/app/y"},
+		{"auth-override", "<Location /app>\n" + basic + "Require valid-user\n</Location>\n<Location /app/x>\nRequire all granted\n</Location>\n", "GET", "/app/x"},
+		{"auth-limitexcept-get", "<Location /app>\n" + basic + "<LimitExcept GET HEAD>\nRequire valid-user\n</LimitExcept>\n</Location>\n", "GET", "/app/x"},
+		{"auth-limitexcept-post", "<Location /app>\n" + basic + "<LimitExcept GET HEAD>\nRequire valid-user\n</LimitExcept>\n</Location>\n", "POST", "/app/x"},
+		{"auth-limit-replaces", "<Location /app>\n" + basic + "Require valid-user\n</Location>\n<Location /app/x>\n<Limit POST>\nRequire valid-user\n</Limit>\n</Location>\n", "GET", "/app/x"},
+		{"auth-locationmatch-login", "<LocationMatch \"^/app/[^/]+/login\">\n" + basic + "Require valid-user\n</LocationMatch>\n", "GET", "/app/p/login"},
+		{"auth-locationmatch-other", "<LocationMatch \"^/app/[^/]+/login\">\n" + basic + "Require valid-user\n</LocationMatch>\n", "GET", "/app/p/wiki"},
+		{"auth-and-compat", "<Location /app>\n" + basic + "Require valid-user\nOrder deny,allow\nDeny from all\n</Location>\n", "GET", "/app/x"},
+	}...)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			conf := "WSGIScriptAlias /app " + script + "\n" + tc.section
@@ -83,19 +98,8 @@ func TestDirectoryApache(t *testing.T) {
 				t.Fatal(err)
 			}
 			e := c.Resolve("127.0.0.1", tc.path, tc.method)
-			// Satisfy All: the client's address and the Require rules must
-			// both let it in; Satisfy Any: either.
-			host := e.Access.Allows(netip.MustParseAddr("127.0.0.1"), tc.method)
-			rules := e.Require == nil || e.Require.String() != "Require all denied"
-			ok := host && rules
-			if e.Satisfy == "Any" {
-				ok = host || (e.Require != nil && rules)
-			}
-			want := http.StatusOK
-			if !ok {
-				want = http.StatusForbidden
-			}
-			h := testenv.StartHttpd(t, []string{"wsgi", "access_compat", "authz_host"}, conf)
+			want := predict(e, tc.method)
+			h := testenv.StartHttpd(t, []string{"wsgi", "access_compat", "authz_host", "auth_basic", "authn_file", "authz_user"}, conf)
 			req, err := http.NewRequest(tc.method, h.URL+tc.path, strings.NewReader(""))
 			if err != nil {
 				t.Fatal(err)
@@ -118,4 +122,30 @@ func sectionNames(ss []*Section) string {
 		out = append(out, fmt.Sprintf("<%s %s>", s.Kind, s.Pattern))
 	}
 	return strings.Join(out, " ")
+}
+
+// predict is the status Apache answers a client at 127.0.0.1 sending no
+// credentials, from the effective settings: 403 when mod_access_compat
+// refuses the address (with Satisfy All) or the rules are "all denied",
+// 401 when they need a user.
+func predict(e *Effective, method string) int {
+	host := e.Access.Allows(netip.MustParseAddr("127.0.0.1"), method)
+	rules := "none"
+	if e.Require != nil {
+		rules = e.Require.String()
+	}
+	if e.Satisfy == "Any" && host && e.Require != nil {
+		return http.StatusOK
+	}
+	switch {
+	case !host && e.Satisfy != "Any":
+		return http.StatusForbidden
+	case rules == "Require all denied":
+		return http.StatusForbidden
+	case rules == "Require valid-user":
+		return http.StatusUnauthorized
+	case !host && rules != "Require all granted":
+		return http.StatusForbidden
+	}
+	return http.StatusOK
 }

@@ -1,6 +1,7 @@
 package apacheconf
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -313,4 +314,113 @@ func TestExamplesApache(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestIncludeApache checks that Include reads the same files in the same
+// order as Apache: each case's tree has one bad line, and both must
+// refuse it at the same file and line (or both accept).
+func TestIncludeApache(t *testing.T) {
+	o := newApacheOracle(t)
+	tree := map[string]string{
+		"d/a.conf":            "SetEnv A 1\n",
+		"d/sub/c.conf":        "SetEnv C 1\n",
+		"d/sub.conf":          "SetEnv S 1\n",
+		"d/z.txt":             "SetEnv Z 1\n",
+		"d/.hid/x.conf":       "SetEnv H 1\n",
+		"d/.dot.conf":         "SetEnv D 1\n",
+		"d/sub/deeper/d.conf": "SetEnv DD 1\n",
+		"e/1.conf":            "SetEnv E1 1\n",
+		"e/2.conf":            "SetEnv E2 1\n",
+		"empty/.keep":         "",
+	}
+	files := map[string]bool{}
+	for name := range tree {
+		files[name] = true
+	}
+	cases := []string{
+		"Include %s/d",
+		"Include %s/d/*",
+		"Include %s/d/*.conf",
+		"Include %s/*/*.conf",
+		"Include %s/d/*/c.conf",
+		"Include %s/e/*.conf\nInclude %s/e/1.conf",
+		"Include %s/nothing/*.conf",
+		"IncludeOptional %s/nothing/*.conf",
+		"Include %s/empty/*.conf",
+	}
+	for _, pattern := range cases {
+		// Make each file in turn the bad one: the first file read that
+		// is bad is where both must stop.
+		for bad := range files {
+			if strings.HasSuffix(bad, ".keep") {
+				continue
+			}
+			dir := t.TempDir()
+			for name, content := range tree {
+				if name == bad {
+					content = "Bogus " + name + "\n"
+				}
+				p := filepath.Join(dir, name)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			src := strings.ReplaceAll(pattern, "%s", dir) + "\n"
+			aok, afile, aline := o.checkFile(t, src)
+			_, err := Load(o.write(t, src), Options{})
+			gok, gfile, gline := err == nil, "", 0
+			var e *Error
+			if errors.As(err, &e) {
+				gfile, gline = e.Pos.File, e.Pos.Line
+			}
+			if strings.HasSuffix(afile, "/t.conf") && strings.HasSuffix(gfile, "/t.conf") {
+				afile = gfile // each wrote the including file in a directory of its own
+			}
+			if aok != gok || (!aok && afile != "" && (afile != gfile || aline != gline)) {
+				t.Errorf("%q with %s bad: Apache ok=%v at %s:%d, gowsgi ok=%v at %s:%d (%v)", src, bad, aok, afile, aline, gok, gfile, gline, err)
+			}
+			if strings.Contains(pattern, "nothing") || strings.Contains(pattern, "empty") {
+				break // the tree does not matter
+			}
+		}
+	}
+}
+
+// write writes src to a file of its own and returns its path.
+func (o *apacheOracle) write(t *testing.T, src string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp(o.dir, "case")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "t.conf")
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+// checkFile runs apache2 -t on src and returns whether Apache accepts it
+// and, if not, the innermost file and line it names.
+func (o *apacheOracle) checkFile(t *testing.T, src string) (ok bool, file string, line int) {
+	t.Helper()
+	p := o.write(t, src)
+	top := filepath.Join(filepath.Dir(p), "top.conf")
+	if err := os.WriteFile(top, []byte("Include "+filepath.Join(o.dir, "base.conf")+"\nInclude "+p+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(o.bin, "-t", "-f", top).CombinedOutput()
+	if err == nil {
+		return true, "", 0
+	}
+	m := apacheLine.FindAllStringSubmatch(string(out), -1)
+	if len(m) == 0 {
+		return false, "", 0
+	}
+	last := m[len(m)-1]
+	line, _ = strconv.Atoi(last[1])
+	return false, last[2], line
 }

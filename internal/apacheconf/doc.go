@@ -26,11 +26,14 @@
 //   - <Section args> ... </Section> nest; a mismatched or unclosed tag is
 //     an error at the line of the tag;
 //   - Include and IncludeOptional take a file, a directory (every file
-//     under it, sorted, dot files skipped) or a wildcard pattern (matches
-//     sorted, as Apache); relative to ServerRoot. A pattern matching
-//     nothing is an error for Include only, as a missing file is. An
-//     include of a file already being read is an error, and includes
-//     nest at most [MaxIncludeDepth] deep;
+//     under it, dot files included, each directory's entries sorted) or
+//     a wildcard pattern (wildcards in any component, matches sorted, a
+//     wildcard never matching a leading dot, a matched directory read
+//     whole), relative to ServerRoot, in the order Apache reads them (a
+//     test compares the two). A wildcard matching nothing in a directory,
+//     or a missing file, is an error for Include only. An include of a
+//     file already being read is an error, and includes nest at most
+//     [MaxIncludeDepth] deep;
 //   - Define NAME [VALUE] and UnDefine NAME take effect in file order;
 //     ${NAME} is replaced on each line by the value of Define NAME VALUE,
 //     or else of the environment variable NAME. An undefined ${NAME} is

@@ -460,12 +460,12 @@ func (r *reader) readTime(d *Directive, cur *[]*Directive, depth int) (bool, err
 	return false, nil
 }
 
-// includeFiles lists the files an Include names, as Apache does: a path
-// relative to ServerRoot; wildcards (in any component) matched in sorted
-// order, skipping dot files, directories matched by a wildcard in the last
-// component skipped; a directory includes every file under it, sorted,
-// recursively. A wildcard that matches nothing is an error for Include,
-// not for IncludeOptional; a missing file is an error for Include only.
+// includeFiles lists the files an Include names, as Apache does
+// (TestIncludeApache checks it against Apache): a path relative to
+// ServerRoot; a directory includes every file under it, dot files too,
+// each directory's entries in sorted order and a sub-directory where it
+// sorts; a wildcard pattern is expanded by [reader.glob]. A missing file
+// or directory is an error for Include, not for IncludeOptional.
 func (r *reader) includeFiles(d *Directive, optional bool) ([]string, error) {
 	pattern := d.Args[0]
 	if !filepath.IsAbs(pattern) {
@@ -484,44 +484,88 @@ func (r *reader) includeFiles(d *Directive, optional bool) ([]string, error) {
 		}
 		return []string{pattern}, nil
 	}
-	matches, err := filepath.Glob(pattern)
+	files, err := r.glob(d, "/", strings.Split(strings.TrimPrefix(filepath.ToSlash(pattern), "/"), "/"), optional)
 	if err != nil {
-		return nil, errAt(d.Pos, d.Name, fmt.Sprintf("bad pattern %q: %v", pattern, err))
+		return nil, err
 	}
-	var files []string
-	for _, m := range matches {
-		if strings.HasPrefix(filepath.Base(m), ".") {
-			continue
-		}
-		fi, err := os.Stat(m)
-		if err != nil {
-			continue
-		}
-		if fi.IsDir() {
-			// A wildcard matching directories includes their files
-			// only when it is not in the last component.
-			continue
-		}
-		files = append(files, m)
-	}
-	if len(files) == 0 && !optional {
-		return nil, errAt(d.Pos, d.Name, fmt.Sprintf("no file matches %s (IncludeOptional accepts that)", pattern))
-	}
-	slices.Sort(files)
 	return files, nil
 }
 
+// glob expands a wildcard pattern as Apache does, component by
+// component from dir: a component without a wildcard is taken as it is;
+// one with a wildcard is matched against the directory's entries in
+// sorted order (a wildcard never matching a leading dot, as fnmatch's
+// FNM_PERIOD), the directories among them when more components follow.
+// For Include (not IncludeOptional), a wildcard component matching
+// nothing in a directory is an error, as in Apache.
+func (r *reader) glob(d *Directive, dir string, comps []string, optional bool) ([]string, error) {
+	for len(comps) > 0 && !hasMeta(comps[0]) {
+		dir = filepath.Join(dir, comps[0])
+		comps = comps[1:]
+	}
+	if len(comps) == 0 {
+		fi, err := os.Stat(dir)
+		if err != nil {
+			if optional {
+				return nil, nil
+			}
+			return nil, errAt(d.Pos, d.Name, fmt.Sprintf("cannot read %s: %v", dir, unwrapPath(err)))
+		}
+		if fi.IsDir() {
+			return r.walkDir(d, dir)
+		}
+		return []string{dir}, nil
+	}
+	entries, err := os.ReadDir(dir) // sorted by name
+	if err != nil {
+		if optional {
+			return nil, nil
+		}
+		return nil, errAt(d.Pos, d.Name, fmt.Sprintf("cannot open directory %s: %v", dir, unwrapPath(err)))
+	}
+	var files []string
+	matched := false
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") && !strings.HasPrefix(comps[0], ".") {
+			continue
+		}
+		ok, err := filepath.Match(comps[0], name)
+		if err != nil {
+			return nil, errAt(d.Pos, d.Name, fmt.Sprintf("bad pattern %q: %v", comps[0], err))
+		}
+		if !ok {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		if len(comps) > 1 {
+			if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
+				continue
+			}
+		}
+		matched = true
+		sub, err := r.glob(d, p, comps[1:], optional)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, sub...)
+		if len(files) > MaxDirectives {
+			return nil, errAt(d.Pos, d.Name, "too many files")
+		}
+	}
+	if !matched && !optional {
+		return nil, errAt(d.Pos, d.Name, fmt.Sprintf("no file matches %q in %s (IncludeOptional accepts that)", comps[0], dir))
+	}
+	return files, nil
+}
+
+// walkDir lists every file under dir, as Apache includes a directory:
+// each directory's entries sorted, dot files included.
 func (r *reader) walkDir(d *Directive, dir string) ([]string, error) {
 	var files []string
 	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
-		}
-		if p != dir && strings.HasPrefix(e.Name(), ".") {
-			if e.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
 		}
 		if !e.IsDir() {
 			files = append(files, p)
@@ -534,7 +578,6 @@ func (r *reader) walkDir(d *Directive, dir string) ([]string, error) {
 	if err != nil {
 		return nil, errAt(d.Pos, d.Name, fmt.Sprintf("reading directory %s: %v", dir, unwrapPath(err)))
 	}
-	slices.Sort(files)
 	return files, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -188,4 +189,32 @@ func TestDeploymentExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("dump:\n%s", b.String())
+}
+
+// TestResolveConcurrent resolves from several goroutines at once (run
+// with -race): Resolve only reads the configuration.
+func TestResolveConcurrent(t *testing.T) {
+	c := loadExample(t, "deployment.conf")
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 200 {
+				method := []string{"GET", "POST"}[(i+j)%2]
+				e := c.Resolve("trac.example.com", "/hg/repo", method)
+				if e.ProcessGroup != "hg" || (method == "POST") != (e.Require != nil) {
+					t.Errorf("%s: group %q require %v", method, e.ProcessGroup, e.Require)
+					return
+				}
+				e = c.Resolve("trac.example.com", "/trac/alpha", method)
+				if e.Env["x"] != "" || e.Env["trac.env_parent_dir"] == "" {
+					t.Errorf("env %v", e.Env)
+					return
+				}
+				e.Env["x"] = "y" // each Effective is the caller's own
+			}
+		}()
+	}
+	wg.Wait()
 }

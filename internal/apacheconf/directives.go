@@ -211,7 +211,7 @@ var sectionTable = func() map[string]*sectionSpec {
 
 // Directives returns the names of the directives gowsgi implements,
 // those it accepts and ignores, and those it will support but does not
-// yet, each sorted as in the table (for documentation and tests).
+// yet, each list sorted (for documentation, such as gowsgi -h).
 func Directives() (implemented, ignoredNames, notYetNames []string) {
 	for _, s := range table {
 		switch s.status {

@@ -436,6 +436,10 @@ func (c *checker) server(d *Directive, s *spec, f frame) bool {
 		srv.Name = name
 	case "ServerAlias":
 		srv.Aliases = append(srv.Aliases, d.Args...)
+	case "User":
+		c.cfg.User = d.Args[0] // reached once User is supported
+	case "Group":
+		c.cfg.Group = d.Args[0]
 	case "ServerRoot":
 		// read while parsing
 	case "WSGIScriptAlias":

@@ -20,7 +20,9 @@ type Config struct {
 	// LDAP is mod_ldap's server-wide configuration; nil when the file
 	// has none of its directives.
 	LDAP *LDAPServer
-	// User and Group are the server's User and Group ("" when not set).
+	// User and Group are the server's User and Group: "" until gowsgi
+	// supports them (for now either directive is an error), which makes
+	// any WSGIDaemonProcess user= or group= an error too.
 	User, Group string
 	// Warnings are the warnings of reading and checking the file.
 	Warnings []Warning

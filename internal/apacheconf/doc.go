@@ -159,7 +159,7 @@
 //	daemon NAME [OPTION=VALUE...] [vhost=ADDRS]
 //	site ADDRS|main SERVERNAME|- [alias=NAME,...]
 //	  alias URL DIR
-//	  mount URL SCRIPT [process-group=G] [application-group=A] [callable-object=C] [pass-authorization=On|Off]
+//	  mount URL SCRIPT [process-group=G] [application-group=A] [callable-object=C] [pass-authorization=On|Off] pool=GROUP,KEY
 //	  set DIRECTIVE ARGS...            (a server-level setting)
 //	  directory|directorymatch|files|filesmatch|location|locationmatch PATTERN
 //	    set DIRECTIVE ARGS...
@@ -169,7 +169,11 @@
 //	      require RULE
 //	    files PATTERN                  (nested in a directory)
 //
-// Listeners come first, then the daemon groups, then the sites in the
+// A mount's pool is the process group (- for the default one) and the
+// resolved application group its URL runs in (its host part is "*" when
+// the site has no ServerName: mod_wsgi then names it after each
+// request's host): requests with different pools never share a Python
+// interpreter. Listeners come first, then the daemon groups, then the sites in the
 // order [Config.Sites] tries them (virtual hosts, then the main server).
 // Within a site, aliases and mounts come first (they map the path), then
 // the sections in the order they merge: directories (shortest first),

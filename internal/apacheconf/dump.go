@@ -10,7 +10,7 @@ import (
 // Dump writes the text form of the configuration that `gowsgi -dump`
 // prints; the package documentation describes it.
 func (c *Config) Dump(w io.Writer) error {
-	d := &dumper{w: w}
+	d := &dumper{cfg: c, w: w}
 	d.line(0, Pos{}, "serverroot %s", quote(c.ServerRoot))
 	for _, l := range c.Listen {
 		if l.Protocol != "" {
@@ -29,6 +29,7 @@ func (c *Config) Dump(w io.Writer) error {
 }
 
 type dumper struct {
+	cfg *Config
 	w   io.Writer
 	err error
 }
@@ -103,6 +104,19 @@ func (d *dumper) site(s *Server) {
 		if m.PassAuthorization != nil {
 			line += fmt.Sprintf(" pass-authorization=%s", map[bool]string{true: "On", false: "Off"}[*m.PassAuthorization])
 		}
+		// The pool the mount's own URL runs in: its process group and
+		// resolved application group (sections for paths below it may
+		// choose others).
+		host := s.Name
+		if host == "" {
+			host = "*" // mod_wsgi names it after each request's host
+		}
+		e := d.cfg.resolve(s, host, m.URL, "GET")
+		group := e.ProcessGroup
+		if group == "" {
+			group = "-"
+		}
+		line += fmt.Sprintf(" pool=%s,%s", group, quote(e.AppGroupKey))
 		d.line(1, m.Pos, "%s", line)
 	}
 	d.body(1, opDirectives(s.defaults), s.defaults)

@@ -69,7 +69,7 @@ func ExampleConfig_Dump() {
 	// listen 127.0.0.1:8000
 	// daemon hg processes=2 threads=4
 	// site main -
-	//   mount /hg /srv/hg/hgweb.wsgi process-group=hg
+	//   mount /hg /srv/hg/hgweb.wsgi process-group=hg pool=hg,*|/hg
 	//   location /hg
 	//     set AuthType Basic
 	//     set AuthName Mercurial

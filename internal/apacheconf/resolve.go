@@ -97,7 +97,11 @@ func prefixMatch(p, u string) bool {
 // sections before it (AuthMerging Off, Apache's default). Resolve only
 // reads c: it is safe for concurrent use.
 func (c *Config) Resolve(host, urlPath, method string) *Effective {
-	srv := c.Server(host)
+	return c.resolve(c.Server(host), host, urlPath, method)
+}
+
+// resolve is Resolve on a server already chosen.
+func (c *Config) resolve(srv *Server, host, urlPath, method string) *Effective {
 	e := &Effective{
 		Server:           srv,
 		ScriptReloading:  true,

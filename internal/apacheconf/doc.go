@@ -173,13 +173,16 @@
 // resolved application group its URL runs in (its host part is "*" when
 // the site has no ServerName: mod_wsgi then names it after each
 // request's host): requests with different pools never share a Python
-// interpreter. Listeners come first, then the daemon groups, then the sites in the
+// interpreter.
+//
+// Listeners come first, then the daemon groups, then the sites in the
 // order [Config.Sites] tries them (virtual hosts, then the main server).
 // Within a site, aliases and mounts come first (they map the path), then
 // the sections in the order they merge: directories (shortest first),
 // files, locations (file order). The main server's sections also apply to
-// the virtual hosts, before theirs. A RULE is a Require line, or
-// RequireAll(...), RequireAny(...), RequireNone(...) of rules. The form
-// is stable: new kinds of lines may be added, existing ones keep their
-// meaning.
+// the virtual hosts, before theirs. A RULE is what follows "Require" on
+// a Require line ("valid-user", "not user guest"), or
+// RequireAll(...), RequireAny(...), RequireNone(...) of Require lines
+// for a section of them. The form is stable: new kinds of lines may be
+// added, existing ones keep their meaning.
 package apacheconf

@@ -113,3 +113,51 @@ func FuzzWords(f *testing.F) {
 		}
 	})
 }
+
+// writeTree writes ds back as configuration text.
+func writeTree(b *strings.Builder, ds []*Directive) {
+	for _, d := range ds {
+		b.WriteString(d.String() + "\n")
+		if d.Section {
+			writeTree(b, d.Block)
+			b.WriteString("</" + d.Name + ">\n")
+		}
+	}
+}
+
+// plainNames reports whether every directive name of ds reads back as
+// itself (names are written as they are, not quoted).
+func plainNames(ds []*Directive) bool {
+	for _, d := range ds {
+		if d.Name == "" || strings.ContainsAny(d.Name, " \t\n\r\v\f\"'\\#<>$") {
+			return false
+		}
+		if !plainNames(d.Block) {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzRoundTrip reads a file, writes its tree back with
+// [Directive.String] and reads that again: the two trees must be equal,
+// so that the words the reader cuts and the quoting -dump writes agree.
+func FuzzRoundTrip(f *testing.F) {
+	addSeeds(f)
+	none := func(string) (string, bool) { return "", false }
+	f.Fuzz(func(t *testing.T, src string) {
+		a, err := ParseBytes("f.conf", []byte(src), Options{noInclude: true, LookupEnv: none})
+		if err != nil || !plainNames(a.Directives) {
+			return
+		}
+		var b strings.Builder
+		writeTree(&b, a.Directives)
+		again, err := ParseBytes("g.conf", []byte(b.String()), Options{noInclude: true, LookupEnv: none})
+		if err != nil {
+			t.Fatalf("the written tree does not read back: %v\n%s", err, b.String())
+		}
+		if got, want := names(again.Directives), names(a.Directives); !slices.Equal(got, want) {
+			t.Fatalf("read back %q, want %q\n%s", got, want, b.String())
+		}
+	})
+}

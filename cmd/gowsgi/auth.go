@@ -115,13 +115,20 @@ func buildSchemes(a authConfig, p *providers, logger *slog.Logger) (*schemes, er
 //	schemes (Negotiate → Basic → Digest) → [normalize] → Require → [normalize late] → next
 func buildLocation(loc locationConfig, a authConfig, s *schemes, logger *slog.Logger) (middleware, error) {
 	lines := loc.Require
-	if len(lines) == 0 {
+	if len(lines) == 0 && loc.Tree == nil {
 		if !s.any {
 			return nil, errors.New("-auth-location, -auth-check-url and -group-file need an authentication scheme (-htpasswd, -htdigest, LDAP or Kerberos) or a -require rule")
 		}
 		lines = []string{"valid-user"}
 	}
 	var rules []auth.Rule
+	if loc.Tree != nil {
+		r, err := treeRule(loc.Tree, s)
+		if err != nil {
+			return nil, err
+		}
+		rules = append(rules, r)
+	}
 	for _, l := range lines {
 		if kind := requireKind(l); strings.HasPrefix(kind, "ldap-") && s.requireKinds[kind] == nil {
 			return nil, fmt.Errorf("-require %q: the ldap-* kinds need -ldap-url", l)

@@ -49,6 +49,24 @@ func buildHandler(cfg config, apps []http.Handler, logger *slog.Logger) (h http.
 	// of environment and the application all see.
 	chain = append(chain, prefix.CanonicalConfig{Logger: logger}.Wrap)
 
+	// A configuration file: its sites, each request resolved as Apache
+	// merges the file's sections (filechain.go), instead of the flags'
+	// virtual host, locations, static files and mounts below.
+	if cfg.File != nil {
+		fh, opened, err := buildFileHandler(cfg, apps, logger)
+		closers = append(closers, func() error {
+			var errs []error
+			for _, c := range opened() {
+				errs = append(errs, c())
+			}
+			return errors.Join(errs...)
+		})
+		if err != nil {
+			return nil, release, err
+		}
+		return nest(chain, fh), release, nil
+	}
+
 	// The virtual host: other hosts get 421.
 	if len(cfg.VHost.Names) > 0 {
 		vh, err := prefix.NewVHosts(prefix.VHostConfig{Hosts: []prefix.VHost{{Names: cfg.VHost.Names}}, Logger: logger})

@@ -1,6 +1,10 @@
 package main
 
-import "time"
+import (
+	"time"
+
+	"github.com/gowsgi/gowsgi/internal/apacheconf"
+)
 
 // config is everything the command runs from. The flags fill it
 // ([parseArgs]); [buildHandler] turns it into the handler chain,
@@ -34,7 +38,13 @@ type config struct {
 	// Mounts are the WSGI scripts, each with a worker pool of its own
 	// (WSGIScriptAlias, WSGIDaemonProcess). At least one; a request goes to
 	// the mount with the longest path it lies under, on whole segments.
+	// With File, one per worker pool the file needs.
 	Mounts []mountConfig
+	// File is the Apache configuration file (-f) the sites, locations,
+	// static directories and mounts come from instead of VHost,
+	// Locations, Static, Auth.CheckURL and the mounts' paths; nil: the
+	// flags describe one site (conffile.go).
+	File *fileConfig
 }
 
 // serverConfig is the HTTP server's own settings.
@@ -98,6 +108,9 @@ type authConfig struct {
 	// credentials, 401 otherwise; "" means none (-auth-check-url;
 	// AccountManager's HttpAuthStore).
 	CheckURL string
+	// NoLDAPBasic keeps the directory out of Basic's password checks,
+	// for Require ldap-* alone (a file's AuthBasicProvider without ldap).
+	NoLDAPBasic bool
 }
 
 // basicConfig is Basic authentication against an htpasswd file.
@@ -133,6 +146,7 @@ type ldapConfig struct {
 	URL                 string        // -ldap-url; AuthLDAPURL
 	BindDN              string        // -ldap-bind-dn; AuthLDAPBindDN
 	BindPasswordFile    string        // -ldap-bind-password-file; AuthLDAPBindPassword
+	BindPassword        string        // AuthLDAPBindPassword (a file only: a flag would show it in ps)
 	RemoteUserAttribute string        // -ldap-remote-user-attribute; AuthLDAPRemoteUserAttribute
 	GroupAttributes     []string      // -ldap-group-attribute; AuthLDAPGroupAttribute
 	GroupAttributeIsDN  bool          // -ldap-group-attribute-is-dn; AuthLDAPGroupAttributeIsDN (default true)
@@ -180,8 +194,12 @@ type locationConfig struct {
 	// <Location PATH>). Exclusive with Match; neither means every path.
 	Prefix string
 	// Require lists the rules, any one of which grants the request
-	// (-require; Require lines in <RequireAny>). Empty means valid-user.
+	// (-require; Require lines in <RequireAny>). Empty means valid-user,
+	// unless Tree is set.
 	Require []string
+	// Tree is a configuration file's rules, <RequireAll>, <RequireAny>
+	// and <RequireNone> included, for the request's method; nil: none.
+	Tree *apacheconf.Require
 }
 
 // staticConfig is one directory served as files (Alias).

@@ -148,8 +148,21 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&loc.Match, "auth-location", "", "`regexp` of the paths that require authentication, matched like <LocationMatch> against the request path alone, never the query string: a '?' meant to start a query is refused (default: every path)")
 	fs.StringVar(&loc.Prefix, "auth-prefix", "", "`path` under which requests require authentication, on whole segments like <Location PATH> (a string comparison; exclusive with -auth-location)")
 
+	// Or an Apache configuration file (conffile.go).
+	file := &fileConfig{}
+	fs.StringVar(&file.Path, "f", "", "serve the Apache configuration `file` (the subset of httpd.conf and mod_wsgi's directives in README's \"Configuration file\"), instead of a script and flags; SIGHUP reads it again")
+	fs.BoolVar(&file.Test, "t", false, "with -f: check the file and exit, as apachectl configtest: \"Syntax OK\" and status 0, or FILE:LINE errors and status 1")
+	fs.BoolVar(&file.Dump, "dump", false, "with -f: print the listeners, sites, mounts, locations and rules as they apply, and exit (as apachectl -S)")
+
 	if err := parseFlags(fs, args); err != nil {
 		return cfg, fmt.Errorf("%w: %w", errUsage, err) // flag.ErrHelp for -h
+	}
+	if file.Path != "" || file.Test || file.Dump {
+		if err := fileArgs(&cfg, file, fs); err != nil {
+			fmt.Fprintf(stderr, "gowsgi: %v\n", err)
+			return cfg, errUsage
+		}
+		return cfg, nil
 	}
 	if len(m.Upstreams) > 0 {
 		// A fleet: no script, and none of the local workers' flags.

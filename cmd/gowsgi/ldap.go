@@ -18,7 +18,7 @@ import (
 // ldap-group, ldap-attribute and ldap-filter to the schemes.
 func (p *providers) addLDAP(l ldapConfig, logger *slog.Logger) error {
 	if l.URL == "" {
-		if l.BindDN != "" || l.BindPasswordFile != "" || l.RemoteUserAttribute != "" || len(l.GroupAttributes) > 0 || l.MemberOf || l.MatchingRuleInChain ||
+		if l.BindDN != "" || l.BindPasswordFile != "" || l.BindPassword != "" || l.RemoteUserAttribute != "" || len(l.GroupAttributes) > 0 || l.MemberOf || l.MatchingRuleInChain ||
 			len(l.SubGroupAttributes) > 0 || len(l.SubGroupClasses) > 0 || l.GroupBaseDN != "" || l.Referrals || l.CAFile != "" {
 			return errors.New("the -ldap-* flags need -ldap-url")
 		}
@@ -74,6 +74,9 @@ func (p *providers) addLDAP(l ldapConfig, logger *slog.Logger) error {
 			return fmt.Errorf("-ldap-bind-password-file: %w", err)
 		}
 		cfg.BindPassword = strings.TrimRight(string(pw), "\r\n")
+	}
+	if l.BindPassword != "" {
+		cfg.BindPassword = l.BindPassword
 	}
 	if l.CAFile != "" {
 		pem, err := os.ReadFile(l.CAFile)

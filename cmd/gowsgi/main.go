@@ -159,6 +159,12 @@ func run(args []string, stderr io.Writer) int {
 	if err != nil {
 		return 2
 	}
+	if cfg.File != nil {
+		// -f: read the file; -t and -dump stop there (conffile.go).
+		if code, done := runFile(&cfg, os.Stdout, stderr); done {
+			return code
+		}
+	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	if err := serve(cfg, logger); err != nil {
 		logger.Error("gowsgi: " + err.Error())
@@ -223,6 +229,12 @@ func serve(cfg config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// With -f, SIGHUP swaps the whole handler (conffile.go).
+	var live *liveFile
+	if cfg.File != nil {
+		live = newLiveFile(cfg, h, logger)
+		h = live
+	}
 
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
@@ -275,6 +287,11 @@ wait:
 			return err
 		case <-hup:
 			https.reload()
+			if live != nil {
+				logger.Info("gowsgi: SIGHUP: reading the configuration file again", "file", cfg.File.Path)
+				live.reload(&pools, &closeChain)
+				continue
+			}
 			logger.Info("gowsgi: SIGHUP: reloading the workers")
 			for _, p := range pools {
 				p.Reload()

@@ -118,7 +118,11 @@ func run(args []string, stderr io.Writer) int {
 	if err != nil {
 		return 2
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	logger, err := newLogger(cfg.Log, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "gowsgi: "+err.Error())
+		return 2
+	}
 	if err := serve(cfg, logger); err != nil {
 		logger.Error("gowsgi: " + err.Error())
 		var se *wsgi.StartError
@@ -141,11 +145,20 @@ func serve(cfg config, logger *slog.Logger) error {
 		return err
 	}
 
-	// The workers start before the server listens.
-	pools, err := startPools(cfg, logger)
+	// The access log and the metrics, which the workers report to; the
+	// access log is closed last, once every request was logged.
+	op, err := newOperator(cfg, logger)
 	if err != nil {
 		return err
 	}
+	defer op.close()
+
+	// The workers start before the server listens.
+	pools, err := startPools(cfg, logger, op.queueWait())
+	if err != nil {
+		return err
+	}
+	op.setPools(pools)
 	var stopOnce sync.Once
 	stopApps := func(ctx context.Context) {
 		stopOnce.Do(func() { stopPools(ctx, pools, logger) })
@@ -168,6 +181,8 @@ func serve(cfg config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// The access log and the request metrics, outermost.
+	h = op.wrap(h)
 
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
@@ -187,6 +202,9 @@ func serve(cfg config, logger *slog.Logger) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer signal.Stop(usr1)
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	if addr := cfg.Server.StatusAddr; addr != "" {
@@ -195,7 +213,7 @@ func serve(cfg config, logger *slog.Logger) error {
 			ln.Close()
 			return fmt.Errorf("-status-addr: %w", err)
 		}
-		ssrv := &http.Server{Handler: statusHandler(cfg.Mounts, pools), ReadHeaderTimeout: 10 * time.Second}
+		ssrv := &http.Server{Handler: op.handler(), ReadHeaderTimeout: 10 * time.Second}
 		defer ssrv.Close()
 		go func() {
 			if err := ssrv.Serve(sln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -217,6 +235,8 @@ wait:
 			for _, p := range pools {
 				p.Reload()
 			}
+		case <-usr1:
+			op.alog.reopen(logger)
 		case <-ctx.Done():
 			break wait
 		}
@@ -224,6 +244,17 @@ wait:
 	// A second SIGTERM or SIGINT ends the process at once (the workers
 	// die with it: parent-death signal).
 	stop()
+	// /readyz answers 503 from now on; with -shutdown-delay, requests
+	// are still served meanwhile, so that load balancers stop first.
+	op.draining.Store(true)
+	if d := cfg.Health.ShutdownDelay; d > 0 {
+		logger.Info("gowsgi: shutdown delay: still serving while /readyz answers 503", "delay", d)
+		select {
+		case <-time.After(d):
+		case err := <-errc:
+			return err
+		}
+	}
 	logger.Info("gowsgi: shutting down", "timeout", cfg.Server.ShutdownTimeout)
 	shutdown(srv, stopApps, cfg.Server.ShutdownTimeout, logger)
 	return nil

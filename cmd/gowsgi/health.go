@@ -1,0 +1,123 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/gowsgi/gowsgi/accesslog"
+	"github.com/gowsgi/gowsgi/wsgi"
+)
+
+// operator is what -status-addr serves besides the statistics: health,
+// readiness, metrics and the status page; and what the request chain
+// reports to it (access log, metrics).
+type operator struct {
+	started  time.Time
+	mounts   []mountConfig
+	pools    []*wsgi.Handler
+	alog     *accessLog // nil without -access-log
+	metrics  *metrics   // nil without -status-addr
+	draining atomic.Bool
+}
+
+// newOperator opens the access log and, with -status-addr, makes the
+// metrics. Call close when done.
+func newOperator(cfg config, logger *slog.Logger) (*operator, error) {
+	op := &operator{started: time.Now(), mounts: cfg.Mounts}
+	var err error
+	if op.alog, err = openAccessLog(cfg.Log, logger); err != nil {
+		return nil, err
+	}
+	if cfg.Server.StatusAddr != "" {
+		op.metrics = newMetrics()
+	}
+	return op, nil
+}
+
+// setPools tells the operator the worker pools, once started.
+func (op *operator) setPools(pools []*wsgi.Handler) {
+	op.pools = pools
+	if op.metrics != nil {
+		op.metrics.addPools(op.mounts, pools, op.alog)
+	}
+}
+
+// queueWait is the pools' wsgi.Config.ObserveQueueWait: nil without
+// metrics.
+func (op *operator) queueWait() func(*http.Request, time.Duration) {
+	if op.metrics == nil {
+		return nil
+	}
+	return op.metrics.observeQueueWait
+}
+
+// wrap puts the access log and the request metrics around h, outermost
+// (inside the framing guard): every answer of every layer is logged and
+// counted. Without either, h is returned as it is.
+func (op *operator) wrap(h http.Handler) http.Handler {
+	if op.alog == nil && op.metrics == nil {
+		return h
+	}
+	return accesslog.Observe(op.observe)(h)
+}
+
+func (op *operator) observe(e *accesslog.Entry) {
+	if op.alog != nil {
+		op.alog.Add(e)
+	}
+	if op.metrics != nil {
+		op.metrics.observe(e)
+	}
+}
+
+// close writes what the access log still holds and closes it.
+func (op *operator) close() {
+	op.alog.close()
+}
+
+// handler serves -status-addr: the statistics of statusHandler, and
+// /healthz, /readyz, /metrics and /server-status.
+func (op *operator) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", statusHandler(op.mounts, op.pools))
+	mux.HandleFunc("/healthz", op.healthz)
+	mux.HandleFunc("/readyz", op.readyz)
+	if op.metrics != nil {
+		mux.Handle("/metrics", op.metrics.handler())
+	}
+	mux.HandleFunc("/server-status", op.serverStatus)
+	return mux
+}
+
+// healthz answers 200 while every mount has a worker process in service
+// (for the flags' one mount: at least one worker is ready), else 503
+// with the reason.
+func (op *operator) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	for i, p := range op.pools {
+		if err := p.Ready(); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "mount %s: no worker ready: %v\n", op.mounts[i].Path, err)
+			return
+		}
+	}
+	fmt.Fprintln(w, "ok")
+}
+
+// readyz answers 200 while the server accepts requests, and 503 from the
+// moment shutdown begins (SIGTERM or SIGINT), -shutdown-delay before it
+// stops accepting.
+func (op *operator) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if op.draining.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, "shutting down")
+		return
+	}
+	fmt.Fprintln(w, "ok")
+}

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"expvar"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -43,7 +45,27 @@ func (op *operator) setPools(pools []*wsgi.Handler) {
 	if op.metrics != nil {
 		op.metrics.addPools(op.mounts, pools, op.alog)
 	}
+	if op.alog != nil {
+		currentAccessLog.Store(op.alog)
+		publishAccessLogOnce.Do(func() {
+			expvar.Publish("gowsgi_access_log", expvar.Func(func() any {
+				al := currentAccessLog.Load()
+				if al == nil {
+					return nil
+				}
+				return map[string]any{"written": al.Written(), "dropped": al.Dropped(), "queued": al.Queued()}
+			}))
+		})
+	}
 }
+
+// currentAccessLog is what expvar publishes as "gowsgi_access_log": the
+// lines written, dropped (the writer too slow) and queued (see
+// currentStats for why it is a package variable).
+var (
+	currentAccessLog     atomic.Pointer[accessLog]
+	publishAccessLogOnce sync.Once
+)
 
 // queueWait is the pools' wsgi.Config.ObserveQueueWait: nil without
 // metrics.

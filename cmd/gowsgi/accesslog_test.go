@@ -23,7 +23,7 @@ const logApp = `def application(environ, start_response):
     path = environ['PATH_INFO']
     if path == '/boom':
         raise RuntimeError('boom')
-    if path == '/hold':
+    if path.endswith('/hold'):
         environ['wsgi.input'].read()
     start_response('200 OK', [('Content-Type', 'text/plain')])
     return [('hello %s' % environ.get('REMOTE_USER', '-')).encode()]

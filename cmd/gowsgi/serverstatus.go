@@ -245,7 +245,8 @@ body{font-family:sans-serif;margin:1.5em;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em}
 th,td{border:1px solid #bbb;padding:.2em .6em;text-align:left;font-size:.92em}
 th{background:#eee}
-td.n{text-align:right}
+td.n{text-align:right;white-space:nowrap}
+td{white-space:nowrap}
 tr.busy td{background:#fff3cd}
 tr.proc td{background:#e8eef7;font-weight:bold}
 code{font-size:1.05em}
@@ -258,8 +259,11 @@ code{font-size:1.05em}
 <span class="k">version</span> {{.Version}} &middot;
 <span class="k">Go process</span> pid {{.PID}}, RSS {{mib .RSS}}
 {{- if .Draining}} &middot; <strong>shutting down</strong>{{end}}</p>
-<p>{{.Served}} requests served &middot; {{.Busy}} busy and {{.Idle}} idle worker threads &middot; {{.Queued}} requests queued &middot; {{.Restarts}} worker restarts
-{{- with .AccessLog}} &middot; access log: {{.Written}} lines written, {{.Dropped}} dropped{{end}}</p>
+<p><span class="k">requests served:</span> {{.Served}} &middot;
+<span class="k">worker threads:</span> {{.Busy}} busy, {{.Idle}} idle &middot;
+<span class="k">queued:</span> {{.Queued}} &middot;
+<span class="k">worker restarts:</span> {{.Restarts}}
+{{- with .AccessLog}} &middot; <span class="k">access log:</span> {{.Written}} lines written, {{.Dropped}} dropped{{end}}</p>
 {{range .Mounts}}
 <h2>Mount <code>{{.Path}}</code>: {{.Script}}</h2>
 <p>Scoreboard: <code>{{.Scoreboard}}</code> (<code>_</code> idle, <code>W</code> running a request, <code>S</code> starting, <code>G</code> finishing before it stops)</p>

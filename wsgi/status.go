@@ -55,10 +55,9 @@ type RequestStatus struct {
 // it.
 func (h *Handler) Workers() []WorkerStatus {
 	type procSnap struct {
-		p       *process
-		state   string
-		served  int
-		running []*conn
+		p      *process
+		state  string
+		served int
 	}
 	h.mu.Lock()
 	snaps := make([]procSnap, 0, len(h.all))

@@ -2,7 +2,9 @@ package accesslog_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -212,6 +214,13 @@ func TestBlockedWriter(t *testing.T) {
 	}
 	if got := alog.Queued(); got != queue {
 		t.Errorf("queued %d, want %d", got, queue)
+	}
+	// Shutting down while the writer is stuck ends when its context does,
+	// instead of hanging.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := alog.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Shutdown with a stuck writer: %v", err)
 	}
 	close(bw.release)
 	alog.Close()

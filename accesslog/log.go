@@ -2,7 +2,9 @@ package accesslog
 
 import (
 	"bufio"
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -215,11 +217,28 @@ func (l *Log) writeError(err error) {
 }
 
 // Close stops taking lines, writes those queued and waits for the writer
-// goroutine, which may take as long as the writer blocks. It does not
-// close Config.Writer.
+// goroutine, which may take as long as the writer blocks: see
+// [Log.Shutdown] for a bound. It does not close Config.Writer.
 func (l *Log) Close() error {
+	return l.Shutdown(context.Background())
+}
+
+// Shutdown is Close that waits no longer than ctx: when ctx ends first
+// (the writer blocked: a full disk, a pipe nobody reads), it returns
+// ctx's error and the lines still queued are lost; the writer goroutine
+// finishes their writing if the writer ever returns.
+func (l *Log) Shutdown(ctx context.Context) error {
 	l.closeMu.Do(func() { close(l.done) })
-	<-l.stopped
+	select {
+	case <-l.stopped:
+	case <-ctx.Done():
+		select {
+		case <-l.stopped: // done as well: not an error
+		default:
+			l.report()
+			return fmt.Errorf("accesslog: the writer did not finish: %w (%d lines queued)", ctx.Err(), len(l.queue))
+		}
+	}
 	l.report()
 	return nil
 }

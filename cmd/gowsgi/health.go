@@ -96,8 +96,8 @@ func (op *operator) observe(e *accesslog.Entry) {
 }
 
 // close writes what the access log still holds and closes it.
-func (op *operator) close() {
-	op.alog.close()
+func (op *operator) close(logger *slog.Logger) {
+	op.alog.close(logger)
 }
 
 // handler serves -status-addr: the statistics of statusHandler, and

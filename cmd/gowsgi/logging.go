@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/gowsgi/gowsgi/accesslog"
 )
@@ -82,12 +84,23 @@ func (al *accessLog) reopen(logger *slog.Logger) {
 	logger.Info("gowsgi: SIGUSR1: reopened the access log", "path", al.file.Path())
 }
 
-// close writes the lines still queued and closes the file.
-func (al *accessLog) close() {
+// accessLogGrace bounds how long the command waits at exit for the access
+// log's writer (a full disk, a pipe nobody reads): a stuck log must not
+// keep the command from exiting.
+const accessLogGrace = 5 * time.Second
+
+// close writes the lines still queued, waiting at most accessLogGrace, and
+// closes the file.
+func (al *accessLog) close(logger *slog.Logger) {
 	if al == nil {
 		return
 	}
-	al.Log.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), accessLogGrace)
+	defer cancel()
+	if err := al.Shutdown(ctx); err != nil {
+		logger.Error("gowsgi: -access-log", "err", err)
+		return // the writer may still use the file
+	}
 	if al.file != nil {
 		al.file.Close()
 	}

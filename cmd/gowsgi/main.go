@@ -101,7 +101,8 @@
 // dropped, at most once a minute while it grows), served by -status-addr
 // as the metric gowsgi_access_log_dropped_total, in the expvar variable
 // gowsgi_access_log (written, dropped, queued), on /server-status and as
-// AccessLogDropped in ?auto.
+// AccessLogDropped in ?auto. At exit the command writes the lines still
+// queued, waiting at most 5 seconds for a stuck writer.
 //
 // SIGUSR1 reopens the access log at its path, as nginx does: logrotate
 // renames the file, then its postrotate runs kill -USR1 on the command's
@@ -231,7 +232,7 @@ func serve(cfg config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	defer op.close()
+	defer op.close(logger)
 
 	// The workers start before the server listens.
 	pools, err := startPools(cfg, logger, op.queueWait())

@@ -166,3 +166,65 @@ func TestWaiting(t *testing.T) {
 		t.Errorf("queued request: %d", code)
 	}
 }
+
+// TestWorkersConcurrent takes snapshots without pause while requests come
+// and go on every thread and queue up: run with -race, it checks that the
+// snapshot reads the connections' state under their locks, and that what
+// it shows is consistent (a running request has a record and a start).
+func TestWorkersConcurrent(t *testing.T) {
+	h, _ := newTestHandler(t, Config{Processes: 2, Threads: 2})
+	outer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r, _ = reqinfo.Ensure(r)
+		h.ServeHTTP(w, r)
+	})
+	srv := serve(t, outer)
+	done := make(chan struct{})
+	snaps := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-done:
+				snaps <- n
+				return
+			default:
+			}
+			for _, w := range h.Workers() {
+				for _, th := range w.Threads {
+					if r := th.Running; r != nil && (r.Since.IsZero() || r.Info.Method == "") {
+						t.Errorf("running request without its record: %+v", r)
+					}
+				}
+			}
+			h.Waiting()
+			n++
+		}
+	}()
+	errs := make(chan int, 64)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for i := 0; i < 15; i++ {
+				code, _ := tryGet(srv.URL + "/slow?ms=2")
+				if code != 200 {
+					errs <- code
+					return
+				}
+				code, _ = tryPost(srv.URL + "/hello")
+				if code != 200 {
+					errs <- code
+					return
+				}
+			}
+			errs <- 200
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if code := <-errs; code != 200 {
+			t.Errorf("request: %d", code)
+		}
+	}
+	close(done)
+	if n := <-snaps; n == 0 {
+		t.Error("no snapshot taken")
+	}
+}

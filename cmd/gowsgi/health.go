@@ -17,9 +17,9 @@ import (
 // readiness, metrics and the status page; and what the request chain
 // reports to it (access log, metrics).
 type operator struct {
-	started  time.Time
-	mounts   []mountConfig
-	pools    []*wsgi.Handler
+	started time.Time
+	// pools are the mounts served by worker pools, each with its pool.
+	pools    []mountPool
 	alog     *accessLog // nil without -access-log
 	metrics  *metrics   // nil without -status-addr
 	draining atomic.Bool
@@ -28,7 +28,7 @@ type operator struct {
 // newOperator opens the access log and, with -status-addr, makes the
 // metrics. Call close when done.
 func newOperator(cfg config, logger *slog.Logger) (*operator, error) {
-	op := &operator{started: time.Now(), mounts: cfg.Mounts}
+	op := &operator{started: time.Now()}
 	var err error
 	if op.alog, err = openAccessLog(cfg.Log, logger); err != nil {
 		return nil, err
@@ -39,11 +39,26 @@ func newOperator(cfg config, logger *slog.Logger) (*operator, error) {
 	return op, nil
 }
 
+// mountPool is a mount served by a worker pool, and its pool.
+type mountPool struct {
+	mount mountConfig
+	pool  *wsgi.Handler
+}
+
+// mountPools pairs each mount with its pool: pools[i] serves mounts[i].
+func mountPools(mounts []mountConfig, pools []*wsgi.Handler) []mountPool {
+	mps := make([]mountPool, len(pools))
+	for i, p := range pools {
+		mps[i] = mountPool{mounts[i], p}
+	}
+	return mps
+}
+
 // setPools tells the operator the worker pools, once started.
-func (op *operator) setPools(pools []*wsgi.Handler) {
+func (op *operator) setPools(pools []mountPool) {
 	op.pools = pools
 	if op.metrics != nil {
-		op.metrics.addPools(op.mounts, pools, op.alog)
+		op.metrics.addPools(pools, op.alog)
 	}
 	if op.alog != nil {
 		currentAccessLog.Store(op.alog)
@@ -100,11 +115,12 @@ func (op *operator) close(logger *slog.Logger) {
 	op.alog.close(logger)
 }
 
-// handler serves -status-addr: the statistics of statusHandler, and
-// /healthz, /readyz, /metrics and /server-status.
-func (op *operator) handler() http.Handler {
+// handler serves -status-addr: /healthz, /readyz, /metrics and
+// /server-status, and stats (statusHandler: the JSON statistics, expvar,
+// pprof) for every other path.
+func (op *operator) handler(stats http.Handler) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/", statusHandler(op.mounts, op.pools))
+	mux.Handle("/", stats)
 	mux.HandleFunc("/healthz", op.healthz)
 	mux.HandleFunc("/readyz", op.readyz)
 	if op.metrics != nil {
@@ -120,10 +136,10 @@ func (op *operator) handler() http.Handler {
 func (op *operator) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	for i, p := range op.pools {
-		if err := p.Ready(); err != nil {
+	for _, mp := range op.pools {
+		if err := mp.pool.Ready(); err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintf(w, "mount %s: no worker ready: %v\n", op.mounts[i].Path, err)
+			fmt.Fprintf(w, "mount %s: no worker ready: %v\n", mp.mount.Path, err)
 			return
 		}
 	}

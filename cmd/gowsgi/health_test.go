@@ -24,6 +24,7 @@ func TestStatusEndpoints(t *testing.T) {
 	}
 	statusAddr := testenv.Addr(testenv.FreePort(t))
 	c := logChild(t, "-status-addr", statusAddr, "-static", "/s="+static, "-access-log", filepath.Join(t.TempDir(), "a.log"))
+	testenv.WaitTCP(t, statusAddr, 30*time.Second) // it listens after the server does
 	base, status := "http://"+c.addr, "http://"+statusAddr
 	for _, r := range []struct {
 		path, user string
@@ -105,6 +106,7 @@ func TestHealthzNoWorker(t *testing.T) {
 	script := testenv.WriteFile(t, "", "broken.wsgi", "raise ImportError('no such module')\n")
 	statusAddr := testenv.Addr(testenv.FreePort(t))
 	startChild(t, childOpts{}, "-python", testenv.Python(t), "-lazy-start", "-status-addr", statusAddr, script)
+	testenv.WaitTCP(t, statusAddr, 30*time.Second) // it listens after the server does
 	if code, body := request(t, "http://"+statusAddr+"/healthz", "", ""); code != 503 || !strings.Contains(body, "no worker ready") {
 		t.Errorf("/healthz: %d %q", code, body)
 	}
@@ -118,6 +120,7 @@ func TestHealthzNoWorker(t *testing.T) {
 func TestShutdownDelay(t *testing.T) {
 	statusAddr := testenv.Addr(testenv.FreePort(t))
 	c := logChild(t, "-status-addr", statusAddr, "-shutdown-delay", "8s")
+	testenv.WaitTCP(t, statusAddr, 30*time.Second) // it listens after the server does
 	status := "http://" + statusAddr
 	if code, _ := request(t, status+"/readyz", "", ""); code != 200 {
 		t.Fatalf("/readyz before: %d", code)

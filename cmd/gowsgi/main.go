@@ -239,7 +239,7 @@ func serve(cfg config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	op.setPools(pools)
+	op.setPools(mountPools(cfg.Mounts, pools))
 	var stopOnce sync.Once
 	stopApps := func(ctx context.Context) {
 		stopOnce.Do(func() { stopPools(ctx, pools, logger) })
@@ -294,7 +294,7 @@ func serve(cfg config, logger *slog.Logger) error {
 			ln.Close()
 			return fmt.Errorf("-status-addr: %w", err)
 		}
-		ssrv := &http.Server{Handler: op.handler(), ReadHeaderTimeout: 10 * time.Second}
+		ssrv := &http.Server{Handler: op.handler(statusHandler(cfg.Mounts, pools)), ReadHeaderTimeout: 10 * time.Second}
 		defer ssrv.Close()
 		go func() {
 			if err := ssrv.Serve(sln); err != nil && !errors.Is(err, http.ErrServerClosed) {

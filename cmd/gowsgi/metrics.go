@@ -11,7 +11,6 @@ import (
 
 	"github.com/gowsgi/gowsgi/accesslog"
 	"github.com/gowsgi/gowsgi/reqinfo"
-	"github.com/gowsgi/gowsgi/wsgi"
 )
 
 // metrics are the Prometheus metrics served at -status-addr's /metrics.
@@ -100,10 +99,10 @@ func (m *metrics) observeQueueWait(r *http.Request, d time.Duration) {
 	m.queueWait.WithLabelValues(mountLabel(&info)).Observe(d.Seconds())
 }
 
-// addPools registers the collector of the pools' state; mounts[i] is
-// pools[i]'s. al, when not nil, is the access log whose drops are counted.
-func (m *metrics) addPools(mounts []mountConfig, pools []*wsgi.Handler, al *accessLog) {
-	m.reg.MustRegister(&poolCollector{mounts: mounts, pools: pools})
+// addPools registers the collector of the pools' state. al, when not nil,
+// is the access log whose drops are counted.
+func (m *metrics) addPools(pools []mountPool, al *accessLog) {
+	m.reg.MustRegister(&poolCollector{pools: pools})
 	if al != nil {
 		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "gowsgi_access_log_dropped_total",
@@ -141,8 +140,7 @@ var restartCauses = []string{"crash", "timeout", "max_requests", "memory", "inac
 
 // poolCollector reads the pools' statistics when scraped.
 type poolCollector struct {
-	mounts []mountConfig
-	pools  []*wsgi.Handler
+	pools []mountPool
 }
 
 func (c *poolCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -152,9 +150,9 @@ func (c *poolCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
-	for i, p := range c.pools {
-		mount := c.mounts[i].Path
-		s := p.Stats()
+	for _, mp := range c.pools {
+		mount := mp.mount.Path
+		s := mp.pool.Stats()
 		ch <- prometheus.MustNewConstMetric(workersDesc, prometheus.GaugeValue, float64(s.Busy), mount, "busy")
 		ch <- prometheus.MustNewConstMetric(workersDesc, prometheus.GaugeValue, float64(s.Idle), mount, "idle")
 		ch <- prometheus.MustNewConstMetric(processesDesc, prometheus.GaugeValue, float64(s.Processes), mount)

@@ -94,8 +94,9 @@ func (op *operator) snapshot() *statusPage {
 	if op.alog != nil {
 		page.AccessLog = &struct{ Written, Dropped uint64 }{op.alog.Written(), op.alog.Dropped()}
 	}
-	for i, p := range op.pools {
-		m := statusMount{Path: op.mounts[i].Path, Script: op.mounts[i].Script, Stats: p.Stats()}
+	for _, mp := range op.pools {
+		p := mp.pool
+		m := statusMount{Path: mp.mount.Path, Script: mp.mount.Script, Stats: p.Stats()}
 		page.Served += m.Stats.Served
 		page.Busy += m.Stats.Busy
 		page.Idle += m.Stats.Idle

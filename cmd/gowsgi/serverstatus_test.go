@@ -58,6 +58,7 @@ func (h *heldRequest) release() int {
 func TestServerStatusPage(t *testing.T) {
 	statusAddr := testenv.Addr(testenv.FreePort(t))
 	c := logChild(t, "-status-addr", statusAddr, "-processes", "2", "-threads", "1")
+	testenv.WaitTCP(t, statusAddr, 30*time.Second) // it listens after the server does
 	base, status := "http://"+c.addr, "http://"+statusAddr
 	for _, p := range []string{"/app/", "/app/wiki/WikiStart", "/app/private/login"} {
 		if code, body := request(t, base+p, "alice", "secret"); code != 200 {

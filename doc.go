@@ -34,7 +34,11 @@
 //     many database/sql pools, and the "poolable = False" middleware;
 //   - [github.com/gowsgi/gowsgi/reqinfo]: the record of each request that
 //     the layers fill and read (id, client, user, authentication outcome,
-//     mount, worker pid), and the request-id middleware.
+//     mount, worker pid), and the request-id middleware;
+//   - [github.com/gowsgi/gowsgi/accesslog]: an access log in Apache's
+//     combined format or JSON from that record, written without ever
+//     making a request wait for the disk, and the hook that measures each
+//     response for metrics.
 //
 // The command cmd/gowsgi composes them from flags, as mod_wsgi-express does
 // for Apache; the README gives one command line per deployment.
@@ -67,6 +71,7 @@
 // Outermost first, as a request meets them:
 //
 //	framing.Guard                   one request per framed head, or 400 and close
+//	accesslog.Log (optional)        one line per request, every refusal included
 //	reqinfo.RequestID               the request's record and id (an access log
 //	                                goes around it or just inside it)
 //	prefix.Canonical                one path for everything that follows

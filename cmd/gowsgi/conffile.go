@@ -61,10 +61,12 @@ var fileFlags = map[string]bool{
 	"ldap-pool-size": true, "ldap-group-base-dn": true, "ldap-member-of": true, "ldap-matching-rule-in-chain": true,
 	"krb5-conf": true, "kerberos-default-realm": true, "kerberos-clock-skew": true, "kerberos-pac": true,
 	"kerberos-basic-cache-ttl": true, "kerberos-session-key-file": true, "kerberos-basic-realm": true,
-	"acme-cache": true, "acme-ca-root": true,
+	"acme-cache": true, "acme-ca-root": true, "log-format": true, "shutdown-delay": true,
 }
 
 // fileFlagDirective names the directive that replaces a flag in a file.
+// While that directive is not supported yet (an error in a file), the
+// flag is allowed with -f in its stead.
 var fileFlagDirective = map[string]string{
 	"listen": "Listen", "limit-request-body": "LimitRequestBody", "vhost": "ServerName/ServerAlias",
 	"tls-cert": "SSLCertificateFile", "tls-key": "SSLCertificateKeyFile", "http2": "Protocols",
@@ -92,17 +94,22 @@ var fileFlagDirective = map[string]string{
 	"keytab": "GssapiCredStore keytab:", "spn": "GssapiAcceptorName", "kerberos-basic": "GssapiBasicAuth",
 	"kerberos-basic-first": "SSPIBasicPreferred", "kerberos-name": "GssapiLocalName, SSPIOmitDomain",
 	"kerberos-session": "GssapiUseSessions",
+	"access-log":       "CustomLog", "access-log-format": "LogFormat", "log-level": "LogLevel",
 }
 
 // checkFileFlags refuses, with -f, the flags in set that a directive
 // expresses (naming both) or that the file decides otherwise.
 func checkFileFlags(set []string) error {
 	var errs []error
+	_, _, notYet := apacheconf.Directives()
 	for _, name := range set {
 		if fileFlags[name] {
 			continue
 		}
 		if d, ok := fileFlagDirective[name]; ok {
+			if first, _, _ := strings.Cut(d, " "); slices.Contains(notYet, first) {
+				continue // the directive is an error until its feature lands: the flag stands in
+			}
 			errs = append(errs, fmt.Errorf("-%s duplicates the configuration file's %s: with -f, write it in the file", name, d))
 			continue
 		}
@@ -467,13 +474,14 @@ func checkFileChain(cfg config) error {
 // liveFile is the handler of a server started with -f: SIGHUP replaces
 // what it serves ([liveFile.reload]) while requests keep flowing.
 type liveFile struct {
-	cfg    config
-	h      atomic.Pointer[http.Handler]
-	logger *slog.Logger
+	cfg       config
+	h         atomic.Pointer[http.Handler]
+	queueWait func(*http.Request, time.Duration)
+	logger    *slog.Logger
 }
 
-func newLiveFile(cfg config, h http.Handler, logger *slog.Logger) *liveFile {
-	l := &liveFile{cfg: cfg, logger: logger}
+func newLiveFile(cfg config, h http.Handler, queueWait func(*http.Request, time.Duration), logger *slog.Logger) *liveFile {
+	l := &liveFile{cfg: cfg, queueWait: queueWait, logger: logger}
 	l.h.Store(&h)
 	return l
 }
@@ -506,7 +514,7 @@ func (l *liveFile) reload(pools *[]*wsgi.Handler, release *func()) {
 		l.logger.Error("gowsgi: SIGHUP: the configuration file has errors; still serving the previous one", "err", err)
 		return
 	}
-	newPools, err := startPools(cfg, l.logger)
+	newPools, err := startPools(cfg, l.logger, l.queueWait)
 	if err != nil {
 		l.logger.Error("gowsgi: SIGHUP: the new workers did not start; still serving the previous configuration", "err", err)
 		return

@@ -45,6 +45,34 @@ type config struct {
 	// Locations, Static, Auth.CheckURL and the mounts' paths; nil: the
 	// flags describe one site (conffile.go).
 	File *fileConfig
+	// Log is the server's own log and the access log.
+	Log logConfig
+	// Health is what -status-addr's health endpoints need.
+	Health healthConfig
+}
+
+// logConfig is the server's own log and the access log.
+type logConfig struct {
+	// AccessLog is the access log's file, "-" for standard output; ""
+	// means none (-access-log; CustomLog).
+	AccessLog string
+	// AccessLogFormat is "combined" or "json" (-access-log-format;
+	// LogFormat).
+	AccessLogFormat string
+	// Level is the server log's level: debug, info, warn or error
+	// (-log-level; LogLevel).
+	Level string
+	// Format is the server log's format on standard error: text or json
+	// (-log-format; ErrorLogFormat).
+	Format string
+}
+
+// healthConfig is the health endpoints' behaviour.
+type healthConfig struct {
+	// ShutdownDelay is how long the server keeps serving after SIGTERM
+	// or SIGINT, with /readyz answering 503, before it stops accepting
+	// (-shutdown-delay; Caddy's shutdown_delay). 0 means none.
+	ShutdownDelay time.Duration
 }
 
 // serverConfig is the HTTP server's own settings.
@@ -298,6 +326,7 @@ func defaultConfig() config {
 			Kerberos: kerberosConfig{Name: "principal"},
 		},
 		Mounts: []mountConfig{defaultMount()},
+		Log:    logConfig{AccessLogFormat: "combined", Level: "info", Format: "text"},
 	}
 }
 

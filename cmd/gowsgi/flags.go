@@ -34,7 +34,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.Var((*listFlag)(&s.TrustedProxies), "trusted-proxy", "`CIDR` of a proxy whose X-Forwarded-Proto is believed (repeatable)")
 	fs.Var((*byteSize)(&s.LimitRequestBody), "limit-request-body", "largest request body accepted, a `size` such as 1G or 512M; larger ones get 413 (LimitRequestBody; 0: no limit)")
 	fs.DurationVar(&s.ShutdownTimeout, "shutdown-timeout", s.ShutdownTimeout, "on SIGTERM or SIGINT, how long requests in flight may run before the workers are stopped (the command exits at most 5s later)")
-	fs.StringVar(&s.StatusAddr, "status-addr", s.StatusAddr, "`address` to serve worker statistics on, as JSON at / and expvar at /debug/vars, and Go profiles at /debug/pprof/ (mod_status; off when empty: keep it on loopback)")
+	fs.StringVar(&s.StatusAddr, "status-addr", s.StatusAddr, "`address` of the operator's server (mod_status; off when empty: keep it on loopback): /server-status (HTML, ?refresh=N, ?auto), /healthz, /readyz, /metrics (Prometheus), statistics as JSON at / and expvar at /debug/vars, Go profiles at /debug/pprof/")
 	fs.IntVar(&s.GOMAXPROCS, "gomaxprocs", s.GOMAXPROCS, "CPUs the Go front may use at once (GOMAXPROCS); 0: what the machine allows minus one per -processes, at least 1, unless the GOMAXPROCS environment variable is set")
 	fs.StringVar(&cfg.Profiling.CPUProfile, "cpuprofile", "", "write a CPU profile of the Go process (pprof) to `file` until the command exits; see bench/pgo.sh")
 	fs.Var((*listFlag)(&cfg.VHost.Names), "vhost", "host `name` to answer for (ServerName/ServerAlias; *.example.com wildcards; repeatable); other hosts get 421. Default: any")
@@ -52,6 +52,13 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&t.ACME.DirectoryURL, "acme-dir", t.ACME.DirectoryURL, "`URL` of the ACME authority's directory (MDCertificateAuthority)")
 	fs.StringVar(&t.ACME.CacheDir, "acme-cache", t.ACME.CacheDir, "`DIR` keeping the ACME account key and certificates across restarts (MDStoreDir); default: gowsgi/acme under $XDG_CACHE_HOME or ~/.cache")
 	fs.StringVar(&t.ACME.CARoot, "acme-ca-root", t.ACME.CARoot, "PEM `file` of root certificates trusted, besides the system's, for the ACME directory's HTTPS (MDCACertificateFile), e.g. a test authority's")
+	// Logs and health.
+	lg := &cfg.Log
+	fs.StringVar(&lg.AccessLog, "access-log", lg.AccessLog, "write an access log, one line per request, to `FILE` ('-': standard output); reopened on SIGUSR1 after a rotation (CustomLog). Lines the disk cannot take fast enough are dropped and counted, never waited for")
+	fs.StringVar(&lg.AccessLogFormat, "access-log-format", lg.AccessLogFormat, "`format` of -access-log: combined (Apache's combined LogFormat) or json (time, remote, user, method, uri, proto, status, bytes, duration, request_id, worker_pid, mount)")
+	fs.StringVar(&lg.Level, "log-level", lg.Level, "`level` of the server's own log on standard error: debug, info, warn or error (LogLevel)")
+	fs.StringVar(&lg.Format, "log-format", lg.Format, "`format` of the server's own log: text (key=value) or json (ErrorLogFormat)")
+	fs.DurationVar(&cfg.Health.ShutdownDelay, "shutdown-delay", cfg.Health.ShutdownDelay, "on SIGTERM or SIGINT, keep serving for this `duration` with -status-addr's /readyz answering 503, so that load balancers stop sending requests first; then shut down (Caddy's shutdown_delay; Kubernetes' preStop sleep)")
 
 	// The mount, its script and its workers.
 	m := &cfg.Mounts[0]

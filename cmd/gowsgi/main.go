@@ -11,7 +11,8 @@
 // # The chain
 //
 // A request meets, in this order: the framing guard (see "Request framing"
-// below), a request id and the canonical path (package prefix), the
+// below), the access log and the request metrics (-access-log,
+// -status-addr; see "Logs"), a request id and the canonical path (package prefix), the
 // virtual host (-vhost), the credential-check URL (-auth-check-url), the
 // authentication schemes and -require rules of the guarded paths
 // (-auth-location or -auth-prefix, else every path), the static files
@@ -73,8 +74,10 @@
 // # Signals and shutdown
 //
 // SIGHUP replaces the worker processes gracefully (as a change of the script
-// does), and reads -tls-cert and -tls-key again. SIGTERM or SIGINT stops the command within -shutdown-timeout
-// (default 10s):
+// does), and reads -tls-cert and -tls-key again. SIGUSR1 reopens the
+// access log (see "Logs"). SIGTERM or SIGINT stops the command within
+// -shutdown-timeout (default 10s), after -shutdown-delay (default 0) during
+// which it still serves while /readyz answers 503:
 //
 //   - the listening socket closes at once, and idle keep-alive connections
 //     with it; every other connection closes after its current response;
@@ -111,6 +114,84 @@
 // front could frame otherwise) gets 400 and its connection is closed, so
 // nothing pipelined behind it is served. A body larger than
 // -limit-request-body (default 1 GiB, Apache's LimitRequestBody) gets 413.
+//
+// # Logs
+//
+// The server's own log goes to standard error, as text (key=value) or, with
+// -log-format json, one JSON object per line; -log-level (debug, info,
+// warn, error) sets the least level written. Every line about a request
+// carries its request id.
+//
+// -access-log FILE writes one line per request ("-": to standard output),
+// in Apache's combined format (%h %l %u %t "%r" %>s %b "%{Referer}i"
+// "%{User-Agent}i", %u the user the authentication layers established), or
+// with -access-log-format json as a JSON object with the fields time,
+// remote, user, method, uri, proto, status, bytes, duration (seconds),
+// request_id, worker_pid and mount (see package accesslog). The access log
+// is outermost (inside the framing guard): the refusals of every layer
+// (400, 401, 404, 421, 503) are logged. No request waits for the disk: a
+// line goes into a queue of 8192 that one goroutine writes out; when the
+// queue is full (a slow or full disk, a pipe nobody reads) the line is
+// dropped and counted. The count is logged (a warning with the number
+// dropped, at most once a minute while it grows), served by -status-addr
+// as the metric gowsgi_access_log_dropped_total, in the expvar variable
+// gowsgi_access_log (written, dropped, queued), on /server-status and as
+// AccessLogDropped in ?auto. At exit the command writes the lines still
+// queued, waiting at most 5 seconds for a stuck writer.
+//
+// SIGUSR1 reopens the access log at its path, as nginx does: logrotate
+// renames the file, then its postrotate runs kill -USR1 on the command's
+// pid; lines written in between go to the renamed file. A file that cannot
+// be reopened is logged and the old one kept.
+//
+// # Health, metrics and the status page
+//
+// -status-addr serves, for the operator (keep it on loopback or a private
+// address):
+//
+//   - /healthz: 200 while every mount has at least one worker process in
+//     service, else 503 with the reason (with -lazy-start, a script that
+//     does not load);
+//   - /readyz: 200 while the server accepts requests; 503 from the moment
+//     SIGTERM or SIGINT arrives. -shutdown-delay D keeps serving for D
+//     after that (Caddy's shutdown_delay), so that load balancers that
+//     poll /readyz stop sending requests before the listener closes; the
+//     shutdown then proceeds as below;
+//   - /metrics: Prometheus's text format: gowsgi_http_requests_total{code,
+//     method,mount}, gowsgi_http_request_duration_seconds{mount} (a
+//     histogram, from arrival to the end of the response),
+//     gowsgi_queue_wait_seconds{mount} (the wait for a worker thread),
+//     gowsgi_workers{mount,state} (threads busy and idle),
+//     gowsgi_worker_processes{mount}, gowsgi_queue_length{mount},
+//     gowsgi_worker_restarts_total{mount,cause},
+//     gowsgi_worker_failures_total{mount,cause},
+//     gowsgi_worker_requests_total{mount}, gowsgi_sendfile_bytes_total
+//     (bytes sent as files), gowsgi_auth_total{scheme,outcome} (requests on
+//     which authentication decided something: outcome ok, failed, denied,
+//     unavailable), gowsgi_access_log_dropped_total, and the Go runtime's
+//     and the process's own (go_*, process_*). The method label is OTHER
+//     for a non-standard method; mount is "" for a request no mount took
+//     (a static file, a refusal before the mount);
+//   - /server-status: mod_status's page, in HTML without JavaScript:
+//     each worker process (pid, state, requests served, RSS read from
+//     /proc, uptime) and each of its threads, with the request it runs
+//     (how long it has run, method, request target, client, user, request
+//     id) and how many are queued behind it; then the requests waiting for
+//     a worker. ?refresh=N reloads it every N seconds (a meta refresh).
+//     ?auto gives it as "Key: value" lines, mod_status's machine-readable
+//     form, with Apache's key names where the meaning is the same
+//     (ServerUptimeSeconds, Uptime, Total Accesses, ReqPerSec, BusyWorkers,
+//     IdleWorkers, Processes, Scoreboard: one letter per thread, "_" idle,
+//     "W" running a request, "S" starting, "G" finishing before its process
+//     stops) and gowsgi's own for the rest (ServerVersion, CurrentTime,
+//     QueuedRequests, WorkerRestarts, AccessLogDropped when there is an
+//     access log, Draining: 1 once shutdown began);
+//   - the worker statistics as JSON at /, the expvar variables at
+//     /debug/vars, the Go profiles at /debug/pprof/.
+//
+// The request metrics and the access log read the request's record (the
+// user, the authentication outcome, the mount, the worker pid), as an
+// embedding server can with package accesslog's Observe.
 //
 // # Profiling
 //
@@ -165,7 +246,11 @@ func run(args []string, stderr io.Writer) int {
 			return code
 		}
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	logger, err := newLogger(cfg.Log, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "gowsgi: "+err.Error())
+		return 2
+	}
 	if err := serve(cfg, logger); err != nil {
 		logger.Error("gowsgi: " + err.Error())
 		var se *wsgi.StartError
@@ -196,17 +281,26 @@ func serve(cfg config, logger *slog.Logger) error {
 	}
 	defer https.close()
 
+	// The access log and the metrics, which the workers report to; the
+	// access log is closed last, once every request was logged.
+	op, err := newOperator(cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer op.close(logger)
+
 	// The workers start before the server listens; a mount served by a
 	// uWSGI fleet has its handler instead.
 	fleets, err := startFleets(cfg, logger)
 	if err != nil {
 		return err
 	}
-	pools, err := startPools(cfg, logger)
+	pools, err := startPools(cfg, logger, op.queueWait())
 	if err != nil {
 		closeFleets(fleets)
 		return err
 	}
+	op.setPools(mountPools(cfg.Mounts, pools))
 	var stopOnce sync.Once
 	stopApps := func(ctx context.Context) {
 		stopOnce.Do(func() {
@@ -232,9 +326,11 @@ func serve(cfg config, logger *slog.Logger) error {
 	// With -f, SIGHUP swaps the whole handler (conffile.go).
 	var live *liveFile
 	if cfg.File != nil {
-		live = newLiveFile(cfg, h, logger)
+		live = newLiveFile(cfg, h, op.queueWait(), logger)
 		h = live
 	}
+	// The access log and the request metrics, outermost.
+	h = op.wrap(h)
 
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
@@ -255,6 +351,9 @@ func serve(cfg config, logger *slog.Logger) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer signal.Stop(usr1)
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	if addr := cfg.Server.StatusAddr; addr != "" {
@@ -263,7 +362,7 @@ func serve(cfg config, logger *slog.Logger) error {
 			ln.Close()
 			return fmt.Errorf("-status-addr: %w", err)
 		}
-		ssrv := &http.Server{Handler: statusHandler(cfg.Mounts, mountStats(fleets, pools)), ReadHeaderTimeout: 10 * time.Second}
+		ssrv := &http.Server{Handler: op.handler(statusHandler(cfg.Mounts, mountStats(fleets, pools))), ReadHeaderTimeout: 10 * time.Second}
 		defer ssrv.Close()
 		go func() {
 			if err := ssrv.Serve(sln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -296,6 +395,8 @@ wait:
 			for _, p := range pools {
 				p.Reload()
 			}
+		case <-usr1:
+			op.alog.reopen(logger)
 		case <-ctx.Done():
 			break wait
 		}
@@ -303,6 +404,17 @@ wait:
 	// A second SIGTERM or SIGINT ends the process at once (the workers
 	// die with it: parent-death signal).
 	stop()
+	// /readyz answers 503 from now on; with -shutdown-delay, requests
+	// are still served meanwhile, so that load balancers stop first.
+	op.draining.Store(true)
+	if d := cfg.Health.ShutdownDelay; d > 0 {
+		logger.Info("gowsgi: shutdown delay: still serving while /readyz answers 503", "delay", d)
+		select {
+		case <-time.After(d):
+		case err := <-errc:
+			return err
+		}
+	}
 	logger.Info("gowsgi: shutting down", "timeout", cfg.Server.ShutdownTimeout)
 	shutdown(srv, stopApps, cfg.Server.ShutdownTimeout, logger)
 	return nil

@@ -22,6 +22,12 @@ type RequireConfig struct {
 	// Logger receives rule failures (at Error) and refusals for want of
 	// any authentication scheme (at Warn). Nil means slog.Default().
 	Logger *slog.Logger
+	// DeniedChallengers, when not empty, answer an authenticated user
+	// the rules refuse with 401 and their challenges, so that the browser
+	// asks for another login, as Apache 2.4 does by default (the schemes
+	// that let an authenticated request through register no challenge).
+	// Empty answers 403, as Apache's AuthzSendForbiddenOnFailure On.
+	DeniedChallengers []Challenger
 }
 
 // NewRequire validates cfg and returns its middleware. It decides with the
@@ -32,7 +38,8 @@ type RequireConfig struct {
 //     user): 401 with the challenges of every authentication middleware the
 //     request passed through;
 //   - refused otherwise (an authenticated user not allowed, or a rule that
-//     no user can satisfy, such as [MustIP]): 403;
+//     no user can satisfy, such as [MustIP]): 403, or for an authenticated
+//     user 401 with cfg.DeniedChallengers' challenges if it has any;
 //   - a rule failed (a directory that cannot be reached): 503, detail
 //     logged;
 //   - refused for want of a user while no authentication middleware ran
@@ -85,6 +92,10 @@ func NewRequire(cfg RequireConfig) (func(http.Handler) http.Handler, error) {
 					attrs = append(attrs, "user", u.Name)
 				}
 				logger.Info("auth: access denied", attrs...)
+				if u != nil && len(cfg.DeniedChallengers) > 0 {
+					writeUnauthorized(w, r, cfg.DeniedChallengers...)
+					return
+				}
 				http.Error(w, http.StatusText(http.StatusForbidden), http.StatusForbidden)
 			}
 		})

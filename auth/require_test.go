@@ -320,3 +320,47 @@ func TestNeedsUser(t *testing.T) {
 		t.Error("UserRule does not need a user")
 	}
 }
+
+// TestRequireChallengeDenied: with DeniedChallengers, an authenticated
+// user the rules refuse gets 401 and the challenges, as from Apache 2.4 by
+// default; an anonymous request refused outright still gets 403, and
+// without DeniedChallengers a refused user too.
+func TestRequireChallengeDenied(t *testing.T) {
+	tests := []struct {
+		name       string
+		rule       Rule
+		user       string
+		challenge  bool
+		status     int
+	}{
+		{"user-refused", Users("alice"), "bob", true, 401},
+		{"user-granted", Users("alice"), "alice", true, 200},
+		{"not-user", All(ValidUser(), Not(Users("guest"))), "guest", true, 401},
+		{"anonymous-ip", MustIP("10.0.0.0/8"), "", true, 403},
+		{"forbidden", Users("alice"), "bob", false, 403},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := RequireConfig{Rules: []Rule{tt.rule}}
+			if tt.challenge {
+				cfg.DeniedChallengers = []Challenger{staticChallenger(`Basic realm="x"`)}
+			}
+			mw, err := NewRequire(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := httptest.NewRequest("GET", "/x", nil)
+			if tt.user != "" {
+				r = withUser(r, &User{Name: tt.user, AuthType: "Basic"})
+			}
+			w := httptest.NewRecorder()
+			mw(whoami).ServeHTTP(w, r)
+			if w.Code != tt.status {
+				t.Fatalf("status %d, want %d", w.Code, tt.status)
+			}
+			if got := w.Header().Get("WWW-Authenticate"); (tt.status == 401) != (got != "") {
+				t.Errorf("WWW-Authenticate %q with status %d", got, w.Code)
+			}
+		})
+	}
+}

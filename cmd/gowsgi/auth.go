@@ -20,6 +20,7 @@ import (
 type providers struct {
 	checkers       []auth.PasswordChecker
 	authenticators []middleware
+	challengers    []auth.Challenger // the authenticators'
 	requireKinds   map[string]func(args []string) (auth.Rule, error)
 	closers        []func() error
 }
@@ -41,7 +42,8 @@ func newProviders(a authConfig, logger *slog.Logger) (*providers, error) {
 // them (Negotiate, Basic, Digest), and what the Require rules need.
 type schemes struct {
 	wrap         []middleware
-	any          bool // some scheme is configured
+	challengers  []auth.Challenger // wrap's, in order
+	any          bool              // some scheme is configured
 	norm         auth.Normalizer
 	groups       auth.GroupChecker
 	requireKinds map[string]func(args []string) (auth.Rule, error)
@@ -57,6 +59,7 @@ func buildSchemes(a authConfig, p *providers, logger *slog.Logger) (*schemes, er
 	}
 	s.norm = norm
 	s.wrap = append(s.wrap, p.authenticators...)
+	s.challengers = append(s.challengers, p.challengers...)
 
 	checkers := append([]auth.PasswordChecker(nil), p.checkers...)
 	if a.Basic.Htpasswd != "" {
@@ -76,6 +79,7 @@ func buildSchemes(a authConfig, p *providers, logger *slog.Logger) (*schemes, er
 			return nil, err
 		}
 		s.wrap = append(s.wrap, basic.Wrap)
+		s.challengers = append(s.challengers, basic)
 	}
 	if d := a.Digest; d.Htdigest != "" {
 		if a.Realm == "" {
@@ -97,6 +101,7 @@ func buildSchemes(a authConfig, p *providers, logger *slog.Logger) (*schemes, er
 			return nil, fmt.Errorf("-htdigest: %w", err)
 		}
 		s.wrap = append(s.wrap, digest.Wrap)
+		s.challengers = append(s.challengers, digest)
 	}
 	s.any = len(s.wrap) > 0
 
@@ -142,7 +147,7 @@ func buildLocation(loc locationConfig, a authConfig, s *schemes, logger *slog.Lo
 		}
 		rules = append(rules, r)
 	}
-	require, err := auth.NewRequire(auth.RequireConfig{Rules: rules, Logger: logger})
+	require, err := auth.NewRequire(auth.RequireConfig{Rules: rules, Logger: logger, DeniedChallengers: deniedChallengers(loc, s)})
 	if err != nil {
 		return nil, err
 	}

@@ -228,6 +228,10 @@ type locationConfig struct {
 	// Tree is a configuration file's rules, <RequireAll>, <RequireAny>
 	// and <RequireNone> included, for the request's method; nil: none.
 	Tree *apacheconf.Require
+	// ChallengeDenied answers an authenticated user the rules refuse with
+	// 401 and the challenges instead of 403, as Apache does unless
+	// AuthzSendForbiddenOnFailure is On (a file's locations).
+	ChallengeDenied bool
 }
 
 // staticConfig is one directory served as files (Alias).

@@ -228,7 +228,7 @@ func (h *fileHandler) build(e *apacheconf.Effective) (http.Handler, error) {
 		if err != nil {
 			return nil, err
 		}
-		guard, err = buildLocation(locationConfig{Tree: e.Require}, a, s, h.logger)
+		guard, err = buildLocation(locationConfig{Tree: e.Require, ChallengeDenied: true}, a, s, h.logger)
 		if err != nil {
 			return nil, err
 		}
@@ -380,6 +380,9 @@ func effectiveFrom(ctx context.Context) *apacheconf.Effective {
 // settings (nil: none).
 func fileAuth(base authConfig, e *apacheconf.Effective, ldap *apacheconf.LDAPServer) (authConfig, error) {
 	a := base
+	if l := e.LDAP; l.BindPassword != "" && l.BindDN == "" {
+		return a, errors.New("AuthLDAPBindPassword without AuthLDAPBindDN: Apache binds with an empty name and this password, which directories refuse, so no login could succeed; add AuthLDAPBindDN, the account the password belongs to")
+	}
 	a.Realm = e.AuthName
 	a.GroupFile = e.AuthGroupFile
 	if l := e.LDAP; l.URL != "" {
@@ -396,6 +399,10 @@ func fileAuth(base authConfig, e *apacheconf.Effective, ldap *apacheconf.LDAPSer
 		}
 		a.LDAP.SubGroupAttributes = l.SubGroupAttributes
 		a.LDAP.SubGroupClasses = l.SubGroupClasses
+		if a.LDAP.SubGroupClasses == nil {
+			// Apache's default, which has no AD "group".
+			a.LDAP.SubGroupClasses = []string{"groupOfNames", "groupOfUniqueNames"}
+		}
 		if l.MaxSubGroupDepth != nil {
 			a.LDAP.MaxSubGroupDepth = *l.MaxSubGroupDepth
 		}
@@ -482,4 +489,14 @@ func fileAuth(base authConfig, e *apacheconf.Effective, ldap *apacheconf.LDAPSer
 		return a, fmt.Errorf("AuthType %s is not supported", e.AuthType)
 	}
 	return a, nil
+}
+
+// deniedChallengers are the challenges an authenticated user the rules of
+// loc refuse gets with a 401 (loc.ChallengeDenied, Apache's default); nil
+// answers 403.
+func deniedChallengers(loc locationConfig, s *schemes) []auth.Challenger {
+	if !loc.ChallengeDenied {
+		return nil
+	}
+	return s.challengers
 }

@@ -66,6 +66,7 @@ func (p *providers) addKerberos(k kerberosConfig, logger *slog.Logger) error {
 		return err
 	}
 	p.authenticators = append(p.authenticators, a.Wrap)
+	p.challengers = append(p.challengers, a)
 	return nil
 }
 

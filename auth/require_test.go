@@ -327,11 +327,11 @@ func TestNeedsUser(t *testing.T) {
 // without DeniedChallengers a refused user too.
 func TestRequireChallengeDenied(t *testing.T) {
 	tests := []struct {
-		name       string
-		rule       Rule
-		user       string
-		challenge  bool
-		status     int
+		name      string
+		rule      Rule
+		user      string
+		challenge bool
+		status    int
 	}{
 		{"user-refused", Users("alice"), "bob", true, 401},
 		{"user-granted", Users("alice"), "alice", true, 200},

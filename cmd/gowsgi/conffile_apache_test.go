@@ -49,10 +49,10 @@ type guideCase struct {
 	// body into what gowsgi answers with file (the REMOTE_USER form).
 	apacheFile string
 	sameBody   func(string) string
-	ldap  string // LDIF of the directory the file's AuthLDAPURL names, "" for none
-	ldapS string // its suffix
-	krb   bool
-	reqs  []guideRequest
+	ldap       string // LDIF of the directory the file's AuthLDAPURL names, "" for none
+	ldapS      string // its suffix
+	krb        bool
+	reqs       []guideRequest
 }
 
 // apacheModules are the modules Apache runs every file with.

@@ -100,7 +100,7 @@ func buildFileHandler(cfg config, apps []http.Handler, logger *slog.Logger) (htt
 		for _, m := range methods {
 			e := c.Resolve(p.host, p.path, m)
 			if _, err := h.chain(e); err != nil {
-				return nil, closers, probeError(p, err)
+				return nil, closers, probeError(p, e, err)
 			}
 			required = required || e.Require != nil
 		}
@@ -111,10 +111,21 @@ func buildFileHandler(cfg config, apps []http.Handler, logger *slog.Logger) (htt
 	return h, closers, nil
 }
 
-// probeError places err at the section or site the probe was made for.
-func probeError(p probe, err error) error {
-	if p.section != nil {
-		return fmt.Errorf("%s: <%s %s> (for %s): %w", p.section.Pos, p.section.Kind, p.section.Pattern, p.path, err)
+// probeError places err at the section the probe was made for, else at
+// the last section merged for its path (which decided last), else at the
+// mount or Alias.
+func probeError(p probe, e *apacheconf.Effective, err error) error {
+	sec := p.section
+	if sec == nil && len(e.Sections) > 0 {
+		sec = e.Sections[len(e.Sections)-1]
+	}
+	switch {
+	case sec != nil:
+		return fmt.Errorf("%s: <%s %s> (for %s): %w", sec.Pos, sec.Kind, sec.Pattern, p.path, err)
+	case e.Static != nil:
+		return fmt.Errorf("%s: Alias %s: %w", e.Static.Pos, p.path, err)
+	case e.Mount != nil:
+		return fmt.Errorf("%s: WSGIScriptAlias %s: %w", e.Mount.Pos, p.path, err)
 	}
 	return fmt.Errorf("%s: %s: %w", p.site.Pos, p.path, err)
 }

@@ -1,0 +1,393 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gowsgi/gowsgi/internal/testenv"
+	"github.com/gowsgi/gowsgi/reqinfo"
+)
+
+// writeConf writes a configuration file and an htpasswd file (alice,
+// secret) in a new directory, its ServerRoot, and returns the file's path.
+func writeConf(t *testing.T, src string) string {
+	t.Helper()
+	dir := t.TempDir()
+	testenv.Htpasswd(t, filepath.Join(dir, "htpasswd"), "alice", "secret")
+	testenv.Htpasswd(t, filepath.Join(dir, "htpasswd"), "bob", "secret")
+	return testenv.WriteFile(t, dir, "gowsgi.conf", src)
+}
+
+// fileRun runs the command line as run does up to serving: parseArgs,
+// then runFile; it returns the exit code (-1 when the command would serve)
+// and what was printed.
+func fileRun(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	cfg, err := parseArgs(args, &errb)
+	if err != nil {
+		return 2, out.String(), errb.String()
+	}
+	if cfg.File == nil {
+		t.Fatalf("%q: no file", args)
+	}
+	code, done := runFile(&cfg, &out, &errb)
+	if !done {
+		code = -1
+	}
+	return code, out.String(), errb.String()
+}
+
+const oneScript = "Listen 127.0.0.1:8000\nWSGIScriptAlias /trac /srv/trac.wsgi\n"
+
+func TestFileFlags(t *testing.T) {
+	conf := writeConf(t, oneScript)
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want []string
+	}{
+		{"listen", []string{"-f", conf, "-listen", ":1"}, 2, []string{"-listen", "Listen"}},
+		{"htpasswd", []string{"-f", conf, "-htpasswd", "x"}, 2, []string{"-htpasswd", "AuthUserFile"}},
+		{"processes", []string{"-f", conf, "-processes", "2"}, 2, []string{"-processes", "WSGIDaemonProcess processes="}},
+		{"no directive, no effect", []string{"-f", conf, "-env-parent-dir", "/x"}, 2, []string{"-env-parent-dir", "no effect with -f"}},
+		{"script argument", []string{"-f", conf, "app.wsgi"}, 2, []string{"WSGIScriptAlias", "app.wsgi"}},
+		{"-t alone", []string{"-t"}, 2, []string{"-f"}},
+		{"-dump alone", []string{"-dump"}, 2, []string{"-f"}},
+		{"allowed", []string{"-f", conf, "-python", "python3", "-gomaxprocs", "1", "-t"}, 0, []string{"Syntax OK"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var errb bytes.Buffer
+			cfg, err := parseArgs(tt.args, &errb)
+			code := 2
+			if err == nil {
+				code, _ = runFile(&cfg, io.Discard, &errb)
+			}
+			if code != tt.code {
+				t.Errorf("exit %d, want %d: %s", code, tt.code, errb.String())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(errb.String(), w) {
+					t.Errorf("output %q lacks %q", errb.String(), w)
+				}
+			}
+		})
+	}
+}
+
+// TestFileCheck: -t prints "Syntax OK" and the warnings, or the errors with
+// file:line and exits 1; the fail-closed checks of the flags refuse a file
+// too.
+func TestFileCheck(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		code int
+		want []string
+	}{
+		{"ok", oneScript + "LoadModule wsgi_module /x.so\n", 0, []string{"Syntax OK", "gowsgi.conf:3: LoadModule: ignored"}},
+		{"unknown directive", oneScript + "Frobnicate on\n", 1, []string{"gowsgi.conf:3: Frobnicate"}},
+		{"not supported yet", oneScript + "KeepAliveTimeout 5\n", 1, []string{"gowsgi.conf:3: KeepAliveTimeout", "not supported yet"}},
+		{"unclosed section", oneScript + "<Location /trac>\n", 1, []string{"gowsgi.conf:3"}},
+		{"no listen", "WSGIScriptAlias / /srv/app.wsgi\n", 1, []string{"no Listen"}},
+		{"no script", "Listen 8000\n", 1, []string{"no WSGIScriptAlias"}},
+		{"two listens", oneScript + "Listen 8001\n", 1, []string{"gowsgi.conf:3: Listen"}},
+		{"require without authtype", oneScript + "<Location /trac/login>\nRequire valid-user\n</Location>\n", 1,
+			[]string{"gowsgi.conf:4: Require valid-user needs an authenticated user, but no AuthType applies"}},
+		{"authtype without require", oneScript + "<Location /trac/login>\nAuthType Basic\nAuthName x\nAuthUserFile htpasswd\n</Location>\n", 1,
+			[]string{"gowsgi.conf:3: <Location /trac/login>: AuthType but no Require"}},
+		{"authtype with require in limit", oneScript + "<Location /trac>\nAuthType Basic\nAuthName x\nAuthUserFile htpasswd\n<LimitExcept GET>\nRequire valid-user\n</LimitExcept>\n</Location>\n", 0,
+			[]string{"Syntax OK"}},
+		{"missing user file", oneScript + "<Location /trac>\nAuthType Basic\nAuthName x\nAuthUserFile nothere\nRequire valid-user\n</Location>\n", 1,
+			[]string{"gowsgi.conf:3: <Location /trac>", "nothere"}},
+		{"authtype basic without file", oneScript + "<Location /trac>\nAuthType Basic\nRequire valid-user\n</Location>\n", 1,
+			[]string{"gowsgi.conf:3", "AuthUserFile"}},
+		{"bind password without dn", oneScript + "<Location /trac>\nAuthType Basic\nAuthBasicProvider ldap\nAuthLDAPURL ldap://127.0.0.1:1/dc=x?uid\nAuthLDAPBindPassword pw\nRequire valid-user\n</Location>\n", 1,
+			[]string{"gowsgi.conf:3", "AuthLDAPBindDN"}},
+		{"locationmatch sampled", oneScript + "<LocationMatch \"^/trac/[^/]+/login$\">\nRequire user alice\n</LocationMatch>\n", 1,
+			[]string{"gowsgi.conf:4: Require user alice needs an authenticated user"}},
+		{"process group undefined", "Listen 8000\nWSGIScriptAlias / /srv/app.wsgi process-group=nope\n", 1, []string{"nope"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conf := writeConf(t, tt.src)
+			code, _, errs := fileRun(t, "-f", conf, "-t")
+			if code != tt.code {
+				t.Errorf("exit %d, want %d:\n%s", code, tt.code, errs)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(errs, w) {
+					t.Errorf("output lacks %q:\n%s", w, errs)
+				}
+			}
+		})
+	}
+}
+
+// TestFileDump: -dump prints the resolved form on standard output.
+func TestFileDump(t *testing.T) {
+	conf := writeConf(t, oneScript+"<Location /trac/login>\nAuthType Basic\nAuthName x\nAuthUserFile htpasswd\nRequire valid-user\n</Location>\n")
+	code, out, errs := fileRun(t, "-f", conf, "-dump")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, w := range []string{
+		"listen 127.0.0.1:8000  # " + conf + ":1",
+		"  mount /trac /srv/trac.wsgi pool=-,*|/trac  # " + conf + ":2",
+		"  location /trac/login  # " + conf + ":3",
+		"    require valid-user  # " + conf + ":7",
+	} {
+		if !strings.Contains(out, w+"\n") {
+			t.Errorf("-dump lacks %q:\n%s", w, out)
+		}
+	}
+}
+
+// fileChain builds the handler of the file src in front of one recording
+// application per pool, and returns it with the pools' keys.
+func fileChain(t *testing.T, src string) (http.Handler, *config) {
+	t.Helper()
+	var errb bytes.Buffer
+	cfg, err := parseArgs([]string{"-f", writeConf(t, src)}, &errb)
+	if err != nil {
+		t.Fatal(errb.String())
+	}
+	if err := loadFile(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	apps := make([]http.Handler, len(cfg.Mounts))
+	for i := range apps {
+		apps[i] = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rec := reqinfo.FromContext(r.Context())
+			m, _ := rec.Mount()
+			user := "-"
+			if u := rec.User(); u != nil {
+				user = u.Name
+			}
+			env, _ := rec.LookupEnviron("trac.env_parent_dir")
+			fmt.Fprintf(w, "pool=%d script=%s path=%s user=%s env=%s", i, m.ScriptName, m.PathInfo, user, env)
+		})
+	}
+	var logs testenv.LogBuffer
+	h, release, err := buildHandler(cfg, apps, logs.Logger())
+	t.Cleanup(release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, &cfg
+}
+
+// TestFileMerge checks Apache's merge through the chain: a later section
+// replaces an earlier one's authentication and rules, <LimitExcept> scopes
+// Require by method, SetEnv reaches the environ, Order/Allow/Deny apply,
+// and each (process group, application group, script) has its pool.
+func TestFileMerge(t *testing.T) {
+	src := `Listen 8000
+WSGIDaemonProcess trac processes=2 threads=4 graceful-timeout=7
+WSGIScriptAlias /trac /srv/trac.wsgi process-group=trac application-group=%{GLOBAL}
+WSGIScriptAlias /hg /srv/hg.wsgi
+WSGIScriptAlias /authFile /srv/trac.wsgi process-group=trac
+<Location /trac>
+    SetEnv trac.env_parent_dir /srv/envs
+    AuthType Basic
+    AuthName trac
+    AuthUserFile htpasswd
+    Require valid-user
+</Location>
+<Location /trac/public>
+    Require all granted
+</Location>
+<Location /trac/admin>
+    Require user alice
+</Location>
+<Location /hg>
+    AuthType Basic
+    AuthName hg
+    AuthUserFile htpasswd
+    <LimitExcept GET HEAD>
+        Require valid-user
+    </LimitExcept>
+</Location>
+<Location /hg/private>
+    Order deny,allow
+    Deny from all
+</Location>
+`
+	h, cfg := fileChain(t, src)
+	if len(cfg.Mounts) != 3 {
+		t.Fatalf("%d pools, want 3 (trac, hg, authFile)", len(cfg.Mounts))
+	}
+	if w := cfg.Mounts[0].Workers; w.Processes != 2 || w.Threads != 4 || w.GracefulTimeout != 7*time.Second {
+		t.Errorf("trac's pool: %+v, want WSGIDaemonProcess trac's settings", w)
+	}
+	tests := []struct {
+		method, path, user string
+		status             int
+		body               string
+	}{
+		{"GET", "/trac/wiki", "", 401, ""},
+		{"GET", "/trac/wiki", "alice", 200, "pool=0 script=/trac path=/wiki user=alice env=/srv/envs"},
+		{"GET", "/trac/public/x", "", 200, "pool=0 script=/trac path=/public/x user=- env=/srv/envs"},
+		{"GET", "/trac/admin", "bob", 401, ""}, // refused, re-challenged as Apache does
+		{"GET", "/trac/admin", "alice", 200, "pool=0 script=/trac path=/admin user=alice env=/srv/envs"},
+		{"GET", "/hg/repo", "", 200, "pool=1 script=/hg path=/repo user=- env="},
+		{"POST", "/hg/repo", "", 401, ""},
+		{"POST", "/hg/repo", "bob", 200, "pool=1 script=/hg path=/repo user=bob env="},
+		{"GET", "/hg/private", "", 403, ""},
+		{"GET", "/authFile", "", 200, "pool=2 script=/authFile path= user=- env="},
+		{"GET", "/elsewhere", "", 404, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path+" "+tt.user, func(t *testing.T) {
+			r := httptest.NewRequest(tt.method, tt.path, nil)
+			r.RemoteAddr = "127.0.0.1:1234"
+			if tt.user != "" {
+				r.SetBasicAuth(tt.user, "secret")
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tt.status {
+				t.Fatalf("status %d, want %d: %s", w.Code, tt.status, w.Body)
+			}
+			if tt.body != "" && w.Body.String() != tt.body {
+				t.Errorf("body %q, want %q", w.Body, tt.body)
+			}
+			if tt.status == 401 && w.Header().Get("WWW-Authenticate") == "" {
+				t.Error("401 without a challenge")
+			}
+		})
+	}
+}
+
+// TestFileVirtualHosts: each virtual host has its own mounts and
+// locations; an unknown name gets the port's first virtual host, as in
+// Apache.
+func TestFileVirtualHosts(t *testing.T) {
+	src := `Listen 8000
+<VirtualHost *:8000>
+    ServerName a.example
+    WSGIScriptAlias / /srv/a.wsgi
+</VirtualHost>
+<VirtualHost *:8000>
+    ServerName b.example
+    ServerAlias *.b.example
+    WSGIScriptAlias / /srv/b.wsgi
+    <Location /x>
+        AuthType Basic
+        AuthName b
+        AuthUserFile htpasswd
+        Require valid-user
+    </Location>
+</VirtualHost>
+`
+	h, cfg := fileChain(t, src)
+	if len(cfg.Mounts) != 2 {
+		t.Fatalf("%d pools, want 2", len(cfg.Mounts))
+	}
+	for _, tt := range []struct {
+		host, path string
+		status     int
+		body       string
+	}{
+		{"a.example:8000", "/x", 200, "pool=0 script= path=/x user=- env="},
+		{"b.example:8000", "/y", 200, "pool=1 script= path=/y user=- env="},
+		{"www.b.example:8000", "/x", 401, ""},
+		{"other.example:8000", "/x", 200, "pool=0 script= path=/x user=- env="},
+	} {
+		r := httptest.NewRequest("GET", tt.path, nil)
+		r.Host = tt.host
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != tt.status || (tt.body != "" && w.Body.String() != tt.body) {
+			t.Errorf("%s%s: %d %q, want %d %q", tt.host, tt.path, w.Code, w.Body, tt.status, tt.body)
+		}
+	}
+}
+
+func TestSampleMatch(t *testing.T) {
+	for _, p := range []string{`^/trac/[^/]+/login`, `/login$`, `^/(a|bb)/x+\.cgi`, `(?i)^/Trac/.{2,3}/z`, `^/hg/\d+`} {
+		s, ok := sampleMatch(p)
+		if !ok || !strings.HasPrefix(s, "/") {
+			t.Errorf("%s: %q %v", p, s, ok)
+		}
+	}
+	if s, ok := sampleMatch(`^x`); ok {
+		t.Errorf("^x: %q, want no path (a path starts with /)", s)
+	}
+}
+
+// TestFileReload: SIGHUP reads the file again; a broken file is logged
+// with its file and line and the running configuration stays; a good one
+// replaces the locations and the pools.
+func TestFileReload(t *testing.T) {
+	py := testenv.Python(t)
+	dir := t.TempDir()
+	app := testenv.WriteFile(t, dir, "app.wsgi", pidApp)
+	port := testenv.FreePort(t)
+	conf := filepath.Join(dir, "gowsgi.conf")
+	write := func(extra string) {
+		src := fmt.Sprintf("Listen 127.0.0.1:%d\nWSGIScriptAlias /app %s\n%s", port, app, extra)
+		if err := os.WriteFile(conf, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("")
+	c := startChild(t, childOpts{noListen: true}, "-f", conf, "-python", py)
+	c.addr = testenv.Addr(port)
+	c.waitListening(t, 60*time.Second)
+	u := "http://" + c.addr + "/app/x"
+	resp, pid := do(t, http.DefaultClient, "GET", u, "")
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	hup := func() {
+		if err := c.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitStatus := func(want int) string {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			resp, body := do(t, http.DefaultClient, "GET", u, "")
+			if resp.StatusCode == want {
+				return body
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("still %d after SIGHUP, want %d\n%s", resp.StatusCode, want, c.output())
+			}
+		}
+	}
+
+	// A broken file: logged with file:line, the old configuration serves.
+	write("<Location /app>\nRequire all denied\nFrobnicate\n</Location>\n")
+	hup()
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(c.out.String(), conf+":5: Frobnicate"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no file:line error logged:\n%s", c.output())
+		}
+	}
+	if resp, now := do(t, http.DefaultClient, "GET", u, ""); resp.StatusCode != 200 || now != pid {
+		t.Fatalf("after a broken file: %d from pid %s, want 200 from the same worker %s", resp.StatusCode, now, pid)
+	}
+
+	// A good one: its location applies, then its new pool serves.
+	write("<Location /app>\nRequire all denied\n</Location>\n")
+	hup()
+	waitStatus(403)
+	write("")
+	hup()
+	if now := waitStatus(200); now == pid {
+		t.Errorf("the same worker %s serves after two reloads: the pool was not replaced", pid)
+	}
+}

@@ -223,6 +223,14 @@ WSGIScriptAlias /authFile /srv/trac.wsgi process-group=trac
     Order deny,allow
     Deny from all
 </Location>
+<Location /trac/notbob>
+    <RequireAll>
+        Require valid-user
+        <RequireNone>
+            Require user bob
+        </RequireNone>
+    </RequireAll>
+</Location>
 `
 	h, cfg := fileChain(t, src)
 	if len(cfg.Mounts) != 3 {
@@ -247,6 +255,9 @@ WSGIScriptAlias /authFile /srv/trac.wsgi process-group=trac
 		{"GET", "/hg/private", "", 403, ""},
 		{"GET", "/authFile", "", 200, "pool=2 script=/authFile path= user=- env="},
 		{"GET", "/elsewhere", "", 404, ""},
+		// <RequireNone> in <RequireAll>: its children negated.
+		{"GET", "/trac/notbob", "alice", 200, "pool=0 script=/trac path=/notbob user=alice env=/srv/envs"},
+		{"GET", "/trac/notbob", "bob", 401, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path+" "+tt.user, func(t *testing.T) {

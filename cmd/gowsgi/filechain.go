@@ -326,12 +326,28 @@ func hostAccess(acc *apacheconf.HostAccess, any bool, guard middleware, next htt
 // treeRule turns a file's Require tree into a rule, with the checks
 // buildLocation makes of -require lines: the ldap-* kinds need AuthLDAPURL,
 // and a rule needing a user needs an AuthType.
+//
+// A <RequireNone> never grants by itself (mod_authz_core makes it neutral
+// when no child grants): under <RequireAll> it is the conjunction of its
+// children negated. The file's check refuses it elsewhere, as Apache does;
+// should one get here, it is left out, and a rule left with nothing that
+// can grant denies.
 func treeRule(t *apacheconf.Require, s *schemes) (auth.Rule, error) {
+	if t.Op == apacheconf.RequireNone {
+		return auth.ParseRequire("all denied", nil, nil) // alone, or all its container has
+	}
+	return subRule(t, s)
+}
+
+func subRule(t *apacheconf.Require, s *schemes) (auth.Rule, error) {
 	switch t.Op {
 	case apacheconf.RequireAll, apacheconf.RequireAny, apacheconf.RequireNone:
 		var rules []auth.Rule
 		for _, c := range t.Children {
-			r, err := treeRule(c, s)
+			if c.Op == apacheconf.RequireNone && t.Op != apacheconf.RequireAll {
+				continue
+			}
+			r, err := subRule(c, s)
 			if err != nil {
 				return nil, err
 			}
@@ -340,7 +356,10 @@ func treeRule(t *apacheconf.Require, s *schemes) (auth.Rule, error) {
 			}
 			rules = append(rules, r)
 		}
-		if t.Op == apacheconf.RequireAny {
+		switch {
+		case len(rules) == 0 && t.Op != apacheconf.RequireNone:
+			return auth.ParseRequire("all denied", nil, nil)
+		case t.Op == apacheconf.RequireAny:
 			return auth.Any(rules...), nil
 		}
 		return auth.All(rules...), nil

@@ -5,8 +5,22 @@
 // Usage:
 //
 //	gowsgi [flags] path/to/app.wsgi
+//	gowsgi -f httpd.conf [-t | -dump] [flags]
 //
 // Run gowsgi -h for the flags.
+//
+// # Configuration file
+//
+// -f FILE serves an Apache httpd configuration file (the subset package
+// internal/apacheconf reads and checks): several virtual hosts, mounts and
+// locations, each location with its own authentication and rules. -t checks
+// it as apachectl configtest does, -dump prints it resolved; SIGHUP reads
+// it again, keeping the running configuration if the file has errors. Each
+// request is resolved as Apache merges the file's sections, and runs the
+// chain built for exactly those settings (filechain.go); conffile.go maps
+// the file onto the same config and buildHandler as the flags, with one
+// worker pool per (process group, application group, script). With -f,
+// only the flags no directive expresses are allowed.
 //
 // # The chain
 //

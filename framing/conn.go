@@ -16,7 +16,7 @@ type conn struct {
 
 	mu       sync.Mutex
 	s        *scanner
-	hijacked bool // a handler took the connection: no more HTTP on it
+	hijacked bool       // a handler took the connection: no more HTTP on it
 	dl       *deadlines // nil when the guard has no timeouts
 }
 

@@ -36,9 +36,10 @@ type Limits struct {
 	Fields int
 }
 
-// maxHead is the longest head l allows, with every line at its longest
-// plus its CRLF, or 0 when a part is unlimited.
-func (l Limits) maxHead() int {
+// MaxHead is the longest head l allows, every line at its longest with
+// its CRLF, or 0 when a part is unlimited: a server's MaxHeaderBytes should
+// be at least that much.
+func (l Limits) MaxHead() int {
 	if l.RequestLine <= 0 || l.FieldSize <= 0 || l.Fields <= 0 {
 		return 0
 	}

@@ -33,6 +33,12 @@ type config struct {
 	// (WSGIScriptAlias, WSGIDaemonProcess). At least one; a request goes to
 	// the mount with the longest path it lies under, on whole segments.
 	Mounts []mountConfig
+	// Limits is how long the server waits for clients and how much of a
+	// request head it reads (Timeout, RequestReadTimeout, LimitRequest*).
+	Limits limitsConfig
+	// Privileges is the user the workers, and the server once its ports
+	// are bound, run as (User, Group).
+	Privileges privilegesConfig
 }
 
 // serverConfig is the HTTP server's own settings.
@@ -252,6 +258,7 @@ func defaultConfig() config {
 			ShutdownTimeout:  10 * time.Second,
 			LimitRequestBody: 1 << 30,
 		},
+		Limits: defaultLimits(),
 		Auth: authConfig{
 			LDAP: ldapConfig{
 				GroupAttributeIsDN: true,

@@ -37,6 +37,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&s.StatusAddr, "status-addr", s.StatusAddr, "`address` to serve worker statistics on, as JSON at / and expvar at /debug/vars, and Go profiles at /debug/pprof/ (mod_status; off when empty: keep it on loopback)")
 	fs.IntVar(&s.GOMAXPROCS, "gomaxprocs", s.GOMAXPROCS, "CPUs the Go front may use at once (GOMAXPROCS); 0: what the machine allows minus one per -processes, at least 1, unless the GOMAXPROCS environment variable is set")
 	fs.StringVar(&cfg.Profiling.CPUProfile, "cpuprofile", "", "write a CPU profile of the Go process (pprof) to `file` until the command exits; see bench/pgo.sh")
+	limitsFlags(fs, &cfg.Limits)
 	fs.Var((*listFlag)(&cfg.VHost.Names), "vhost", "host `name` to answer for (ServerName/ServerAlias; *.example.com wildcards; repeatable); other hosts get 421. Default: any")
 
 	// The mount, its script and its workers.
@@ -130,8 +131,17 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&loc.Match, "auth-location", "", "`regexp` of the paths that require authentication, matched like <LocationMatch> against the request path alone, never the query string: a '?' meant to start a query is refused (default: every path)")
 	fs.StringVar(&loc.Prefix, "auth-prefix", "", "`path` under which requests require authentication, on whole segments like <Location PATH> (a string comparison; exclusive with -auth-location)")
 
+	privilegesFlags(fs, &cfg.Privileges)
+	showVersion := fs.Bool("version", false, "print the module version and exit")
+
 	if err := parseFlags(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return cfg, flag.ErrHelp // -h: the usage was printed
+		}
 		return cfg, errUsage
+	}
+	if *showVersion {
+		return cfg, errVersion
 	}
 	if fs.NArg() != 1 {
 		fmt.Fprintln(stderr, "gowsgi: want exactly one argument, the WSGI script")

@@ -90,6 +90,7 @@ import (
 	"encoding/json"
 	"errors"
 	"expvar"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -115,7 +116,13 @@ func main() {
 // [config] (exit 2 if it cannot), which [serve] runs (exit 1 on error).
 func run(args []string, stderr io.Writer) int {
 	cfg, err := parseArgs(args, stderr)
-	if err != nil {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errVersion):
+		fmt.Println(version())
+		return 0
+	case err != nil:
 		return 2
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
@@ -140,6 +147,18 @@ func serve(cfg config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+
+	// Started as root, the workers run as -user, or -allow-root.
+	if err := checkPrivileges(cfg.Privileges); err != nil {
+		return err
+	}
+	// What systemd passed (a listening socket, a notify socket) is taken
+	// before the workers start, so that they inherit neither.
+	sd, err := fromSystemd(logger)
+	if err != nil {
+		return err
+	}
+	defer sd.close()
 
 	// The workers start before the server listens.
 	pools, err := startPools(cfg, logger)
@@ -169,18 +188,20 @@ func serve(cfg config, logger *slog.Logger) error {
 		return err
 	}
 
-	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	ln, err := sd.listen(cfg.Server.Listen)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 30 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		Handler:  h,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	// Outermost, on every connection: requests a proxy in front could
 	// frame otherwise (request smuggling) get 400 and a closed connection.
 	guard := &framing.Guard{Logger: logger}
+	// The guard also times each connection's reads and writes and checks
+	// its heads against the limits.
+	applyLimits(cfg.Limits, srv, guard)
 	ln = guard.Configure(srv, ln)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -188,6 +209,13 @@ func serve(cfg config, logger *slog.Logger) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	errc := make(chan error, 2)
+	// Everything the process must open as root (its listening socket,
+	// files only root may read) is opened above this line: from here on
+	// it runs as -user, for good.
+	if err := dropPrivileges(cfg.Privileges, logger); err != nil {
+		ln.Close()
+		return err
+	}
 	go func() { errc <- srv.Serve(ln) }()
 	if addr := cfg.Server.StatusAddr; addr != "" {
 		sln, err := net.Listen("tcp", addr)
@@ -207,6 +235,7 @@ func serve(cfg config, logger *slog.Logger) error {
 	for _, m := range cfg.Mounts {
 		logger.Info("gowsgi: serving", "addr", ln.Addr().String(), "script", m.Script)
 	}
+	sd.ready()
 wait:
 	for {
 		select {
@@ -214,13 +243,16 @@ wait:
 			return err
 		case <-hup:
 			logger.Info("gowsgi: SIGHUP: reloading the workers")
+			sd.reloading()
 			for _, p := range pools {
 				p.Reload()
 			}
+			sd.ready()
 		case <-ctx.Done():
 			break wait
 		}
 	}
+	sd.stopping()
 	// A second SIGTERM or SIGINT ends the process at once (the workers
 	// die with it: parent-death signal).
 	stop()

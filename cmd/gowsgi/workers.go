@@ -90,6 +90,9 @@ func startPools(cfg config, logger *slog.Logger) ([]*wsgi.Handler, error) {
 	for _, m := range cfg.Mounts {
 		wc, err := wsgiConfig(m, cfg.Server, logger)
 		if err == nil {
+			err = workerUser(&wc, cfg.Privileges)
+		}
+		if err == nil {
 			var app *wsgi.Handler
 			app, err = wsgi.New(wc)
 			if err == nil {

@@ -96,7 +96,7 @@ var DefaultReadTimeouts = ReadTimeouts{
 func ParseRequestReadTimeout(t ReadTimeouts, s string) (ReadTimeouts, error) {
 	fields := strings.Fields(s)
 	if len(fields) == 0 {
-		return t, errors.New("want header=SECONDS[-MAX][,MinRate=BYTES] and/or body=...")
+		return t, errors.New("want header=SECONDS[-MAX][,MinRate=BYTES] and/or body=SECONDS[-MAX][,MinRate=BYTES]")
 	}
 	for _, f := range fields {
 		phase, v, ok := strings.Cut(f, "=")
@@ -108,7 +108,7 @@ func ParseRequestReadTimeout(t ReadTimeouts, s string) (ReadTimeouts, error) {
 			dst = &t.Body
 		}
 		if !ok || dst == nil {
-			return t, fmt.Errorf("%q: want header=... or body=...", f)
+			return t, fmt.Errorf("%q: want header=SECONDS or body=SECONDS, with options", f)
 		}
 		rt, err := parseRate(v)
 		if err != nil {

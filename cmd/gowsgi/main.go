@@ -77,6 +77,34 @@
 // nothing pipelined behind it is served. A body larger than
 // -limit-request-body (default 1 GiB, Apache's LimitRequestBody) gets 413.
 //
+// # Timeouts and limits
+//
+// The guard also times each connection and bounds each request head, with
+// Apache's directives and defaults (limits.go): -request-read-timeout
+// (mod_reqtimeout: a head within 20 s, up to 40 s at 500 bytes/s; a body
+// within 20 s plus a second per 500 bytes), -timeout (60 s for any one
+// read or write, not for the whole response), -keep-alive-timeout (75 s,
+// above load balancers' usual 60 s idle timeout; 0 turns keep-alive off),
+// -limit-request-line (414), -limit-request-field-size (431) and
+// -limit-request-fields (400), 8190, 8190 and 100.
+//
+// # Privileges
+//
+// Started as root, the command refuses to run its workers as root unless
+// -allow-root. With -user (and -group), it starts the workers as that
+// user, binds its port, then drops to that user itself before serving
+// (privileges.go): what it opens as root is opened before that point in
+// serve, and what it starts or opens afterwards (new workers on reload or
+// recycling, files reopened) it does as the user.
+//
+// # systemd
+//
+// With NOTIFY_SOCKET set (Type=notify), the command sends READY=1 once it
+// serves, RELOADING=1 on SIGHUP, STOPPING=1 when it shuts down; with a
+// socket passed by systemd (LISTEN_FDS), it serves that socket rather than
+// -listen (systemd.go). The workers inherit neither. See
+// examples/systemd.
+//
 // # Profiling
 //
 // -cpuprofile FILE writes a CPU profile of the Go process, from start to

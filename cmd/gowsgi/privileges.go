@@ -23,7 +23,8 @@ import (
 // from the network, keeps no root rights. What it opens later, it opens
 // as User: the workers it starts afterwards (reloads, recycling) run as
 // User because it does; files it reopens (certificates, logs) must be
-// readable or writable by User.
+// readable or writable by User. The -status-addr listener is bound after
+// the drop: give it a port above 1023.
 type privilegesConfig struct {
 	// User is the user name, or #UID, to run as (-user; User). "" means
 	// the current user.

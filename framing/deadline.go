@@ -31,10 +31,19 @@ type deadlines struct {
 	start time.Time // when the phase began; in phBody zero until the handler first reads
 	n     int64     // bytes received in the phase
 
-	ours       time.Time // the read deadline the guard wants, zero for none
-	outerRead  time.Time // the read deadline the server set
-	outerWrite time.Time // the write deadline the server set
-	applied    time.Time // the read deadline set on the connection
+	ours         time.Time // the read deadline the guard wants, zero for none
+	outerRead    time.Time // the read deadline the server set
+	outerWrite   time.Time // the write deadline the server set
+	applied      time.Time // the read deadline set on the connection
+	appliedWrite time.Time // the write deadline set on the connection
+}
+
+// perOp is the deadline of one read or write starting at now under
+// Timeout t: now+t, rounded down to an eighth of t (at most a second), so
+// that the reads and writes of a request mostly find the deadline already
+// set and skip resetting the connection's timer.
+func perOp(now time.Time, t time.Duration) time.Time {
+	return now.Add(t).Truncate(min(t/8, time.Second))
 }
 
 // newDeadlines starts a connection accepted at now: its first head is
@@ -63,7 +72,7 @@ func (d *deadlines) readDeadline(now time.Time) time.Time {
 		return time.Time{}
 	}
 	if d.g.Timeout > 0 {
-		t = earliest(t, now.Add(d.g.Timeout))
+		t = earliest(t, perOp(now, d.g.Timeout))
 	}
 	return t
 }
@@ -117,6 +126,7 @@ func (d *deadlines) advance(s *scanner, hijacked bool, n int, now time.Time) {
 func (d *deadlines) hijacked(nc net.Conn) {
 	d.phase, d.ours = phOff, time.Time{}
 	_ = d.applyRead(nc)
+	d.appliedWrite = d.outerWrite
 	_ = nc.SetWriteDeadline(d.outerWrite)
 }
 
@@ -169,9 +179,12 @@ func (c *conn) setWriteDeadline(now time.Time) {
 	d := c.dl
 	t := d.outerWrite
 	if d.phase != phOff {
-		t = earliest(now.Add(d.g.Timeout), t)
+		t = earliest(perOp(now, d.g.Timeout), t)
 	}
-	_ = c.Conn.SetWriteDeadline(t)
+	if !t.Equal(d.appliedWrite) {
+		d.appliedWrite = t
+		_ = c.Conn.SetWriteDeadline(t)
+	}
 }
 
 // sendSlice is how much of a file one sendfile call under a write deadline
@@ -237,7 +250,7 @@ func (c *conn) SetWriteDeadline(t time.Time) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.dl.outerWrite = t
+	c.dl.outerWrite, c.dl.appliedWrite = t, t
 	return c.Conn.SetWriteDeadline(t)
 }
 

@@ -38,7 +38,9 @@ type Guard struct {
 	// long uploads and downloads work as long as they move. The wait
 	// for the next request of a keep-alive connection is the server's
 	// IdleTimeout instead, and a hijacked connection gets no timeouts
-	// from the guard. 0 means none.
+	// from the guard. The deadline is rounded down to an eighth of
+	// Timeout (at most a second), so that consecutive operations share
+	// it. 0 means none.
 	Timeout time.Duration
 	// Logger receives one line per refused request, at warning level,
 	// with the reason, and one per connection closed by a read timeout,

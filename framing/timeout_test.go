@@ -277,3 +277,43 @@ func TestWriteTimeout(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkTimedServer is BenchmarkServer's keep-alive GETs with the
+// command's timeouts on (mod_reqtimeout's defaults and Timeout), for the
+// cost of managing the deadlines per read and write.
+func BenchmarkTimedServer(b *testing.B) {
+	for _, timed := range []bool{false, true} {
+		b.Run(fmt.Sprintf("timed=%v", timed), func(b *testing.B) {
+			g := &Guard{}
+			if timed {
+				g.RequestReadTimeout, g.Timeout = DefaultReadTimeouts, time.Minute
+			}
+			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			go srv.Serve(g.Configure(srv, ln))
+			defer srv.Close()
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			br := bufio.NewReader(c)
+			req := []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.Write(req); err != nil {
+					b.Fatal(err)
+				}
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		})
+	}
+}

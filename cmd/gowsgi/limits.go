@@ -61,7 +61,7 @@ func defaultLimits() limitsConfig {
 
 // limitsFlags registers the flags of l on fs.
 func limitsFlags(fs *flag.FlagSet, l *limitsConfig) {
-	fs.Var((*readTimeoutFlag)(&l.RequestReadTimeout), "request-read-timeout", "`'header=T[-MAX][,MinRate=R] body=...'`: seconds allowed to read a request's head and body, extended by 1 s per R bytes received up to MAX; header=0 or body=0 turns a phase off (mod_reqtimeout's RequestReadTimeout)")
+	fs.Var((*readTimeoutFlag)(&l.RequestReadTimeout), "request-read-timeout", "`spec` 'header=T[-MAX][,MinRate=R] body=...': seconds allowed to read a request's head and body, extended by 1 s per R bytes received up to MAX; header=0 or body=0 turns a phase off (mod_reqtimeout's RequestReadTimeout)")
 	fs.DurationVar(&l.Timeout, "timeout", l.Timeout, "longest wait for one read from or write to a client, not a total: a download or upload that keeps moving is never cut (Timeout; 0: none)")
 	fs.DurationVar(&l.KeepAliveTimeout, "keep-alive-timeout", l.KeepAliveTimeout, "how long an idle keep-alive connection waits for its next request; keep it above the idle timeout of a load balancer in front (often 60s); 0 turns keep-alive off (KeepAliveTimeout, KeepAlive Off)")
 	fs.IntVar(&l.LimitRequestLine, "limit-request-line", l.LimitRequestLine, "longest request line in bytes; longer gets 414 (LimitRequestLine; 0: no limit)")

@@ -26,8 +26,11 @@ type Guard struct {
 	// net/http answers 431 first.
 	Limits Limits
 	// RequestReadTimeout bounds the reading of each request's head and
-	// body (mod_reqtimeout's RequestReadTimeout): a connection that
-	// passes it is closed, without a response. The zero value means none;
+	// body (mod_reqtimeout's RequestReadTimeout): a head that passes it
+	// has its connection closed without a response; a body, the
+	// handler's read fails with an error wrapping os.ErrDeadlineExceeded
+	// (package wsgi then answers 400 and closes the connection). Each
+	// cut is logged at info level. The zero value means none;
 	// [DefaultReadTimeouts] is Apache's default. The server's own
 	// ReadHeaderTimeout and ReadTimeout, if set, apply as well.
 	RequestReadTimeout ReadTimeouts

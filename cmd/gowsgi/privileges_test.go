@@ -164,3 +164,15 @@ func TestUserErrors(t *testing.T) {
 		t.Errorf("-user nobody as uid %d: %v", os.Geteuid(), err)
 	}
 }
+
+// TestPrivilegesFlags: the flags fill the configuration.
+func TestPrivilegesFlags(t *testing.T) {
+	cfg := parseTestArgs(t, "-user", "www-data", "-group", "#33", "-allow-root")
+	if want := (privilegesConfig{User: "www-data", Group: "#33", AllowRoot: true}); cfg.Privileges != want {
+		t.Errorf("%+v, want %+v", cfg.Privileges, want)
+	}
+	a, err := lookupAccount(privilegesConfig{User: "#65534", Group: "nogroup"})
+	if err != nil || a.uid != 65534 || a.gid != 65534 || a.name != "nobody" {
+		t.Errorf("#65534, nogroup: %+v, %v", a, err)
+	}
+}

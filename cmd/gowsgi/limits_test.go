@@ -61,3 +61,28 @@ func TestLimitsFlagErrors(t *testing.T) {
 		t.Errorf("limits %+v", cfg.Limits)
 	}
 }
+
+// TestKeepAliveTimeoutFlag: an idle keep-alive connection is closed after
+// -keep-alive-timeout (it stayed open for ever before the flag), and 0
+// turns keep-alive off.
+func TestKeepAliveTimeoutFlag(t *testing.T) {
+	addr, _ := startSeenApp(t, "-keep-alive-timeout", "1s")
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	b, err := io.ReadAll(c) // the response, then EOF when the server closes
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() || !strings.HasPrefix(string(b), "HTTP/1.1 200") {
+		t.Errorf("idle connection: %q, %v; want a 200 then the server closing it", b, err)
+	}
+
+	off, _ := startSeenApp(t, "-keep-alive-timeout", "0")
+	statuses, closed := responses(t, off, "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n")
+	if len(statuses) != 1 || !closed {
+		t.Errorf("-keep-alive-timeout 0: %v, closed %v; want one response and the connection closed", statuses, closed)
+	}
+}

@@ -297,10 +297,6 @@ func serve(cfg config, logger *slog.Logger) error {
 		return err
 	}
 
-	// Started as root, the workers run as -user, or -allow-root.
-	if err := checkPrivileges(cfg.Privileges); err != nil {
-		return err
-	}
 	// What systemd passed (a listening socket, a notify socket) is taken
 	// before the workers start, so that they inherit neither.
 	sd, err := fromSystemd(logger)
@@ -329,6 +325,13 @@ func serve(cfg config, logger *slog.Logger) error {
 	// uWSGI fleet has its handler instead.
 	fleets, err := startFleets(cfg, logger)
 	if err != nil {
+		return err
+	}
+	// Started as root, the workers run as -user, or -allow-root; checked
+	// after the other settings, so that a mistake in them is the error
+	// reported.
+	if err := checkPrivileges(cfg.Privileges); err != nil {
+		closeFleets(fleets)
 		return err
 	}
 	pools, err := startPools(cfg, logger, op.queueWait())

@@ -62,6 +62,14 @@ var fileFlags = map[string]bool{
 	"krb5-conf": true, "kerberos-default-realm": true, "kerberos-clock-skew": true, "kerberos-pac": true,
 	"kerberos-basic-cache-ttl": true, "kerberos-session-key-file": true, "kerberos-basic-realm": true,
 	"acme-cache": true, "acme-ca-root": true, "log-format": true, "shutdown-delay": true,
+	"allow-root": true, "version": true,
+}
+
+// fileIgnoredFlags are the flags of the flags' one site that no directive
+// maps and a file has no use for: refused with -f, as having no effect.
+var fileIgnoredFlags = map[string]bool{
+	"env-parent-dir": true, "env-key": true, "env-pass-index": true, "env-allow-symlinks-out": true,
+	"upstream": true, "upstream-max-conns": true,
 }
 
 // fileFlagDirective names the directive that replaces a flag in a file.
@@ -95,6 +103,9 @@ var fileFlagDirective = map[string]string{
 	"kerberos-basic-first": "SSPIBasicPreferred", "kerberos-name": "GssapiLocalName, SSPIOmitDomain",
 	"kerberos-session": "GssapiUseSessions",
 	"access-log":       "CustomLog", "access-log-format": "LogFormat", "log-level": "LogLevel",
+	"timeout": "Timeout", "keep-alive-timeout": "KeepAliveTimeout", "request-read-timeout": "RequestReadTimeout",
+	"limit-request-line": "LimitRequestLine", "limit-request-field-size": "LimitRequestFieldSize",
+	"limit-request-fields": "LimitRequestFields", "user": "User", "group": "Group",
 }
 
 // checkFileFlags refuses, with -f, the flags in set that a directive

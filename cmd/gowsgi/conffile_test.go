@@ -86,6 +86,30 @@ func TestFileFlags(t *testing.T) {
 	}
 }
 
+// TestFileFlagsClassified: every flag is either allowed with -f, replaced
+// by a directive, or refused as having no effect, so that a flag added
+// later is decided, not silently ignored with a file.
+func TestFileFlagsClassified(t *testing.T) {
+	var usage bytes.Buffer
+	if _, err := parseArgs([]string{"-h"}, &usage); err == nil {
+		t.Fatal("-h: no error")
+	}
+	n := 0
+	for _, line := range strings.Split(usage.String(), "\n") {
+		if !strings.HasPrefix(line, "  -") {
+			continue
+		}
+		name := strings.FieldsFunc(strings.TrimPrefix(line, "  -"), func(r rune) bool { return r == ' ' || r == '\t' })[0]
+		n++
+		if !fileFlags[name] && fileFlagDirective[name] == "" && !fileIgnoredFlags[name] {
+			t.Errorf("-%s: not classified for -f (fileFlags, fileFlagDirective or fileIgnoredFlags)", name)
+		}
+	}
+	if n < 50 {
+		t.Fatalf("only %d flags read from the usage:\n%s", n, usage.String())
+	}
+}
+
 // TestFileCheck: -t prints "Syntax OK" and the warnings, or the errors with
 // file:line and exits 1; the fail-closed checks of the flags refuse a file
 // too.

@@ -153,8 +153,8 @@ func mapFile(cfg *config, c *apacheconf.Config) error {
 		return fmt.Errorf("%s: no Listen directive: the file must say where to listen", cfg.File.Path)
 	case 1:
 		l := c.Listen[0]
-		if l.Protocol != "" && !strings.EqualFold(l.Protocol, "http") {
-			return fmt.Errorf("%s: Listen: protocol %q is not supported yet (HTTPS from a file needs SSLEngine)", l.Pos, l.Protocol)
+		if https := strings.EqualFold(l.Protocol, "https"); https != (c.TLS != nil) && l.Protocol != "" {
+			return fmt.Errorf("%s: Listen: protocol %s, but SSLEngine is %s", l.Pos, l.Protocol, map[bool]string{true: "on", false: "off"}[c.TLS != nil])
 		}
 		addr := l.Addr
 		if _, err := strconv.Atoi(addr); err == nil {
@@ -165,6 +165,13 @@ func mapFile(cfg *config, c *apacheconf.Config) error {
 		return fmt.Errorf("%s: Listen: gowsgi listens on one address; the first Listen is at %s", c.Listen[1].Pos, c.Listen[0].Pos)
 	}
 	cfg.Server.LimitRequestBody = c.Resolve("", "/", "GET").LimitRequestBody
+	if t := c.TLS; t != nil {
+		cfg.TLS.CertFile, cfg.TLS.KeyFile = t.CertFile, t.KeyFile
+		if t.KeyFile == "" {
+			cfg.TLS.KeyFile = t.CertFile // the key in the certificate's file, as mod_ssl allows
+		}
+		cfg.TLS.HTTP2 = t.HTTP2
+	}
 
 	// One pool per (process group, application group, script) a mount
 	// resolves to, with its daemon's settings.

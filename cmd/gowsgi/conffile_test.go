@@ -59,6 +59,8 @@ func TestFileFlags(t *testing.T) {
 	}{
 		{"listen", []string{"-f", conf, "-listen", ":1"}, 2, []string{"-listen", "Listen"}},
 		{"htpasswd", []string{"-f", conf, "-htpasswd", "x"}, 2, []string{"-htpasswd", "AuthUserFile"}},
+		{"tls-cert", []string{"-f", conf, "-tls-cert", "c.pem"}, 2, []string{"-tls-cert", "SSLCertificateFile"}},
+		{"http2", []string{"-f", conf, "-http2=false"}, 2, []string{"-http2", "Protocols"}},
 		{"processes", []string{"-f", conf, "-processes", "2"}, 2, []string{"-processes", "WSGIDaemonProcess processes="}},
 		{"no directive, no effect", []string{"-f", conf, "-env-parent-dir", "/x"}, 2, []string{"-env-parent-dir", "no effect with -f"}},
 		{"script argument", []string{"-f", conf, "app.wsgi"}, 2, []string{"WSGIScriptAlias", "app.wsgi"}},
@@ -424,5 +426,39 @@ func TestFileReload(t *testing.T) {
 	hup()
 	if now := waitStatus(200); now == pid {
 		t.Errorf("the same worker %s serves after two reloads: the pool was not replaced", pid)
+	}
+}
+
+// TestFileTLS: SSLEngine, SSLCertificateFile, SSLCertificateKeyFile and
+// Protocols serve HTTPS from a file, HTTP/2 unless Protocols leaves h2
+// out.
+func TestFileTLS(t *testing.T) {
+	py := testenv.Python(t)
+	for _, tt := range []struct {
+		name, protocols, want string
+	}{
+		{"h2", "", "https on HTTP/2.0"},
+		{"http/1.1 only", "Protocols http/1.1\n", "https on HTTP/1.1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			ca, cert, key := testenv.TLSCerts(t, dir)
+			app := testenv.WriteFile(t, dir, "app.wsgi", schemeApp)
+			port := testenv.FreePort(t)
+			conf := testenv.WriteFile(t, dir, "gowsgi.conf", fmt.Sprintf(
+				"Listen 127.0.0.1:%d https\nSSLEngine on\nSSLCertificateFile %s\nSSLCertificateKeyFile %s\n%sWSGIScriptAlias / %s\n",
+				port, filepath.Base(cert), key, tt.protocols, app))
+			c := startChild(t, childOpts{noListen: true}, "-f", conf, "-python", py)
+			c.addr = testenv.Addr(port)
+			c.waitListening(t, 60*time.Second)
+			roots, err := os.ReadFile(ca)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, body := do(t, tlsClient(t, roots, c.addr, true), "GET", "https://localhost/", "")
+			if resp.StatusCode != 200 || body != tt.want {
+				t.Errorf("%d %q, want 200 %q", resp.StatusCode, body, tt.want)
+			}
+		})
 	}
 }

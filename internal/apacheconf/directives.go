@@ -151,13 +151,13 @@ var table = func() map[string]*spec {
 		{"WSGIRestrictEmbedded", inServer, 1, 1, ignored, "gowsgi has no embedded mode"},
 
 		// features that are coming: an error until they land
-		{"SSLEngine", rsrc, 1, 1, notYet, "TLS"},
-		{"SSLCertificateFile", rsrc, 1, 1, notYet, "TLS"},
-		{"SSLCertificateKeyFile", rsrc, 1, 1, notYet, "TLS"},
+		{"SSLEngine", rsrc, 1, 1, supported, "on|off"},
+		{"SSLCertificateFile", rsrc, 1, 1, supported, "file"},
+		{"SSLCertificateKeyFile", rsrc, 1, 1, supported, "file"},
 		{"MDomain", inServer, 1, -1, notYet, "ACME (mod_md)"},
 		{"MDContactEmail", inServer, 1, 1, notYet, "ACME (mod_md)"},
 		{"MDCertificateAuthority", rsrc, 1, -1, notYet, "ACME (mod_md)"},
-		{"Protocols", rsrc, 1, -1, notYet, "HTTP/2"},
+		{"Protocols", rsrc, 1, -1, supported, "h2|http/1.1..."},
 		{"Redirect", always, 1, 3, notYet, "Redirect"},
 		{"Header", always, 1, -1, notYet, "Header (HSTS)"},
 		{"LogFormat", rsrc, 1, 2, notYet, "the access log"},

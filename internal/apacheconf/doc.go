@@ -46,11 +46,10 @@
 //     mod_auth_digest, mod_authn_core, mod_authn_file, mod_authz_core,
 //     mod_authz_user, mod_authz_groupfile, mod_authz_host,
 //     mod_access_compat, mod_ldap (util_ldap.c), mod_authnz_ldap,
-//     mod_auth_gssapi, mod_auth_kerb, mod_auth_sspi, the MPMs, core and
-//     mod_so. It is false for every other module, mod_ssl, mod_md,
-//     mod_http2, mod_headers, mod_log_config, mod_reqtimeout,
-//     mod_remoteip and mod_unixd included until gowsgi has their
-//     features;
+//     mod_auth_gssapi, mod_auth_kerb, mod_auth_sspi, mod_ssl, mod_http2,
+//     the MPMs, core and mod_so. It is false for every other module,
+//     mod_md, mod_headers, mod_log_config, mod_reqtimeout, mod_remoteip
+//     and mod_unixd included until gowsgi has their features;
 //   - ServerRoot changes the directory relative paths resolve against
 //     from the line it is on; before it, the directory holding the file
 //     ([Options.ServerRoot] overrides that default, which differs from
@@ -101,7 +100,12 @@
 // KrbServiceName, KrbMethodNegotiate, KrbMethodK5Passwd, KrbAuthRealms,
 // KrbLocalUserMapping, SSPIAuth, SSPIAuthoritative, SSPIDomain,
 // SSPIOfferBasic, SSPIOfferSSPI, SSPIOmitDomain, SSPIBasicPreferred,
-// SSPIUsernameCase. Regular expressions (<LocationMatch>, <Location ~>,
+// SSPIUsernameCase; SSLEngine on|off, SSLCertificateFile and
+// SSLCertificateKeyFile (HTTPS: since gowsgi serves one listener, every
+// server a request can reach must have the same, a virtual host taking
+// the main server's where it sets none, as mod_ssl merges them; Config.TLS)
+// and Protocols (h2 and http/1.1; http/1.1 must be named), with Listen's
+// https protocol. Regular expressions (<LocationMatch>, <Location ~>,
 // ...) are Go's RE2: a PCRE back-reference or look-around is an error.
 //
 // Accepted and ignored, with a warning (what gowsgi -t prints):
@@ -112,9 +116,8 @@
 // HostnameLookups, ServerTokens, ServerSignature, PidFile, Mutex,
 // DefaultRuntimeDir, WSGISocketPrefix, WSGIRestrictEmbedded.
 //
-// Not supported yet, an error saying so: SSLEngine,
-// SSLCertificateFile, SSLCertificateKeyFile, MDomain, MDContactEmail,
-// MDCertificateAuthority, Protocols, Redirect, Header, LogFormat,
+// Not supported yet, an error saying so: MDomain, MDContactEmail,
+// MDCertificateAuthority, Redirect, Header, LogFormat,
 // CustomLog, ErrorLog, LogLevel, Timeout, KeepAliveTimeout,
 // RequestReadTimeout, LimitRequestLine, LimitRequestFieldSize,
 // LimitRequestFields, RemoteIPHeader, RemoteIPTrustedProxy, User, Group.
@@ -156,6 +159,7 @@
 //
 //	serverroot DIR
 //	listen ADDR [PROTOCOL]
+//	tls CERTFILE KEYFILE|- protocols=h2,http/1.1|http/1.1
 //	daemon NAME [OPTION=VALUE...] [vhost=ADDRS]
 //	site ADDRS|main SERVERNAME|- [alias=NAME,...]
 //	  alias URL DIR
@@ -175,7 +179,7 @@
 // request's host): requests with different pools never share a Python
 // interpreter.
 //
-// Listeners come first, then the daemon groups, then the sites in the
+// Listeners come first, then HTTPS, then the daemon groups, then the sites in the
 // order [Config.Sites] tries them (virtual hosts, then the main server).
 // Within a site, aliases and mounts come first (they map the path), then
 // the sections in the order they merge: directories (shortest first),

@@ -19,6 +19,17 @@ func (c *Config) Dump(w io.Writer) error {
 			d.line(0, l.Pos, "listen %s", l.Addr)
 		}
 	}
+	if t := c.TLS; t != nil {
+		protos := "h2,http/1.1"
+		if !t.HTTP2 {
+			protos = "http/1.1"
+		}
+		key := t.KeyFile
+		if key == "" {
+			key = "-"
+		}
+		d.line(0, t.Pos, "tls %s %s protocols=%s", quote(t.CertFile), quote(key), protos)
+	}
 	for _, g := range c.Daemons {
 		d.line(0, g.Pos, "daemon %s", g.options())
 	}

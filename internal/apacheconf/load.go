@@ -412,8 +412,8 @@ func (c *checker) server(d *Directive, s *spec, f frame) bool {
 		l := Listen{Pos: d.Pos, Addr: d.Args[0]}
 		if len(d.Args) == 2 {
 			l.Protocol = strings.ToLower(d.Args[1])
-			if l.Protocol != "http" {
-				c.errorf(d, "not supported yet: protocol %s (only http)", d.Args[1])
+			if l.Protocol != "http" && l.Protocol != "https" {
+				c.errorf(d, "not supported: protocol %s (http, https)", d.Args[1])
 				return true
 			}
 		}
@@ -436,6 +436,8 @@ func (c *checker) server(d *Directive, s *spec, f frame) bool {
 		srv.Name = name
 	case "ServerAlias":
 		srv.Aliases = append(srv.Aliases, d.Args...)
+	case "SSLEngine", "SSLCertificateFile", "SSLCertificateKeyFile", "Protocols":
+		c.tlsDirective(d, s.name, srv)
 	case "User":
 		c.cfg.User = d.Args[0] // reached once User is supported
 	case "Group":
@@ -729,6 +731,7 @@ func checkVHostAddr(a string) error {
 
 // finish runs the checks that need the whole file.
 func (c *checker) finish() {
+	c.finishTLS()
 	for _, v := range c.cfg.VirtualHosts {
 		if v.Name == "" {
 			v.Name = c.cfg.Main.Name // as Apache: a virtual host inherits ServerName

@@ -20,6 +20,9 @@ type Config struct {
 	// LDAP is mod_ldap's server-wide configuration; nil when the file
 	// has none of its directives.
 	LDAP *LDAPServer
+	// TLS is HTTPS (SSLEngine on, its certificate, Protocols); nil for
+	// plain HTTP.
+	TLS *TLS
 	// User and Group are the server's User and Group: "" until gowsgi
 	// supports them (for now either directive is an error), which makes
 	// any WSGIDaemonProcess user= or group= an error too.
@@ -59,6 +62,8 @@ type Server struct {
 
 	// defaults are the per-directory directives written at server level.
 	defaults *Section
+	// tls is the server's mod_ssl directives (tls.go).
+	tls *serverTLS
 }
 
 // IsMain reports whether s is the main server rather than a virtual host.

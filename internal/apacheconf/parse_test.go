@@ -183,10 +183,13 @@ Define ROOT /srv/trac
   SetEnv wsgi yes
 </IfModule>
 <IfModule ssl_module>
-  SSLEngine on
+  SetEnv ssl yes
 </IfModule>
 <IfModule !mod_ssl.c>
   SetEnv nossl yes
+</IfModule>
+<IfModule mod_md.c>
+  SetEnv md yes
 </IfModule>
 UnDefine WITH_AUTH
 <IfDefine WITH_AUTH>
@@ -199,7 +202,7 @@ SetEnv root "${ROOT}"
 		t.Fatal(err)
 	}
 	got := names(f.Directives)
-	want := []string{"SetEnv auth on", "SetEnv nested /srv/trac", "SetEnv cli yes", "SetEnv wsgi yes", "SetEnv nossl yes", "SetEnv root /srv/trac"}
+	want := []string{"SetEnv auth on", "SetEnv nested /srv/trac", "SetEnv cli yes", "SetEnv wsgi yes", "SetEnv ssl yes", "SetEnv root /srv/trac"}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
 	}

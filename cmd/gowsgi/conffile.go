@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gowsgi/gowsgi/framing"
 	"github.com/gowsgi/gowsgi/internal/apacheconf"
 	"github.com/gowsgi/gowsgi/wsgi"
 )
@@ -165,6 +166,9 @@ func mapFile(cfg *config, c *apacheconf.Config) error {
 		return fmt.Errorf("%s: Listen: gowsgi listens on one address; the first Listen is at %s", c.Listen[1].Pos, c.Listen[0].Pos)
 	}
 	cfg.Server.LimitRequestBody = c.Resolve("", "/", "GET").LimitRequestBody
+	if err := mapServerWide(cfg, c); err != nil {
+		return err
+	}
 	if t := c.TLS; t != nil {
 		cfg.TLS.CertFile, cfg.TLS.KeyFile = t.CertFile, t.KeyFile
 		if t.KeyFile == "" {
@@ -565,4 +569,45 @@ func (l *liveFile) reload(pools *[]*wsgi.Handler, release *func()) {
 		oldRelease()
 	}()
 	l.logger.Info("gowsgi: SIGHUP: configuration file reloaded", "file", cfg.File.Path, "pools", len(newPools))
+}
+
+// mapServerWide maps the file's timeouts, limits, logs and privilege drop
+// onto cfg (the flags' defaults stay for what the file does not set).
+func mapServerWide(cfg *config, c *apacheconf.Config) error {
+	w, l := c.ServerWide, &cfg.Limits
+	if w.Timeout != nil {
+		l.Timeout = *w.Timeout
+	}
+	if w.KeepAliveTimeout != nil {
+		l.KeepAliveTimeout = *w.KeepAliveTimeout
+	}
+	if len(w.RequestReadTimeout) > 0 {
+		t, err := framing.ParseRequestReadTimeout(l.RequestReadTimeout, strings.Join(w.RequestReadTimeout, " "))
+		if err != nil {
+			return fmt.Errorf("%s: RequestReadTimeout: %w", cfg.File.Path, err)
+		}
+		l.RequestReadTimeout = t
+	}
+	if w.LimitRequestLine != nil {
+		l.LimitRequestLine = *w.LimitRequestLine
+	}
+	if w.LimitRequestFieldSize != nil {
+		l.LimitRequestFieldSize = *w.LimitRequestFieldSize
+	}
+	if w.LimitRequestFields != nil {
+		l.LimitRequestFields = *w.LimitRequestFields
+	}
+	if w.AccessLog != "" {
+		cfg.Log.AccessLog, cfg.Log.AccessLogFormat = w.AccessLog, w.AccessLogFormat
+	}
+	if w.LogLevel != "" {
+		cfg.Log.Level = w.LogLevel
+	}
+	if c.User != "" {
+		cfg.Privileges.User = c.User
+	}
+	if c.Group != "" {
+		cfg.Privileges.Group = c.Group
+	}
+	return nil
 }

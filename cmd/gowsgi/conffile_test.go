@@ -124,7 +124,7 @@ func TestFileCheck(t *testing.T) {
 	}{
 		{"ok", oneScript + "LoadModule wsgi_module /x.so\n", 0, []string{"Syntax OK", "gowsgi.conf:3: LoadModule: ignored"}},
 		{"unknown directive", oneScript + "Frobnicate on\n", 1, []string{"gowsgi.conf:3: Frobnicate"}},
-		{"not supported yet", oneScript + "KeepAliveTimeout 5\n", 1, []string{"gowsgi.conf:3: KeepAliveTimeout", "not supported yet"}},
+		{"not supported yet", oneScript + "RemoteIPHeader X-Forwarded-For\n", 1, []string{"gowsgi.conf:3: RemoteIPHeader", "not supported yet"}},
 		{"unclosed section", oneScript + "<Location /trac>\n", 1, []string{"gowsgi.conf:3"}},
 		{"no listen", "WSGIScriptAlias / /srv/app.wsgi\n", 1, []string{"no Listen"}},
 		{"no script", "Listen 8000\n", 1, []string{"no WSGIScriptAlias"}},
@@ -460,5 +460,54 @@ func TestFileTLS(t *testing.T) {
 				t.Errorf("%d %q, want 200 %q", resp.StatusCode, body, tt.want)
 			}
 		})
+	}
+}
+
+// TestFileServerWide: the timeouts, limits, logs and privilege drop of a
+// file reach the same configuration the flags fill.
+func TestFileServerWide(t *testing.T) {
+	src := oneScript + `Timeout 30
+KeepAliveTimeout 5
+RequestReadTimeout header=10-20,MinRate=100
+LimitRequestLine 1000
+LimitRequestFieldSize 2000
+LimitRequestFields 50
+CustomLog logs/access.log combined
+LogLevel notice
+User www-data
+Group www-data
+`
+	conf := writeConf(t, src)
+	var errb bytes.Buffer
+	cfg, err := parseArgs([]string{"-f", conf}, &errb)
+	if err != nil {
+		t.Fatal(errb.String())
+	}
+	if err := loadFile(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	l := cfg.Limits
+	if l.Timeout != 30*time.Second || l.KeepAliveTimeout != 5*time.Second || l.LimitRequestLine != 1000 ||
+		l.LimitRequestFieldSize != 2000 || l.LimitRequestFields != 50 {
+		t.Errorf("limits %+v", l)
+	}
+	if got := l.RequestReadTimeout.String(); !strings.Contains(got, "header=10-20,MinRate=100") {
+		t.Errorf("RequestReadTimeout %s", got)
+	}
+	if want := filepath.Join(filepath.Dir(conf), "logs/access.log"); cfg.Log.AccessLog != want || cfg.Log.AccessLogFormat != "combined" || cfg.Log.Level != "info" {
+		t.Errorf("log %+v, want %s combined, info", cfg.Log, want)
+	}
+	if cfg.Privileges.User != "www-data" || cfg.Privileges.Group != "www-data" {
+		t.Errorf("privileges %+v", cfg.Privileges)
+	}
+	// The flags those directives replace are refused with -f.
+	for _, f := range []string{"-timeout=1s", "-access-log=x", "-log-level=debug", "-user=nobody", "-limit-request-line=1"} {
+		if _, err := parseArgs([]string{"-f", conf, f}, io.Discard); err == nil {
+			t.Errorf("-f with %s: accepted", f)
+		}
+	}
+	bad := writeConf(t, oneScript+"RequestReadTimeout header=x\n")
+	if code, _, errs := fileRun(t, "-f", bad, "-t"); code != 1 || !strings.Contains(errs, "RequestReadTimeout") {
+		t.Errorf("a bad RequestReadTimeout: exit %d, %s", code, errs)
 	}
 }

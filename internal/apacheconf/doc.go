@@ -47,9 +47,9 @@
 //     mod_authz_user, mod_authz_groupfile, mod_authz_host,
 //     mod_access_compat, mod_ldap (util_ldap.c), mod_authnz_ldap,
 //     mod_auth_gssapi, mod_auth_kerb, mod_auth_sspi, mod_ssl, mod_http2,
-//     the MPMs, core and mod_so. It is false for every other module,
-//     mod_md, mod_headers, mod_log_config, mod_reqtimeout, mod_remoteip
-//     and mod_unixd included until gowsgi has their features;
+//     mod_log_config, mod_reqtimeout, mod_unixd, the MPMs, core and
+//     mod_so. It is false for every other module, mod_md, mod_headers and
+//     mod_remoteip included until gowsgi has their features;
 //   - ServerRoot changes the directory relative paths resolve against
 //     from the line it is on; before it, the directory holding the file
 //     ([Options.ServerRoot] overrides that default, which differs from
@@ -105,8 +105,15 @@
 // server a request can reach must have the same, a virtual host taking
 // the main server's where it sets none, as mod_ssl merges them; Config.TLS)
 // and Protocols (h2 and http/1.1; http/1.1 must be named), with Listen's
-// https protocol. Regular expressions (<LocationMatch>, <Location ~>,
-// ...) are Go's RE2: a PCRE back-reference or look-around is an error.
+// https protocol; outside <VirtualHost> only, since gowsgi applies them to
+// its one listener (Config.ServerWide): Timeout, KeepAliveTimeout,
+// RequestReadTimeout, LimitRequestLine, LimitRequestFieldSize,
+// LimitRequestFields, CustomLog FILE combined|json (one; no pipe, no
+// condition), LogFormat (only Apache's definition of "combined"), LogLevel
+// (one level; emerg to error map to error, notice to info, trace to
+// debug); User and Group (the privilege drop). Regular expressions
+// (<LocationMatch>, <Location ~>, ...) are Go's RE2: a PCRE back-reference
+// or look-around is an error.
 //
 // Accepted and ignored, with a warning (what gowsgi -t prints):
 // LoadModule of a module gowsgi implements (of any other module it is an
@@ -117,10 +124,8 @@
 // DefaultRuntimeDir, WSGISocketPrefix, WSGIRestrictEmbedded.
 //
 // Not supported yet, an error saying so: MDomain, MDContactEmail,
-// MDCertificateAuthority, Redirect, Header, LogFormat,
-// CustomLog, ErrorLog, LogLevel, Timeout, KeepAliveTimeout,
-// RequestReadTimeout, LimitRequestLine, LimitRequestFieldSize,
-// LimitRequestFields, RemoteIPHeader, RemoteIPTrustedProxy, User, Group.
+// MDCertificateAuthority, Redirect, Header,
+// ErrorLog, RemoteIPHeader, RemoteIPTrustedProxy.
 //
 // Any other directive is an error naming it.
 //

@@ -436,10 +436,13 @@ func (c *checker) server(d *Directive, s *spec, f frame) bool {
 		srv.Name = name
 	case "ServerAlias":
 		srv.Aliases = append(srv.Aliases, d.Args...)
+	case "Timeout", "KeepAliveTimeout", "RequestReadTimeout", "LimitRequestLine", "LimitRequestFieldSize",
+		"LimitRequestFields", "LogFormat", "CustomLog", "LogLevel":
+		c.serverWide(d, s.name, srv)
 	case "SSLEngine", "SSLCertificateFile", "SSLCertificateKeyFile", "Protocols":
 		c.tlsDirective(d, s.name, srv)
 	case "User":
-		c.cfg.User = d.Args[0] // reached once User is supported
+		c.cfg.User = d.Args[0]
 	case "Group":
 		c.cfg.Group = d.Args[0]
 	case "ServerRoot":

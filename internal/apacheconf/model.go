@@ -23,9 +23,10 @@ type Config struct {
 	// TLS is HTTPS (SSLEngine on, its certificate, Protocols); nil for
 	// plain HTTP.
 	TLS *TLS
-	// User and Group are the server's User and Group: "" until gowsgi
-	// supports them (for now either directive is an error), which makes
-	// any WSGIDaemonProcess user= or group= an error too.
+	// ServerWide holds the timeouts, limits and logs of the listener.
+	ServerWide ServerWide
+	// User and Group are the server's User and Group ("": not set); a
+	// WSGIDaemonProcess user= or group= must name them.
 	User, Group string
 	// Warnings are the warnings of reading and checking the file.
 	Warnings []Warning

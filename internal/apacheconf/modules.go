@@ -44,10 +44,10 @@ var modules = []module{
 	{"mod_md.c", "md_module", false, "ACME (mod_md) is not supported yet"},
 	{"mod_http2.c", "http2_module", true, "Go's HTTP/2 over HTTPS (Protocols)"},
 	{"mod_headers.c", "headers_module", false, "Header is not supported yet"},
-	{"mod_log_config.c", "log_config_module", false, "the access log is not supported yet"},
-	{"mod_reqtimeout.c", "reqtimeout_module", false, "RequestReadTimeout is not supported yet"},
+	{"mod_log_config.c", "log_config_module", true, "the command's access log (CustomLog)"},
+	{"mod_reqtimeout.c", "reqtimeout_module", true, "package framing (RequestReadTimeout)"},
 	{"mod_remoteip.c", "remoteip_module", false, "RemoteIPHeader is not supported yet"},
-	{"mod_unixd.c", "unixd_module", false, "User and Group are not supported yet"},
+	{"mod_unixd.c", "unixd_module", true, "the command's privilege drop (User, Group)"},
 }
 
 // moduleImplemented reports whether name (a file name such as mod_ssl.c

@@ -532,6 +532,19 @@ func (l *liveFile) reload(pools *[]*wsgi.Handler, release *func()) {
 		l.logger.Warn("gowsgi: SIGHUP: Listen changed; the listener stays until a restart", "listen", l.cfg.Server.Listen, "file", cfg.Server.Listen)
 		cfg.Server.Listen = l.cfg.Server.Listen
 	}
+	for _, d := range []struct {
+		what     string
+		old, new any
+	}{
+		{"the certificate's files and Protocols", l.cfg.TLS, cfg.TLS},
+		{"the timeouts and limits", l.cfg.Limits, cfg.Limits},
+		{"CustomLog and LogLevel", l.cfg.Log, cfg.Log},
+		{"User and Group", l.cfg.Privileges, cfg.Privileges},
+	} {
+		if fmt.Sprintf("%+v", d.old) != fmt.Sprintf("%+v", d.new) {
+			l.logger.Warn("gowsgi: SIGHUP: changed in the file, applied at the next restart", "what", d.what)
+		}
+	}
 	if err := checkFileChain(cfg); err != nil {
 		l.logger.Error("gowsgi: SIGHUP: the configuration file has errors; still serving the previous one", "err", err)
 		return

@@ -41,7 +41,9 @@
 //     response for metrics.
 //
 // The command cmd/gowsgi composes them from flags, as mod_wsgi-express does
-// for Apache; the README gives one command line per deployment.
+// for Apache, or from an Apache configuration file (gowsgi -f httpd.conf,
+// read by internal/apacheconf); the README gives one command line per
+// deployment, and examples/conf the guide's deployments as files.
 //
 // # Constructors and middleware
 //

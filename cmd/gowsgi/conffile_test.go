@@ -511,3 +511,79 @@ Group www-data
 		t.Errorf("a bad RequestReadTimeout: exit %d, %s", code, errs)
 	}
 }
+
+// slowApp answers its pid; /slow first creates the file named by the
+// SLOW_MARK environment variable, then takes a second.
+const slowApp = `import os, time
+
+def application(environ, start_response):
+    if environ.get('PATH_INFO') == '/slow':
+        open(os.environ['SLOW_MARK'], 'w').close()
+        time.sleep(1)
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [str(os.getpid()).encode()]
+`
+
+// TestFileReloadDrains: a request running in the old pool when SIGHUP
+// swaps the configuration completes, from the old worker, while new
+// requests go to the new pool.
+func TestFileReloadDrains(t *testing.T) {
+	py := testenv.Python(t)
+	dir := t.TempDir()
+	app := testenv.WriteFile(t, dir, "app.wsgi", slowApp)
+	mark := filepath.Join(dir, "started")
+	t.Setenv("SLOW_MARK", mark)
+	port := testenv.FreePort(t)
+	conf := filepath.Join(dir, "gowsgi.conf")
+	write := func(group string) {
+		src := fmt.Sprintf("Listen 127.0.0.1:%d\nWSGIDaemonProcess %s graceful-timeout=30\nWSGIScriptAlias /app %s process-group=%s\n", port, group, app, group)
+		if err := os.WriteFile(conf, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("one")
+	c := startChild(t, childOpts{noListen: true}, "-f", conf, "-python", py)
+	c.addr = testenv.Addr(port)
+	c.waitListening(t, 60*time.Second)
+	u := "http://" + c.addr + "/app/"
+	_, oldPID := do(t, http.DefaultClient, "GET", u, "")
+
+	type answer struct {
+		status int
+		body   string
+	}
+	slow := make(chan answer, 1)
+	go func() {
+		resp, err := http.Get(u + "slow")
+		if err != nil {
+			slow <- answer{0, err.Error()}
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		slow <- answer{resp.StatusCode, string(b)}
+	}()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(mark); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the slow request never started\n%s", c.output())
+		}
+	}
+	write("two")
+	if err := c.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, now := do(t, http.DefaultClient, "GET", u, ""); now != oldPID {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("SIGHUP did not swap the pools\n%s", c.output())
+		}
+	}
+	if a := <-slow; a.status != 200 || a.body != oldPID {
+		t.Errorf("the request running across the reload: %d %q, want 200 from the old worker %s\n%s", a.status, a.body, oldPID, c.output())
+	}
+}

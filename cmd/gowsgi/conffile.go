@@ -165,7 +165,17 @@ func mapFile(cfg *config, c *apacheconf.Config) error {
 	default:
 		return fmt.Errorf("%s: Listen: gowsgi listens on one address; the first Listen is at %s", c.Listen[1].Pos, c.Listen[0].Pos)
 	}
-	cfg.Server.LimitRequestBody = c.Resolve("", "/", "GET").LimitRequestBody
+	// The listener's limit is the largest any request can have (0: none);
+	// each chain applies its own below it (filechain.go).
+	cfg.Server.LimitRequestBody = -1
+	for _, p := range fileProbes(c) {
+		n := c.Resolve(p.host, p.path, "POST").LimitRequestBody
+		if n == 0 || cfg.Server.LimitRequestBody == 0 {
+			cfg.Server.LimitRequestBody = 0
+		} else {
+			cfg.Server.LimitRequestBody = max(cfg.Server.LimitRequestBody, n)
+		}
+	}
 	if err := mapServerWide(cfg, c); err != nil {
 		return err
 	}

@@ -249,6 +249,9 @@ WSGIScriptAlias /authFile /srv/trac.wsgi process-group=trac
     Order deny,allow
     Deny from all
 </Location>
+<Location /hg/upload>
+    LimitRequestBody 10
+</Location>
 <Location /trac/notbob>
     <RequireAll>
         Require valid-user
@@ -281,13 +284,19 @@ WSGIScriptAlias /authFile /srv/trac.wsgi process-group=trac
 		{"GET", "/hg/private", "", 403, ""},
 		{"GET", "/authFile", "", 200, "pool=2 script=/authFile path= user=- env="},
 		{"GET", "/elsewhere", "", 404, ""},
+		{"POST", "/hg/upload", "bob", 413, ""},
+		{"POST", "/hg/other", "bob", 200, "pool=1 script=/hg path=/other user=bob env="},
 		// <RequireNone> in <RequireAll>: its children negated.
 		{"GET", "/trac/notbob", "alice", 200, "pool=0 script=/trac path=/notbob user=alice env=/srv/envs"},
 		{"GET", "/trac/notbob", "bob", 401, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path+" "+tt.user, func(t *testing.T) {
-			r := httptest.NewRequest(tt.method, tt.path, nil)
+			var body io.Reader
+			if tt.method == "POST" {
+				body = strings.NewReader("twenty bytes of body")
+			}
+			r := httptest.NewRequest(tt.method, tt.path, body)
 			r.RemoteAddr = "127.0.0.1:1234"
 			if tt.user != "" {
 				r.SetBasicAuth(tt.user, "secret")

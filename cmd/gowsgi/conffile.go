@@ -363,6 +363,14 @@ func siteHost(c *apacheconf.Config, s *apacheconf.Server) (string, bool) {
 			}
 		}
 	}
+	for _, l := range c.Listen {
+		// The main server answers on the ports no virtual host has.
+		if _, port, err := net.SplitHostPort(l.Addr); err == nil {
+			cands = append(cands, net.JoinHostPort("unnamed.invalid", port))
+		} else {
+			cands = append(cands, net.JoinHostPort("unnamed.invalid", l.Addr))
+		}
+	}
 	cands = append(cands, "unnamed.invalid", "")
 	for _, h := range cands {
 		if !strings.ContainsAny(h, "*?") && c.Server(h) == s {

@@ -361,6 +361,33 @@ func TestFileVirtualHosts(t *testing.T) {
 	}
 }
 
+// TestFileMainServerBesideVirtualHosts: the main server answers on a
+// port no virtual host has, and gets its pool.
+func TestFileMainServerBesideVirtualHosts(t *testing.T) {
+	h, cfg := fileChain(t, `Listen 8000
+WSGIScriptAlias /main /srv/main.wsgi
+<VirtualHost *:8001>
+    ServerName v.example
+    WSGIScriptAlias / /srv/v.wsgi
+</VirtualHost>
+`)
+	if p := cfg.File.Pools[len(cfg.File.Pools)-1]; !strings.Contains(p, "main.wsgi") || strings.Contains(p, "v.example") {
+		t.Errorf("the last pool is %q, want the main server's", p)
+	}
+	for _, tt := range []struct{ host, want string }{
+		{"x.example:8000", "script=/main path=/x"},
+		{"127.0.0.1:8000", "script=/main path=/x"},
+	} {
+		r := httptest.NewRequest("GET", "/main/x", nil)
+		r.Host = tt.host
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != 200 || !strings.Contains(w.Body.String(), tt.want) {
+			t.Errorf("%s: %d %q, want 200 %q", tt.host, w.Code, w.Body, tt.want)
+		}
+	}
+}
+
 func TestSampleMatch(t *testing.T) {
 	for _, p := range []string{`^/trac/[^/]+/login`, `/login$`, `^/(a|bb)/x+\.cgi`, `(?i)^/Trac/.{2,3}/z`, `^/hg/\d+`} {
 		s, ok := sampleMatch(p)

@@ -46,8 +46,11 @@ type fileHandler struct {
 	mounts map[*apacheconf.Mount]http.Handler
 	static map[*apacheconf.Alias]http.Handler
 
-	mu      sync.Mutex
-	chains  map[string]http.Handler
+	// chains maps chainKey to its handler; read without a lock on every
+	// request.
+	chains  sync.Map
+	mu      sync.Mutex // guards the fields below
+	nchains int
 	schemes map[string]*schemes
 	closers []func() error
 }
@@ -66,7 +69,6 @@ func buildFileHandler(cfg config, apps []http.Handler, logger *slog.Logger) (htt
 		pools:   map[string]http.Handler{},
 		mounts:  map[*apacheconf.Mount]http.Handler{},
 		static:  map[*apacheconf.Alias]http.Handler{},
-		chains:  map[string]http.Handler{},
 		schemes: map[string]*schemes{},
 	}
 	closers := func() []func() error {
@@ -194,11 +196,8 @@ func chainKey(e *apacheconf.Effective) string {
 // chain returns the handler of e's settings, building it the first time.
 func (h *fileHandler) chain(e *apacheconf.Effective) (http.Handler, error) {
 	key := chainKey(e)
-	h.mu.Lock()
-	c := h.chains[key]
-	h.mu.Unlock()
-	if c != nil {
-		return c, nil
+	if c, ok := h.chains.Load(key); ok {
+		return c.(http.Handler), nil
 	}
 	c, err := h.build(e)
 	if err != nil {
@@ -206,11 +205,12 @@ func (h *fileHandler) chain(e *apacheconf.Effective) (http.Handler, error) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if old := h.chains[key]; old != nil {
-		return old, nil
+	if old, ok := h.chains.Load(key); ok {
+		return old.(http.Handler), nil
 	}
-	if len(h.chains) < maxChains {
-		h.chains[key] = c
+	if h.nchains < maxChains {
+		h.chains.Store(key, c)
+		h.nchains++
 	}
 	return c, nil
 }

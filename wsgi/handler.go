@@ -77,6 +77,9 @@ type Handler struct {
 	// adapter is the adapter's file, written at the first spawn and
 	// removed by Shutdown.
 	adapter adapterFile
+	// db is the database connection budget, nil without
+	// DBMaxConnections.
+	db *dbBudget
 }
 
 // New validates cfg, starts the worker processes and waits until each one
@@ -95,8 +98,11 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Processes < 0 || cfg.Threads < 0 || cfg.QueueSize < 0 || cfg.MaxRequests < 0 || cfg.MemoryLimit < 0 {
 		return nil, errors.New("wsgi: negative Processes, Threads, QueueSize, MaxRequests or MemoryLimit")
 	}
-	if cfg.RequestTimeout < 0 || cfg.QueueTimeout < 0 || cfg.StartTimeout < 0 || cfg.InactivityTimeout < 0 || cfg.GracefulTimeout < 0 {
+	if cfg.RequestTimeout < 0 || cfg.QueueTimeout < 0 || cfg.StartTimeout < 0 || cfg.InactivityTimeout < 0 || cfg.GracefulTimeout < 0 || cfg.DBConnectTimeout < 0 {
 		return nil, errors.New("wsgi: negative timeout")
+	}
+	if cfg.DBMaxConnections < 0 {
+		return nil, fmt.Errorf("wsgi: DBMaxConnections %d is negative", cfg.DBMaxConnections)
 	}
 	for _, e := range cfg.Env {
 		if len(e) == 0 || e[0] == '=' || strings.IndexByte(e, '=') < 0 {
@@ -140,6 +146,9 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.GracefulTimeout == 0 {
 		cfg.GracefulTimeout = 30 * time.Second
 	}
+	if cfg.DBConnectTimeout == 0 {
+		cfg.DBConnectTimeout = 10 * time.Second
+	}
 	py, err := exec.LookPath(cfg.Python)
 	if err != nil {
 		return nil, fmt.Errorf("wsgi: python interpreter: %w", err)
@@ -160,6 +169,11 @@ func New(cfg Config) (*Handler, error) {
 		all:            map[*process]struct{}{},
 		done:           make(chan struct{}),
 		firstRun:       make(chan struct{}),
+	}
+	if cfg.DBMaxConnections > 0 {
+		if h.db, err = newDBBudget(h); err != nil {
+			return nil, err
+		}
 	}
 	h.allDone = sync.NewCond(&h.mu)
 	h.queueTimer = time.AfterFunc(time.Hour, h.expireWaiters)

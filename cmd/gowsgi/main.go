@@ -222,6 +222,8 @@ type options struct {
 	scriptReloading   bool
 	gracefulTimeout   time.Duration
 	statusAddr        string
+	dbMaxConnections  int
+	dbConnectTimeout  time.Duration
 }
 
 // byteSize is a flag taking bytes with an optional K, M or G suffix
@@ -279,6 +281,8 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.reloadInterval, "reload-interval", time.Second, "how often the script's modification time is checked")
 	fs.BoolVar(&o.scriptReloading, "reload", true, "replace the workers when the script file changes (WSGIScriptReloading); SIGHUP always reloads")
 	fs.DurationVar(&o.gracefulTimeout, "graceful-timeout", 30*time.Second, "how long a worker being replaced (reload, recycling) may finish its requests before it is killed; shutdown uses -shutdown-timeout")
+	fs.IntVar(&o.dbMaxConnections, "db-max-connections", 0, "cap the database connections (psycopg2, psycopg, MySQLdb, pymysql) all the workers hold together; a connect waits for a slot while idle connections elsewhere are closed (0: no cap)")
+	fs.DurationVar(&o.dbConnectTimeout, "db-connect-timeout", 10*time.Second, "how long a connect waits for a slot of -db-max-connections before the driver's OperationalError")
 	fs.StringVar(&o.statusAddr, "status-addr", "", "`address` to serve worker statistics on, as JSON at / and expvar at /debug/vars, and Go profiles at /debug/pprof/ (mod_status; off when empty: keep it on loopback)")
 }
 
@@ -311,6 +315,8 @@ func (o *options) wsgiConfig(script string, logger *slog.Logger) (wsgi.Config, e
 		InactivityTimeout: o.inactivityTimeout,
 		ReloadInterval:    o.reloadInterval,
 		GracefulTimeout:   o.gracefulTimeout,
+		DBMaxConnections:  o.dbMaxConnections,
+		DBConnectTimeout:  o.dbConnectTimeout,
 	}
 	if !o.scriptReloading {
 		cfg.ReloadInterval = -1

@@ -29,6 +29,22 @@ func ClientPorts(remotePort int) (map[int]bool, error) {
 			inodes[strings.TrimSuffix(strings.TrimPrefix(link, "socket:["), "]")] = true
 		}
 	}
+	return established(remotePort, inodes)
+}
+
+// EstablishedTo returns the local ports of every established TCP
+// connection to port remotePort in this network namespace, whichever
+// process holds it, read from /proc in one pass per table: the
+// connections that child processes (Python workers) hold to a server the
+// test started. The same lag as for [ClientPorts] applies to the server's
+// view.
+func EstablishedTo(remotePort int) (map[int]bool, error) {
+	return established(remotePort, nil)
+}
+
+// established lists the local ports of established connections to
+// remotePort whose socket inode is in inodes (nil: any).
+func established(remotePort int, inodes map[string]bool) (map[int]bool, error) {
 	ports := map[int]bool{}
 	for _, table := range []string{"/proc/self/net/tcp", "/proc/self/net/tcp6"} {
 		f, err := os.Open(table)
@@ -38,12 +54,15 @@ func ClientPorts(remotePort int) (map[int]bool, error) {
 			}
 			return nil, fmt.Errorf("testenv: %w", err)
 		}
-		sc := bufio.NewScanner(f)
+		// One large read: the kernel lists the table in one pass, instead
+		// of one pass per 4 KiB read, between which a connection that
+		// closed and one that opened could both be counted.
+		sc := bufio.NewScanner(bufio.NewReaderSize(f, 4<<20))
 		sc.Scan() // the header
 		for sc.Scan() {
 			// sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode ...
 			fields := strings.Fields(sc.Text())
-			if len(fields) < 10 || fields[3] != "01" || !inodes[fields[9]] { // 01: ESTABLISHED
+			if len(fields) < 10 || fields[3] != "01" || inodes != nil && !inodes[fields[9]] { // 01: ESTABLISHED
 				continue
 			}
 			local, remote := hexPort(fields[1]), hexPort(fields[2])

@@ -1,0 +1,253 @@
+package wsgi
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gowsgi/gowsgi/internal/testenv"
+)
+
+// dbTest is a PostgreSQL server logging its connections and a handler
+// with a database connection budget in front of it.
+type dbTest struct {
+	pg   *testenv.Postgres
+	h    *Handler
+	logs *logBuf
+	url  string
+	// before counts the sessions authorized before the handler started.
+	before int
+}
+
+func startDBTest(t *testing.T, cfg Config) *dbTest {
+	t.Helper()
+	py := testenv.Python(t)
+	testenv.PythonModule(t, py, "psycopg2", "python3-psycopg2")
+	pg := testenv.StartPostgres(t, testenv.PostgresConfig{Settings: []string{"log_connections=on"}})
+	if cfg.Script == "" {
+		s, err := filepath.Abs("testdata/dbpool.wsgi")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Script = s
+	}
+	cfg.Python = py
+	cfg.Env = append(cfg.Env,
+		fmt.Sprintf("DBPOOL_DSN=host=127.0.0.1 port=%d user=postgres dbname=postgres", pg.Port),
+		fmt.Sprintf("DBPOOL_PORT=%d", pg.Port))
+	// The server's own start-up connections are not the workers'.
+	before := strings.Count(pg.Log(), "connection authorized:")
+	h, logs := newTestHandler(t, cfg)
+	srv := serve(t, h)
+	return &dbTest{pg: pg, h: h, logs: logs, url: srv.URL, before: before}
+}
+
+// backendsStarted counts the sessions PostgreSQL authorized: every
+// backend our workers started.
+func (d *dbTest) backendsStarted() int {
+	return strings.Count(d.pg.Log(), "connection authorized:") - d.before
+}
+
+// pollUntil polls cond until it holds or the deadline passes.
+func pollUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// load runs clients concurrent clients of n requests each over paths and
+// samples the connections the workers hold to PostgreSQL meanwhile (the
+// kernel's list of established connections to its port, in one pass): it
+// returns the responses that were not 200 and the peak sampled.
+func (d *dbTest) load(t *testing.T, clients, n int, paths []string) (failed []string, peak int) {
+	t.Helper()
+	stop := make(chan struct{})
+	peakc := make(chan int)
+	go func() {
+		top := 0
+		for {
+			if open, err := testenv.EstablishedTo(d.pg.Port); err == nil {
+				top = max(top, len(open))
+			}
+			select {
+			case <-stop:
+				peakc <- top
+				return
+			case <-time.After(200 * time.Microsecond):
+			}
+		}
+	}()
+	var (
+		mu sync.Mutex
+		wg sync.WaitGroup
+	)
+	for i := range clients {
+		wg.Go(func() {
+			for j := range n {
+				p := paths[(i+j)%len(paths)]
+				code, body := tryGet(d.url + p)
+				if code != 200 {
+					mu.Lock()
+					failed = append(failed, fmt.Sprintf("%s: %d %.200s", p, code, body))
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	return failed, <-peakc
+}
+
+// checkBudget asserts the budget held: at most max slots at once, and
+// every backend PostgreSQL started had a slot.
+func (d *dbTest) checkBudget(t *testing.T, max int, peak int) {
+	t.Helper()
+	st := d.h.Stats().DB
+	if st == nil {
+		t.Fatal("Stats().DB is nil with DBMaxConnections")
+	}
+	if st.Peak > int64(max) || peak > max {
+		t.Errorf("connections over the budget of %d: %d slots held at once, %d connections seen", max, st.Peak, peak)
+	}
+	// Every backend PostgreSQL authorized was opened with a slot: the
+	// log is written before the connect returns, so it is complete now.
+	if got := d.backendsStarted(); int64(got) != st.Granted {
+		t.Errorf("PostgreSQL started %d backends, the budget granted %d slots", got, st.Granted)
+	}
+	t.Logf("budget: %+v; peak connections sampled %d", *st, peak)
+}
+
+// A pool like Trac's, 2 processes × 4 threads over three environments with
+// a budget of 3: never more than 3 connections, and no request fails
+// although 8 threads want connections (idle ones move between processes).
+func TestDBBudgetTracLikePool(t *testing.T) {
+	d := startDBTest(t, Config{Processes: 2, Threads: 4, DBMaxConnections: 3})
+	failed, peak := d.load(t, 24, 25, []string{"/env1", "/env2", "/env3"})
+	if len(failed) > 0 {
+		t.Errorf("%d requests failed, first: %s", len(failed), failed[0])
+	}
+	d.checkBudget(t, 3, peak)
+	if st := d.h.Stats().DB; st.Shed == 0 {
+		t.Errorf("no idle connection was closed for a waiting connect: %+v", *st)
+	}
+}
+
+// Django with persistent connections (CONN_MAX_AGE None): each thread
+// keeps its own, and a budget of 3 for 8 threads closes them between
+// requests (through Django) for the threads that wait.
+func TestDBBudgetDjango(t *testing.T) {
+	py := testenv.Python(t)
+	testenv.PythonModule(t, py, "django", "python3-django")
+	dir := t.TempDir()
+	testenv.WriteFile(t, dir, "dbsite/__init__.py", "")
+	testenv.WriteFile(t, dir, "dbsite/settings.py", `import os
+SECRET_KEY = 'test'
+DEBUG = False
+ALLOWED_HOSTS = ['*']
+ROOT_URLCONF = 'dbsite.urls'
+INSTALLED_APPS = []
+MIDDLEWARE = []
+USE_TZ = True
+DATABASES = {'default': {
+    'ENGINE': 'django.db.backends.postgresql',
+    'NAME': 'postgres', 'USER': 'postgres', 'HOST': '127.0.0.1',
+    'PORT': os.environ['DBPOOL_PORT'],
+    'CONN_MAX_AGE': None,
+}}
+`)
+	testenv.WriteFile(t, dir, "dbsite/urls.py", `from django.db import connection
+from django.http import HttpResponse
+from django.urls import path
+
+def query(request):
+    with connection.cursor() as cur:
+        cur.execute('SELECT count(*) FROM pg_class')
+        return HttpResponse('%d' % cur.fetchone()[0])
+
+urlpatterns = [path('q', query)]
+`)
+	script := testenv.WriteFile(t, dir, "site.wsgi", `import os
+os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'dbsite.settings')
+from django.core.wsgi import get_wsgi_application
+application = get_wsgi_application()
+`)
+	d := startDBTest(t, Config{Script: script, PythonPath: []string{dir}, Processes: 2, Threads: 4, DBMaxConnections: 3})
+	failed, peak := d.load(t, 24, 25, []string{"/q"})
+	if len(failed) > 0 {
+		t.Errorf("%d requests failed, first: %s", len(failed), failed[0])
+	}
+	d.checkBudget(t, 3, peak)
+}
+
+// A connect that finds the budget spent waits DBConnectTimeout, then gets
+// the driver's OperationalError, and the reason is logged; the slot comes
+// back when the connection holding it closes.
+func TestDBBudgetTimeout(t *testing.T) {
+	d := startDBTest(t, Config{Threads: 3, DBMaxConnections: 1, DBConnectTimeout: 300 * time.Millisecond})
+	held := make(chan string, 1)
+	go func() {
+		code, body := tryGet(d.url + "/hold")
+		held <- fmt.Sprint(code, " ", body)
+	}()
+	pollUntil(t, "the held connection", func() bool { return d.h.Stats().DB.Held == 1 })
+	start := time.Now()
+	code, body := get(t, d.url+"/connect")
+	if code != 503 || !strings.Contains(body, "OperationalError") || !strings.Contains(body, "-db-max-connections") {
+		t.Errorf("connect over the budget: %d %q, want 503 with the OperationalError", code, body)
+	}
+	if waited := time.Since(start); waited < 300*time.Millisecond {
+		t.Errorf("connect refused after %v, before DBConnectTimeout", waited)
+	}
+	pollUntil(t, "the log line", func() bool { return strings.Contains(d.logs.String(), "the budget is spent") })
+	if code, _ := get(t, d.url+"/release"); code != 200 {
+		t.Fatalf("release: %d", code)
+	}
+	if got := <-held; got != "200 held" {
+		t.Errorf("hold: %s", got)
+	}
+	pollUntil(t, "the slot back", func() bool { return d.h.Stats().DB.Held == 0 })
+	if code, body := get(t, d.url+"/connect"); code != 200 {
+		t.Errorf("connect with a free slot: %d %q", code, body)
+	}
+	if st := d.h.Stats().DB; st.Denied != 1 || st.Granted != 2 {
+		t.Errorf("stats %+v, want 1 denied, 2 granted", *st)
+	}
+}
+
+// A worker that dies gives back every slot it held.
+func TestDBBudgetWorkerDies(t *testing.T) {
+	d := startDBTest(t, Config{Threads: 2, DBMaxConnections: 1, DBConnectTimeout: 20 * time.Second})
+	var done atomic.Bool
+	go func() {
+		tryGet(d.url + "/hold")
+		done.Store(true)
+	}()
+	pollUntil(t, "the held connection", func() bool { return d.h.Stats().DB.Held == 1 })
+	d.h.mu.Lock()
+	pid := d.h.procs[0].pid
+	d.h.mu.Unlock()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	pollUntil(t, "the slot back", func() bool { return d.h.Stats().DB.Held == 0 })
+	pollUntil(t, "the held request to end", done.Load)
+	// The replacement worker gets the slot at once.
+	pollUntil(t, "a connect on the new worker", func() bool {
+		code, _ := tryGet(d.url + "/connect")
+		return code == 200
+	})
+	if st := d.h.Stats().DB; st.Denied != 0 {
+		t.Errorf("stats %+v, want nothing denied", *st)
+	}
+}

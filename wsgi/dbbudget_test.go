@@ -251,3 +251,36 @@ func TestDBBudgetWorkerDies(t *testing.T) {
 		t.Errorf("stats %+v, want nothing denied", *st)
 	}
 }
+
+// Every slot held by the process whose threads wait: its own idle
+// connections are closed for them (no deadlock, no failure), with one
+// process and a budget of one connection for four threads.
+func TestDBBudgetOneProcessHoldsAll(t *testing.T) {
+	d := startDBTest(t, Config{Processes: 1, Threads: 4, DBMaxConnections: 1})
+	failed, peak := d.load(t, 8, 15, []string{"/env1", "/env2", "/env3"})
+	if len(failed) > 0 {
+		t.Errorf("%d requests failed, first: %s", len(failed), failed[0])
+	}
+	d.checkBudget(t, 1, peak)
+}
+
+// The adapter imports no driver the application does not: it wraps them
+// when the application imports them.
+func TestDBBudgetDriversWrappedLazily(t *testing.T) {
+	py := testenv.Python(t)
+	testenv.PythonModule(t, py, "psycopg2", "python3-psycopg2")
+	script := testenv.WriteFile(t, "", "lazy.wsgi", `import sys
+
+def application(environ, start_response):
+    before = 'psycopg2' in sys.modules
+    import psycopg2
+    wrapped = hasattr(psycopg2.connect, '__wrapped__')
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [('%s %s' % (before, wrapped)).encode()]
+`)
+	h, _ := newTestHandler(t, Config{Script: script, DBMaxConnections: 2})
+	srv := serve(t, h)
+	if code, body := get(t, srv.URL+"/"); code != 200 || body != "False True" {
+		t.Errorf("imported before the application asked, wrapped after: %d %q, want \"False True\"", code, body)
+	}
+}

@@ -129,7 +129,7 @@ type Config struct {
 	// environment or pool opened them: the adapter wraps the DB-API
 	// connect of psycopg2, psycopg (3), MySQLdb and pymysql when the
 	// application imports them, and each new connection takes a slot from
-	// a budget kept here (a [pool.Governor], with its fairness rules:
+	// a budget kept here (a [github.com/gowsgi/gowsgi/pool.Governor], with its fairness rules:
 	// each worker process is one of its pools) until it is closed or its
 	// worker dies. While a connect waits, idle connections elsewhere are
 	// closed, oldest first (see the package documentation, "Database

@@ -18,6 +18,8 @@ import psycopg2
 
 DSN = os.environ['DBPOOL_DSN']
 SIZE = int(os.environ.get('DBPOOL_SIZE', '10'))
+POOLABLE = os.environ.get('DBPOOL_POOLABLE', '1') != '0'
+WORK = int(os.environ.get('DBPOOL_WORK_MS', '0')) / 1000.0
 
 
 class Pool:
@@ -83,6 +85,9 @@ class Pool:
         except Exception:
             cnx.close()
             cnx = None
+        if cnx is not None and not POOLABLE:
+            cnx.close()
+            cnx = None
         with self._available:
             if cnx is not None:
                 self._pool.append(cnx)
@@ -132,6 +137,8 @@ def application(environ, start_response):
                 cur = cnx.cursor()
                 cur.execute('SELECT count(*) FROM pg_class')
                 body = ('%s %d' % (key, cur.fetchone()[0])).encode()
+                if WORK:
+                    time.sleep(WORK)
             finally:
                 POOL.put(key)
             POOL.shutdown()

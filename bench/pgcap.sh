@@ -71,7 +71,13 @@ if [[ -n $TRAC ]]; then
 		"$PY3" -c 'import trac' 2>/dev/null || die "TRAC=installed: $PY3 cannot import trac"
 	else
 		[[ -f $TRAC/trac/db/pool.py ]] || die "$TRAC is not a Trac source tree (no trac/db/pool.py)"
-		tracpath=$(cd "$TRAC" && pwd)
+		# A copy with its egg-info: Trac finds its own components (the
+		# database backends) through entry points.
+		ensure_debs python3-setuptools
+		cp -a "$TRAC" "$WORK/trac-src"
+		tracpath=$WORK/trac-src
+		(cd "$tracpath" && "$PY3" setup.py -q egg_info >"$WORK/egg_info.log" 2>&1) ||
+			die "python3 setup.py egg_info in the copy of $TRAC failed: $(tail -n 5 "$WORK/egg_info.log")"
 	fi
 	KIND="Trac $(PYTHONPATH=$tracpath "$PY3" -c 'import trac; print(trac.__version__)')"
 	mkdir -p "$APP/envs"

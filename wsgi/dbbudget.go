@@ -3,7 +3,9 @@ package wsgi
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"slices"
 	"strconv"
@@ -29,6 +31,10 @@ const dbShedPoll = 10 * time.Millisecond
 // dbQueryTimeout bounds how long a worker may take to answer a question
 // about its idle connections; one that does not answer is skipped.
 const dbQueryTimeout = time.Second
+
+// dbWriteTimeout bounds a write to the control socket: a worker that reads
+// nothing for that long while frames pile up is killed.
+const dbWriteTimeout = 10 * time.Second
 
 // dbBudget is a handler's database connection budget.
 type dbBudget struct {
@@ -101,20 +107,30 @@ func (b *dbBudget) attach(p *process, uc *net.UnixConn) {
 }
 
 // readLoop serves the control socket until the process is gone, then gives
-// back its slots.
+// back its slots. The slots go back only once the process has exited (and
+// the kernel closed its connections): a control socket that breaks while
+// the process lives (a write that timed out, a protocol error) kills it
+// first.
 func (c *dbCtl) readLoop(p *process) {
-	defer c.close()
 	fr := newFrameReader(c.uc, nil)
 	fr.check = checkCtlFrame
 	defer fr.closeFDs()
 	for {
 		f, err := fr.next()
-		if err != nil {
-			return
+		if err == nil {
+			if err = c.handle(f); err != nil {
+				c.b.h.log.Error("wsgi: database connection budget: "+errString(err), "pid", c.pid)
+				p.kill("protocol")
+			}
 		}
-		if err := c.handle(f); err != nil {
-			c.b.h.log.Error("wsgi: database connection budget: "+errString(err), "pid", c.pid)
-			p.kill("protocol")
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				p.kill("protocol")
+			}
+			c.uc.Close()
+			c.cancel()
+			<-p.exited
+			c.close()
 			return
 		}
 	}
@@ -179,7 +195,7 @@ func (c *dbCtl) acquire(id uint32) {
 		c.slots.Release()
 		return
 	}
-	if dead {
+	if dead || err != nil && c.ctx.Err() != nil { // the process is gone
 		return
 	}
 	if err == nil {
@@ -204,7 +220,7 @@ func (c *dbCtl) acquire(id uint32) {
 func (c *dbCtl) write(typ byte, id uint32, p []byte) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.uc.SetWriteDeadline(time.Now().Add(dbQueryTimeout))
+	c.uc.SetWriteDeadline(time.Now().Add(dbWriteTimeout))
 	if _, err := c.uc.Write(appendFrame(nil, typ, id, p)); err != nil {
 		c.uc.Close()
 	}

@@ -1,6 +1,7 @@
 package wsgi
 
 import (
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	_ "github.com/lib/pq"
 
 	"github.com/gowsgi/gowsgi/internal/testenv"
 )
@@ -22,6 +25,8 @@ type dbTest struct {
 	url  string
 	// before counts the sessions authorized before the handler started.
 	before int
+	// mon is the test's own connection, to read pg_stat_activity.
+	mon *sql.DB
 }
 
 func startDBTest(t *testing.T, cfg Config) *dbTest {
@@ -40,11 +45,23 @@ func startDBTest(t *testing.T, cfg Config) *dbTest {
 	cfg.Env = append(cfg.Env,
 		fmt.Sprintf("DBPOOL_DSN=host=127.0.0.1 port=%d user=postgres dbname=postgres", pg.Port),
 		fmt.Sprintf("DBPOOL_PORT=%d", pg.Port))
-	// The server's own start-up connections are not the workers'.
+	mon, err := sql.Open("postgres", pg.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mon.Close() })
+	mon.SetMaxOpenConns(1)
+	mon.SetMaxIdleConns(1)
+	mon.SetConnMaxIdleTime(0)
+	if err := mon.Ping(); err != nil {
+		t.Fatal(err)
+	}
+	// The server's own start-up connections and the monitor's are not the
+	// workers'.
 	before := strings.Count(pg.Log(), "connection authorized:")
 	h, logs := newTestHandler(t, cfg)
 	srv := serve(t, h)
-	return &dbTest{pg: pg, h: h, logs: logs, url: srv.URL, before: before}
+	return &dbTest{pg: pg, h: h, logs: logs, url: srv.URL, before: before, mon: mon}
 }
 
 // backendsStarted counts the sessions PostgreSQL authorized: every
@@ -66,22 +83,30 @@ func pollUntil(t *testing.T, what string, cond func() bool) {
 }
 
 // load runs clients concurrent clients of n requests each over paths and
-// samples the connections the workers hold to PostgreSQL meanwhile (the
-// kernel's list of established connections to its port, in one pass): it
-// returns the responses that were not 200 and the peak sampled.
-func (d *dbTest) load(t *testing.T, clients, n int, paths []string) (failed []string, peak int) {
+// samples the connections meanwhile, as the workers hold them (the
+// kernel's list of established connections to PostgreSQL's port, in one
+// pass, less the test's own) and as PostgreSQL counts them (its client
+// backends in pg_stat_activity, less the test's own): it returns the
+// responses that were not 200 and the peaks of both.
+func (d *dbTest) load(t *testing.T, clients, n int, paths []string) (failed []string, peak, serverPeak int) {
 	t.Helper()
 	stop := make(chan struct{})
-	peakc := make(chan int)
+	peaks := make(chan [2]int)
 	go func() {
-		top := 0
+		top, stop2 := 0, 0
 		for {
 			if open, err := testenv.EstablishedTo(d.pg.Port); err == nil {
-				top = max(top, len(open))
+				if own, err := testenv.ClientPorts(d.pg.Port); err == nil {
+					top = max(top, len(open)-len(own))
+				}
+			}
+			var backends int
+			if err := d.mon.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`).Scan(&backends); err == nil {
+				stop2 = max(stop2, backends)
 			}
 			select {
 			case <-stop:
-				peakc <- top
+				peaks <- [2]int{top, stop2}
 				return
 			case <-time.After(200 * time.Microsecond):
 			}
@@ -106,26 +131,28 @@ func (d *dbTest) load(t *testing.T, clients, n int, paths []string) (failed []st
 	}
 	wg.Wait()
 	close(stop)
-	return failed, <-peakc
+	p := <-peaks
+	return failed, p[0], p[1]
 }
 
-// checkBudget asserts the budget held: at most max slots at once, and
-// every backend PostgreSQL started had a slot.
-func (d *dbTest) checkBudget(t *testing.T, max int, peak int) {
+// checkBudget asserts the budget held: at most max slots at once, as many
+// connections seen by the kernel and by PostgreSQL, and every backend
+// PostgreSQL started had a slot.
+func (d *dbTest) checkBudget(t *testing.T, max, peak, serverPeak int) {
 	t.Helper()
 	st := d.h.Stats().DB
 	if st == nil {
 		t.Fatal("Stats().DB is nil with DBMaxConnections")
 	}
-	if st.Peak > int64(max) || peak > max {
-		t.Errorf("connections over the budget of %d: %d slots held at once, %d connections seen", max, st.Peak, peak)
+	if st.Peak > int64(max) || peak > max || serverPeak > max {
+		t.Errorf("connections over the budget of %d: %d slots held at once, %d connections seen, %d backends in pg_stat_activity", max, st.Peak, peak, serverPeak)
 	}
 	// Every backend PostgreSQL authorized was opened with a slot: the
 	// log is written before the connect returns, so it is complete now.
 	if got := d.backendsStarted(); int64(got) != st.Granted {
 		t.Errorf("PostgreSQL started %d backends, the budget granted %d slots", got, st.Granted)
 	}
-	t.Logf("budget: %+v; peak connections sampled %d", *st, peak)
+	t.Logf("budget: %+v; peak connections sampled %d, backends %d", *st, peak, serverPeak)
 }
 
 // A pool like Trac's, 2 processes × 4 threads over three environments with
@@ -133,11 +160,11 @@ func (d *dbTest) checkBudget(t *testing.T, max int, peak int) {
 // although 8 threads want connections (idle ones move between processes).
 func TestDBBudgetTracLikePool(t *testing.T) {
 	d := startDBTest(t, Config{Processes: 2, Threads: 4, DBMaxConnections: 3})
-	failed, peak := d.load(t, 24, 25, []string{"/env1", "/env2", "/env3"})
+	failed, peak, serverPeak := d.load(t, 24, 25, []string{"/env1", "/env2", "/env3"})
 	if len(failed) > 0 {
 		t.Errorf("%d requests failed, first: %s", len(failed), failed[0])
 	}
-	d.checkBudget(t, 3, peak)
+	d.checkBudget(t, 3, peak, serverPeak)
 	if st := d.h.Stats().DB; st.Shed == 0 {
 		t.Errorf("no idle connection was closed for a waiting connect: %+v", *st)
 	}
@@ -183,11 +210,11 @@ from django.core.wsgi import get_wsgi_application
 application = get_wsgi_application()
 `)
 	d := startDBTest(t, Config{Script: script, PythonPath: []string{dir}, Processes: 2, Threads: 4, DBMaxConnections: 3})
-	failed, peak := d.load(t, 24, 25, []string{"/q"})
+	failed, peak, serverPeak := d.load(t, 24, 25, []string{"/q"})
 	if len(failed) > 0 {
 		t.Errorf("%d requests failed, first: %s", len(failed), failed[0])
 	}
-	d.checkBudget(t, 3, peak)
+	d.checkBudget(t, 3, peak, serverPeak)
 }
 
 // A connect that finds the budget spent waits DBConnectTimeout, then gets
@@ -257,11 +284,11 @@ func TestDBBudgetWorkerDies(t *testing.T) {
 // process and a budget of one connection for four threads.
 func TestDBBudgetOneProcessHoldsAll(t *testing.T) {
 	d := startDBTest(t, Config{Processes: 1, Threads: 4, DBMaxConnections: 1})
-	failed, peak := d.load(t, 8, 15, []string{"/env1", "/env2", "/env3"})
+	failed, peak, serverPeak := d.load(t, 8, 15, []string{"/env1", "/env2", "/env3"})
 	if len(failed) > 0 {
 		t.Errorf("%d requests failed, first: %s", len(failed), failed[0])
 	}
-	d.checkBudget(t, 1, peak)
+	d.checkBudget(t, 1, peak, serverPeak)
 }
 
 // The adapter imports no driver the application does not: it wraps them

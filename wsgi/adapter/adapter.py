@@ -717,13 +717,50 @@ class Slot:
 
 def _budgeted_close(base_close):
     def close(self, *args, **kwargs):
+        slot = self.__dict__.get('_gowsgi_slot')
+        fd = _dup_socket(self) if slot is not None else -1
         try:
             return base_close(self, *args, **kwargs)
         finally:
-            slot = self.__dict__.get('_gowsgi_slot')
+            if fd >= 0:
+                _await_server_close(fd)
             if slot is not None:
                 slot.release()
     return close
+
+
+def _dup_socket(cnx):
+    """A duplicate of the connection's socket descriptor, or -1."""
+    try:
+        fd = cnx.fileno()
+        return os.dup(fd) if isinstance(fd, int) and fd >= 0 else -1
+    except Exception:
+        return -1
+
+
+def _await_server_close(fd, timeout=2.0):
+    """Wait until the server closed the connection whose socket fd
+    duplicates (the driver sent its goodbye and closed its own descriptor),
+    then close fd. PostgreSQL closes a backend's socket once the backend
+    has left pg_stat_activity: the slot goes back when the server no longer
+    counts the connection, not just the client."""
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not poller.poll(left * 1000):
+                return
+            try:
+                if not os.read(fd, 65536):
+                    return
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                return
+    finally:
+        os.close(fd)
 
 
 def _budgeted_del(self):
@@ -872,9 +909,15 @@ class Budget:
         owner, connection), oldest first."""
         out = []
         for pool in self.all_pools():
-            with pool._available:
+            # Never wait long for a pool's lock on this thread, which must
+            # keep answering: a pool busy for long is looked at next time.
+            if not pool._available.acquire(timeout=0.05):
+                continue
+            try:
                 for cnx, since in zip(pool._pool, pool._pool_time):
                     out.append((since, 0, pool, cnx))
+            finally:
+                pool._available.release()
         for c in self.conns:
             for w in c.db_idle:
                 out.append((c.db_idle_since, 1, c, w))
@@ -928,7 +971,9 @@ class Budget:
         """Close cnx (None: the oldest) of pool's idle list, unless a thread
         took it meanwhile: take it out of the lists under the pool's lock,
         close it outside, and wake a thread waiting for room in the pool."""
-        with pool._available:
+        if not pool._available.acquire(timeout=0.05):
+            return False
+        try:
             if not pool._pool:
                 return False
             if cnx is None:
@@ -943,6 +988,8 @@ class Budget:
             del pool._pool_key[i]
             del pool._pool_time[i]
             pool._available.notify()
+        finally:
+            pool._available.release()
         try:
             cnx.close()
         except Exception:

@@ -2,7 +2,8 @@
 // browser-like clients, each a closed loop over the -paths in turn (from a
 // position of its own) with one keep-alive connection, against one server
 // for -duration, while PostgreSQL's backends for the -databases are
-// counted in pg_stat_activity every -sample. It prints the latency
+// counted in pg_stat_activity every -sample (client backends only, not
+// autovacuum workers). It prints the latency
 // percentiles, the errors (any status but 200, or a failed request), the
 // peak number of backends, the number -after the load stopped, and how
 // many backends PostgreSQL started meanwhile (its "connection authorized"
@@ -92,7 +93,7 @@ func run() error {
 	mon.SetMaxOpenConns(1)
 	count := func() (int, error) {
 		var n int
-		err := mon.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE datname = ANY($1) AND pid <> pg_backend_pid()`, pq.Array(dbs)).Scan(&n)
+		err := mon.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE datname = ANY($1) AND backend_type = 'client backend' AND pid <> pg_backend_pid()`, pq.Array(dbs)).Scan(&n)
 		return n, err
 	}
 	if _, err := count(); err != nil {

@@ -311,3 +311,45 @@ def application(environ, start_response):
 		t.Errorf("imported before the application asked, wrapped after: %d %q, want \"False True\"", code, body)
 	}
 }
+
+// psycopg 3: connections made by psycopg.connect and by
+// Connection.connect take a slot, and give it back when closed by a with
+// block or garbage-collected unclosed.
+func TestDBBudgetPsycopg3(t *testing.T) {
+	py := testenv.Python(t)
+	testenv.PythonModule(t, py, "psycopg", "python3-psycopg")
+	script := testenv.WriteFile(t, "", "pg3.wsgi", `import gc, os
+import psycopg
+
+DSN = os.environ['DBPOOL_DSN']
+
+def application(environ, start_response):
+    path = environ['PATH_INFO']
+    if path == '/with':
+        with psycopg.connect(DSN) as c:
+            c.execute('SELECT 1')
+    elif path == '/drop':
+        c = psycopg.connect(DSN)
+        c.execute('SELECT 1')
+        del c
+        gc.collect()
+    elif path == '/class':
+        c = psycopg.Connection.connect(DSN)
+        c.close()
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [b'ok']
+`)
+	d := startDBTest(t, Config{Script: script, DBMaxConnections: 1, DBConnectTimeout: 2 * time.Second})
+	for _, p := range []string{"/with", "/drop", "/class", "/with"} {
+		if code, body := get(t, d.url+p); code != 200 {
+			t.Fatalf("%s: %d %q (a slot not given back makes the next connect time out)", p, code, body)
+		}
+	}
+	pollUntil(t, "every slot back", func() bool { return d.h.Stats().DB.Held == 0 })
+	if st := d.h.Stats().DB; st.Granted != 4 || st.Denied != 0 {
+		t.Errorf("stats %+v, want 4 granted, none denied", *st)
+	}
+	if got := d.backendsStarted(); got != 4 {
+		t.Errorf("PostgreSQL started %d backends, want 4", got)
+	}
+}

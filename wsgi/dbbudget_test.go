@@ -353,3 +353,35 @@ def application(environ, start_response):
 		t.Errorf("PostgreSQL started %d backends, want 4", got)
 	}
 }
+
+// pymysql (no MySQL server here): a connect takes a slot and a connect
+// that fails gives it back, so that the next one gets it.
+func TestDBBudgetPymysqlFailedConnect(t *testing.T) {
+	py := testenv.Python(t)
+	testenv.PythonModule(t, py, "pymysql", "python3-pymysql")
+	closed := testenv.FreePort(t) // nothing listens there
+	script := testenv.WriteFile(t, "", "my.wsgi", `import os
+import pymysql
+
+def application(environ, start_response):
+    try:
+        pymysql.connect(host='127.0.0.1', port=int(os.environ['CLOSED_PORT']), connect_timeout=2)
+        body = b'connected'
+    except pymysql.OperationalError as e:
+        body = ('OperationalError %s' % e.args[0]).encode()
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [body]
+`)
+	h, _ := newTestHandler(t, Config{Script: script, DBMaxConnections: 1, DBConnectTimeout: 2 * time.Second,
+		Env: []string{fmt.Sprintf("CLOSED_PORT=%d", closed)}})
+	srv := serve(t, h)
+	for range 2 {
+		// 2003: "Can't connect", the driver's own error, not the budget's.
+		if code, body := get(t, srv.URL+"/"); code != 200 || body != "OperationalError 2003" {
+			t.Fatalf("connect to a closed port: %d %q, want the driver's error 2003", code, body)
+		}
+	}
+	if st := h.Stats().DB; st.Granted != 2 || st.Held != 0 || st.Denied != 0 {
+		t.Errorf("stats %+v, want 2 granted, none held or denied", *st)
+	}
+}

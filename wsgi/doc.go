@@ -156,8 +156,10 @@
 // process is one pool (its fairness rules apply: one waiting connect per
 // process at a time in one FIFO queue), over a control socket of the
 // worker's own. The slot returns when the connection is closed or garbage
-// collected (after the driver closed it), and every slot of a worker that
-// dies returns at once. A connect that finds the budget spent waits up to
+// collected, once the server has closed its end too (PostgreSQL does after
+// the backend left pg_stat_activity: so the server never counts more
+// backends than the budget; a close waits for it, a few milliseconds, at
+// most 2 s), and every slot of a worker that dies returns once it exited. A connect that finds the budget spent waits up to
 // Config.DBConnectTimeout (-db-connect-timeout, default 10 s) and then
 // raises the driver's OperationalError; the log says the budget was the
 // reason. [Handler.Stats] reports the slots held, their peak, the

@@ -70,7 +70,7 @@ class Conn:
         # With a database budget: held while a request runs, so that the
         # budget's thread closes this thread's idle connections only
         # between requests (see Budget).
-        self.busy = threading.Lock() if worker.budget is not None else None
+        self.busy = threading.Lock() if getattr(worker, 'budget', None) is not None else None
         self.db_idle = ()        # Django connections left open by the last request
         self.db_idle_since = 0.0
         self.poller = select.poll()

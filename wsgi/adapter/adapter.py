@@ -233,24 +233,26 @@ class Conn:
     def check_in(self):
         """The request ended: its thread's open Django connections become
         idle, or are closed at once when connections are owed."""
-        idle = django_open_connections()
-        budget = self.w.budget
-        if idle and budget.owed > 0 and budget.pay():
-            closed = False
-            for w in idle:
-                try:
-                    w.close()
-                    closed = True
-                except Exception:
-                    pass
-            if closed:
-                idle = django_open_connections()
-            else:
-                with budget.lock:
-                    budget.owed += 1
-        self.db_idle = idle
-        self.db_idle_since = time.time()
-        self.busy.release()
+        try:
+            idle = django_open_connections()
+            budget = self.w.budget
+            if idle and budget.owed > 0 and budget.pay():
+                closed = False
+                for w in idle:
+                    try:
+                        w.close()
+                        closed = True
+                    except Exception:
+                        pass
+                if closed:
+                    idle = django_open_connections()
+                else:
+                    with budget.lock:
+                        budget.owed += 1
+            self.db_idle = idle
+            self.db_idle_since = time.time()
+        finally:
+            self.busy.release()
 
     def run(self):
         while True:
@@ -997,6 +999,8 @@ class Budget:
         return True
 
     def shed(self, n):
+        if n <= 0:
+            return
         for since, kind, owner, cnx in self.idle():
             if n <= 0:
                 return

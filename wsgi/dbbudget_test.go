@@ -84,8 +84,8 @@ func pollUntil(t *testing.T, what string, cond func() bool) {
 
 // load runs clients concurrent clients of n requests each over paths and
 // samples the connections meanwhile, as the workers hold them (the
-// kernel's list of established connections to PostgreSQL's port, in one
-// pass, less the test's own) and as PostgreSQL counts them (its client
+// kernel's list of established connections to PostgreSQL's port, less the
+// test's own) and as PostgreSQL counts them (its client
 // backends in pg_stat_activity, less the test's own): it returns the
 // responses that were not 200 and the peaks of both.
 func (d *dbTest) load(t *testing.T, clients, n int, paths []string) (failed []string, peak, serverPeak int) {
@@ -144,8 +144,13 @@ func (d *dbTest) checkBudget(t *testing.T, max, peak, serverPeak int) {
 	if st == nil {
 		t.Fatal("Stats().DB is nil with DBMaxConnections")
 	}
-	if st.Peak > int64(max) || peak > max || serverPeak > max {
-		t.Errorf("connections over the budget of %d: %d slots held at once, %d connections seen, %d backends in pg_stat_activity", max, st.Peak, peak, serverPeak)
+	// pg_stat_activity is a snapshot taken in microseconds, and a slot
+	// returns only after its backend left it (see the adapter): a sample
+	// over the cap is a connection over the cap. The kernel's list is read
+	// in 4 KiB pieces, between which a connection may close and its slot
+	// serve a new one: it is only logged.
+	if st.Peak > int64(max) || serverPeak > max {
+		t.Errorf("connections over the budget of %d: %d slots held at once, %d backends in pg_stat_activity", max, st.Peak, serverPeak)
 	}
 	// Every backend PostgreSQL authorized was opened with a slot: the
 	// log is written before the connect returns, so it is complete now.

@@ -34,10 +34,11 @@ func ClientPorts(remotePort int) (map[int]bool, error) {
 
 // EstablishedTo returns the local ports of every established TCP
 // connection to port remotePort in this network namespace, whichever
-// process holds it, read from /proc in one pass per table: the
-// connections that child processes (Python workers) hold to a server the
-// test started. The same lag as for [ClientPorts] applies to the server's
-// view.
+// process holds it, read from /proc: the connections that child processes
+// (Python workers) hold to a server the test started. The same lag as for
+// [ClientPorts] applies to the server's view. The kernel lists the table a
+// page at a time: a connection that closed while the list was read and
+// one that opened meanwhile may both be in it.
 func EstablishedTo(remotePort int) (map[int]bool, error) {
 	return established(remotePort, nil)
 }
@@ -54,10 +55,7 @@ func established(remotePort int, inodes map[string]bool) (map[int]bool, error) {
 			}
 			return nil, fmt.Errorf("testenv: %w", err)
 		}
-		// One large read: the kernel lists the table in one pass, instead
-		// of one pass per 4 KiB read, between which a connection that
-		// closed and one that opened could both be counted.
-		sc := bufio.NewScanner(bufio.NewReaderSize(f, 4<<20))
+		sc := bufio.NewScanner(f)
 		sc.Scan() // the header
 		for sc.Scan() {
 			// sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode ...

@@ -139,6 +139,12 @@ type Config struct {
 	// DBMaxConnections; it then raises the driver's OperationalError and
 	// the reason is logged. 0 means 10 seconds.
 	DBConnectTimeout time.Duration
+	// DBBudget, when not nil, is a budget shared with other handlers (the
+	// mounts of one server), made with [NewDBBudget]: the workers of all
+	// of them hold at most its connections together. DBMaxConnections and
+	// DBConnectTimeout must then be zero. nil means a budget of this
+	// handler's own when DBMaxConnections is positive.
+	DBBudget *DBBudget
 	// GracefulTimeout bounds how long a retiring worker process (reload,
 	// recycling, [Handler.Close]) may finish its in-flight requests before
 	// it is killed. 0 means 30 seconds.

@@ -2,6 +2,7 @@ package wsgi
 
 import (
 	"context"
+	"log/slog"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gowsgi/gowsgi/internal/reqctx"
 	"github.com/gowsgi/gowsgi/pool"
 )
 
@@ -36,10 +38,15 @@ const dbQueryTimeout = time.Second
 // nothing for that long while frames pile up is killed.
 const dbWriteTimeout = 10 * time.Second
 
-// dbBudget is a handler's database connection budget.
-type dbBudget struct {
-	h        *Handler
+// DBBudget is a budget of database connections for the worker processes
+// of one or more [Handler]s (see [Config.DBMaxConnections] and
+// [Config.DBBudget]): several handlers given the same DBBudget share one
+// cap, as the mounts of one server do. It is safe for concurrent use.
+type DBBudget struct {
 	g        *pool.Governor
+	max      int
+	timeout  time.Duration
+	log      *slog.Logger
 	shedding atomic.Bool
 
 	mu   sync.Mutex
@@ -52,17 +59,36 @@ type dbBudget struct {
 	shed    atomic.Int64
 }
 
-func newDBBudget(h *Handler) (*dbBudget, error) {
-	g, err := pool.NewGovernor(pool.Config{MaxOpen: h.cfg.DBMaxConnections, Logger: h.log})
-	if err != nil {
-		return nil, fmt.Errorf("wsgi: DBMaxConnections: %w", err)
+// NewDBBudget returns a budget of maxConnections database connections for
+// the workers of the handlers it is given to ([Config.DBBudget]), whose
+// connects wait at most connectTimeout for a slot (0 means 10 seconds).
+// logger receives the refused connects; nil means slog.Default(). It
+// returns an error when maxConnections is not positive or connectTimeout
+// is negative.
+func NewDBBudget(maxConnections int, connectTimeout time.Duration, logger *slog.Logger) (*DBBudget, error) {
+	if maxConnections <= 0 {
+		return nil, fmt.Errorf("wsgi: database connection budget %d is not positive", maxConnections)
 	}
-	return &dbBudget{h: h, g: g, ctls: map[*dbCtl]struct{}{}}, nil
+	if connectTimeout < 0 {
+		return nil, fmt.Errorf("wsgi: database connect timeout %v is negative", connectTimeout)
+	}
+	if connectTimeout == 0 {
+		connectTimeout = 10 * time.Second
+	}
+	log := reqctx.Logger(logger)
+	g, err := pool.NewGovernor(pool.Config{MaxOpen: maxConnections, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("wsgi: database connection budget: %w", err)
+	}
+	return &DBBudget{g: g, max: maxConnections, timeout: connectTimeout, log: log, ctls: map[*dbCtl]struct{}{}}, nil
 }
+
+// Stats returns the budget's figures, summed over its handlers.
+func (b *DBBudget) Stats() DBStats { return *b.stats() }
 
 // dbCtl is one worker process's control socket and the slots it holds.
 type dbCtl struct {
-	b      *dbBudget
+	b      *DBBudget
 	pid    int
 	uc     *net.UnixConn
 	slots  *pool.Slots
@@ -80,14 +106,14 @@ type dbCtl struct {
 }
 
 // attach starts serving p's control socket uc.
-func (b *dbBudget) attach(p *process, uc *net.UnixConn) {
+func (b *DBBudget) attach(p *process, uc *net.UnixConn) {
 	c := &dbCtl{b: b, pid: p.pid, uc: uc, held: map[uint32]bool{}, asking: map[uint32]bool{}, queries: map[uint32]chan []time.Duration{}}
 	slots, err := b.g.Slots("pid "+strconv.Itoa(p.pid), b.kick)
 	if err != nil { // a pid reused while its predecessor's pool lives on
 		slots, err = b.g.Slots(fmt.Sprintf("pid %d %p", p.pid, c), b.kick)
 	}
 	if err != nil {
-		b.h.log.Error("wsgi: database connection budget", "pid", p.pid, "err", err)
+		b.log.Error("wsgi: database connection budget", "pid", p.pid, "err", err)
 		p.kill("protocol")
 		uc.Close()
 		return
@@ -119,7 +145,7 @@ func (c *dbCtl) readLoop(p *process) {
 		f, err := fr.next()
 		if err == nil {
 			if err = c.handle(f); err != nil {
-				c.b.h.log.Error("wsgi: database connection budget: "+errString(err), "pid", c.pid)
+				c.b.log.Error("wsgi: database connection budget: "+errString(err), "pid", c.pid)
 				p.kill("protocol")
 			}
 		}
@@ -181,7 +207,7 @@ func (c *dbCtl) handle(f frame) error {
 func (c *dbCtl) acquire(id uint32) {
 	b := c.b
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(c.ctx, b.h.cfg.DBConnectTimeout)
+	ctx, cancel := context.WithTimeout(c.ctx, b.timeout)
 	err := c.slots.Acquire(ctx)
 	cancel()
 	c.mu.Lock()
@@ -208,10 +234,10 @@ func (c *dbCtl) acquire(id uint32) {
 	}
 	b.denied.Add(1)
 	waited := time.Since(start).Round(time.Millisecond)
-	b.h.log.Warn("wsgi: database connection refused: the budget is spent (-db-max-connections)",
-		"pid", c.pid, "db_max_connections", b.h.cfg.DBMaxConnections, "waited", waited, "err", err)
+	b.log.Warn("wsgi: database connection refused: the budget is spent (-db-max-connections)",
+		"pid", c.pid, "db_max_connections", b.max, "waited", waited, "err", err)
 	msg := fmt.Sprintf("gowsgi: no database connection slot free within %v: all %d of the budget (-db-max-connections) are in use",
-		waited, b.h.cfg.DBMaxConnections)
+		waited, b.max)
 	c.write(frameDBDeny, id, []byte(msg))
 }
 
@@ -292,25 +318,20 @@ func (c *dbCtl) heldNow() int {
 
 // kick starts the loop that closes idle connections for waiting connects,
 // unless it runs already. It is the governor's onWait hook.
-func (b *dbBudget) kick() {
+func (b *DBBudget) kick() {
 	if b.shedding.CompareAndSwap(false, true) {
 		go b.shedLoop()
 	}
 }
 
-func (b *dbBudget) waiting() int { return b.g.Stats().Total.Waiting }
+func (b *DBBudget) waiting() int { return b.g.Stats().Total.Waiting }
 
 // shedLoop closes idle connections while connects wait, then exits.
-func (b *dbBudget) shedLoop() {
+func (b *DBBudget) shedLoop() {
 	for {
 		for b.waiting() > 0 {
 			b.shedOnce()
-			select {
-			case <-time.After(dbShedPoll):
-			case <-b.h.done:
-				b.shedding.Store(false)
-				return
-			}
+			time.Sleep(dbShedPoll)
 		}
 		// Nothing is owed any more.
 		b.each(func(c *dbCtl) { c.ask(true, 0, 0) })
@@ -325,7 +346,7 @@ func (b *dbBudget) shedLoop() {
 
 // each runs f for every process's control socket, concurrently, and
 // waits for them.
-func (b *dbBudget) each(f func(c *dbCtl)) {
+func (b *DBBudget) each(f func(c *dbCtl)) {
 	b.mu.Lock()
 	ctls := make([]*dbCtl, 0, len(b.ctls))
 	for c := range b.ctls {
@@ -347,7 +368,7 @@ func (b *dbBudget) each(f func(c *dbCtl)) {
 // one back), until the next round says otherwise. A worker answers a
 // shed once the connections are closed and their slots released (the
 // releases come first on its socket).
-func (b *dbBudget) shedOnce() {
+func (b *DBBudget) shedOnce() {
 	type idle struct {
 		c   *dbCtl
 		age time.Duration
@@ -414,7 +435,7 @@ func (b *dbBudget) shedOnce() {
 
 // DBStats describes the database connection budget of a [Handler].
 type DBStats struct {
-	// MaxConnections is [Config.DBMaxConnections].
+	// MaxConnections is the budget's size ([Config.DBMaxConnections]).
 	MaxConnections int `json:"max_connections"`
 	// Held is the number of slots the workers hold now (connections open
 	// or being opened); Peak the most held at once.
@@ -432,9 +453,9 @@ type DBStats struct {
 	Shed    int64 `json:"shed"`
 }
 
-func (b *dbBudget) stats() *DBStats {
+func (b *DBBudget) stats() *DBStats {
 	return &DBStats{
-		MaxConnections: b.h.cfg.DBMaxConnections,
+		MaxConnections: b.max,
 		Held:           b.held.Load(),
 		Peak:           b.peak.Load(),
 		Waiting:        b.waiting(),

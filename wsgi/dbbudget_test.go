@@ -390,3 +390,38 @@ def application(environ, start_response):
 		t.Errorf("stats %+v, want 2 granted, none held or denied", *st)
 	}
 }
+
+// Two handlers given one DBBudget share its cap: a connection held by the
+// workers of one leaves none for the other's, until it closes.
+func TestDBBudgetShared(t *testing.T) {
+	b, err := NewDBBudget(1, 300*time.Millisecond, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := startDBTest(t, Config{Threads: 2, DBBudget: b})
+	other, _ := newTestHandler(t, Config{Script: d.h.cfg.Script, Env: d.h.cfg.Env, DBBudget: b})
+	otherURL := serve(t, other).URL
+	held := make(chan int, 1)
+	go func() {
+		code, _ := tryGet(d.url + "/hold")
+		held <- code
+	}()
+	pollUntil(t, "the held connection", func() bool { return b.Stats().Held == 1 })
+	if code, body := get(t, otherURL+"/connect"); code != 503 || !strings.Contains(body, "OperationalError") {
+		t.Errorf("the other handler's connect with the shared budget spent: %d %q, want 503", code, body)
+	}
+	get(t, d.url+"/release")
+	if code := <-held; code != 200 {
+		t.Errorf("hold: %d", code)
+	}
+	pollUntil(t, "the slot back", func() bool { return b.Stats().Held == 0 })
+	if code, body := get(t, otherURL+"/connect"); code != 200 {
+		t.Errorf("the other handler's connect with the slot free: %d %q", code, body)
+	}
+	if _, err := New(Config{Script: d.h.cfg.Script, DBBudget: b, DBMaxConnections: 2}); err == nil {
+		t.Error("New took both a DBBudget and DBMaxConnections")
+	}
+	if st := other.Stats().DB; st == nil || *st != b.Stats() {
+		t.Errorf("a handler's Stats().DB %+v is not its shared budget's %+v", st, b.Stats())
+	}
+}

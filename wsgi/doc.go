@@ -149,7 +149,8 @@
 // 10, per process and shared by all its environments; Django:
 // CONN_MAX_AGE, one connection per thread). Config.DBMaxConnections
 // (-db-max-connections) caps those that all the workers of a handler hold
-// together. The adapter then wraps the DB-API connect of psycopg2,
+// together; handlers given one [DBBudget] ([NewDBBudget], Config.DBBudget),
+// such as the mounts of one server, share one cap. The adapter then wraps the DB-API connect of psycopg2,
 // psycopg (3), MySQLdb and pymysql when the application imports them (it
 // imports none itself); each new connection first takes a slot from a
 // budget kept in the Go process, a [github.com/gowsgi/gowsgi/pool.Governor] of which each worker

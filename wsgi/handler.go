@@ -79,7 +79,7 @@ type Handler struct {
 	adapter adapterFile
 	// db is the database connection budget, nil without
 	// DBMaxConnections.
-	db *dbBudget
+	db *DBBudget
 }
 
 // New validates cfg, starts the worker processes and waits until each one
@@ -103,6 +103,9 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if cfg.DBMaxConnections < 0 {
 		return nil, fmt.Errorf("wsgi: DBMaxConnections %d is negative", cfg.DBMaxConnections)
+	}
+	if cfg.DBBudget != nil && (cfg.DBMaxConnections != 0 || cfg.DBConnectTimeout != 0) {
+		return nil, errors.New("wsgi: Config.DBBudget with DBMaxConnections or DBConnectTimeout: the budget has its own")
 	}
 	for _, e := range cfg.Env {
 		if len(e) == 0 || e[0] == '=' || strings.IndexByte(e, '=') < 0 {
@@ -146,9 +149,6 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.GracefulTimeout == 0 {
 		cfg.GracefulTimeout = 30 * time.Second
 	}
-	if cfg.DBConnectTimeout == 0 {
-		cfg.DBConnectTimeout = 10 * time.Second
-	}
 	py, err := exec.LookPath(cfg.Python)
 	if err != nil {
 		return nil, fmt.Errorf("wsgi: python interpreter: %w", err)
@@ -170,8 +170,11 @@ func New(cfg Config) (*Handler, error) {
 		done:           make(chan struct{}),
 		firstRun:       make(chan struct{}),
 	}
-	if cfg.DBMaxConnections > 0 {
-		if h.db, err = newDBBudget(h); err != nil {
+	switch {
+	case cfg.DBBudget != nil:
+		h.db = cfg.DBBudget
+	case cfg.DBMaxConnections > 0:
+		if h.db, err = NewDBBudget(cfg.DBMaxConnections, cfg.DBConnectTimeout, h.log); err != nil {
 			return nil, err
 		}
 	}

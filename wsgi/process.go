@@ -129,8 +129,8 @@ type adapterConfig struct {
 // adapterDB is the adapter's part of the database connection budget.
 type adapterDB struct {
 	FD      int     `json:"fd"`      // the control socket
-	Max     int     `json:"max"`     // DBMaxConnections, for messages
-	Timeout float64 `json:"timeout"` // DBConnectTimeout in seconds
+	Max     int     `json:"max"`     // the budget's size, for messages
+	Timeout float64 `json:"timeout"` // its connect timeout in seconds
 }
 
 // workerConfigEnv names the environment variable that carries the
@@ -209,7 +209,7 @@ func (h *Handler) spawn(slot int) (*process, error) {
 			return fail(fmt.Errorf("wsgi: socket: %w", err))
 		}
 		dbConn = fc.(*net.UnixConn)
-		acfg.DB = &adapterDB{FD: 3 + n, Max: h.cfg.DBMaxConnections, Timeout: h.cfg.DBConnectTimeout.Seconds()}
+		acfg.DB = &adapterDB{FD: 3 + n, Max: h.db.max, Timeout: h.db.timeout.Seconds()}
 	}
 	js, err := json.Marshal(acfg)
 	if err != nil {

@@ -2,11 +2,11 @@ package wsgi
 
 import (
 	"context"
-	"log/slog"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"slices"
 	"strconv"

@@ -39,12 +39,26 @@ type config struct {
 	Log logConfig
 	// Health is what -status-addr's health endpoints need.
 	Health healthConfig
+	// DB is the one budget of database connections shared by the workers
+	// of every mount.
+	DB dbConfig
 	// Limits is how long the server waits for clients and how much of a
 	// request head it reads (Timeout, RequestReadTimeout, LimitRequest*).
 	Limits limitsConfig
 	// Privileges is the user the workers, and the server once its ports
 	// are bound, run as (User, Group).
 	Privileges privilegesConfig
+}
+
+// dbConfig caps the database connections the Python workers hold
+// together (wsgi.NewDBBudget).
+type dbConfig struct {
+	// MaxConnections is the cap over every mount's workers; 0 means none
+	// (-db-max-connections).
+	MaxConnections int
+	// ConnectTimeout is how long a connect waits for a slot before the
+	// driver's OperationalError (-db-connect-timeout).
+	ConnectTimeout time.Duration
 }
 
 // logConfig is the server's own log and the access log.
@@ -302,6 +316,7 @@ func defaultConfig() config {
 			ACME:  acmeConfig{DirectoryURL: defaultACMEDirectory},
 		},
 		Limits: defaultLimits(),
+		DB:     dbConfig{ConnectTimeout: 10 * time.Second},
 		Auth: authConfig{
 			LDAP: ldapConfig{
 				GroupAttributeIsDN: true,

@@ -61,6 +61,10 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&lg.Format, "log-format", lg.Format, "`format` of the server's own log: text (key=value) or json (ErrorLogFormat)")
 	fs.DurationVar(&cfg.Health.ShutdownDelay, "shutdown-delay", cfg.Health.ShutdownDelay, "on SIGTERM or SIGINT, keep serving for this `duration` with -status-addr's /readyz answering 503, so that load balancers stop sending requests first; then shut down (Caddy's shutdown_delay; Kubernetes' preStop sleep)")
 
+	// The Python workers' database connections, all mounts together.
+	fs.IntVar(&cfg.DB.MaxConnections, "db-max-connections", cfg.DB.MaxConnections, "cap the database connections (psycopg2, psycopg, MySQLdb, pymysql) that all the workers hold together; a connect waits for a slot while idle connections elsewhere are closed (0: no cap). Apache has no equivalent: see the README's PostgreSQL recipe")
+	fs.DurationVar(&cfg.DB.ConnectTimeout, "db-connect-timeout", cfg.DB.ConnectTimeout, "how long a connect waits for a slot of -db-max-connections before the driver's OperationalError")
+
 	// The mount, its script and its workers.
 	m := &cfg.Mounts[0]
 	fs.StringVar(&m.Path, "mount", m.Path, "URL `prefix` the script is mounted at (WSGIScriptAlias)")

@@ -14,6 +14,9 @@
 //   - [github.com/gowsgi/gowsgi/framing]: refuses requests whose framing a
 //     proxy in front could read otherwise (request smuggling), on the server
 //     and its listener;
+//   - [github.com/gowsgi/gowsgi/remoteip]: the client's address, scheme and
+//     host from trusted reverse proxies (forwarding headers, the PROXY
+//     protocol), as Apache's mod_remoteip;
 //   - [github.com/gowsgi/gowsgi/wsgi]: PEP 3333 environ and the Python worker
 //     processes (mod_wsgi's daemon mode);
 //   - [github.com/gowsgi/gowsgi/prefix]: the canonical path, mounts
@@ -61,6 +64,7 @@
 // Outermost first, as a request meets them:
 //
 //	framing.Guard                   one request per framed head, or 400 and close
+//	remoteip.RemoteIP.Wrap          the client as a trusted proxy names it
 //	prefix.Canonical                one path for everything that follows
 //	prefix.NewVHosts                which site, by canonical host name
 //	prefix.NewLocation/LocationMatch where authentication applies
@@ -77,6 +81,11 @@
 //   - framing.Guard judges the connection, not the request, and must see
 //     every request on it: it goes outermost, wired with the server and its
 //     listener (Guard.Configure), as cmd/gowsgi does.
+//   - remoteip comes next, before anything that looks at the client's
+//     address, scheme or host (virtual hosts, Require ip, logs, the
+//     application), so that all of them see the client a trusted proxy
+//     names, and none believes a forwarding header on its own. Its PROXY
+//     protocol listener sits under framing's (RemoteIP.Listener).
 //   - Canonicalization comes first because every later decision is a string
 //     comparison on the path. If a rule matched "/trac/a//login" while Trac
 //     routed on "/trac/a/login", the rule would guard nothing; after
@@ -111,6 +120,10 @@
 //     the connection closed, so that no bytes a front proxy took for a body
 //     are served as a request. Bodies over wsgi.Config.MaxRequestBody
 //     (-limit-request-body) get 413.
+//   - remoteip: forwarding headers and PROXY headers are believed only from
+//     the configured proxies, and only for the hops those proxies appended
+//     (the right-most address that is not a trusted proxy); from anyone
+//     else they reach the application unchanged and change nothing.
 //   - prefix.Canonical: %-escapes are decoded once, "//", "." and ".." are
 //     resolved, and %2F, %5C, NUL, control characters and escapes above the
 //     root are refused (404 or 400). No spelling of a guarded path reaches
@@ -149,6 +162,6 @@
 //     context ends.
 //
 // Basic and Digest send credentials a network observer can use (Digest's MD5
-// is weak too): serve them over TLS, or behind a TLS-terminating proxy listed
-// in wsgi.Config.TrustedProxies.
+// is weak too): serve them over TLS, or behind a TLS-terminating proxy
+// trusted by package remoteip.
 package gowsgi

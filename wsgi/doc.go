@@ -213,8 +213,10 @@
 // cannot pose as X-Remote-User; Proxy never becomes HTTP_PROXY (httpoxy);
 // Authorization reaches the application only with PassAuthorization;
 // REMOTE_USER and AUTH_TYPE come only from the request context (package
-// auth, or [WithRemoteUser]), never from a header. X-Forwarded-Proto is
-// believed only from TrustedProxies.
+// auth, or [WithRemoteUser]), never from a header. No forwarding header
+// (X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host, Forwarded) changes
+// REMOTE_ADDR, wsgi.url_scheme or HTTP_HOST here: that is package
+// remoteip's, in front, for the proxies it trusts.
 //
 // The adapter's file is read-only (0400) in a directory made by
 // os.MkdirTemp (random name, 0700, owned by the server's user), removed by

@@ -9,9 +9,10 @@ import (
 	"net/url"
 	"strings"
 
-	"golang.org/x/net/http/httpguts"
 	"testing"
 	"unicode/utf8"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // FuzzFrameReader feeds arbitrary bytes to the worker protocol decoder: it

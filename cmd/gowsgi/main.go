@@ -86,7 +86,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"net/netip"
 	"os"
 	"os/signal"
 	"strconv"
@@ -205,7 +204,7 @@ type options struct {
 	env               listFlag
 	environ           listFlag
 	passAuthorization bool
-	trustedProxies    listFlag
+	remoteIP          remoteIPOptions
 	xsendfilePath     listFlag
 	shutdownTimeout   time.Duration
 	limitRequestBody  byteSize
@@ -264,7 +263,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.Var(&o.environ, "environ", "`KEY=VALUE` merged into every request's WSGI environ, e.g. trac.env_path=/srv/trac/site (repeatable)")
 	fs.BoolVar(&o.passAuthorization, "pass-authorization", false, "pass the Authorization header to the app (WSGIPassAuthorization On)")
 	fs.Var(&o.xsendfilePath, "xsendfile-path", "`directory` whose files the app may send with an X-Sendfile response header, as Trac's [trac] use_xsendfile does (repeatable; mod_xsendfile's XSendFilePath). Without it X-Sendfile is dropped")
-	fs.Var(&o.trustedProxies, "trusted-proxy", "`CIDR` of a proxy whose X-Forwarded-Proto is believed (repeatable)")
+	o.remoteIP.register(fs)
 	o.limitRequestBody = 1 << 30
 	fs.Var(&o.limitRequestBody, "limit-request-body", "largest request body accepted, a `size` such as 1G or 512M; larger ones get 413 (LimitRequestBody; 0: no limit)")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM or SIGINT, how long requests in flight may run before the workers are stopped (the command exits at most 5s later)")
@@ -335,17 +334,6 @@ func (o *options) wsgiConfig(script string, logger *slog.Logger) (wsgi.Config, e
 			cfg.Environ[k] = v
 		}
 	}
-	for _, p := range o.trustedProxies {
-		pfx, err := netip.ParsePrefix(p)
-		if err != nil {
-			addr, aerr := netip.ParseAddr(p)
-			if aerr != nil {
-				return cfg, fmt.Errorf("-trusted-proxy %q: %w", p, err)
-			}
-			pfx = netip.PrefixFrom(addr, addr.BitLen())
-		}
-		cfg.TrustedProxies = append(cfg.TrustedProxies, pfx)
-	}
 	return cfg, nil
 }
 
@@ -390,6 +378,10 @@ func serve(o *options, script string, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	ri, err := o.remoteIP.build(logger)
+	if err != nil {
+		return err
+	}
 	b := &builder{logger: logger, requireParsers: map[string]func([]string) (auth.Rule, error){}}
 	app, err := wsgi.New(cfg)
 	if err != nil {
@@ -427,6 +419,14 @@ func serve(o *options, script string, logger *slog.Logger) error {
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return err
+	}
+	if ri != nil {
+		// Outermost but framing: every layer after it (and the
+		// application) sees the client a trusted proxy names. The PROXY
+		// header is read first on the connection, below framing's
+		// scanner, which must see only the HTTP bytes after it.
+		h = ri.Wrap(h)
+		ln = ri.Listener(ln)
 	}
 	srv := &http.Server{
 		Handler:           h,

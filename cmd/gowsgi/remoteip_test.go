@@ -1,0 +1,124 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gowsgi/gowsgi/internal/testenv"
+)
+
+const remoteApp = `
+def application(environ, start_response):
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [('%s %s %s' % (environ['REMOTE_ADDR'], environ['wsgi.url_scheme'], environ.get('HTTP_HOST'))).encode()]
+`
+
+// fromGet sends a GET with extra header lines to addr over a connection
+// dialled from local, and returns the status and body, or an error when
+// the connection was closed unanswered.
+func fromGet(t *testing.T, local, addr, headers string) (int, string, error) {
+	t.Helper()
+	d := net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := fmt.Fprintf(c, "GET /x HTTP/1.1\r\nHost: app.example\r\nConnection: close\r\n%s\r\n", headers); err != nil {
+		return 0, "", err
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
+}
+
+// TestTrustedProxyFlag runs the command with -trusted-proxy: a trusted
+// peer (127.0.0.1) names the client, scheme and host; an untrusted one
+// (127.0.0.2) sending the same headers changes nothing, and cannot pass
+// -require 'ip ...' with them.
+func TestTrustedProxyFlag(t *testing.T) {
+	py := testenv.Python(t)
+	script := testenv.WriteFile(t, "", "remote.wsgi", remoteApp)
+	addr := startGowsgi(t, "-python", py, "-trusted-proxy", "127.0.0.1", "-trusted-proxy", "10.0.0.0/8",
+		"-require", "ip 203.0.113.0/24 127.0.0.2", script)
+	spoof := "X-Forwarded-For: 203.0.113.5, 10.1.1.1\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: www.example.org\r\n"
+	code, body, err := fromGet(t, "127.0.0.1", addr, spoof)
+	if err != nil || code != 200 || body != "203.0.113.5 https www.example.org" {
+		t.Errorf("trusted: %d %q %v", code, body, err)
+	}
+	code, body, err = fromGet(t, "127.0.0.2", addr, spoof)
+	if err != nil || code != 200 || body != "127.0.0.2 http app.example" {
+		t.Errorf("untrusted: %d %q %v", code, body, err)
+	}
+	// 127.0.0.3 is not allowed; naming an allowed address in a header
+	// does not make it so.
+	code, body, err = fromGet(t, "127.0.0.3", addr, "X-Forwarded-For: 203.0.113.5\r\n")
+	if err != nil || code != 403 {
+		t.Errorf("spoofed Require ip: %d %q %v", code, body, err)
+	}
+}
+
+// TestProxyProtocolFlag runs the command behind Debian's HAProxy with
+// send-proxy-v2 and -proxy-protocol, then with -proxy-protocol=optional.
+func TestProxyProtocolFlag(t *testing.T) {
+	py := testenv.Python(t)
+	script := testenv.WriteFile(t, "", "remote.wsgi", remoteApp)
+	t.Run("required", func(t *testing.T) {
+		addr := startGowsgi(t, "-python", py, "-trusted-proxy", "127.0.0.1", "-proxy-protocol", script)
+		h := testenv.StartHAProxy(t, "tcp", "server s1 "+addr+" send-proxy-v2")
+		code, body, err := fromGet(t, "127.0.0.2", h.Addr, "")
+		if err != nil || code != 200 || body != "127.0.0.2 http app.example" {
+			t.Errorf("through HAProxy: %d %q %v\n%s", code, body, err, h.Output())
+		}
+		if code, body, err := fromGet(t, "127.0.0.1", addr, ""); err == nil {
+			t.Errorf("trusted peer without a PROXY header served: %d %q", code, body)
+		}
+		if code, body, err := fromGet(t, "127.0.0.2", addr, ""); err != nil || body != "127.0.0.2 http app.example" {
+			t.Errorf("untrusted peer without a header: %d %q %v", code, body, err)
+		}
+	})
+	t.Run("optional", func(t *testing.T) {
+		addr := startGowsgi(t, "-python", py, "-trusted-proxy", "127.0.0.1", "-proxy-protocol=optional", script)
+		h := testenv.StartHAProxy(t, "tcp", "server s1 "+addr+" send-proxy")
+		code, body, err := fromGet(t, "127.0.0.2", h.Addr, "")
+		if err != nil || code != 200 || body != "127.0.0.2 http app.example" {
+			t.Errorf("through HAProxy: %d %q %v\n%s", code, body, err, h.Output())
+		}
+		code, body, err = fromGet(t, "127.0.0.1", addr, "X-Forwarded-For: 192.0.2.1\r\n")
+		if err != nil || code != 200 || body != "192.0.2.1 http app.example" {
+			t.Errorf("trusted peer without a PROXY header: %d %q %v", code, body, err)
+		}
+	})
+}
+
+func TestRemoteIPFlagErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"-proxy-protocol", "x.wsgi"}, 1, "-proxy-protocol: no -trusted-proxy"},
+		{[]string{"-proxy-protocol=maybe", "x.wsgi"}, 2, "want true, false or optional"},
+		{[]string{"-trusted-proxy", "10.0.0.0/33", "x.wsgi"}, 1, "-trusted-proxy"},
+		{[]string{"-trusted-proxy", "localhost", "x.wsgi"}, 1, "-trusted-proxy"},
+		{[]string{"-trusted-proxy", "10.0.0.0/8", "-remote-ip-header", "X-Real-IP", "x.wsgi"}, 1, "X-Real-IP"},
+		{[]string{"-remote-ip-header", "Forwarded", "x.wsgi"}, 1, "no -trusted-proxy"},
+	}
+	for _, tc := range tests {
+		var out strings.Builder
+		if code := run(tc.args, &out); code != tc.code || !strings.Contains(out.String(), tc.msg) {
+			t.Errorf("%q: exit %d, want %d with %q: %s", tc.args, code, tc.code, tc.msg, out.String())
+		}
+	}
+}

@@ -66,6 +66,23 @@
 // nothing pipelined behind it is served. A body larger than
 // -limit-request-body (default 1 GiB, Apache's LimitRequestBody) gets 413.
 //
+// # Behind a reverse proxy
+//
+// -trusted-proxy CIDR (repeatable; mod_remoteip's RemoteIPTrustedProxy)
+// makes the forwarding header that -remote-ip-header names
+// (X-Forwarded-For, the default, with X-Forwarded-Proto and
+// X-Forwarded-Host, or RFC 7239 Forwarded; RemoteIPHeader) believed from
+// those peers, and only from them: the right-most address that is not a
+// trusted proxy becomes the client's (REMOTE_ADDR, -require 'ip ...', log
+// lines), and the forwarded scheme and host become wsgi.url_scheme, HTTPS,
+// HTTP_HOST and SERVER_NAME. -proxy-protocol (RemoteIPProxyProtocol)
+// reads HAProxy's PROXY protocol v1 or v2 from those peers on the listener,
+// and closes a trusted peer's connection without it, or an untrusted
+// peer's with it; -proxy-protocol=optional accepts trusted peers without
+// it. This layer (package remoteip) goes outside every other one but the
+// request framing guard, and its PROXY listener under the guard's. See
+// package remoteip for the details, and for why one header only.
+//
 // # Profiling
 //
 // -cpuprofile FILE writes a CPU profile of the Go process, from start to

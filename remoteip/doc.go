@@ -29,7 +29,9 @@
 // Wrap goes outside every layer that looks at the client's address, scheme
 // or host (access log, virtual hosts, Require ip, the application), and
 // inside package framing's guard, which judges the connection's bytes, not
-// who sent them. A layer that answers before Wrap sees the proxy.
+// who sent them. A layer outside Wrap sees the proxy's address, not the
+// client's: put an access log inside it (Wrap costs next to nothing, so the
+// log's timing loses nothing), where [Peer] gives the proxy's too.
 //
 // # Which header
 //

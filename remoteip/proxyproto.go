@@ -2,6 +2,7 @@ package remoteip
 
 import (
 	"errors"
+	"io"
 	"net"
 	"sync"
 
@@ -131,6 +132,14 @@ func (c *ppConn) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.Conn.Write(p)
+}
+
+// WriteTo is Read's counterpart for io.Copy from the connection.
+func (c *ppConn) WriteTo(w io.Writer) (int64, error) {
+	if err := c.header(); err != nil {
+		return 0, err
+	}
+	return c.Conn.WriteTo(w)
 }
 
 // RemoteAddr returns the client's address from the PROXY header, or the

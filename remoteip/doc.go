@@ -96,9 +96,10 @@
 // The header is parsed by github.com/pires/go-proxyproto, a maintained
 // parser of both versions (TLVs, LOCAL, UNKNOWN), fuzzed there and here.
 //
-// After a PROXY header, the connection's peer is the client: a request on
-// it is not from a trusted proxy, so its forwarding headers are not
-// believed. The scheme the client used (a v2 SSL TLV) is not read: a proxy
+// After a PROXY header, the address it carries is the peer that Wrap
+// judges: a client's address is not trusted, so forwarding headers on that
+// connection are not believed; an address in TrustedProxies (a load
+// balancer in front of HAProxy) is, and Wrap reads its headers as usual. The scheme the client used (a v2 SSL TLV) is not read: a proxy
 // that terminates TLS and speaks the PROXY protocol should forward plain
 // TCP to a TLS listener, or use forwarding headers.
 //

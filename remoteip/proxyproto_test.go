@@ -216,3 +216,28 @@ func TestProxyProtocolHeaderTimeout(t *testing.T) {
 		t.Fatalf("read %v, want the connection closed", err)
 	}
 }
+
+// TestProxyProtocolThenHeaders checks the two ways together: the PROXY
+// header's address is the peer Wrap judges, so X-Forwarded-For is believed
+// only when that address is a trusted proxy.
+func TestProxyProtocolThenHeaders(t *testing.T) {
+	ri, err := New(Config{
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("10.0.0.0/8")},
+		ProxyProtocol:  ProxyProtocolRequired,
+		Logger:         discardLogger(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := startServer(t, ri)
+	xff := "GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.5\r\nConnection: close\r\n\r\n"
+	for src, want := range map[string]string{
+		"10.1.1.1":     "203.0.113.5:0",     // a trusted balancer in front of the PROXY sender
+		"198.51.100.1": "198.51.100.1:4000", // a client: its header is not believed
+	} {
+		code, body, err := exchange(t, addr, "PROXY TCP4 "+src+" 127.0.0.1 4000 80\r\n", xff)
+		if err != nil || code != 200 || body != want {
+			t.Errorf("PROXY from %s: %d %q %v, want %q", src, code, body, err, want)
+		}
+	}
+}

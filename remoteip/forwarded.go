@@ -21,15 +21,15 @@ func (ri *RemoteIP) fromForwarded(h http.Header) (hp hop, ok bool) {
 	for i := len(lines) - 1; i >= 0; i-- {
 		elems, valid := parseForwarded(lines[i])
 		if !valid {
-			elems = []hop{{for_: node{name: "unknown"}}}
+			elems = []hop{{from: node{name: "unknown"}}}
 		}
 		for j := len(elems) - 1; j >= 0; j-- {
 			if pos == maxHops {
-				return hop{for_: node{name: "unknown"}}, true
+				return hop{from: node{name: "unknown"}}, true
 			}
 			pos++
 			hp, ok = elems[j], true
-			if !ri.trustedNode(hp.for_) {
+			if !ri.trustedNode(hp.from) {
 				return hp, true
 			}
 		}
@@ -76,7 +76,7 @@ func parseForwarded(s string) (elems []hop, ok bool) {
 					return nil, false
 				}
 				seenFor = true
-				e.for_ = parseNode(value)
+				e.from = parseNode(value)
 			case strings.EqualFold(name, "proto"):
 				if seenProto {
 					return nil, false
@@ -97,7 +97,7 @@ func parseForwarded(s string) (elems []hop, ok bool) {
 		}
 		if nonEmpty {
 			if !seenFor {
-				e.for_ = node{name: "unknown"}
+				e.from = node{name: "unknown"}
 			}
 			if len(elems) == maxHops {
 				return nil, false

@@ -41,7 +41,7 @@ func FuzzForwarded(f *testing.F) {
 			t.Fatalf("%d elements", len(elems))
 		}
 		for _, e := range elems {
-			checkNode(t, e.for_)
+			checkNode(t, e.from)
 		}
 	})
 }

@@ -178,9 +178,9 @@ func (ri *RemoteIP) Wrap(next http.Handler) http.Handler {
 		}
 		r2 := r.WithContext(reqctx.WithForwarded(r.Context(), reqctx.Forwarded{Scheme: scheme, Peer: r.RemoteAddr}))
 		if found {
-			r2.RemoteAddr = hp.for_.remoteAddr()
-			if !hp.for_.ip.IsValid() {
-				ri.logger.Debug("remoteip: the forwarding header names no client address", "peer", r.RemoteAddr, "client", hp.for_.name)
+			r2.RemoteAddr = hp.from.remoteAddr()
+			if !hp.from.ip.IsValid() {
+				ri.logger.Debug("remoteip: the forwarding header names no client address", "peer", r.RemoteAddr, "client", hp.from.name)
 			}
 		}
 		if host != "" {

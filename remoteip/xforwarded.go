@@ -15,7 +15,7 @@ const maxHops = 64
 // with which scheme, for which host. Proto and host are as the header wrote
 // them, unchecked.
 type hop struct {
-	for_  node
+	from  node
 	proto string
 	host  string
 }
@@ -28,10 +28,10 @@ type hop struct {
 // proxy that replaces them leaves fewer values, and then the left-most
 // value, the one set nearest the client by a trusted proxy, is used.
 // ok is false when X-Forwarded-For is absent or empty: then the peer is the
-// client and for_ is unset, but Proto and Host are read as the peer's own.
+// client and hp.from is unset, but Proto and Host are read as the peer's own.
 func (ri *RemoteIP) fromXForwarded(h http.Header) (hp hop, ok bool) {
 	var pos int // the chosen hop's position from the right
-	hp.for_, pos, ok = ri.walkList(h.Values("X-Forwarded-For"))
+	hp.from, pos, ok = ri.walkList(h.Values("X-Forwarded-For"))
 	hp.proto = atFromRight(h.Values("X-Forwarded-Proto"), pos)
 	hp.host = atFromRight(h.Values("X-Forwarded-Host"), pos)
 	return hp, ok

@@ -44,7 +44,8 @@
 //   - NewX(cfg) (*X, error) (or, for a plain middleware, NewX(...)
 //     (func(http.Handler) http.Handler, error)) where construction can fail:
 //     the configuration is checked there, once, never per request
-//     (wsgi.New, auth.NewBasic, prefix.NewMount, pool.NewGovernor);
+//     (wsgi.New, remoteip.New, auth.NewBasic, prefix.NewMount,
+//     pool.NewGovernor);
 //   - MustX is the same with a panic instead of the error, for values
 //     written in the program, as regexp.MustCompile (prefix.MustMount,
 //     prefix.MustLocationMatch, pool.Governor.MustGovern): examples and
@@ -56,8 +57,8 @@
 //     its name starts with Must;
 //   - a middleware is func(http.Handler) http.Handler, or a type whose
 //     method for it is Wrap(http.Handler) http.Handler (auth.BasicAuth.Wrap,
-//     prefix.CanonicalConfig.Wrap, framing.Guard.Wrap); a method named Wrap
-//     is never anything else.
+//     prefix.CanonicalConfig.Wrap, framing.Guard.Wrap, remoteip.RemoteIP.Wrap);
+//     a method named Wrap is never anything else.
 //
 // # The order of the chain
 //

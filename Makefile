@@ -11,21 +11,31 @@ STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 # Debian packages the test suite needs (real peers, not mocks).
 TEST_DEBS = python3 python3-flask python3-django mercurial python3-requests \
-	python3-requests-kerberos slapd ldap-utils krb5-kdc krb5-admin-server \
-	krb5-user postgresql-15 apache2 apache2-utils curl strace haproxy
+	python3-requests-kerberos python3-dulwich git slapd ldap-utils krb5-kdc \
+	krb5-admin-server krb5-user postgresql-15 apache2 apache2-utils curl strace haproxy
 
 .PHONY: test deps vet lint crossbuild unit examples fuzz bench
 
 test: deps vet lint crossbuild unit examples
 
+# While apt-get installs, /usr/sbin/policy-rc.d (exit 101: "action
+# forbidden") keeps the services it installs (slapd, krb5-kdc, PostgreSQL,
+# Apache) from starting and taking their ports: the tests start their own.
+# It is removed afterwards, unless it was there before.
 deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		missing=$$(for p in $(TEST_DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 		if [ -n "$$missing" ]; then \
 			echo "installing: $$missing"; \
-			printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; \
+			policy=; \
+			if [ ! -e /usr/sbin/policy-rc.d ]; then \
+				printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; policy=1; \
+			fi; \
 			DEBIAN_FRONTEND=noninteractive apt-get update -q && \
 			DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+			status=$$?; \
+			if [ -n "$$policy" ]; then rm -f /usr/sbin/policy-rc.d; fi; \
+			exit $$status; \
 		fi; \
 	else echo "make deps: not root or no apt-get; install by hand: $(TEST_DEBS)"; fi
 

@@ -31,7 +31,10 @@
 //   - [github.com/gowsgi/gowsgi/filewrap]: sendfile, ranges,
 //     wsgi.file_wrapper, static files (Alias);
 //   - [github.com/gowsgi/gowsgi/pool]: one cap on database connections across
-//     many database/sql pools, and the "poolable = False" middleware.
+//     many database/sql pools, and the "poolable = False" middleware;
+//   - [github.com/gowsgi/gowsgi/reqinfo]: the record of each request that
+//     the layers fill and read (id, client, user, authentication outcome,
+//     mount, worker pid), and the request-id middleware.
 //
 // The command cmd/gowsgi composes them from flags, as mod_wsgi-express does
 // for Apache; the README gives one command line per deployment.
@@ -66,6 +69,8 @@
 //
 //	framing.Guard                   one request per framed head, or 400 and close
 //	remoteip.RemoteIP.Wrap          the client as a trusted proxy names it
+//	reqinfo.RequestID               the request's record and id (an access log
+//	                                goes around it or just inside it)
 //	prefix.Canonical                one path for everything that follows
 //	prefix.NewVHosts                which site, by canonical host name
 //	prefix.NewLocation/LocationMatch where authentication applies
@@ -94,7 +99,7 @@
 //     the same path, and paths that cannot be made safe (%2F, ".." above the
 //     root, control characters) are refused before anything runs. VHosts
 //     looks only at the host, so it may sit on either side of Canonical
-//     (cmd/gowsgi puts it outside).
+//     (cmd/gowsgi puts it inside, as listed).
 //   - Authentication is scoped by Location/LocationMatch, as in Apache, so a
 //     deployment can protect only the login page (Trac asks for it) or every
 //     path (the virtual-host deployment).
@@ -107,9 +112,38 @@
 //     directory knows it (DOMAIN\user) while the application sees "user": the
 //     SSPI fix of Trac's mod_wsgi guide without editing the WSGI script.
 //   - Mount and Environments come last before the application because they
-//     only record SCRIPT_NAME, PATH_INFO and trac.env_path in the request
-//     context; they never rewrite the URL, so every rule before them saw the
+//     only record SCRIPT_NAME, PATH_INFO and trac.env_path in the request's
+//     record; they never rewrite the URL, so every rule before them saw the
 //     whole path.
+//
+// # One record per request
+//
+// The layers tell each other about a request in one way: a
+// [github.com/gowsgi/gowsgi/reqinfo] Record, made by the outermost layer
+// (reqinfo.RequestID, or reqinfo.Ensure in a server's own edge), kept once
+// in the request's context, and filled in place by the layers further in:
+// auth records the user and the outcome of authentication and
+// authorization (ok, failed, denied, unavailable, with the scheme), prefix
+// the mount and the environment, wsgi the pid of the worker that took the
+// request; wsgi builds REMOTE_USER, AUTH_TYPE, SCRIPT_NAME and PATH_INFO
+// from it. A layer that finds no record makes one for the layers after it,
+// so each package also works on its own. These facts have no second
+// carrier: no context value of their own, no header.
+//
+// The record was chosen over carrying each fact in a derived request
+// (r.WithContext) because a derived request is seen only by the handlers
+// further in: a middleware outside still holds its own *http.Request, in
+// which an inner layer's user never appears. The record is shared, so a
+// layer around the whole chain reads, once the chain returned, what the
+// inner layers learned: the access log's %u, a status page listing the
+// running requests with their users, metrics by authentication outcome,
+// and an embedding server's own access log all read it the same way
+// (Record.Info). It is also cheaper: one allocation per request, and no
+// copy of the request when a layer records something. Its methods lock,
+// since wsgi's relay goroutines and a status page may use it while the
+// handler runs. The request id is on every log line of the module
+// (reqinfo.LogAttrs) and in the X-Request-ID response header when
+// reqinfo.RequestID runs.
 //
 // # Security
 //
@@ -135,7 +169,7 @@
 //     dot) and a malformed Host is refused; unknown hosts get 421 unless a
 //     default site is configured.
 //   - auth: REMOTE_USER and AUTH_TYPE reach the application only from an
-//     authentication middleware, through the request context, never from a
+//     authentication middleware, through the request's record, never from a
 //     request header. Wrong credentials are answered 401 at once (never
 //     downgraded to anonymous); technical failures (an unreadable password
 //     file, a directory that is down) are 503, never a login. Digest rejects

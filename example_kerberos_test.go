@@ -110,7 +110,7 @@ func Example_sspi() {
 	defer app.Close()
 
 	login := func(next http.Handler) http.Handler {
-		return sso.Middleware(
+		return sso.Wrap(
 			auth.Require(auth.Group(groups, "trac-users"))( // sees GOWSGI\alice
 				auth.Normalize(auth.StripDomain(), nil)(next))) // the application sees alice
 	}

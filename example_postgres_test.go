@@ -19,6 +19,7 @@ import (
 	"github.com/gowsgi/gowsgi/internal/testenv"
 	"github.com/gowsgi/gowsgi/pool"
 	"github.com/gowsgi/gowsgi/prefix"
+	"github.com/gowsgi/gowsgi/reqinfo"
 	"github.com/gowsgi/gowsgi/wsgi"
 )
 
@@ -114,7 +115,8 @@ func Example_postgres() {
 		if u == nil {
 			return auth.DeniedNoUser, nil
 		}
-		db := dbs[filepath.Base(prefix.EnvironFrom(r)["trac.env_path"])]
+		envPath, _ := reqinfo.FromContext(r.Context()).LookupEnviron("trac.env_path")
+		db := dbs[filepath.Base(envPath)]
 		if db == nil {
 			return auth.Denied, nil
 		}

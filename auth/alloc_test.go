@@ -9,14 +9,14 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/gowsgi/gowsgi/internal/reqctx"
 	"github.com/gowsgi/gowsgi/internal/testenv"
+	"github.com/gowsgi/gowsgi/reqinfo"
 )
 
 // TestCachedLoginAllocations checks the allocations of a cached Basic login
 // (the race detector, which changes them, is off for this file): none for
 // the check, and for the whole of Basic + Require valid-user only the
-// request copy and the context value that carry the user.
+// request copy and the record made on demand that carry the user.
 func TestCachedLoginAllocations(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "htpasswd")
 	testenv.Htpasswd(t, path, "alice", "s3cretpassw0rd", "-B", "-C", "4")
@@ -53,18 +53,19 @@ func TestCachedLoginAllocations(t *testing.T) {
 			}
 		})
 	}
-	// In a request scope (command gowsgi's edge makes one per request) the
-	// user is recorded there, in place: no allocation beyond making the
-	// scope, instead of the request copy and the context value.
+	// With a record made further out (command gowsgi's edge makes one per
+	// request) the user is recorded there, in place: no allocation beyond
+	// making the record, instead of the request copy and the record made
+	// on demand.
 	t.Run("basic-require-in-scope", func(t *testing.T) {
-		scope := func() *http.Request { return reqctx.EnsureRequestID(r) }
+		scope := func() *http.Request { r, _ := reqinfo.Ensure(r); return r }
 		base := testing.AllocsPerRun(200, func() { _ = scope() })
 		n := testing.AllocsPerRun(200, func() { mw.ServeHTTP(w, scope()) })
 		if seen != "alice" {
 			t.Fatalf("the application saw %q", seen)
 		}
 		if n-base > 0 {
-			t.Errorf("%v allocations beyond the %v of the scope, want none", n-base, base)
+			t.Errorf("%v allocations beyond the %v of the record, want none", n-base, base)
 		}
 	})
 	if seen != "alice" {

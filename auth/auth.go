@@ -4,61 +4,25 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/gowsgi/gowsgi/internal/reqctx"
+	"github.com/gowsgi/gowsgi/reqinfo"
 )
 
-// User is an authenticated identity.
+// User is an authenticated identity: the [reqinfo.User] of the request's
+// record, named here because every interface of this package uses it.
 //
 // A *User handed out by a [PasswordChecker] or by [FromContext] may be
 // shared with other requests (a password checker's cache returns the same
 // one for each request with the same credentials): treat it as read-only,
 // and copy it to change it, as [Normalize] does.
-type User struct {
-	// Name is the name the application sees as REMOTE_USER, after any
-	// [Normalizer] ran.
-	Name string
-	// AuthType is the scheme that authenticated the user: "Basic",
-	// "Digest", "Negotiate". It becomes AUTH_TYPE.
-	AuthType string
-	// Original is the name as the client or the provider gave it, before
-	// normalization ("EXAMPLE\\alice", "alice@EXAMPLE.COM"). Empty means
-	// the same as Name.
-	Original string
-	// Groups optionally lists groups the provider already knows the user
-	// to be in. Rules may consult it; nil means unknown.
-	Groups []string
-	// Attributes optionally carries provider data, such as an LDAP entry's
-	// attributes (with the entry's DN under "dn"). Nil means none.
-	Attributes map[string][]string
-}
-
-// identity is how a *User travels in a request's context: as the
-// [reqctx.Identity] that also gives wsgi REMOTE_USER and AUTH_TYPE, so one
-// context value serves both. A struct of one pointer is stored in an
-// interface without allocating.
-type identity struct{ u *User }
-
-func (id identity) RemoteUser() reqctx.User {
-	return reqctx.User{Name: id.u.Name, AuthType: id.u.AuthType}
-}
+type User = reqinfo.User
 
 // FromContext returns the user authenticated for the request whose context
-// is ctx, as stored by [WithUser].
+// is ctx: the user of its [reqinfo.Record], as an authentication middleware
+// of this module (or any layer calling [reqinfo.Record.SetUser]) recorded
+// it.
 func FromContext(ctx context.Context) (*User, bool) {
-	id, ok := reqctx.IdentityFrom(ctx).(identity)
-	return id.u, ok && id.u != nil
-}
-
-// WithUser returns a shallow copy of r whose context carries u. It also
-// hands the user to package wsgi, which turns it into REMOTE_USER and
-// AUTH_TYPE; nothing else can set those. r itself is not modified, and
-// neither is u, which may be shared with other requests (see [User]). u
-// must not be nil.
-func WithUser(r *http.Request, u *User) *http.Request {
-	if u == nil {
-		panic("auth: WithUser with a nil user")
-	}
-	return r.WithContext(reqctx.WithIdentity(r.Context(), identity{u}))
+	u := reqinfo.FromContext(ctx).User()
+	return u, u != nil
 }
 
 // PasswordChecker verifies a user name and a password, as a Basic

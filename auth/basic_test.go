@@ -13,20 +13,19 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gowsgi/gowsgi/internal/reqctx"
 	"github.com/gowsgi/gowsgi/internal/testenv"
+	"github.com/gowsgi/gowsgi/reqinfo"
 )
 
 // whoami answers "user authtype original" from the context, or "-" when
 // anonymous, as REMOTE_USER reaches the WSGI environ.
 var whoami = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	u, ok := reqctx.UserFrom(r.Context())
-	if !ok {
+	u := reqinfo.FromContext(r.Context()).User()
+	if u == nil {
 		w.Write([]byte("-"))
 		return
 	}
-	au, _ := FromContext(r.Context())
-	w.Write([]byte(u.Name + " " + u.AuthType + " " + au.Original))
+	w.Write([]byte(u.Name + " " + u.AuthType + " " + u.Original))
 })
 
 func basicHeader(user, pw string) string {
@@ -169,89 +168,35 @@ func TestChallengesOnce(t *testing.T) {
 	}
 }
 
-// TestWithUserContext checks that the one context value WithUser stores
-// serves both FromContext and REMOTE_USER, and that a later REMOTE_USER set
-// by package wsgi's hook (reqctx.WithUser) leaves FromContext's user alone.
-func TestWithUserContext(t *testing.T) {
+// withUser returns r carrying u in its record, as an authentication
+// middleware leaves it.
+func withUser(r *http.Request, u *User) *http.Request {
+	r, rec := reqinfo.Ensure(r)
+	rec.SetUser(u)
+	return r
+}
+
+// TestFromContext checks that FromContext reads the user of the request's
+// record, whoever recorded it, and the latest one.
+func TestFromContext(t *testing.T) {
 	alice := &User{Name: "alice", AuthType: "Basic", Original: `EXAMPLE\alice`}
 	carol := &User{Name: "carol", AuthType: "Digest"}
 	base := httptest.NewRequest("GET", "/", nil)
-	withAlice := WithUser(base, alice)
+	withAlice := withUser(base, alice)
 	tests := []struct {
-		name       string
-		r          *http.Request
-		user       *User // nil: anonymous
-		remoteUser reqctx.User
-		hasRemote  bool
+		name string
+		r    *http.Request
+		user *User // nil: anonymous
 	}{
-		{"anonymous", base, nil, reqctx.User{}, false},
-		{"authenticated", withAlice, alice, reqctx.User{Name: "alice", AuthType: "Basic"}, true},
-		{"remote-user-set-later", withAlice.WithContext(reqctx.WithUser(withAlice.Context(), reqctx.User{Name: "bob", AuthType: "X"})),
-			alice, reqctx.User{Name: "bob", AuthType: "X"}, true},
-		{"authenticated-again", WithUser(withAlice, carol), carol, reqctx.User{Name: "carol", AuthType: "Digest"}, true},
+		{"no record", base, nil},
+		{"record without user", func() *http.Request { r, _ := reqinfo.Ensure(base); return r }(), nil},
+		{"authenticated", withAlice, alice},
+		{"authenticated-again", withUser(withUser(base, alice), carol), carol},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if u, ok := FromContext(tt.r.Context()); u != tt.user || ok != (tt.user != nil) {
 				t.Errorf("FromContext = %p, %v; want %p", u, ok, tt.user)
-			}
-			ru, ok := reqctx.UserFrom(tt.r.Context())
-			if ru != tt.remoteUser || ok != tt.hasRemote {
-				t.Errorf("reqctx.UserFrom = %+v, %v; want %+v, %v", ru, ok, tt.remoteUser, tt.hasRemote)
-			}
-		})
-	}
-}
-
-// TestScopeRecordsUser: under a request scope (command gowsgi's edge makes
-// one per request), a successful login is recorded in the scope, so the
-// next handler gets the request itself rather than a copy, and outer
-// layers see the user once the call returns; bad credentials record
-// nothing. Without a scope, the next handler gets a copy and the caller's
-// request stays anonymous.
-func TestScopeRecordsUser(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "htpasswd")
-	testenv.Htpasswd(t, path, "alice", "pw", "-B", "-C", "4")
-	users, err := HtpasswdFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got *http.Request
-	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got = r
-		whoami(w, r)
-	})
-	mw := Basic(BasicConfig{Realm: "t", Users: users})(Require(ValidUser())(app))
-	for _, tc := range []struct {
-		name      string
-		scoped    bool
-		pw        string
-		status    int
-		body      string
-		sameReq   bool // the next handler got the caller's request
-		outerSees bool // the caller's request carries the user afterwards
-	}{
-		{"scope", true, "pw", 200, "alice Basic ", true, true},
-		{"scope, wrong password", true, "nope", 401, "", false, false},
-		{"no scope", false, "pw", 200, "alice Basic ", false, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got = nil
-			r := httptest.NewRequest("GET", "/", nil)
-			if tc.scoped {
-				r = reqctx.EnsureRequestID(r)
-			}
-			r.Header.Set("Authorization", basicHeader("alice", tc.pw))
-			w := httptest.NewRecorder()
-			mw.ServeHTTP(w, r)
-			if w.Code != tc.status || tc.status == 200 && w.Body.String() != tc.body {
-				t.Fatalf("got %d %q, want %d %q", w.Code, w.Body.String(), tc.status, tc.body)
-			}
-			if (got == r) != tc.sameReq {
-				t.Errorf("next handler got the caller's request: %v, want %v", got == r, tc.sameReq)
-			}
-			if _, ok := FromContext(r.Context()); ok != tc.outerSees {
-				t.Errorf("caller's request carries a user afterwards: %v, want %v", ok, tc.outerSees)
 			}
 		})
 	}

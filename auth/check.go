@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/gowsgi/gowsgi/reqinfo"
 )
 
 // CheckHandler is the credential-check endpoint of Trac AccountManager's
@@ -17,6 +19,7 @@ import (
 func CheckHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := FromContext(r.Context()); !ok {
+			reqinfo.FromContext(r.Context()).SetAuth("", reqinfo.AuthDenied)
 			writeUnauthorized(w, r)
 			return
 		}

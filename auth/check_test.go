@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/gowsgi/gowsgi/reqinfo"
 )
 
 type mapChecker map[string]string
@@ -43,10 +45,11 @@ func TestCheckHandler(t *testing.T) {
 	tests := []struct {
 		name, authz string
 		status      int
+		outcome     reqinfo.AuthOutcome // what an outer layer's record holds
 	}{
-		{"anonymous", "", 401},
-		{"good", basicHeader("a", "1"), 200},
-		{"bad", basicHeader("a", "2"), 401},
+		{"anonymous", "", 401, reqinfo.AuthDenied},
+		{"good", basicHeader("a", "1"), 200, reqinfo.AuthOK},
+		{"bad", basicHeader("a", "2"), 401, reqinfo.AuthFailed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,10 +57,14 @@ func TestCheckHandler(t *testing.T) {
 			if tt.authz != "" {
 				r.Header.Set("Authorization", tt.authz)
 			}
+			r, rec := reqinfo.Ensure(r)
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, r)
 			if w.Code != tt.status {
 				t.Errorf("status %d, want %d", w.Code, tt.status)
+			}
+			if _, o := rec.Auth(); o != tt.outcome {
+				t.Errorf("outcome %v, want %v", o, tt.outcome)
 			}
 			if tt.status == 401 && w.Header().Get("WWW-Authenticate") == "" {
 				t.Error("401 without a challenge")

@@ -2,13 +2,16 @@
 // mod_auth_basic, mod_auth_digest, mod_authn_file, mod_authz_user,
 // mod_authz_groupfile and mod_authz_host do, as plain net/http middleware.
 //
-// The authenticated user reaches package wsgi as REMOTE_USER and AUTH_TYPE
-// through the request context ([WithUser]); a header sent by the client can
-// never set either. When an outer layer gave the request a scope of its own
-// (command gowsgi's edge does, for every request), a [Flow] (Basic, Digest,
-// Negotiate) records the user there instead of in a copy of the request:
-// the handlers further in see the same, and the layers further out see the
-// user too once authentication ran, as Apache's access log sees r->user.
+// The authenticated user, and the outcome of authentication and
+// authorization, go into the request's record (package reqinfo: a
+// [reqinfo.Record] made by the outermost layer, or by the [Flow] when none
+// did), where package wsgi reads REMOTE_USER and AUTH_TYPE and [FromContext]
+// the user; a header sent by the client can never set either. The layers
+// further out share the record: once authentication ran they see the user
+// too, as Apache's access log sees r->user, and the outcome
+// ([reqinfo.AuthOutcome]: ok, failed, denied, unavailable) for metrics. An
+// authentication middleware of another module records its user the same
+// way, with [reqinfo.Ensure] and [reqinfo.Record.SetUser].
 //
 // LDAP and Active Directory live in package auth/ldapauth, Kerberos (SPNEGO,
 // the single sign-on of mod_auth_sspi and mod_auth_gssapi) in auth/kerberos;

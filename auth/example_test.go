@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gowsgi/gowsgi/auth"
+	"github.com/gowsgi/gowsgi/reqinfo"
 )
 
 // A Trac-style setup: Basic authentication from an htpasswd file, any valid
@@ -65,7 +66,10 @@ func ExampleRequire() {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.RemoteAddr = c.remote
 		if c.user != "" {
-			r = auth.WithUser(r, &auth.User{Name: c.user})
+			// What an authentication middleware records.
+			var rec *reqinfo.Record
+			r, rec = reqinfo.Ensure(r)
+			rec.SetUser(&auth.User{Name: c.user})
 		}
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)

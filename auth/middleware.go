@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gowsgi/gowsgi/internal/reqctx"
+	"github.com/gowsgi/gowsgi/reqinfo"
 )
 
 // Outcome is what a [Scheme] made of a request's credentials.
@@ -50,10 +51,11 @@ type Result struct {
 // A Scheme is one HTTP authentication scheme (Basic, Digest, Negotiate)
 // run by a [Flow], which reads the Authorization header once for all its
 // schemes and owns everything they have in common: a repeated header is
-// 400, the identity reaches the application through the request context
-// ([FromContext], REMOTE_USER), bad credentials get 401 with the
-// challenges, a technical failure 503. [BasicAuth] and [DigestAuth] are
-// Schemes; so is auth/kerberos's Negotiate.
+// 400, the identity and the outcome go into the request's record
+// ([reqinfo.Record]: [FromContext], REMOTE_USER, an access log's user), bad
+// credentials get 401 with the challenges, a technical failure 503.
+// [BasicAuth] and [DigestAuth] are Schemes; so is auth/kerberos's
+// Negotiate.
 type Scheme interface {
 	Challenger
 	// Name is the scheme's name in the Authorization header ("Basic"),
@@ -167,11 +169,18 @@ func (f *Flow) Challenge(h http.Header, r *http.Request) {
 //   - no Authorization header, or one of a scheme the flow does not
 //     accept: the request goes on anonymously, with the flow registered
 //     as a challenger for a later [Require];
-//   - good credentials go on with the user in the context, after
-//     Normalize (a name it refuses gets 403), and start the Session;
+//   - good credentials go on with the user recorded in the request's
+//     [reqinfo.Record] (made if no outer layer made one), after Normalize
+//     (a name it refuses gets 403), and start the Session;
 //   - bad credentials get 401 with every challenge (fail closed);
 //   - a malformed header gets 400;
 //   - a technical failure gets 503 and the detail is logged.
+//
+// The record also gets the outcome, when an outer layer made one:
+// [reqinfo.AuthOK] with the user, [reqinfo.AuthFailed] for bad or
+// malformed credentials, [reqinfo.AuthDenied] for a name Normalize
+// refused, [reqinfo.AuthUnavailable] for a technical failure; a request
+// without credentials leaves it [reqinfo.AuthNone].
 func (f *Flow) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.serve(next, w, r)
@@ -229,9 +238,11 @@ func (f *Flow) serve(next http.Handler, w http.ResponseWriter, r *http.Request) 
 			return
 		}
 	}
+	rec := reqinfo.FromContext(r.Context())
 	s, token, out := f.credentials(r)
 	switch {
 	case out == BadRequest:
+		rec.SetAuth("", reqinfo.AuthFailed)
 		http.Error(w, http.StatusText(http.StatusBadRequest), http.StatusBadRequest)
 		return
 	case s == nil:
@@ -240,6 +251,7 @@ func (f *Flow) serve(next http.Handler, w http.ResponseWriter, r *http.Request) 
 	}
 	res, err := s.Verify(w, r, token)
 	if err != nil {
+		rec.SetAuth(s.Name(), reqinfo.AuthUnavailable)
 		f.logger.Error("auth: checking credentials", append(reqctx.LogAttrs(r), "scheme", s.Name(), "err", err)...)
 		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 		return
@@ -250,6 +262,7 @@ func (f *Flow) serve(next http.Handler, w http.ResponseWriter, r *http.Request) 
 	case Authenticated:
 		u := res.User
 		if u == nil {
+			rec.SetAuth(s.Name(), reqinfo.AuthUnavailable)
 			f.logger.Error("auth: a scheme authenticated nobody", append(reqctx.LogAttrs(r), "scheme", s.Name())...)
 			http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 			return
@@ -257,6 +270,7 @@ func (f *Flow) serve(next http.Handler, w http.ResponseWriter, r *http.Request) 
 		if f.norm != nil {
 			name := f.norm(u.Name)
 			if name == "" {
+				rec.SetAuth(s.Name(), reqinfo.AuthDenied)
 				f.logger.Warn("auth: the normalizer refused the user name", append(reqctx.LogAttrs(r), "user", u.Name)...)
 				http.Error(w, http.StatusText(http.StatusForbidden), http.StatusForbidden)
 				return
@@ -270,8 +284,10 @@ func (f *Flow) serve(next http.Handler, w http.ResponseWriter, r *http.Request) 
 		}
 		next.ServeHTTP(w, withAuthenticated(r, u))
 	case BadRequest:
+		rec.SetAuth(s.Name(), reqinfo.AuthFailed)
 		http.Error(w, http.StatusText(http.StatusBadRequest), http.StatusBadRequest)
 	default:
+		rec.SetAuth(s.Name(), reqinfo.AuthFailed)
 		f.logger.Info("auth: bad credentials", append(reqctx.LogAttrs(r), "scheme", s.Name())...)
 		if res.Challenge != nil {
 			writeUnauthorized(w, r, res.Challenge)
@@ -281,17 +297,15 @@ func (f *Flow) serve(next http.Handler, w http.ResponseWriter, r *http.Request) 
 	}
 }
 
-// withAuthenticated hands the user a middleware of this package just
-// authenticated to the next handler: recorded in the request's scope when
-// an outer layer made one (command gowsgi's edge does, for every request),
-// which costs no copy of the request, else as [WithUser] does. Either way
-// the next handler sees the same [FromContext] and REMOTE_USER; with a
-// scope, layers further out see the user too once the call returns.
+// withAuthenticated records the user a middleware of this package just
+// authenticated in r's record, made here when no outer layer made one, and
+// returns the request to hand on (r itself when it had a record). Layers
+// further out that share the record see the user once the call returns,
+// as Apache's access log sees r->user.
 func withAuthenticated(r *http.Request, u *User) *http.Request {
-	if reqctx.SetScopeIdentity(r.Context(), identity{u}) {
-		return r
-	}
-	return WithUser(r, u)
+	r, rec := reqinfo.Ensure(r)
+	rec.SetUser(u)
+	return r
 }
 
 // normalized returns a copy of u named name, remembering the name before.

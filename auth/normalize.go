@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gowsgi/gowsgi/internal/reqctx"
+	"github.com/gowsgi/gowsgi/reqinfo"
 )
 
 // StripDomain removes a Windows domain: "EXAMPLE\alice" becomes "alice"
@@ -73,8 +74,11 @@ func Chain(ns ...Normalizer) Normalizer {
 // the client or provider gave it ("EXAMPLE\alice" in a Require group) and
 // the application the rewritten one, as the SSPI fix of Trac's mod_wsgi guide does; or set
 // the authentication middleware's Normalize field to let the rules see the
-// rewritten name too. A name that n refuses gets 403 (logged to logger; nil
-// means slog.Default()). Anonymous requests pass unchanged.
+// rewritten name too. The rewritten user replaces the one in the request's
+// [reqinfo.Record], so an access log outside sees the name the application
+// saw. A name that n refuses gets 403 (logged to logger; nil means
+// slog.Default()) and the outcome [reqinfo.AuthDenied]. Anonymous requests
+// pass unchanged.
 func Normalize(n Normalizer, logger *slog.Logger) func(http.Handler) http.Handler {
 	logger = reqctx.Logger(logger)
 	return func(next http.Handler) http.Handler {
@@ -82,22 +86,23 @@ func Normalize(n Normalizer, logger *slog.Logger) func(http.Handler) http.Handle
 			return next
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			u, ok := FromContext(r.Context())
-			if !ok {
+			rec := reqinfo.FromContext(r.Context())
+			u := rec.User()
+			if u == nil {
 				next.ServeHTTP(w, r)
 				return
 			}
 			name := n(u.Name)
 			if name == "" {
+				rec.SetAuth("", reqinfo.AuthDenied)
 				logger.Warn("auth: the normalizer refused the user name", append(reqctx.LogAttrs(r), "user", u.Name)...)
 				http.Error(w, http.StatusText(http.StatusForbidden), http.StatusForbidden)
 				return
 			}
-			if name == u.Name {
-				next.ServeHTTP(w, r)
-				return
+			if name != u.Name {
+				rec.SetUser(normalized(u, name))
 			}
-			next.ServeHTTP(w, WithUser(r, normalized(u, name)))
+			next.ServeHTTP(w, r)
 		})
 	}
 }

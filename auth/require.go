@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/gowsgi/gowsgi/internal/reqctx"
+	"github.com/gowsgi/gowsgi/reqinfo"
 )
 
 // RequireConfig configures [NewRequire].
@@ -38,6 +39,10 @@ type RequireConfig struct {
 //     (none registered a [Challenger]): 403 and a warning in the log. A 401
 //     without a challenge would be a protocol error, and nothing the client
 //     could send would help: this is a configuration error, refused.
+//
+// Each refusal is recorded in the request's [reqinfo.Record], when it has
+// one, as [reqinfo.AuthDenied], and a rule failure as
+// [reqinfo.AuthUnavailable].
 func NewRequire(cfg RequireConfig) (func(http.Handler) http.Handler, error) {
 	if len(cfg.Rules) == 0 {
 		return nil, errors.New("auth: Require without rules")
@@ -54,12 +59,17 @@ func NewRequire(cfg RequireConfig) (func(http.Handler) http.Handler, error) {
 	logger := reqctx.Logger(cfg.Logger)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			u, _ := FromContext(r.Context())
+			rec := reqinfo.FromContext(r.Context())
+			u := rec.User()
 			d, err := rule.Allow(r, u)
 			if err != nil {
+				rec.SetAuth("", reqinfo.AuthUnavailable)
 				logger.Error("auth: Require failed", append(reqctx.LogAttrs(r), "err", err)...)
 				http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 				return
+			}
+			if d != Granted {
+				rec.SetAuth("", reqinfo.AuthDenied)
 			}
 			switch {
 			case d == Granted:

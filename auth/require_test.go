@@ -81,7 +81,7 @@ func TestRequire(t *testing.T) {
 				r = WithChallenger(r, staticChallenger(`Negotiate`))
 			}
 			if tt.user != "" {
-				r = WithUser(r, &User{Name: tt.user, AuthType: "Basic", Groups: tt.userGroups})
+				r = withUser(r, &User{Name: tt.user, AuthType: "Basic", Groups: tt.userGroups})
 			}
 			w := httptest.NewRecorder()
 			Require(tt.rules...)(whoami).ServeHTTP(w, r)
@@ -245,7 +245,7 @@ func TestNormalizeAfterRequire(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.user, func(t *testing.T) {
-			r := WithUser(httptest.NewRequest("GET", "/", nil), &User{Name: tt.user, AuthType: "Negotiate"})
+			r := withUser(httptest.NewRequest("GET", "/", nil), &User{Name: tt.user, AuthType: "Negotiate"})
 			w := httptest.NewRecorder()
 			chain.ServeHTTP(w, r)
 			if w.Code != tt.status || w.Body.String() != tt.body {
@@ -255,7 +255,7 @@ func TestNormalizeAfterRequire(t *testing.T) {
 	}
 	refuse := Normalize(Map(map[string]string{"guest": ""}), nil)(whoami)
 	w := httptest.NewRecorder()
-	refuse.ServeHTTP(w, WithUser(httptest.NewRequest("GET", "/", nil), &User{Name: "guest"}))
+	refuse.ServeHTTP(w, withUser(httptest.NewRequest("GET", "/", nil), &User{Name: "guest"}))
 	if w.Code != 403 {
 		t.Errorf("refused name: %d", w.Code)
 	}

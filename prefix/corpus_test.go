@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gowsgi/gowsgi/internal/reqctx"
+	"github.com/gowsgi/gowsgi/reqinfo"
 )
 
 // loginRE is Trac's mod_wsgi guide's <LocationMatch "/trac/[^/]+/login">.
@@ -34,7 +34,9 @@ func guard(next http.Handler) http.Handler {
 			http.Error(w, "Unauthorized", http.StatusUnauthorized)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(reqctx.WithUser(r.Context(), reqctx.User{Name: "user", AuthType: "Basic"})))
+		r, rec := reqinfo.Ensure(r)
+		rec.SetUser(&reqinfo.User{Name: "user", AuthType: "Basic"})
+		next.ServeHTTP(w, r)
 	})
 }
 

@@ -16,9 +16,11 @@
 //
 // where envs comes from [NewEnvironments] with Mount "/trac". [NewMount] and
 // [NewEnvironments] record SCRIPT_NAME, PATH_INFO and extra environ entries
-// (trac.env_path) in the request context, where package wsgi reads them;
-// they never strip the URL, so rules further in still see the whole path.
-// Requests are cloned, never modified.
+// (trac.env_path) in the request's record (package reqinfo), where package
+// wsgi and any layer around them (an access log) read them; they never
+// strip the URL, so rules further in still see the whole path. Requests
+// are cloned, never modified; the record is shared by every layer of its
+// request by design.
 //
 // # Order of rules
 //

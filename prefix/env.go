@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/gowsgi/gowsgi/internal/reqctx"
+	"github.com/gowsgi/gowsgi/reqinfo"
 )
 
 // EnvConfig configures [NewEnvironments].
@@ -59,7 +60,9 @@ type environments struct {
 // Trac's TRAC_ENV_PARENT_DIR does, but decided here rather than in the
 // application: a request for Mount/alpha/x reaches the next handler with
 // SCRIPT_NAME = Mount/alpha, PATH_INFO = /x and the environ entry cfg.Key =
-// ParentDir/alpha, recorded in the request context for package wsgi.
+// ParentDir/alpha, recorded in the request's [reqinfo.Record] for package
+// wsgi (read them there with [reqinfo.Record.Mount] and
+// [reqinfo.Record.LookupEnviron]).
 //
 // An environment name must be the name of a directory in ParentDir that
 // does not start with "." (so no "..", no hidden directories) and, unless
@@ -112,9 +115,10 @@ func (e *environments) wrap(next http.Handler) http.Handler {
 				e.index(w, r)
 				return
 			}
-			ctx := reqctx.WithMount(r.Context(), reqctx.Mount{ScriptName: e.cfg.Mount, PathInfo: rest})
-			ctx = reqctx.WithEnviron(ctx, e.cfg.ParentKey, e.cfg.ParentDir)
-			next.ServeHTTP(w, r.WithContext(ctx))
+			r, rec := reqinfo.Ensure(r)
+			rec.SetMount(reqinfo.Mount{ScriptName: e.cfg.Mount, PathInfo: rest})
+			rec.SetEnviron(e.cfg.ParentKey, e.cfg.ParentDir)
+			next.ServeHTTP(w, r)
 			return
 		}
 		name, tail, slash := strings.Cut(rest[1:], "/")
@@ -127,9 +131,10 @@ func (e *environments) wrap(next http.Handler) http.Handler {
 		if slash {
 			tail = "/" + tail
 		}
-		ctx := reqctx.WithMount(r.Context(), reqctx.Mount{ScriptName: e.cfg.Mount + "/" + name, PathInfo: tail})
-		ctx = reqctx.WithEnviron(ctx, e.cfg.Key, dir)
-		next.ServeHTTP(w, r.WithContext(ctx))
+		r, rec := reqinfo.Ensure(r)
+		rec.SetMount(reqinfo.Mount{ScriptName: e.cfg.Mount + "/" + name, PathInfo: tail})
+		rec.SetEnviron(e.cfg.Key, dir)
+		next.ServeHTTP(w, r)
 	})
 }
 

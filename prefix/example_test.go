@@ -9,6 +9,7 @@ import (
 	"regexp"
 
 	"github.com/gowsgi/gowsgi/prefix"
+	"github.com/gowsgi/gowsgi/reqinfo"
 )
 
 func ExampleCanonicalize() {
@@ -24,8 +25,8 @@ func ExampleCanonicalize() {
 
 func ExampleNewMount() {
 	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sn, pi, _ := prefix.MountFrom(r)
-		fmt.Printf("SCRIPT_NAME=%q PATH_INFO=%q\n", sn, pi)
+		m, _ := reqinfo.FromContext(r.Context()).Mount()
+		fmt.Printf("SCRIPT_NAME=%q PATH_INFO=%q\n", m.ScriptName, m.PathInfo)
 	})
 	h := prefix.Canonical(prefix.MustMount("/trac")(app))
 	for _, target := range []string{"/trac", "/trac//wiki/./Start", "/tracker"} {
@@ -59,9 +60,10 @@ func ExampleNewEnvironments() {
 		})
 	}
 	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sn, pi, _ := prefix.MountFrom(r)
-		env := prefix.EnvironFrom(r)["trac.env_path"]
-		fmt.Printf("app: SCRIPT_NAME=%s PATH_INFO=%s env=%s\n", sn, pi, filepath.Base(env))
+		rec := reqinfo.FromContext(r.Context())
+		m, _ := rec.Mount()
+		env, _ := rec.LookupEnviron("trac.env_path")
+		fmt.Printf("app: SCRIPT_NAME=%s PATH_INFO=%s env=%s\n", m.ScriptName, m.PathInfo, filepath.Base(env))
 	})
 	h := prefix.Canonical(prefix.MustLocationMatch(regexp.MustCompile(`/trac/[^/]+/login`), requireLogin)(envs(app)))
 	for _, target := range []string{"/trac/alpha/wiki", "/trac/alpha//./login", "/trac/alpha/%6Cogin", "/trac/beta/wiki"} {

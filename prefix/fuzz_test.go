@@ -9,7 +9,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/gowsgi/gowsgi/internal/reqctx"
+	"github.com/gowsgi/gowsgi/reqinfo"
 )
 
 var fuzzSeeds = []string{
@@ -75,7 +75,9 @@ func FuzzGuard(f *testing.F) {
 	}
 	parent := projects(f)
 	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sn, pi, ok := MountFrom(r)
+		rec := reqinfo.FromContext(r.Context())
+		m, ok := rec.Mount()
+		sn, pi := m.ScriptName, m.PathInfo
 		if !ok {
 			panic("no mount")
 		}
@@ -83,7 +85,7 @@ func FuzzGuard(f *testing.F) {
 			w.Header().Set("X-Mismatch", sn+"|"+pi+"|"+r.URL.Path)
 		}
 		if tracLogin.MatchString(pi) {
-			if _, ok := reqctx.UserFrom(r.Context()); !ok {
+			if rec.User() == nil {
 				w.Header().Set("X-Unguarded-Login", pi)
 			}
 		}

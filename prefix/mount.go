@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/gowsgi/gowsgi/internal/reqctx"
+	"github.com/gowsgi/gowsgi/reqinfo"
 )
 
 // CleanPrefix turns a mount point as a user writes it ("/trac", "/trac/",
@@ -40,8 +40,9 @@ func splitMount(p, m string) (string, bool) {
 // Apache's WSGIScriptAlias: a request whose canonical path is prefix or
 // below it (whole segments: "/trac" takes "/trac" and "/trac/x", not
 // "/tracker") reaches the next handler with SCRIPT_NAME = prefix and
-// PATH_INFO = the rest, recorded in the request context for package wsgi;
-// any other request gets 404. The request's URL is not stripped (unlike
+// PATH_INFO = the rest, recorded in the request's [reqinfo.Record] for
+// package wsgi and any layer around (made here if no outer layer made
+// one); any other request gets 404. The request's URL is not stripped (unlike
 // http.StripPrefix): rules further in still see the whole path.
 //
 // prefix is written as a user would ("/trac", "/trac/", or "/" for the
@@ -70,30 +71,9 @@ func mount(prefix string) func(http.Handler) http.Handler {
 				http.NotFound(w, r)
 				return
 			}
-			ctx := reqctx.WithMount(r.Context(), reqctx.Mount{ScriptName: prefix, PathInfo: rest})
-			next.ServeHTTP(w, r.WithContext(ctx))
+			r, rec := reqinfo.Ensure(r)
+			rec.SetMount(reqinfo.Mount{ScriptName: prefix, PathInfo: rest})
+			next.ServeHTTP(w, r)
 		})
 	}
-}
-
-// MountFrom returns the SCRIPT_NAME and PATH_INFO that [NewMount] or
-// [NewEnvironments] recorded for the request, and whether one did.
-func MountFrom(r *http.Request) (scriptName, pathInfo string, ok bool) {
-	m, ok := reqctx.MountFrom(r.Context())
-	return m.ScriptName, m.PathInfo, ok
-}
-
-// EnvironFrom returns the per-request WSGI environ entries recorded for
-// the request (such as trac.env_path from [NewEnvironments]), a later entry
-// overriding an earlier one with the same key; nil when there are none.
-func EnvironFrom(r *http.Request) map[string]string {
-	kvs := reqctx.EnvironFrom(r.Context())
-	if len(kvs) == 0 {
-		return nil
-	}
-	m := make(map[string]string, len(kvs))
-	for _, kv := range kvs {
-		m[kv.Key] = kv.Value
-	}
-	return m
 }

@@ -5,20 +5,23 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/gowsgi/gowsgi/reqinfo"
 )
 
 // mountEcho reports the mount and environ recorded for the request.
 var mountEcho = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	sn, pi, ok := MountFrom(r)
+	rec := reqinfo.FromContext(r.Context())
+	m, ok := rec.Mount()
 	if !ok {
 		http.Error(w, "no mount", http.StatusTeapot)
 		return
 	}
-	w.Header().Set("X-Script-Name", sn)
-	w.Header().Set("X-Path-Info", pi)
+	w.Header().Set("X-Script-Name", m.ScriptName)
+	w.Header().Set("X-Path-Info", m.PathInfo)
 	w.Header().Set("X-Path", r.URL.Path)
-	for k, v := range EnvironFrom(r) {
-		w.Header().Set("X-Env-"+k, v)
+	for _, v := range rec.Environ() {
+		w.Header().Set("X-Env-"+v.Name, v.Value)
 	}
 })
 
@@ -99,7 +102,7 @@ func TestMount(t *testing.T) {
 			if got := rec.Header().Get("X-Path"); got != tt.scriptName+tt.pathInfo {
 				t.Fatalf("URL.Path %q, want the whole canonical path %q", got, tt.scriptName+tt.pathInfo)
 			}
-			if _, _, ok := MountFrom(req); ok {
+			if reqinfo.FromContext(req.Context()) != nil {
 				t.Fatal("incoming request's context was changed")
 			}
 		})

@@ -9,11 +9,14 @@
 //
 // It is the one place in gowsgi that trusts a proxy. [RemoteIP.Wrap]
 // rewrites a copy of the request: RemoteAddr becomes the client's address,
-// so that auth's Require ip, package wsgi's REMOTE_ADDR and any access log
-// see the client without knowing about this layer; Host becomes the
-// forwarded host (HTTP_HOST, SERVER_NAME); the forwarded scheme is recorded
-// in the request context, where package wsgi reads it for wsgi.url_scheme
-// and HTTPS, and [Scheme] for anything else. The scheme is not written to
+// so that auth's Require ip, package wsgi's REMOTE_ADDR and any log see the
+// client without knowing about this layer; Host becomes the forwarded host
+// (HTTP_HOST, SERVER_NAME). It also records the client, the proxy's
+// address and the forwarded scheme in the request's record (package
+// reqinfo's Record.SetForwarded), where layers outside it (an access log
+// around the whole chain) find the client too, and package wsgi the scheme
+// for wsgi.url_scheme and HTTPS; [Scheme] and [Peer] read them for anything
+// else. The scheme is not written to
 // r.URL.Scheme: a client may send a request in absolute form
 // ("GET https://host/ HTTP/1.1"), which sets that field, so no layer may
 // believe it. [RemoteIP.Listener] does the same for the address from a
@@ -27,11 +30,12 @@
 //	ln = guard.Configure(srv, ln)   package framing, outermost on both
 //
 // Wrap goes outside every layer that looks at the client's address, scheme
-// or host (access log, virtual hosts, Require ip, the application), and
-// inside package framing's guard, which judges the connection's bytes, not
-// who sent them. A layer outside Wrap sees the proxy's address, not the
-// client's: put an access log inside it (Wrap costs next to nothing, so the
-// log's timing loses nothing), where [Peer] gives the proxy's too.
+// or host (virtual hosts, Require ip, the application), and inside package
+// framing's guard, which judges the connection's bytes, not who sent them.
+// A layer outside Wrap sees the proxy's RemoteAddr; an access log there
+// reads the client from the request's record (reqinfo's Info.Client, with
+// Info.Peer the proxy), which Wrap fills (making it, when no layer outside
+// did, for the layers inside).
 //
 // # Which header
 //

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gowsgi/gowsgi/internal/reqctx"
+	"github.com/gowsgi/gowsgi/reqinfo"
 	"golang.org/x/net/http/httpguts"
 )
 
@@ -176,7 +176,11 @@ func (ri *RemoteIP) Wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		r2 := r.WithContext(reqctx.WithForwarded(r.Context(), reqctx.Forwarded{Scheme: scheme, Peer: r.RemoteAddr}))
+		// The record (made here if no layer outside did) tells every
+		// layer, outer ones included, what the proxy said; the copy of
+		// the request carries the client and the host.
+		r1, rec := reqinfo.Ensure(r)
+		r2 := r1.WithContext(r1.Context())
 		if found {
 			r2.RemoteAddr = hp.from.remoteAddr()
 			if !hp.from.ip.IsValid() {
@@ -186,6 +190,7 @@ func (ri *RemoteIP) Wrap(next http.Handler) http.Handler {
 		if host != "" {
 			r2.Host = host
 		}
+		rec.SetForwarded(r2.RemoteAddr, r.RemoteAddr, scheme)
 		next.ServeHTTP(w, r2)
 	})
 }
@@ -196,8 +201,8 @@ func (ri *RemoteIP) Wrap(next http.Handler) http.Handler {
 // connection's own: a proxy that received plain HTTP and forwards it over
 // TLS still says "http".
 func Scheme(r *http.Request) string {
-	if f, ok := reqctx.ForwardedFrom(r.Context()); ok && f.Scheme != "" {
-		return f.Scheme
+	if _, s := reqinfo.FromContext(r.Context()).Forwarded(); s != "" {
+		return s
 	}
 	if r.TLS != nil {
 		return "https"
@@ -209,8 +214,8 @@ func Scheme(r *http.Request) string {
 // [RemoteIP.Wrap] rewrote it (the proxy's), or r.RemoteAddr when no
 // RemoteIP did.
 func Peer(r *http.Request) string {
-	if f, ok := reqctx.ForwardedFrom(r.Context()); ok {
-		return f.Peer
+	if p, _ := reqinfo.FromContext(r.Context()).Forwarded(); p != "" {
+		return p
 	}
 	return r.RemoteAddr
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gowsgi/gowsgi/auth"
+	"github.com/gowsgi/gowsgi/reqinfo"
 )
 
 func mustNew(t testing.TB, cfg Config) *RemoteIP {
@@ -292,3 +293,41 @@ func TestNewRefuses(t *testing.T) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestRecord checks that Wrap tells the request's record what the proxy
+// said, so that a layer outside it (an access log around the chain) sees
+// the client, and that it makes the record when no outer layer did.
+func TestRecord(t *testing.T) {
+	ri := mustNew(t, Config{})
+	var inner reqinfo.Info
+	h := ri.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inner = reqinfo.FromContext(r.Context()).Info()
+	}))
+	newReq := func() *http.Request {
+		r := httptest.NewRequest("GET", "http://example.com/", nil)
+		r.RemoteAddr = "10.0.0.1:4000"
+		r.Header.Set("X-Forwarded-For", "203.0.113.7")
+		r.Header.Set("X-Forwarded-Proto", "https")
+		return r
+	}
+	// A record made outside, as reqinfo.RequestID or an access log does.
+	r, rec := reqinfo.Ensure(newReq())
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	if got := rec.Info(); got.Client != "203.0.113.7:0" || got.Peer != "10.0.0.1:4000" || got.URLScheme != "https" {
+		t.Errorf("outer record: %+v", got)
+	}
+	// No record outside: Wrap makes one for the layers inside.
+	inner = reqinfo.Info{}
+	h.ServeHTTP(httptest.NewRecorder(), newReq())
+	if inner.Client != "203.0.113.7:0" || inner.Peer != "10.0.0.1:4000" || inner.URLScheme != "https" {
+		t.Errorf("inner record: %+v", inner)
+	}
+	// An untrusted peer records nothing.
+	r, rec = reqinfo.Ensure(newReq())
+	r.RemoteAddr = "192.0.2.1:1"
+	rec.SetClient(r.RemoteAddr)
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	if got := rec.Info(); got.Client != "192.0.2.1:1" || got.Peer != "" || got.URLScheme != "" {
+		t.Errorf("untrusted: %+v", got)
+	}
+}

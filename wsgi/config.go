@@ -39,11 +39,11 @@ type Config struct {
 	// handler's workers get their own; two handlers never share os.environ.
 	Env []string
 	// Environ holds extra entries merged into every request's WSGI environ
-	// (such as "trac.env_path"). Per-request entries from the context (see
-	// package prefix) override them.
+	// (such as "trac.env_path"). Per-request entries from the request's
+	// record (package reqinfo; package prefix fills it) override them.
 	Environ map[string]string
-	// ScriptName is SCRIPT_NAME when no mount is recorded in the request
-	// context (see package prefix); PATH_INFO is then the request's path.
+	// ScriptName is SCRIPT_NAME when no mount is recorded in the request's
+	// record (see package prefix); PATH_INFO is then the request's path.
 	// "" means the prefix a handler in front stripped from the path
 	// (http.StripPrefix and the like), found by comparing URL.Path with
 	// the RequestURI the client sent, or the root when none was: so an

@@ -212,11 +212,17 @@
 // has anything but letters, digits and "-" is dropped, so X_Remote_User
 // cannot pose as X-Remote-User; Proxy never becomes HTTP_PROXY (httpoxy);
 // Authorization reaches the application only with PassAuthorization;
-// REMOTE_USER and AUTH_TYPE come only from the request context (package
-// auth, or [WithRemoteUser]), never from a header. No forwarding header
-// (X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host, Forwarded) changes
-// REMOTE_ADDR, wsgi.url_scheme or HTTP_HOST here: that is package
-// remoteip's, in front, for the proxies it trusts.
+// REMOTE_USER and AUTH_TYPE come only from the user in the request's
+// record (package reqinfo, filled by package auth or by another
+// authentication middleware calling reqinfo's Record.SetUser), never from
+// a header. No forwarding header (X-Forwarded-For, X-Forwarded-Proto,
+// X-Forwarded-Host, Forwarded) changes REMOTE_ADDR, wsgi.url_scheme or
+// HTTP_HOST here: that is package remoteip's, in front, for the proxies it
+// trusts.
+//
+// The handler records in that record, when the request has one, the pid of
+// the worker that took the request ([reqinfo.Record.PID]), for an access
+// log or a status page around it.
 //
 // The adapter's file is read-only (0400) in a directory made by
 // os.MkdirTemp (random name, 0700, owned by the server's user), removed by

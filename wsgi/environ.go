@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gowsgi/gowsgi/internal/reqctx"
+	"github.com/gowsgi/gowsgi/reqinfo"
 )
 
 // EnvVar is one string entry of a WSGI environ. Name and Value are native
@@ -19,14 +19,6 @@ type EnvVar struct {
 	Name, Value string
 }
 
-// WithRemoteUser returns a shallow copy of r whose context makes REMOTE_USER
-// name and AUTH_TYPE authType in the environ. It is the hook for
-// authentication middleware outside this module (package auth's WithUser
-// does the same); a request header never can. r is not modified.
-func WithRemoteUser(r *http.Request, name, authType string) *http.Request {
-	return r.WithContext(reqctx.WithUser(r.Context(), reqctx.User{Name: name, AuthType: authType}))
-}
-
 // Environ returns the string entries of the PEP 3333 / CGI 1.1 environ for
 // r, as cfg configures them (nil cfg means the zero Config):
 //
@@ -34,8 +26,8 @@ func WithRemoteUser(r *http.Request, name, authType string) *http.Request {
 //     SERVER_PORT, SERVER_PROTOCOL, REMOTE_ADDR, REMOTE_PORT, HTTPS ("on"
 //     or "off"), wsgi.url_scheme, and CONTENT_TYPE and CONTENT_LENGTH only
 //     when the request has them;
-//   - SCRIPT_NAME and PATH_INFO from the mount in the context (package
-//     prefix, reqctx), else cfg.ScriptName and the request's decoded path,
+//   - SCRIPT_NAME and PATH_INFO from the mount in the request's
+//     [reqinfo.Record] (package prefix records it), else cfg.ScriptName and the request's decoded path,
 //     else the prefix a handler in front stripped (http.StripPrefix) and
 //     the rest;
 //     SCRIPT_NAME is never "/";
@@ -44,13 +36,14 @@ func WithRemoteUser(r *http.Request, name, authType string) *http.Request {
 //     and "-" are dropped (as Apache 2.4 does), Proxy is dropped (httpoxy),
 //     Authorization is passed only with cfg.PassAuthorization, and
 //     Content-Type/Content-Length appear only as CONTENT_*;
-//   - REMOTE_USER and AUTH_TYPE only from the user in the context (see
-//     [WithRemoteUser]);
-//   - cfg.Environ, then the request's extra entries from the context, each
+//   - REMOTE_USER and AUTH_TYPE only from the user in the request's
+//     [reqinfo.Record] (package auth records it; an authentication
+//     middleware of another module calls [reqinfo.Record.SetUser]);
+//   - cfg.Environ, then the request's extra entries from its record, each
 //     overriding an entry of the same name.
 //
 // wsgi.url_scheme (and HTTPS) is the scheme a trusted proxy forwarded, as
-// package remoteip records it in the context, else "https" for a TLS
+// package remoteip records it in the request's record, else "https" for a TLS
 // connection, else "http". No request header sets it by itself: believing
 // X-Forwarded-Proto, like rewriting REMOTE_ADDR and HTTP_HOST from
 // forwarding headers, is remoteip's, the one layer that trusts proxies.
@@ -66,9 +59,9 @@ func Environ(r *http.Request, cfg *Config) []EnvVar {
 }
 
 func appendEnviron(env []EnvVar, r *http.Request, cfg *Config) []EnvVar {
-	ctx := r.Context()
+	rec := reqinfo.FromContext(r.Context())
 	var scriptName, pathInfo string
-	if m, ok := reqctx.MountFrom(ctx); ok {
+	if m, ok := rec.Mount(); ok {
 		scriptName, pathInfo = m.ScriptName, m.PathInfo
 	} else if cfg.ScriptName != "" {
 		scriptName, pathInfo = cfg.ScriptName, r.URL.Path
@@ -87,14 +80,14 @@ func appendEnviron(env []EnvVar, r *http.Request, cfg *Config) []EnvVar {
 
 	remoteHost, remotePort := splitHostPort(r.RemoteAddr)
 	scheme := "http"
-	if f, ok := reqctx.ForwardedFrom(ctx); ok && f.Scheme != "" {
-		scheme = f.Scheme
+	if _, s := rec.Forwarded(); s != "" {
+		scheme = s
 	} else if r.TLS != nil {
 		scheme = "https"
 	}
 	serverName, serverPort := splitHostPort(r.Host)
 	if serverName == "" {
-		if a, ok := ctx.Value(http.LocalAddrContextKey).(net.Addr); ok {
+		if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
 			serverName, serverPort = splitHostPort(a.String())
 		}
 	}
@@ -151,7 +144,7 @@ func appendEnviron(env []EnvVar, r *http.Request, cfg *Config) []EnvVar {
 		}
 		env = append(env, EnvVar{key, v})
 	}
-	if u, ok := reqctx.UserFrom(ctx); ok {
+	if u := rec.User(); u != nil {
 		env = append(env, EnvVar{"REMOTE_USER", u.Name})
 		if u.AuthType != "" {
 			env = append(env, EnvVar{"AUTH_TYPE", u.AuthType})
@@ -160,8 +153,8 @@ func appendEnviron(env []EnvVar, r *http.Request, cfg *Config) []EnvVar {
 	for k, v := range cfg.Environ {
 		env = setEnv(env, k, v)
 	}
-	for _, kv := range reqctx.EnvironFrom(ctx) {
-		env = setEnv(env, kv.Key, kv.Value)
+	for _, v := range rec.Environ() {
+		env = setEnv(env, v.Name, v.Value)
 	}
 	return env
 }

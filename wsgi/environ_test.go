@@ -6,7 +6,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/gowsgi/gowsgi/internal/reqctx"
+	"github.com/gowsgi/gowsgi/reqinfo"
 )
 
 func envMap(env []EnvVar) map[string]string {
@@ -46,7 +46,9 @@ func TestEnviron(t *testing.T) {
 			name: "mount from the context",
 			cfg:  Config{ScriptName: "/ignored"},
 			setup: func(r *http.Request) *http.Request {
-				return r.WithContext(reqctx.WithMount(r.Context(), reqctx.Mount{ScriptName: "/trac", PathInfo: "/wiki"}))
+				r, rec := reqinfo.Ensure(r)
+				rec.SetMount(reqinfo.Mount{ScriptName: "/trac", PathInfo: "/wiki"})
+				return r
 			},
 			want: map[string]string{"SCRIPT_NAME": "/trac", "PATH_INFO": "/wiki"},
 		},
@@ -76,7 +78,9 @@ func TestEnviron(t *testing.T) {
 			cfg:  Config{PassAuthorization: true},
 			setup: func(r *http.Request) *http.Request {
 				r.Header.Set("Authorization", "Basic Zm9vOmJhcg==")
-				return WithRemoteUser(r, "alice", "Basic")
+				r, rec := reqinfo.Ensure(r)
+				rec.SetUser(&reqinfo.User{Name: "alice", AuthType: "Basic"})
+				return r
 			},
 			want: map[string]string{"HTTP_AUTHORIZATION": "Basic Zm9vOmJhcg==", "REMOTE_USER": "alice", "AUTH_TYPE": "Basic"},
 		},
@@ -117,10 +121,12 @@ func TestEnviron(t *testing.T) {
 				"HTTP_HOST": "example.com", "SERVER_NAME": "example.com", "HTTP_X_FORWARDED_HOST": "evil.example"},
 		},
 		{
-			name: "scheme a trusted proxy forwarded (context)",
+			name: "scheme a trusted proxy forwarded (record)",
 			setup: func(r *http.Request) *http.Request {
 				r.Host = "example.com"
-				return r.WithContext(reqctx.WithForwarded(r.Context(), reqctx.Forwarded{Scheme: "https", Peer: "10.1.2.3:5555"}))
+				r, rec := reqinfo.Ensure(r)
+				rec.SetForwarded(r.RemoteAddr, "10.1.2.3:5555", "https")
+				return r
 			},
 			want: map[string]string{"wsgi.url_scheme": "https", "HTTPS": "on", "SERVER_PORT": "443"},
 		},
@@ -129,7 +135,9 @@ func TestEnviron(t *testing.T) {
 			setup: func(r *http.Request) *http.Request {
 				r.TLS = &tls.ConnectionState{}
 				r.Host = "example.com"
-				return r.WithContext(reqctx.WithForwarded(r.Context(), reqctx.Forwarded{Scheme: "http", Peer: "10.1.2.3:5555"}))
+				r, rec := reqinfo.Ensure(r)
+				rec.SetForwarded(r.RemoteAddr, "10.1.2.3:5555", "http")
+				return r
 			},
 			want: map[string]string{"wsgi.url_scheme": "http", "HTTPS": "off", "SERVER_PORT": "80"},
 		},
@@ -137,7 +145,9 @@ func TestEnviron(t *testing.T) {
 			name: "extras: config, then context overrides",
 			cfg:  Config{Environ: map[string]string{"trac.env_path": "/srv/a", "other": "1"}},
 			setup: func(r *http.Request) *http.Request {
-				return r.WithContext(reqctx.WithEnviron(r.Context(), "trac.env_path", "/srv/b"))
+				r, rec := reqinfo.Ensure(r)
+				rec.SetEnviron("trac.env_path", "/srv/b")
+				return r
 			},
 			want: map[string]string{"trac.env_path": "/srv/b", "other": "1"},
 		},

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/gowsgi/gowsgi/reqinfo"
 	"github.com/gowsgi/gowsgi/wsgi"
 )
 
@@ -18,7 +19,9 @@ func ExampleEnviron() {
 	r.Header.Set("X-Remote-User", "mallory") // becomes HTTP_X_REMOTE_USER, never REMOTE_USER
 	r.Header["X_Remote_User"] = []string{"mallory"}
 	r.Header.Set("Proxy", "http://attacker:3128")
-	r = wsgi.WithRemoteUser(r, "alice", "Basic")
+	// What an authentication middleware records (package auth does).
+	r, rec := reqinfo.Ensure(r)
+	rec.SetUser(&reqinfo.User{Name: "alice", AuthType: "Basic"})
 	http.StripPrefix("/trac", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		env := wsgi.Environ(r, &wsgi.Config{ScriptName: "/trac"})
 		sort.Slice(env, func(i, j int) bool { return env[i].Name < env[j].Name })

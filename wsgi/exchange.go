@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gowsgi/gowsgi/internal/reqctx"
+	"github.com/gowsgi/gowsgi/reqinfo"
 )
 
 // inlineBody is the largest request body read before dispatch and sent
@@ -77,6 +78,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		deadline = t.C
 	}
 	var next *conn // reserved by the dispatcher for a request moved
+	// The request's record, if any, learns which worker took it.
+	rec := reqinfo.FromContext(ctx)
 	for attempt := 0; ; {
 		id := h.nextID.Add(1)
 		putHeader(buf, typ, id, len(buf)-frameHeaderLen)
@@ -103,6 +106,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, http.StatusServiceUnavailable, err)
 			return
 		}
+		rec.SetPID(c.p.pid)
 		ex := exchange{h: h, c: c, w: w, r: r, body: body, deadline: deadline}
 		if !ex.run(cl, buf, sent) {
 			return

@@ -10,7 +10,9 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -61,12 +63,57 @@ func TestRequestPathModel(t *testing.T) {
 		}
 		h.ServeHTTP(w, r)
 	})
-	srv := serve(t, mw)
+	// The server's connections are tracked so that a round settles only
+	// once the server has finished with every connection its clients made:
+	// a client that wrote a request and hung up returns before the server
+	// has even read it, and that request would start after the check.
+	var (
+		connMu sync.Mutex
+		conns  = map[string]bool{} // by client address: open, or closed
+	)
+	srv := httptest.NewUnstartedServer(mw)
+	srv.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		connMu.Lock()
+		defer connMu.Unlock()
+		switch s {
+		case http.StateNew:
+			conns[c.RemoteAddr().String()] = true
+		case http.StateClosed, http.StateHijacked:
+			conns[c.RemoteAddr().String()] = false
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	serverOpen := func() bool {
+		connMu.Lock()
+		defer connMu.Unlock()
+		for _, open := range conns {
+			if open {
+				return true
+			}
+		}
+		return false
+	}
+	// serverDone reports whether the server accepted the client's
+	// connection and has closed it, and forgets it if so.
+	serverDone := func(client string) bool {
+		connMu.Lock()
+		defer connMu.Unlock()
+		open, seen := conns[client]
+		if seen && !open {
+			delete(conns, client)
+			return true
+		}
+		return false
+	}
 	addr := strings.TrimPrefix(srv.URL, "http://")
 	tr := &http.Transport{MaxIdleConnsPerHost: 8}
 	client := &http.Client{Transport: tr}
-	if code, _ := get(t, srv.URL+"/keep-errors"); code != 200 {
-		t.Fatal("/keep-errors failed")
+	if resp, err := client.Get(srv.URL + "/keep-errors"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("/keep-errors failed: %v", err)
+	} else {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
 	}
 	settle := func(round int) {
 		t.Helper()
@@ -76,9 +123,12 @@ func TestRequestPathModel(t *testing.T) {
 		deadline := time.Now().Add(30 * time.Second)
 		for !func() bool {
 			st := h.Stats()
-			return st.Busy == 0 && st.Queued == 0 && len(h.pids()) == procs
+			return st.Busy == 0 && st.Queued == 0 && len(h.pids()) == procs && !serverOpen()
 		}() && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
+		}
+		if serverOpen() {
+			t.Fatalf("round %d: the server still holds a client connection", round)
 		}
 		if st := h.Stats(); st.Busy != 0 || st.Queued != 0 || len(h.pids()) != procs {
 			t.Fatalf("round %d: a worker connection is left with a request: %+v, pids %v\n%s", round, h.Stats(), h.pids(), logs.String())
@@ -201,7 +251,14 @@ func TestRequestPathModel(t *testing.T) {
 					return err
 				}
 				fmt.Fprintf(c, "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 300000\r\n\r\n%s", strings.Repeat("z", sent))
-				return c.Close()
+				// The server may not have accepted the connection yet when
+				// it is closed here: wait until it has seen it and let it go.
+				local := c.LocalAddr().String()
+				c.Close()
+				if !waitFor(func() bool { return serverDone(local) }) {
+					return fmt.Errorf("the server did not finish with the abandoned upload's connection")
+				}
+				return nil
 			}}
 		},
 		func() step {
@@ -226,8 +283,16 @@ func TestRequestPathModel(t *testing.T) {
 		func() step {
 			k := rng.IntN(1 << 20)
 			return step{"worker killed", func() error {
-				if pids := h.pids(); len(pids) > 0 {
-					syscall.Kill(pids[k%len(pids)], syscall.SIGKILL)
+				pids := h.pids()
+				if len(pids) == 0 {
+					return nil
+				}
+				pid := pids[k%len(pids)]
+				syscall.Kill(pid, syscall.SIGKILL)
+				// Until the supervisor has seen the death, the process
+				// still counts as a slot filled: wait for it.
+				if !waitFor(func() bool { return !slices.Contains(h.pids(), pid) }) {
+					return fmt.Errorf("killed worker %d still listed", pid)
 				}
 				return nil
 			}}

@@ -8,11 +8,11 @@ import (
 	"time"
 )
 
-// BenchmarkMiddleware measures one request through the Authenticator and
+// BenchmarkWrap measures one request through the Authenticator and
 // Require: with a fresh Kerberos token (decrypting the ticket and the
 // authenticator, the replay check, the mutual-authentication reply), with
 // the session cookie instead, and without credentials (the 401).
-func BenchmarkMiddleware(b *testing.B) {
+func BenchmarkWrap(b *testing.B) {
 	kt, ktData := testKeytab(b, "HTTP/localhost", testRealm)
 	a, err := New(Config{KeytabData: ktData, SPN: "HTTP/localhost", SessionKey: []byte("0123456789abcdef0123456789abcdef"),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})

@@ -6,7 +6,7 @@
 // against the KDC.
 //
 // [New] reads the keytab and returns an [Authenticator], whose
-// [Authenticator.Middleware] is plain net/http middleware: package auth's
+// [Authenticator.Wrap] is plain net/http middleware: package auth's
 // request flow ([auth.Flow]) running the Negotiate scheme and, for the
 // fallback, auth's own Basic scheme, so that Kerberos shares auth's header
 // handling (a repeated Authorization header is 400), Basic parser,
@@ -34,7 +34,7 @@
 // # Coming from Apache
 //
 //	Apache (mod_auth_gssapi, mod_auth_kerb, mod_auth_sspi)   Config field / gowsgi flag
-//	AuthType GSSAPI / Kerberos / SSPI                      Authenticator.Middleware / -keytab
+//	AuthType GSSAPI / Kerberos / SSPI                       Authenticator.Wrap / -keytab
 //	GssapiCredStore keytab:FILE, Krb5Keytab FILE            Keytab, KeytabData / -keytab FILE
 //	GssapiAcceptorName, KrbServiceName                      SPN / -spn HTTP/host@REALM
 //	GssapiBasicAuth, KrbMethodK5Passwd, SSPIOfferBasic      Basic / -kerberos-basic

@@ -12,10 +12,9 @@ import (
 
 	"github.com/gowsgi/gowsgi/auth"
 	"github.com/gowsgi/gowsgi/auth/kerberos"
-	"github.com/gowsgi/gowsgi/internal/reqctx"
 )
 
-func ExampleAuthenticator_Middleware() {
+func ExampleAuthenticator_Wrap() {
 	// A keytab as kadmin's ktadd writes it; here made in memory.
 	kt := keytab.New()
 	if err := kt.AddEntry("HTTP/trac.example.com", "EXAMPLE.COM", "secret", time.Now(), 1, etypeID.AES256_CTS_HMAC_SHA1_96); err != nil {
@@ -34,10 +33,10 @@ func ExampleAuthenticator_Middleware() {
 		log.Fatal(err)
 	}
 	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, _ := reqctx.UserFrom(r.Context())
+		u, _ := auth.FromContext(r.Context()) // Require let only users through
 		fmt.Fprintf(w, "REMOTE_USER=%s", u.Name)
 	})
-	srv := httptest.NewServer(krb.Middleware(auth.Require(auth.ValidUser())(app)))
+	srv := httptest.NewServer(krb.Wrap(auth.Require(auth.ValidUser())(app)))
 	defer srv.Close()
 
 	// A client without a ticket is asked to negotiate.

@@ -26,8 +26,8 @@ import (
 	"github.com/jcmturner/gokrb5/v8/types"
 
 	"github.com/gowsgi/gowsgi/auth"
-	"github.com/gowsgi/gowsgi/internal/reqctx"
 	"github.com/gowsgi/gowsgi/internal/testenv"
+	"github.com/gowsgi/gowsgi/reqinfo"
 )
 
 // logBuffer is the tests' log: testenv's locked buffer behind a
@@ -41,14 +41,17 @@ func (l *logBuffer) logger() *slog.Logger {
 // whoami is the application: it answers with what a WSGI app would see as
 // REMOTE_USER and AUTH_TYPE.
 var whoami = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	u, _ := reqctx.UserFrom(r.Context())
-	fmt.Fprintf(w, "%s %s", u.Name, u.AuthType)
+	var name, authType string
+	if u := reqinfo.FromContext(r.Context()).User(); u != nil {
+		name, authType = u.Name, u.AuthType
+	}
+	fmt.Fprintf(w, "%s %s", name, authType)
 })
 
 // protected is the Authenticator in front of Require valid-user in front of
 // whoami, as cmd/gowsgi chains them.
 func protected(a *Authenticator) http.Handler {
-	return a.Middleware(auth.Require(auth.ValidUser())(whoami))
+	return a.Wrap(auth.Require(auth.ValidUser())(whoami))
 }
 
 // serve starts h on 127.0.0.1 and returns its URL with the host name

@@ -116,7 +116,7 @@ type Config struct {
 // Authenticator is HTTP Negotiate (SPNEGO, RFC 4559) authentication with a
 // Kerberos service keytab, with an optional Basic fallback that checks
 // passwords against the KDC. Make one with [New]; it is safe for concurrent
-// use. [Authenticator.Middleware] authenticates requests: an [auth.Flow]
+// use. [Authenticator.Wrap] authenticates requests: an [auth.Flow]
 // running the Negotiate scheme ([Authenticator.Negotiate]) and, with the
 // fallback, auth's own Basic scheme over the KDC password check, so that
 // header handling, challenges, the identity and the error contract are
@@ -336,7 +336,7 @@ func validCookieName(s string) bool {
 func (a *Authenticator) Challenge(h http.Header, r *http.Request) { a.flow.Challenge(h, r) }
 
 // Negotiate returns the Negotiate scheme alone, for an [auth.Flow] of the
-// caller's (with schemes of other packages). [Authenticator.Middleware] is
+// caller's (with schemes of other packages). [Authenticator.Wrap] is
 // such a flow already.
 func (a *Authenticator) Negotiate() auth.Scheme { return negotiate{a} }
 
@@ -351,7 +351,7 @@ func (b basicOnly) Challenge(h http.Header, r *http.Request) {
 	}
 }
 
-// Middleware returns next wrapped in Kerberos authentication, an
+// Wrap returns next wrapped in Kerberos authentication, an
 // [auth.Flow] (see [auth.Flow.Wrap] for what every scheme shares: a
 // repeated Authorization header is 400, the identity reaches the
 // application as REMOTE_USER, technical failures are 503):
@@ -374,7 +374,7 @@ func (b basicOnly) Challenge(h http.Header, r *http.Request) {
 //     once, and the reason is logged; an NTLM token is answered with the
 //     Basic challenge alone;
 //   - a KDC that cannot be reached for a Basic login gets 503.
-func (a *Authenticator) Middleware(next http.Handler) http.Handler { return a.flow.Wrap(next) }
+func (a *Authenticator) Wrap(next http.Handler) http.Handler { return a.flow.Wrap(next) }
 
 // negotiate is the Negotiate scheme of an Authenticator.
 type negotiate struct{ a *Authenticator }

@@ -220,7 +220,7 @@ func TestChallenges(t *testing.T) {
 				t.Errorf("WWW-Authenticate %q, want %q", got, tc.want)
 			}
 			// Without Require, the anonymous request reaches the app.
-			w = get(t, a.Middleware(whoami), tc.authz)
+			w = get(t, a.Wrap(whoami), tc.authz)
 			if w.Code != 200 || w.Body.String() != " " {
 				t.Errorf("anonymous: %d %q", w.Code, w.Body)
 			}
@@ -272,7 +272,7 @@ func TestRequireUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := a.Middleware(auth.Require(auth.Users("alice"))(whoami))
+	h := a.Wrap(auth.Require(auth.Users("alice"))(whoami))
 	for _, tc := range []struct {
 		client string
 		want   int

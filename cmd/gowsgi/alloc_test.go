@@ -10,10 +10,10 @@ import (
 )
 
 // TestAuthLayerAllocations checks that a cached Basic login through the
-// auth layer, as the command builds it (and as this test binary is built:
-// with the command's default.pgo, whose inlining once made SHA-256
-// allocate), allocates nothing beyond what the same request costs without
-// the layer. The race detector, which changes allocations, is off for this
+// command's chain, as it builds it (and as this test binary is built: with
+// the command's default.pgo, whose inlining once made SHA-256 allocate),
+// allocates nothing beyond what the same request costs without
+// authentication. The race detector, which changes allocations, is off for this
 // file.
 func TestAuthLayerAllocations(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "htpasswd")
@@ -37,7 +37,7 @@ func TestAuthLayerAllocations(t *testing.T) {
 		{"location", []string{"-htpasswd", path, "-auth-location", "^/bcrypt(/|$)"}},
 	} {
 		if n := allocs(tt.args, "/bcrypt"); n != base {
-			t.Errorf("%s: %v allocations, %v without the auth layer", tt.name, n, base)
+			t.Errorf("%s: %v allocations, %v without authentication", tt.name, n, base)
 		}
 	}
 }

@@ -3,62 +3,190 @@ package main
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/gowsgi/gowsgi/auth"
 	"github.com/gowsgi/gowsgi/prefix"
 )
 
-// authFlags are the flags of the auth layer.
-type authFlags struct {
-	htpasswd        string
-	htdigest        string
-	realm           string
-	groupFile       string
-	requires        listFlag
-	location        string
-	locPrefix       string
-	checkURL        string
-	secretFile      string
-	normalize       string
-	normalizeLate   bool
-	cacheTTL        time.Duration
-	digestNonceLife time.Duration
-	digestDomain    listFlag
+// providers are what the directory and Kerberos hand to the schemes: a
+// password checker for Basic, the Negotiate middleware, and extra Require
+// kinds (ldap-group, ...).
+type providers struct {
+	checkers       []auth.PasswordChecker
+	authenticators []middleware
+	requireKinds   map[string]func(args []string) (auth.Rule, error)
+	closers        []func() error
 }
 
-func (f *authFlags) register(fs *flag.FlagSet) {
-	*f = authFlags{} // flags are registered anew for each FlagSet (tests)
-	fs.StringVar(&f.htpasswd, "htpasswd", "", "Basic authentication against this htpasswd `file` (AuthType Basic + AuthUserFile)")
-	fs.StringVar(&f.htdigest, "htdigest", "", "Digest authentication against this htdigest `file` (AuthType Digest + AuthUserFile); needs -realm")
-	fs.StringVar(&f.realm, "realm", "", "authentication realm `name` (AuthName); must match the htdigest file's realm")
-	fs.StringVar(&f.groupFile, "group-file", "", "Apache group `file` for -require 'group ...' (AuthGroupFile)")
-	fs.Var(&f.requires, "require", "authorization `rule`: 'valid-user', 'user a b', 'group g', 'ip CIDR...', 'method GET HEAD ...', 'all granted', 'not ...', or a provider's kind such as 'ldap-group DN' (repeatable; any one suffices, as several Require lines). Default with authentication: valid-user")
-	fs.StringVar(&f.location, "auth-location", "", "`regexp` of the paths that require authentication, matched like <LocationMatch> against the request path alone, never the query string: a '?' meant to start a query is refused (default: every path)")
-	fs.StringVar(&f.locPrefix, "auth-prefix", "", "`path` under which requests require authentication, on whole segments like <Location PATH> (a string comparison; exclusive with -auth-location)")
-	fs.StringVar(&f.checkURL, "auth-check-url", "", "`path` of a credential-check endpoint answering 200 for good credentials and 401 otherwise (Trac AccountManager's HttpAuthStore authentication_url)")
-	fs.StringVar(&f.secretFile, "auth-secret-file", "", "`file` holding the secret that signs Digest nonces, shared by replicas (default: random per process)")
-	fs.StringVar(&f.normalize, "normalize-user", "", "comma-separated `steps` rewriting the authenticated name the app sees: strip-domain (DOMAIN\\user), strip-realm (user@REALM), lower")
-	fs.BoolVar(&f.normalizeLate, "normalize-after-require", false, "let -require rules see the name before -normalize-user (as the SSPI fix of Trac's mod_wsgi guide); default: rules see the normalized name")
-	fs.DurationVar(&f.cacheTTL, "auth-cache-ttl", 0, "how long a successful htpasswd check is cached; 0 means 5m, negative disables the cache")
-	fs.DurationVar(&f.digestNonceLife, "digest-nonce-lifetime", 0, "how long a Digest nonce is valid (AuthDigestNonceLifetime); 0 means 5m")
-	fs.Var(&f.digestDomain, "digest-domain", "`URI` of the Digest protection space (AuthDigestDomain, repeatable)")
+// newProviders builds the LDAP directory and the Kerberos authenticator
+// that a configures, if any.
+func newProviders(a authConfig, logger *slog.Logger) (*providers, error) {
+	p := &providers{requireKinds: map[string]func([]string) (auth.Rule, error){}}
+	if err := p.addKerberos(a.Kerberos, logger); err != nil {
+		return p, err
+	}
+	if err := p.addLDAP(a.LDAP, logger); err != nil {
+		return p, err
+	}
+	return p, nil
 }
 
-func init() {
-	var f authFlags
-	register(layer{
-		name:  "auth",
-		order: orderAuth,
-		flags: f.register,
-		build: f.build,
-	})
+// schemes are the authentication middleware in the order a request meets
+// them (Negotiate, Basic, Digest), and what the Require rules need.
+type schemes struct {
+	wrap         []middleware
+	any          bool // some scheme is configured
+	norm         auth.Normalizer
+	groups       auth.GroupChecker
+	requireKinds map[string]func(args []string) (auth.Rule, error)
+}
+
+// buildSchemes builds the schemes of a, with p's contributions: Negotiate,
+// then Basic over htpasswd and the directory, then Digest.
+func buildSchemes(a authConfig, p *providers, logger *slog.Logger) (*schemes, error) {
+	s := &schemes{requireKinds: p.requireKinds}
+	norm, err := parseNormalizer(a.Normalize)
+	if err != nil {
+		return nil, err
+	}
+	s.norm = norm
+	s.wrap = append(s.wrap, p.authenticators...)
+
+	checkers := append([]auth.PasswordChecker(nil), p.checkers...)
+	if a.Basic.Htpasswd != "" {
+		h, err := auth.NewHtpasswd(auth.HtpasswdConfig{Path: a.Basic.Htpasswd, CacheTTL: a.Basic.CacheTTL, Logger: logger})
+		if err != nil {
+			return nil, fmt.Errorf("-htpasswd: %w", err)
+		}
+		checkers = append([]auth.PasswordChecker{h}, checkers...)
+	}
+	if len(checkers) > 0 {
+		var users auth.PasswordChecker = checkers[0]
+		if len(checkers) > 1 {
+			users = auth.Checkers(checkers...)
+		}
+		basic, err := auth.NewBasic(auth.BasicConfig{Realm: a.Realm, Users: users, Logger: logger})
+		if err != nil {
+			return nil, err
+		}
+		s.wrap = append(s.wrap, basic.Wrap)
+	}
+	if d := a.Digest; d.Htdigest != "" {
+		if a.Realm == "" {
+			return nil, errors.New("-htdigest needs -realm (the realm of the file's entries)")
+		}
+		cfg := auth.DigestConfig{
+			Realm: a.Realm, File: d.Htdigest, Domain: d.Domain,
+			NonceLifetime: d.NonceLifetime, Logger: logger,
+		}
+		if d.SecretFile != "" {
+			secret, err := os.ReadFile(d.SecretFile)
+			if err != nil {
+				return nil, fmt.Errorf("-auth-secret-file: %w", err)
+			}
+			cfg.Secret = bytes.TrimSpace(secret)
+		}
+		digest, err := auth.NewDigest(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("-htdigest: %w", err)
+		}
+		s.wrap = append(s.wrap, digest.Wrap)
+	}
+	s.any = len(s.wrap) > 0
+
+	if a.GroupFile != "" {
+		g, err := auth.LoadGroupFile(a.GroupFile)
+		if err != nil {
+			return nil, fmt.Errorf("-group-file: %w", err)
+		}
+		s.groups = g
+	}
+	return s, nil
+}
+
+// buildLocation returns the middleware that guards loc's paths:
+//
+//	schemes (Negotiate → Basic → Digest) → [normalize] → Require → [normalize late] → next
+func buildLocation(loc locationConfig, a authConfig, s *schemes, logger *slog.Logger) (middleware, error) {
+	lines := loc.Require
+	if len(lines) == 0 {
+		if !s.any {
+			return nil, errors.New("-auth-location, -auth-check-url and -group-file need an authentication scheme (-htpasswd, -htdigest, LDAP or Kerberos) or a -require rule")
+		}
+		lines = []string{"valid-user"}
+	}
+	var rules []auth.Rule
+	for _, l := range lines {
+		if kind := requireKind(l); strings.HasPrefix(kind, "ldap-") && s.requireKinds[kind] == nil {
+			return nil, fmt.Errorf("-require %q: the ldap-* kinds need -ldap-url", l)
+		}
+		r, err := auth.ParseRequire(l, s.groups, s.requireKinds)
+		if err != nil {
+			return nil, fmt.Errorf("-require: %w", err)
+		}
+		if !s.any && auth.NeedsUser(r) {
+			return nil, fmt.Errorf("-require %q needs an authenticated user, but no authentication scheme is configured (-htpasswd, -htdigest, -ldap-url or -keytab): no request could satisfy it", l)
+		}
+		rules = append(rules, r)
+	}
+	require, err := auth.NewRequire(auth.RequireConfig{Rules: rules, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+
+	guarded := append([]middleware(nil), s.wrap...)
+	if s.norm != nil && !a.NormalizeAfterRequire {
+		guarded = append(guarded, auth.Normalize(s.norm, logger))
+	}
+	guarded = append(guarded, require)
+	if s.norm != nil && a.NormalizeAfterRequire {
+		guarded = append(guarded, auth.Normalize(s.norm, logger))
+	}
+	protect := func(next http.Handler) http.Handler { return nest(guarded, next) }
+	switch {
+	case loc.Match != "" && loc.Prefix != "":
+		return nil, errors.New("-auth-prefix and -auth-location are exclusive: write one -auth-location regexp")
+	case loc.Match != "":
+		if err := checkLocation(loc.Match); err != nil {
+			return nil, err
+		}
+		re, err := regexp.Compile(loc.Match)
+		if err != nil {
+			return nil, fmt.Errorf("-auth-location: %w", err)
+		}
+		return prefix.NewLocationMatch(re, protect)
+	case loc.Prefix != "":
+		mw, err := prefix.NewLocation(loc.Prefix, protect)
+		if err != nil {
+			return nil, fmt.Errorf("-auth-prefix: %w", err)
+		}
+		return mw, nil
+	}
+	return protect, nil
+}
+
+// buildCheckURL returns the middleware that answers a.CheckURL with
+// [auth.CheckHandler] behind the schemes, and passes other paths on.
+func buildCheckURL(a authConfig, s *schemes, logger *slog.Logger) (middleware, error) {
+	if !strings.HasPrefix(a.CheckURL, "/") {
+		return nil, fmt.Errorf("-auth-check-url %q: want an absolute path", a.CheckURL)
+	}
+	if !s.any {
+		return nil, errors.New("-auth-check-url needs an authentication scheme (-htpasswd, -htdigest, -ldap-url or -keytab): without one it could only answer 401")
+	}
+	checkSchemes := append([]middleware(nil), s.wrap...)
+	if s.norm != nil {
+		checkSchemes = append(checkSchemes, auth.Normalize(s.norm, logger))
+	}
+	check := nest(checkSchemes, auth.CheckHandler())
+	return prefix.NewLocationMatch(regexp.MustCompile("^"+regexp.QuoteMeta(a.CheckURL)+"$"),
+		func(http.Handler) http.Handler { return check })
 }
 
 // parseNormalizer turns the -normalize-user list into a normalizer.
@@ -80,148 +208,6 @@ func parseNormalizer(spec string) (auth.Normalizer, error) {
 		}
 	}
 	return auth.Chain(ns...), nil
-}
-
-// build composes, for the paths -auth-location selects:
-//
-//	provider authenticators (Negotiate) → Basic → Digest → [normalize] → Require → [normalize late] → app
-//
-// and, for -auth-check-url, the same schemes in front of [auth.CheckHandler].
-// With no auth flag and no provider contribution, the layer is off.
-func (f *authFlags) build(b *builder) (func(http.Handler) http.Handler, error) {
-	schemesConfigured := f.htpasswd != "" || f.htdigest != "" || len(b.passwordCheckers) > 0 || len(b.authenticators) > 0
-	if !schemesConfigured && len(f.requires) == 0 && f.checkURL == "" && f.location == "" && f.locPrefix == "" && f.groupFile == "" {
-		return nil, nil
-	}
-	norm, err := parseNormalizer(f.normalize)
-	if err != nil {
-		return nil, err
-	}
-
-	var schemes []func(http.Handler) http.Handler
-	schemes = append(schemes, b.authenticators...)
-
-	checkers := append([]auth.PasswordChecker(nil), b.passwordCheckers...)
-	if f.htpasswd != "" {
-		h, err := auth.NewHtpasswd(auth.HtpasswdConfig{Path: f.htpasswd, CacheTTL: f.cacheTTL, Logger: b.logger})
-		if err != nil {
-			return nil, fmt.Errorf("-htpasswd: %w", err)
-		}
-		checkers = append([]auth.PasswordChecker{h}, checkers...)
-	}
-	if len(checkers) > 0 {
-		var users auth.PasswordChecker = checkers[0]
-		if len(checkers) > 1 {
-			users = auth.Checkers(checkers...)
-		}
-		basic, err := auth.NewBasic(auth.BasicConfig{Realm: f.realm, Users: users, Logger: b.logger})
-		if err != nil {
-			return nil, err
-		}
-		schemes = append(schemes, basic.Wrap)
-	}
-	if f.htdigest != "" {
-		if f.realm == "" {
-			return nil, errors.New("-htdigest needs -realm (the realm of the file's entries)")
-		}
-		cfg := auth.DigestConfig{
-			Realm: f.realm, File: f.htdigest, Domain: f.digestDomain,
-			NonceLifetime: f.digestNonceLife, Logger: b.logger,
-		}
-		if f.secretFile != "" {
-			s, err := os.ReadFile(f.secretFile)
-			if err != nil {
-				return nil, fmt.Errorf("-auth-secret-file: %w", err)
-			}
-			cfg.Secret = bytes.TrimSpace(s)
-		}
-		digest, err := auth.NewDigest(cfg)
-		if err != nil {
-			return nil, fmt.Errorf("-htdigest: %w", err)
-		}
-		schemes = append(schemes, digest.Wrap)
-	}
-
-	var groups auth.GroupChecker
-	if f.groupFile != "" {
-		g, err := auth.LoadGroupFile(f.groupFile)
-		if err != nil {
-			return nil, fmt.Errorf("-group-file: %w", err)
-		}
-		groups = g
-	}
-	lines := f.requires
-	if len(lines) == 0 {
-		if !schemesConfigured {
-			return nil, errors.New("-auth-location, -auth-check-url and -group-file need an authentication scheme (-htpasswd, -htdigest, LDAP or Kerberos) or a -require rule")
-		}
-		lines = listFlag{"valid-user"}
-	}
-	var rules []auth.Rule
-	for _, l := range lines {
-		if kind := requireKind(l); strings.HasPrefix(kind, "ldap-") && b.requireParsers[kind] == nil {
-			return nil, fmt.Errorf("-require %q: the ldap-* kinds need -ldap-url", l)
-		}
-		r, err := auth.ParseRequire(l, groups, b.requireParsers)
-		if err != nil {
-			return nil, fmt.Errorf("-require: %w", err)
-		}
-		if !schemesConfigured && auth.NeedsUser(r) {
-			return nil, fmt.Errorf("-require %q needs an authenticated user, but no authentication scheme is configured (-htpasswd, -htdigest, -ldap-url or -keytab): no request could satisfy it", l)
-		}
-		rules = append(rules, r)
-	}
-	if f.checkURL != "" && !schemesConfigured {
-		return nil, errors.New("-auth-check-url needs an authentication scheme (-htpasswd, -htdigest, -ldap-url or -keytab): without one it could only answer 401")
-	}
-	require, err := auth.NewRequire(auth.RequireConfig{Rules: rules, Logger: b.logger})
-	if err != nil {
-		return nil, err
-	}
-
-	guarded := append([]func(http.Handler) http.Handler(nil), schemes...)
-	if norm != nil && !f.normalizeLate {
-		guarded = append(guarded, auth.Normalize(norm, b.logger))
-	}
-	guarded = append(guarded, require)
-	if norm != nil && f.normalizeLate {
-		guarded = append(guarded, auth.Normalize(norm, b.logger))
-	}
-	protect := authChain(guarded...)
-	if f.location != "" {
-		if err := checkLocation(f.location); err != nil {
-			return nil, err
-		}
-		re, err := regexp.Compile(f.location)
-		if err != nil {
-			return nil, fmt.Errorf("-auth-location: %w", err)
-		}
-		protect = prefix.MustLocationMatch(re, protect)
-	}
-	if f.locPrefix != "" {
-		if f.location != "" {
-			return nil, errors.New("-auth-prefix and -auth-location are exclusive: write one -auth-location regexp")
-		}
-		loc, err := prefix.NewLocation(f.locPrefix, protect)
-		if err != nil {
-			return nil, fmt.Errorf("-auth-prefix: %w", err)
-		}
-		protect = loc
-	}
-	if f.checkURL == "" {
-		return protect, nil
-	}
-	if !strings.HasPrefix(f.checkURL, "/") {
-		return nil, fmt.Errorf("-auth-check-url %q: want an absolute path", f.checkURL)
-	}
-	checkSchemes := append([]func(http.Handler) http.Handler(nil), schemes...)
-	if norm != nil {
-		checkSchemes = append(checkSchemes, auth.Normalize(norm, b.logger))
-	}
-	check := authChain(checkSchemes...)(auth.CheckHandler())
-	onCheck := prefix.MustLocationMatch(regexp.MustCompile("^"+regexp.QuoteMeta(f.checkURL)+"$"),
-		func(http.Handler) http.Handler { return check })
-	return func(next http.Handler) http.Handler { return onCheck(protect(next)) }, nil
 }
 
 // requireKind returns the kind of a Require line, after any "not".
@@ -270,14 +256,4 @@ func checkLocation(pattern string) error {
 		}
 	}
 	return nil
-}
-
-// authChain nests mws so that the first is the outermost.
-func authChain(mws ...func(http.Handler) http.Handler) func(http.Handler) http.Handler {
-	return func(h http.Handler) http.Handler {
-		for i := len(mws) - 1; i >= 0; i-- {
-			h = mws[i](h)
-		}
-		return h
-	}
 }

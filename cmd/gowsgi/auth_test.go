@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/base64"
-	"flag"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,34 +13,61 @@ import (
 	"testing"
 
 	"github.com/gowsgi/gowsgi/auth"
-	"github.com/gowsgi/gowsgi/internal/reqctx"
 	"github.com/gowsgi/gowsgi/internal/testenv"
-	"github.com/gowsgi/gowsgi/prefix"
+	"github.com/gowsgi/gowsgi/reqinfo"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// buildAuthLayer parses args with the auth layer's flags and builds it.
-func buildAuthLayer(t testing.TB, b *builder, args ...string) (func(http.Handler) http.Handler, error) {
+// buildAuthLayer reads args as the command does and builds the locations
+// and the credential-check URL, as buildHandler does, with p's
+// contributions (nil: the providers args configure). It returns nil when
+// no path is guarded.
+func buildAuthLayer(t testing.TB, p *providers, args ...string) (middleware, error) {
 	t.Helper()
-	fs := flag.NewFlagSet("gowsgi", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	var f authFlags
-	f.register(fs)
-	if err := parseFlags(fs, args); err != nil {
-		t.Fatalf("flags %q: %v", args, err)
+	cfg := parseTestArgs(t, args...)
+	if p == nil {
+		var err error
+		p, err = newProviders(cfg.Auth, quiet)
+		t.Cleanup(func() {
+			for _, c := range p.closers {
+				_ = c()
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
-	if b == nil {
-		b = &builder{logger: quiet, requireParsers: map[string]func([]string) (auth.Rule, error){}}
+	s, err := buildSchemes(cfg.Auth, p, quiet)
+	if err != nil {
+		return nil, err
 	}
-	return f.build(b)
+	var mws []middleware
+	if cfg.Auth.CheckURL != "" {
+		check, err := buildCheckURL(cfg.Auth, s, quiet)
+		if err != nil {
+			return nil, err
+		}
+		mws = append(mws, check)
+	}
+	for _, loc := range cfg.Locations {
+		mw, err := buildLocation(loc, cfg.Auth, s, quiet)
+		if err != nil {
+			return nil, err
+		}
+		mws = append(mws, mw)
+	}
+	if len(mws) == 0 {
+		return nil, nil
+	}
+	return func(next http.Handler) http.Handler { return nest(mws, next) }, nil
 }
 
 // whoamiApp answers "REMOTE_USER AUTH_TYPE" as the wsgi environ would get
 // them, or "-" when anonymous.
 var whoamiApp = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	u, ok := reqctx.UserFrom(r.Context())
-	if !ok {
+	u := reqinfo.FromContext(r.Context()).User()
+	if u == nil {
 		io.WriteString(w, "-")
 		return
 	}
@@ -198,12 +224,14 @@ func TestAuthLayerConfig(t *testing.T) {
 		})
 	}
 	t.Run("provider-contributions", func(t *testing.T) {
-		// What the LDAP and Kerberos layers hand over through builder.
-		b := &builder{logger: quiet, requireParsers: map[string]func([]string) (auth.Rule, error){
-			"ldap-group": func(args []string) (auth.Rule, error) { return auth.Users("carol"), nil },
-		}}
-		b.passwordCheckers = append(b.passwordCheckers, staticChecker{"carol", "cpw"})
-		mw, err := buildAuthLayer(t, b, "-htpasswd", files.htpasswd, "-require", "ldap-group cn=staff")
+		// What LDAP and Kerberos hand over as providers.
+		p := &providers{
+			checkers: []auth.PasswordChecker{staticChecker{"carol", "cpw"}},
+			requireKinds: map[string]func([]string) (auth.Rule, error){
+				"ldap-group": func(args []string) (auth.Rule, error) { return auth.Users("carol"), nil },
+			},
+		}
+		mw, err := buildAuthLayer(t, p, "-htpasswd", files.htpasswd, "-require", "ldap-group cn=staff")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -289,8 +317,8 @@ def application(environ, start_response):
                                environ.get("AUTH_TYPE", "-"), environ.get("HTTP_REMOTE_USER", "-"))
     return [body.encode()]
 `)
-	addr := startGowsgi(t, "-python", py, "-mount", "/trac", "-htpasswd", files.htpasswd, "-realm", "Trac",
-		"-auth-location", "/[^/]+/login", script)
+	addr := startChild(t, childOpts{}, "-python", py, "-mount", "/trac", "-htpasswd", files.htpasswd, "-realm", "Trac",
+		"-auth-location", "/[^/]+/login", script).addr
 	tests := []struct {
 		path, authz string
 		status      int
@@ -328,12 +356,11 @@ def application(environ, start_response):
 	}
 }
 
-// BenchmarkAuthLayer measures what the auth layer, built from the flags as
+// BenchmarkAuthLayer measures what authentication, built from the flags as
 // the command builds it, adds to a hello-world handler per request (CPU and
 // allocations), with a bcrypt cost-10 htpasswd written by Debian's htpasswd
-// and the cache on, each behind the edge layer (request id, prefix.Canonical): the
-// in-process part of bench/auth-basic.sh's protected ÷ unprotected. The
-// location cases are Trac's setup (only /PROJECT/login protected), for a
+// and the cache on, in the command's whole chain: the in-process part of
+// bench/auth-basic.sh's protected ÷ unprotected. The location cases are Trac's setup (only /PROJECT/login protected), for a
 // request inside and outside the location. Run:
 // go test -run '^$' -bench AuthLayer -benchmem ./cmd/gowsgi/
 func BenchmarkAuthLayer(b *testing.B) {
@@ -342,7 +369,7 @@ func BenchmarkAuthLayer(b *testing.B) {
 	good := basicAuth("alice", "s3cretpassw0rd")
 	tests := []struct {
 		name   string
-		args   []string // nil: no auth layer
+		args   []string // nil: no authentication
 		target string
 		authz  string
 	}{
@@ -370,29 +397,19 @@ func BenchmarkAuthLayer(b *testing.B) {
 	}
 }
 
-// edgeAuthRequest returns a hello-world handler behind the auth layer built
-// from args (none: no auth layer) and the edge layer the command always
-// puts first (mount.go): a request id in a new request scope, then the
-// canonical path (with it, -auth-location's LocationMatch finds the path
-// already canonical); and a request for target with authz as its
-// Authorization header (none if empty).
+// edgeAuthRequest returns a hello-world handler behind the chain the
+// command builds from args (none: no authentication): a request id, the
+// canonical path, the locations, the mount; and a request for target with
+// authz as its Authorization header (none if empty).
 func edgeAuthRequest(tb testing.TB, args []string, target, authz string) (http.Handler, *http.Request) {
 	tb.Helper()
-	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h, err := chainFromArgs(tb, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		io.WriteString(w, "Hello, World!\n")
-	})
-	if args != nil {
-		mw, err := buildAuthLayer(tb, nil, args...)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		h = mw(h)
+	}), args...)
+	if err != nil {
+		tb.Fatal(err)
 	}
-	canon := prefix.Canonical(h)
-	h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		canon.ServeHTTP(w, reqctx.EnsureRequestID(r))
-	})
 	r := httptest.NewRequest("GET", target, nil)
 	if authz != "" {
 		r.Header.Set("Authorization", authz)

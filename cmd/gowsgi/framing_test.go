@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"errors"
-	"flag"
 	"io"
 	"net"
 	"net/http"
@@ -34,7 +33,7 @@ func startSeenApp(t *testing.T, args ...string) (addr string, seen func() []stri
 	dir := t.TempDir()
 	log := filepath.Join(dir, "seen")
 	script := testenv.WriteFile(t, dir, "seen.wsgi", "SEEN = "+strings.ReplaceAll(`"`+log+`"`, `\`, `\\`)+"\n"+seenApp)
-	addr = startGowsgi(t, append(append([]string{"-python", testenv.Python(t)}, args...), script)...)
+	addr = startChild(t, childOpts{}, append(append([]string{"-python", testenv.Python(t)}, args...), script)...).addr
 	return addr, func() []string {
 		b, _ := os.ReadFile(log)
 		return strings.Fields(string(b))
@@ -142,13 +141,8 @@ func TestLimitRequestBodyFlag(t *testing.T) {
 		{[]string{"-limit-request-body", "1G"}, 1 << 30},
 		{[]string{"-limit-request-body", "1048576"}, 1 << 20},
 	} {
-		fs := flag.NewFlagSet("gowsgi", flag.ContinueOnError)
-		var o options
-		o.register(fs)
-		if err := fs.Parse(tc.args); err != nil {
-			t.Fatal(err)
-		}
-		cfg, err := o.wsgiConfig("x.wsgi", nil)
+		c := parseTestArgs(t, tc.args...)
+		cfg, err := wsgiConfig(c.Mounts[0], c.Server, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

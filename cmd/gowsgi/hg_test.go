@@ -66,8 +66,8 @@ func TestHgwebCloneAnonymousPushAuthenticated(t *testing.T) {
 	scriptPath := testenv.WriteFile(t, dir, "hgweb.wsgi", script)
 	htpasswd := filepath.Join(dir, "htpasswd")
 	testenv.Htpasswd(t, htpasswd, "alice", "alice-pw", "-B", "-C", "4")
-	addr := startGowsgi(t, "-python", py, "-htpasswd", htpasswd, "-realm", "hg",
-		"-require", "method GET HEAD OPTIONS", "-require", "valid-user", scriptPath)
+	addr := startChild(t, childOpts{}, "-python", py, "-htpasswd", htpasswd, "-realm", "hg",
+		"-require", "method GET HEAD OPTIONS", "-require", "valid-user", scriptPath).addr
 	url := "http://" + addr + "/"
 
 	clone := filepath.Join(dir, "clone")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -13,46 +12,18 @@ import (
 	"testing"
 
 	"github.com/jcmturner/gokrb5/v8/client"
-	"github.com/jcmturner/gokrb5/v8/config"
+	krbconfig "github.com/jcmturner/gokrb5/v8/config"
 	"github.com/jcmturner/gokrb5/v8/spnego"
 
-	"github.com/gowsgi/gowsgi/auth"
 	"github.com/gowsgi/gowsgi/internal/testenv"
 )
-
-// buildKerberosChain parses args with the Kerberos and auth layers' flags
-// and builds them in order, as run does, around whoamiApp.
-func buildKerberosChain(t *testing.T, args ...string) (http.Handler, error) {
-	t.Helper()
-	fs := flag.NewFlagSet("gowsgi", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	var k kerberosFlags
-	var a authFlags
-	k.register(fs)
-	a.register(fs)
-	if err := parseFlags(fs, args); err != nil {
-		t.Fatalf("flags %q: %v", args, err)
-	}
-	b := &builder{logger: quiet, requireParsers: map[string]func([]string) (auth.Rule, error){}}
-	if mw, err := k.build(b); err != nil || mw != nil {
-		return nil, fmt.Errorf("kerberos layer: %v %v", mw != nil, err)
-	}
-	mw, err := a.build(b)
-	if err != nil {
-		return nil, err
-	}
-	if mw == nil {
-		return whoamiApp, nil
-	}
-	return mw(whoamiApp), nil
-}
 
 func TestKerberosLayer(t *testing.T) {
 	kdc := testenv.StartKDC(t)
 	kdc.AddUser(t, "alice", "alicepw")
 	kdc.AddUser(t, "bob", "bobpw")
 	keytab := kdc.AddService(t, "HTTP/localhost")
-	conf, err := config.Load(kdc.Krb5Conf)
+	conf, err := krbconfig.Load(kdc.Krb5Conf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +66,7 @@ func TestKerberosLayer(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h, err := buildKerberosChain(t, tc.args...)
+			h, err := chainFromArgs(t, whoamiApp, tc.args...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -165,7 +136,7 @@ func TestKerberosLayerErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := buildKerberosChain(t, tc.args...)
+			_, err := chainFromArgs(t, whoamiApp, tc.args...)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want %q", err, tc.want)
 			}
@@ -189,9 +160,9 @@ def application(environ, start_response):
                             environ.get("AUTH_TYPE", "-"))
     return [body.encode()]
 `)
-	addr := startGowsgi(t, "-python", py, "-mount", "/trac", "-auth-location", "/[^/]+/login",
+	addr := startChild(t, childOpts{}, "-python", py, "-mount", "/trac", "-auth-location", "/[^/]+/login",
 		"-keytab", keytab, "-spn", "HTTP/localhost@GOWSGI.TEST", "-kerberos-basic", "-krb5-conf", kdc.Krb5Conf,
-		"-kerberos-name", "local", script)
+		"-kerberos-name", "local", script).addr
 	_, port, _ := net.SplitHostPort(addr)
 	base := "http://localhost:" + port
 	cc := kdc.Kinit(t, "alice", "alicepw")

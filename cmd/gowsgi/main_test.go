@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -71,7 +70,7 @@ func TestRealApplications(t *testing.T) {
 		t.Run(a.name, func(t *testing.T) {
 			testenv.PythonModule(t, py, a.module, a.pkg)
 			script := testenv.WriteFile(t, "", "app.wsgi", a.src)
-			addr := startGowsgi(t, "-mount", "/app", "-python", py, "-processes", "2", "-threads", "2", script)
+			addr := startChild(t, childOpts{}, "-mount", "/app", "-python", py, "-processes", "2", "-threads", "2", script).addr
 			base := "http://" + addr
 			client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
@@ -128,7 +127,7 @@ func do(t *testing.T, c *http.Client, method, u, form string) (*http.Response, s
 // examples/hello.wsgi.
 func TestHelloExample(t *testing.T) {
 	statusAddr := testenv.Addr(testenv.FreePort(t))
-	addr := startGowsgi(t, "-python", testenv.Python(t), "-status-addr", statusAddr, "../../examples/hello.wsgi")
+	addr := startChild(t, childOpts{}, "-python", testenv.Python(t), "-status-addr", statusAddr, "../../examples/hello.wsgi").addr
 	_, body := do(t, http.DefaultClient, "GET", "http://"+addr+"/", "")
 	if body != "Hello, World!\n" {
 		t.Fatalf("got %q", body)
@@ -193,34 +192,13 @@ def application(environ, start_response):
     return [str(os.getpid()).encode()]
 `
 
-// startChild runs the command in a child process (see TestRunHelperProcess)
-// and waits until it listens. The caller ends it.
-func startChild(t *testing.T, args ...string) (*exec.Cmd, string, chan struct{}) {
-	t.Helper()
-	addr := testenv.Addr(testenv.FreePort(t))
-	js, _ := json.Marshal(append([]string{"-listen", addr}, args...))
-	cmd := exec.Command(os.Args[0], "-test.run=^TestRunHelperProcess$")
-	// TMPDIR: a child killed with SIGKILL leaves the adapter's file there.
-	cmd.Env = append(os.Environ(), childArgsEnv+"="+string(js), "TMPDIR="+t.TempDir())
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	})
-	testenv.WaitTCP(t, addr, 60*time.Second)
-	return cmd, addr, exited
-}
-
 // TestSIGHUPReloads: SIGHUP replaces the workers.
 func TestSIGHUPReloads(t *testing.T) {
 	script := testenv.WriteFile(t, "", "pid.wsgi", pidApp)
-	cmd, addr, _ := startChild(t, "-python", testenv.Python(t), "-reload=false", script)
+	c := startChild(t, childOpts{}, "-python", testenv.Python(t), "-reload=false", script)
+	addr := c.addr
 	_, before := do(t, http.DefaultClient, "GET", "http://"+addr+"/", "")
-	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+	if err := c.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
@@ -238,7 +216,8 @@ func TestSIGHUPReloads(t *testing.T) {
 // notice and exit (parent-death signal, EOF on their sockets).
 func TestNoOrphans(t *testing.T) {
 	script := testenv.WriteFile(t, "", "pid.wsgi", pidApp)
-	cmd, addr, exited := startChild(t, "-python", testenv.Python(t), "-processes", "2", script)
+	c := startChild(t, childOpts{}, "-python", testenv.Python(t), "-processes", "2", script)
+	addr := c.addr
 	pids := map[string]bool{}
 	for i := 0; i < 20 && len(pids) < 2; i++ {
 		_, body := do(t, http.DefaultClient, "GET", "http://"+addr+"/", "")
@@ -247,10 +226,10 @@ func TestNoOrphans(t *testing.T) {
 	if len(pids) != 2 {
 		t.Fatalf("want 2 worker pids, got %v", pids)
 	}
-	if err := cmd.Process.Kill(); err != nil {
+	if err := c.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	<-exited
+	<-c.exited
 	for pid := range pids {
 		gone := false
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {

@@ -2,59 +2,38 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
-	"flag"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/gowsgi/gowsgi/auth"
-	"github.com/gowsgi/gowsgi/internal/reqctx"
 	"github.com/gowsgi/gowsgi/internal/testenv"
+	"github.com/gowsgi/gowsgi/reqinfo"
 )
-
-// chainFromArgs parses args with every layer's flags, as run does, and
-// builds the chain around app.
-func chainFromArgs(t *testing.T, app http.Handler, args ...string) (http.Handler, error) {
-	t.Helper()
-	fs := flag.NewFlagSet("gowsgi", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	var o options
-	o.register(fs)
-	for _, l := range sortedLayers() {
-		if l.flags != nil {
-			l.flags(fs)
-		}
-	}
-	if err := parseFlags(fs, args); err != nil {
-		t.Fatalf("flags %q: %v", args, err)
-	}
-	b := &builder{logger: quiet, requireParsers: map[string]func([]string) (auth.Rule, error){}}
-	return buildChain(b, app)
-}
 
 // environApp answers with what package wsgi would put in the environ:
 // SCRIPT_NAME|PATH_INFO|trac.env_path|REMOTE_USER.
 var environApp = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	m, ok := reqctx.MountFrom(r.Context())
+	rec := reqinfo.FromContext(r.Context())
+	m, ok := rec.Mount()
 	if !ok {
 		http.Error(w, "no mount", http.StatusInternalServerError)
 		return
 	}
 	env := ""
-	for _, kv := range reqctx.EnvironFrom(r.Context()) {
-		env += kv.Key + "=" + kv.Value
+	for _, v := range rec.Environ() {
+		env += v.Name + "=" + v.Value
 	}
-	u, _ := reqctx.UserFrom(r.Context())
-	io.WriteString(w, m.ScriptName+"|"+m.PathInfo+"|"+env+"|"+u.Name)
+	name := ""
+	if u := rec.User(); u != nil {
+		name = u.Name
+	}
+	io.WriteString(w, m.ScriptName+"|"+m.PathInfo+"|"+env+"|"+name)
 })
 
 // projectsDir makes a parent directory with the projects alpha and beta.
@@ -142,73 +121,6 @@ func TestMountLayersConfigErrors(t *testing.T) {
 	}
 }
 
-const childArgsEnv = "GOWSGI_TEST_RUN_ARGS"
-
-// TestRunHelperProcess is not a test: it is the gowsgi command, run by
-// TestEnvironmentsEndToEnd as a child process (as net/http/cgi's tests do),
-// so that the command is exercised through run with its real flags and
-// stopped by a real SIGTERM.
-func TestRunHelperProcess(t *testing.T) {
-	args := os.Getenv(childArgsEnv)
-	if args == "" {
-		return
-	}
-	var a []string
-	if err := json.Unmarshal([]byte(args), &a); err != nil {
-		os.Exit(3)
-	}
-	os.Exit(run(a, os.Stderr))
-}
-
-// startGowsgi runs the command with args in a child process and waits until
-// it listens; it is stopped with SIGTERM at cleanup, which must end it
-// cleanly.
-func startGowsgi(t *testing.T, args ...string) string {
-	t.Helper()
-	addr := testenv.Addr(testenv.FreePort(t))
-	args = append([]string{"-listen", addr}, args...)
-	js, _ := json.Marshal(args)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestRunHelperProcess$")
-	// TMPDIR: a child killed with SIGKILL leaves the adapter's file there.
-	cmd.Env = append(os.Environ(), childArgsEnv+"="+string(js), "TMPDIR="+t.TempDir())
-	var stderr testenv.LogBuffer // read while the child writes
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("gowsgi did not stop cleanly: %v\n%s", err, stderr.String())
-			}
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			t.Errorf("gowsgi did not stop on SIGTERM\n%s", stderr.String())
-		}
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case err := <-exited:
-			exited <- err
-			t.Fatalf("gowsgi exited before serving: %v\n%s", err, stderr.String())
-		default:
-		}
-		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
-			c.Close()
-			return addr
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("gowsgi does not listen on %s\n%s", addr, stderr.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // rawGet sends one GET with target written as is and returns the status
 // and body.
 func rawGet(t *testing.T, addr, target, authz string) (int, string) {
@@ -255,10 +167,10 @@ def application(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [body.encode("latin-1")]
 `)
-	addr := startGowsgi(t, "-python", py, "-processes", "1", "-threads", "2",
+	addr := startChild(t, childOpts{}, "-python", py, "-processes", "1", "-threads", "2",
 		"-mount", "/trac", "-env-parent-dir", parent,
 		"-htpasswd", htpasswd, "-realm", "Trac", "-auth-location", "/trac/[^/]+/login",
-		script)
+		script).addr
 	alice := basicAuth("alice", "pw")
 	alpha, beta := filepath.Join(parent, "alpha"), filepath.Join(parent, "beta")
 	tests := []struct {
@@ -312,18 +224,26 @@ def application(environ, start_response):
 
 func TestEdgeGivesARequestID(t *testing.T) {
 	var got string
-	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = reqctx.RequestID(r.Context()) })
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = reqinfo.FromContext(r.Context()).ID() })
 	h, err := chainFromArgs(t, app)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/x", nil))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
 	first := got
 	if len(first) < 9 || strings.Trim(first, "0123456789abcdef") != "" {
 		t.Fatalf("request id %q, want hex digits", first)
 	}
-	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/x", nil))
-	if got == first {
-		t.Fatalf("two requests got the same id %q", got)
+	if sent := rec.Header().Get("X-Request-ID"); sent != first {
+		t.Fatalf("X-Request-ID %q, want the record's id %q", sent, first)
+	}
+	// An incoming id is not trusted: the client cannot choose the id its
+	// requests are logged under.
+	r := httptest.NewRequest("GET", "/x", nil)
+	r.Header.Set("X-Request-ID", "chosen-by-client")
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	if got == first || got == "chosen-by-client" {
+		t.Fatalf("second request got id %q (first %q)", got, first)
 	}
 }

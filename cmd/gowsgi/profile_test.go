@@ -22,7 +22,7 @@ func TestCPUProfile(t *testing.T) {
 	py := testenv.Python(t)
 	script := testenv.WriteFile(t, "", "app.wsgi", shutdownApp)
 	prof := filepath.Join(t.TempDir(), "cpu.pprof")
-	g := startGroup(t, "-python", py, "-processes", "1", "-cpuprofile", prof, script)
+	g := startChild(t, childOpts{group: true}, "-python", py, "-processes", "1", "-cpuprofile", prof, script)
 
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
@@ -47,10 +47,10 @@ func TestCPUProfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := g.terminate(false, syscall.SIGTERM, false); err != nil {
-		t.Fatalf("%v\n%s", err, g.stderr())
+		t.Fatalf("%v\n%s", err, g.output())
 	}
 	if !g.cmd.ProcessState.Success() {
-		t.Fatalf("exit status %v\n%s", g.cmd.ProcessState, g.stderr())
+		t.Fatalf("exit status %v\n%s", g.cmd.ProcessState, g.output())
 	}
 	raw, err := os.ReadFile(prof)
 	if err != nil {

@@ -6,11 +6,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gowsgi/gowsgi/internal/testenv"
+	"github.com/gowsgi/gowsgi/remoteip"
 )
 
 const remoteApp = `
@@ -50,8 +52,8 @@ func fromGet(t *testing.T, local, addr, headers string) (int, string, error) {
 func TestTrustedProxyFlag(t *testing.T) {
 	py := testenv.Python(t)
 	script := testenv.WriteFile(t, "", "remote.wsgi", remoteApp)
-	addr := startGowsgi(t, "-python", py, "-trusted-proxy", "127.0.0.1", "-trusted-proxy", "10.0.0.0/8",
-		"-require", "ip 203.0.113.0/24 127.0.0.2", script)
+	addr := startChild(t, childOpts{}, "-python", py, "-trusted-proxy", "127.0.0.1", "-trusted-proxy", "10.0.0.0/8",
+		"-require", "ip 203.0.113.0/24 127.0.0.2", script).addr
 	spoof := "X-Forwarded-For: 203.0.113.5, 10.1.1.1\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: www.example.org\r\n"
 	code, body, err := fromGet(t, "127.0.0.1", addr, spoof)
 	if err != nil || code != 200 || body != "203.0.113.5 https www.example.org" {
@@ -75,7 +77,7 @@ func TestProxyProtocolFlag(t *testing.T) {
 	py := testenv.Python(t)
 	script := testenv.WriteFile(t, "", "remote.wsgi", remoteApp)
 	t.Run("required", func(t *testing.T) {
-		addr := startGowsgi(t, "-python", py, "-trusted-proxy", "127.0.0.1", "-proxy-protocol", script)
+		addr := startChild(t, childOpts{}, "-python", py, "-trusted-proxy", "127.0.0.1", "-proxy-protocol", script).addr
 		h := testenv.StartHAProxy(t, "tcp", "server s1 "+addr+" send-proxy-v2")
 		code, body, err := fromGet(t, "127.0.0.2", h.Addr, "")
 		if err != nil || code != 200 || body != "127.0.0.2 http app.example" {
@@ -89,7 +91,7 @@ func TestProxyProtocolFlag(t *testing.T) {
 		}
 	})
 	t.Run("optional", func(t *testing.T) {
-		addr := startGowsgi(t, "-python", py, "-trusted-proxy", "127.0.0.1", "-proxy-protocol=optional", script)
+		addr := startChild(t, childOpts{}, "-python", py, "-trusted-proxy", "127.0.0.1", "-proxy-protocol=optional", script).addr
 		h := testenv.StartHAProxy(t, "tcp", "server s1 "+addr+" send-proxy")
 		code, body, err := fromGet(t, "127.0.0.2", h.Addr, "")
 		if err != nil || code != 200 || body != "127.0.0.2 http app.example" {
@@ -102,23 +104,44 @@ func TestProxyProtocolFlag(t *testing.T) {
 	})
 }
 
-func TestRemoteIPFlagErrors(t *testing.T) {
+func TestRemoteIPFlags(t *testing.T) {
+	cfg := parseTestArgs(t, "-trusted-proxy", "10.0.0.0/8", "-trusted-proxy", "192.0.2.1", "-remote-ip-header", "Forwarded", "-proxy-protocol=optional")
+	want := remoteIPConfig{TrustedProxies: []string{"10.0.0.0/8", "192.0.2.1"}, Header: "Forwarded", ProxyProtocol: remoteip.ProxyProtocolOptional}
+	if !reflect.DeepEqual(cfg.RemoteIP, want) {
+		t.Errorf("%+v, want %+v", cfg.RemoteIP, want)
+	}
+	if cfg := parseTestArgs(t, "-proxy-protocol"); cfg.RemoteIP.ProxyProtocol != remoteip.ProxyProtocolRequired {
+		t.Errorf("-proxy-protocol alone: %v", cfg.RemoteIP.ProxyProtocol)
+	}
+	var out strings.Builder
+	if code := run([]string{"-proxy-protocol=maybe", "x.wsgi"}, &out); code != 2 || !strings.Contains(out.String(), "want true, false or optional") {
+		t.Errorf("-proxy-protocol=maybe: exit %d: %s", code, out.String())
+	}
+}
+
+// TestRemoteIPConfigErrors: configurations that would trust nobody, or
+// anything, are refused with the flag named, before serving.
+func TestRemoteIPConfigErrors(t *testing.T) {
 	tests := []struct {
 		args []string
-		code int
 		msg  string
 	}{
-		{[]string{"-proxy-protocol", "x.wsgi"}, 1, "-proxy-protocol: no -trusted-proxy"},
-		{[]string{"-proxy-protocol=maybe", "x.wsgi"}, 2, "want true, false or optional"},
-		{[]string{"-trusted-proxy", "10.0.0.0/33", "x.wsgi"}, 1, "-trusted-proxy"},
-		{[]string{"-trusted-proxy", "localhost", "x.wsgi"}, 1, "-trusted-proxy"},
-		{[]string{"-trusted-proxy", "10.0.0.0/8", "-remote-ip-header", "X-Real-IP", "x.wsgi"}, 1, "X-Real-IP"},
-		{[]string{"-remote-ip-header", "Forwarded", "x.wsgi"}, 1, "no -trusted-proxy"},
+		{[]string{"-proxy-protocol"}, "-proxy-protocol: no -trusted-proxy"},
+		{[]string{"-trusted-proxy", "10.0.0.0/33"}, "-trusted-proxy"},
+		{[]string{"-trusted-proxy", "localhost"}, "-trusted-proxy"},
+		{[]string{"-trusted-proxy", "10.0.0.0/8", "-remote-ip-header", "X-Real-IP"}, "X-Real-IP"},
+		{[]string{"-remote-ip-header", "Forwarded"}, "no -trusted-proxy"},
 	}
 	for _, tc := range tests {
-		var out strings.Builder
-		if code := run(tc.args, &out); code != tc.code || !strings.Contains(out.String(), tc.msg) {
-			t.Errorf("%q: exit %d, want %d with %q: %s", tc.args, code, tc.code, tc.msg, out.String())
+		_, err := chainFromArgs(t, http.NotFoundHandler(), tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("%q: %v, want an error with %q", tc.args, err, tc.msg)
 		}
 	}
+}
+
+// TestReadmeBehindProxy runs the README's reverse-proxy recipe.
+func TestReadmeBehindProxy(t *testing.T) {
+	testenv.PythonModule(t, testenv.Python(t), "flask", "python3-flask")
+	runRecipe(t, "### Behind a reverse proxy or a load balancer")
 }

@@ -2,12 +2,10 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -99,7 +97,7 @@ func TestShutdown(t *testing.T) {
 			if tt.ignoreTERM {
 				args = append(args, "-env", "IGNORE_SIGTERM=1")
 			}
-			g := startGroup(t, append(args, script)...)
+			g := startChild(t, childOpts{group: true}, append(args, script)...)
 			base := "http://" + g.addr
 			client := &http.Client{Timeout: 2 * shutdownBound}
 
@@ -183,7 +181,7 @@ func TestShutdown(t *testing.T) {
 						break
 					}
 					if time.Now().After(deadline) {
-						t.Fatalf("load not served before the signal: %v\n%s", loadStatus, g.stderr())
+						t.Fatalf("load not served before the signal: %v\n%s", loadStatus, g.output())
 					}
 				}
 			}
@@ -194,18 +192,18 @@ func TestShutdown(t *testing.T) {
 			}
 			took, err := g.terminate(tt.group, sig, tt.twice)
 			if err != nil {
-				t.Fatalf("%v\n%s", err, g.stderr())
+				t.Fatalf("%v\n%s", err, g.output())
 			}
 			t.Logf("exited %v after %v", took.Round(time.Millisecond), sig)
 			ws := g.cmd.ProcessState.Sys().(syscall.WaitStatus)
 			switch {
 			case tt.twice && !(ws.Signaled() && ws.Signal() == sig):
-				t.Errorf("after a second %v: exit status %v, want killed by it\n%s", sig, g.cmd.ProcessState, g.stderr())
+				t.Errorf("after a second %v: exit status %v, want killed by it\n%s", sig, g.cmd.ProcessState, g.output())
 			case !tt.twice && ws.ExitStatus() != 0:
-				t.Errorf("exit status %v, want 0\n%s", g.cmd.ProcessState, g.stderr())
+				t.Errorf("exit status %v, want 0\n%s", g.cmd.ProcessState, g.output())
 			}
 			if left := g.waitGroupGone(10 * time.Second); len(left) > 0 {
-				t.Errorf("processes left in the group after the command exited: %v\n%s", left, g.stderr())
+				t.Errorf("processes left in the group after the command exited: %v\n%s", left, g.output())
 			}
 
 			if tt.slow != "" {
@@ -256,53 +254,11 @@ func waitFile(t *testing.T, dir, prefix string) {
 	}
 }
 
-// procGroup is the command run as the leader of its own process group, as
-// a shell runs a job.
-type procGroup struct {
-	cmd    *exec.Cmd
-	addr   string
-	pgid   int
-	exited chan struct{}
-	out    testenv.LogBuffer // the command's standard error
-}
-
-func (g *procGroup) stderr() string {
-	s := g.out.String()
-	if len(s) > 8000 {
-		s = "...\n" + s[len(s)-8000:]
-	}
-	return s
-}
-
-// startGroup runs the command (see TestRunHelperProcess) in a new process
-// group and waits until it listens. Cleanup kills what is left of the group.
-func startGroup(t *testing.T, args ...string) *procGroup {
-	t.Helper()
-	g := &procGroup{addr: testenv.Addr(testenv.FreePort(t)), exited: make(chan struct{})}
-	js, _ := json.Marshal(append([]string{"-listen", g.addr}, args...))
-	g.cmd = exec.Command(os.Args[0], "-test.run=^TestRunHelperProcess$")
-	// TMPDIR: a child killed with SIGKILL leaves the adapter's file there.
-	g.cmd.Env = append(os.Environ(), childArgsEnv+"="+string(js), "TMPDIR="+t.TempDir())
-	g.cmd.Stderr = &g.out
-	g.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := g.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	g.pgid = g.cmd.Process.Pid
-	go func() { _ = g.cmd.Wait(); close(g.exited) }()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-g.pgid, syscall.SIGKILL)
-		<-g.exited
-	})
-	testenv.WaitTCP(t, g.addr, 60*time.Second)
-	return g
-}
-
 // terminate sends sig to the group (or to the command only) and waits for
 // the command to exit, at most shutdownBound; it reports how long that took.
 // With twice, sig is sent to the command again once it logged that it is
 // shutting down.
-func (g *procGroup) terminate(group bool, sig syscall.Signal, twice bool) (time.Duration, error) {
+func (g *child) terminate(group bool, sig syscall.Signal, twice bool) (time.Duration, error) {
 	pid := g.pgid
 	if group {
 		pid = -g.pgid
@@ -312,7 +268,7 @@ func (g *procGroup) terminate(group bool, sig syscall.Signal, twice bool) (time.
 		return 0, err
 	}
 	if twice {
-		for !strings.Contains(g.stderr(), "gowsgi: shutting down") {
+		for !strings.Contains(g.output(), "gowsgi: shutting down") {
 			select {
 			case <-g.exited:
 				return 0, fmt.Errorf("exited before the second %v", sig)
@@ -338,7 +294,7 @@ func (g *procGroup) terminate(group bool, sig syscall.Signal, twice bool) (time.
 
 // waitGroupGone waits until no live (non-zombie) process is left in the
 // group and returns those still there after d.
-func (g *procGroup) waitGroupGone(d time.Duration) []string {
+func (g *child) waitGroupGone(d time.Duration) []string {
 	for deadline := time.Now().Add(d); ; time.Sleep(20 * time.Millisecond) {
 		left := groupMembers(g.pgid)
 		if len(left) == 0 || time.Now().After(deadline) {

@@ -45,7 +45,7 @@ func TestStaticLayer(t *testing.T) {
 		{"GET", "/trac/chrome/site/.htaccess", 404, ""},
 		{"GET", "/trac/chrome/site/missing.css", 404, ""},
 		{"GET", "/trac/chrome/site/", 403, ""},
-		// The edge layer may clean these paths before they get here (to
+		// The canonical path may clean these paths before they get here (to
 		// the app); either way DIR's parent is never served.
 		{"GET", "/trac/chrome/site/../../secret.txt", 0, ""},
 		{"GET", "/trac/chrome/site/%2e%2e/secret.txt", 0, ""},

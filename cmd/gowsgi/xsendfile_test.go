@@ -35,7 +35,7 @@ func TestXSendfilePathFlag(t *testing.T) {
 		}
 	}
 	script := testenv.WriteFile(t, "", "xsendfile.wsgi", xsendfileApp)
-	addr := startGowsgi(t, "-python", testenv.Python(t), "-xsendfile-path", dirs[0], "-xsendfile-path", dirs[1], script)
+	addr := startChild(t, childOpts{}, "-python", testenv.Python(t), "-xsendfile-path", dirs[0], "-xsendfile-path", dirs[1], script).addr
 	var closed bool // the last response closed its connection
 	get := func(addr, path string) (int, string, http.Header) {
 		resp, body := do(t, http.DefaultClient, "GET", "http://"+addr+"/?"+path, "")
@@ -52,7 +52,7 @@ func TestXSendfilePathFlag(t *testing.T) {
 		t.Errorf("outside: %d %q %v, want 403 with the application's Connection: close", status, body, hdr)
 	}
 
-	plain := startGowsgi(t, "-python", testenv.Python(t), script)
+	plain := startChild(t, childOpts{}, "-python", testenv.Python(t), script).addr
 	if status, body, hdr := get(plain, filepath.Join(base, "a", "f.txt")); status != 200 || body != "" || hdr.Get("X-Sendfile") != "" {
 		t.Errorf("without the flag: %d %q %v", status, body, hdr)
 	}

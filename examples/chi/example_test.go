@@ -10,10 +10,10 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/gowsgi/gowsgi/auth"
 	"github.com/gowsgi/gowsgi/prefix"
+	"github.com/gowsgi/gowsgi/reqinfo"
 	"github.com/gowsgi/gowsgi/wsgi"
 )
 
@@ -25,6 +25,7 @@ const python = "/usr/bin/python3"
 // page only, with chi's With. prefix.Canonical runs first (chi's Use), so
 // chi, the login rule and Trac all route on the same canonical path: the
 // "//" and "%6C" spellings of the login page cannot slip past the With.
+// Every response carries its request id.
 func Example() {
 	dir, err := os.MkdirTemp("", "gowsgi-chi")
 	if err != nil {
@@ -57,7 +58,10 @@ func Example() {
 	trac := prefix.MustMount("/trac")(app)
 
 	r := chi.NewRouter()
-	r.Use(prefix.Canonical, middleware.RequestID)
+	// reqinfo.RequestID rather than chi's middleware.RequestID: the id goes
+	// into the request's record, where gowsgi's log lines (and an access
+	// log wrapping the router) read it, and back in X-Request-ID.
+	r.Use(reqinfo.RequestID, prefix.Canonical)
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
 	r.Route("/trac", func(r chi.Router) {
 		r.With(auth.Basic(auth.BasicConfig{Realm: "Trac", Users: users}), auth.Require(auth.ValidUser())).
@@ -87,6 +91,9 @@ func Example() {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
+		if resp.Header.Get("X-Request-ID") == "" {
+			fmt.Println(c.target, "has no X-Request-ID")
+		}
 		fmt.Println(c.target, "->", resp.StatusCode, strings.TrimSpace(string(body)))
 	}
 	// Output:

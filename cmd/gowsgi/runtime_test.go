@@ -1,12 +1,10 @@
 package main
 
 import (
-	"flag"
-	"io"
-	"log/slog"
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"testing"
 )
 
@@ -33,67 +31,39 @@ func TestGoMaxProcs(t *testing.T) {
 	}
 }
 
-// registeredLayer returns the layer registered under name.
-func registeredLayer(t *testing.T, name string) layer {
-	t.Helper()
-	for _, l := range layers {
-		if l.name == name && l.build != nil {
-			return l
-		}
-	}
-	t.Fatalf("no %s layer registered", name)
-	return layer{}
-}
-
-// TestGoMaxProcsLayer builds the layer from parsed flags: it sets
-// GOMAXPROCS, and its closer restores the previous value.
-func TestGoMaxProcsLayer(t *testing.T) {
-	l := registeredLayer(t, "gomaxprocs")
-	build := func(args ...string) (*builder, error) {
-		fs := flag.NewFlagSet("gowsgi", flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
-		var o options
-		o.register(fs)
-		l.flags(fs)
-		if err := parseFlags(fs, args); err != nil {
-			t.Fatal(err)
-		}
-		b := &builder{logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-		_, err := l.build(b)
-		return b, err
+// TestTuneRuntime: -gomaxprocs sets GOMAXPROCS, and undo restores the
+// previous value; a negative value is refused.
+func TestTuneRuntime(t *testing.T) {
+	tune := func(args ...string) (func(), error) {
+		return tuneRuntime(parseTestArgs(t, args...), quiet)
 	}
 	prev := runtime.GOMAXPROCS(0)
-	b, err := build("-processes", "3", "-gomaxprocs", "3")
+	undo, err := tune("-processes", "3", "-gomaxprocs", "3")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b2, err := build("-gomaxprocs", "1")
+	undo2, err := tune("-gomaxprocs", "1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := runtime.GOMAXPROCS(0); got != 1 {
 		t.Errorf("after -gomaxprocs 1: GOMAXPROCS = %d", got)
 	}
-	for _, bb := range []*builder{b2, b} {
-		for i := len(bb.closers) - 1; i >= 0; i-- {
-			if err := bb.closers[i](); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	undo2()
+	undo()
 	if got := runtime.GOMAXPROCS(0); got != prev {
-		t.Errorf("after the closers: GOMAXPROCS = %d, want %d", got, prev)
+		t.Errorf("after undo: GOMAXPROCS = %d, want %d", got, prev)
 	}
-	if _, err := build("-gomaxprocs", "-1"); err == nil {
+	if undo, err := tune("-gomaxprocs", "-1"); err == nil {
+		undo()
 		t.Error("-gomaxprocs -1: no error")
 	}
 }
 
-// TestGOGCLayer: without GOGC in the environment the command raises the
-// collector's target to defaultGOGC, and its closer restores it; with GOGC
+// TestTuneRuntimeGOGC: without GOGC in the environment the command raises
+// the collector's target to defaultGOGC, and undo restores it; with GOGC
 // set, the environment's value stays.
-func TestGOGCLayer(t *testing.T) {
-	l := registeredLayer(t, "gogc")
+func TestTuneRuntimeGOGC(t *testing.T) {
 	prev := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(prev)
 	for _, env := range []string{"", "150"} {
@@ -106,8 +76,8 @@ func TestGOGCLayer(t *testing.T) {
 			} else {
 				t.Setenv("GOGC", env)
 			}
-			b := &builder{logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-			if _, err := l.build(b); err != nil {
+			undo, err := tuneRuntime(parseTestArgs(t, "-gomaxprocs", strconv.Itoa(runtime.GOMAXPROCS(0))), quiet)
+			if err != nil {
 				t.Fatal(err)
 			}
 			want := defaultGOGC
@@ -118,13 +88,9 @@ func TestGOGCLayer(t *testing.T) {
 				t.Errorf("GOGC during the run = %d, want %d", got, want)
 			}
 			debug.SetGCPercent(want)
-			for i := len(b.closers) - 1; i >= 0; i-- {
-				if err := b.closers[i](); err != nil {
-					t.Fatal(err)
-				}
-			}
+			undo()
 			if got := debug.SetGCPercent(100); got != 100 {
-				t.Errorf("after the closers: GOGC = %d, want 100", got)
+				t.Errorf("after undo: GOGC = %d, want 100", got)
 			}
 		})
 	}

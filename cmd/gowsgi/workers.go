@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/gowsgi/gowsgi/wsgi"
+)
+
+// wsgiConfig is the package wsgi configuration of mount m's workers, with
+// the server-wide settings of s.
+func wsgiConfig(m mountConfig, s serverConfig, logger *slog.Logger) (wsgi.Config, error) {
+	w := m.Workers
+	cfg := wsgi.Config{
+		Script:            m.Script,
+		Callable:          m.Callable,
+		Processes:         w.Processes,
+		Threads:           w.Threads,
+		Python:            w.Python,
+		PythonPath:        w.PythonPath,
+		PythonUserSite:    w.PythonUserSite,
+		PassAuthorization: w.PassAuthorization,
+		XSendFilePath:     w.XSendFilePath,
+		Logger:            logger,
+		StartTimeout:      w.StartTimeout,
+		RequestTimeout:    w.RequestTimeout,
+		QueueTimeout:      w.QueueTimeout,
+		QueueSize:         w.QueueSize,
+		MaxRequests:       w.MaxRequests,
+		MemoryLimit:       w.MemoryLimit,
+		InactivityTimeout: w.InactivityTimeout,
+		ReloadInterval:    w.ReloadInterval,
+		GracefulTimeout:   w.GracefulTimeout,
+		MaxRequestBody:    s.LimitRequestBody,
+	}
+	if !w.Reload {
+		cfg.ReloadInterval = -1
+	}
+	if cfg.MaxRequestBody == 0 {
+		cfg.MaxRequestBody = -1 // LimitRequestBody 0: no limit
+	}
+	for _, e := range w.Env {
+		if _, _, err := splitKV("env", e); err != nil {
+			return cfg, err
+		}
+		cfg.Env = append(cfg.Env, e)
+	}
+	if len(w.Environ) > 0 {
+		cfg.Environ = map[string]string{}
+		for _, e := range w.Environ {
+			k, v, err := splitKV("environ", e)
+			if err != nil {
+				return cfg, err
+			}
+			cfg.Environ[k] = v
+		}
+	}
+	return cfg, nil
+}
+
+func splitKV(flagName, v string) (string, string, error) {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || k == "" {
+		return "", "", fmt.Errorf("-%s %q: want KEY=VALUE", flagName, v)
+	}
+	return k, val, nil
+}
+
+// startPools starts the worker processes of every mount of cfg, one pool
+// each, in cfg.Mounts's order. Unless the mount starts lazily, a script
+// that cannot load is an error (a typo shows at once, not as 503s). On
+// error, the pools already started are stopped.
+func startPools(cfg config, logger *slog.Logger) ([]*wsgi.Handler, error) {
+	var pools []*wsgi.Handler
+	for _, m := range cfg.Mounts {
+		wc, err := wsgiConfig(m, cfg.Server, logger)
+		if err == nil {
+			var app *wsgi.Handler
+			app, err = wsgi.New(wc)
+			if err == nil {
+				pools = append(pools, app)
+				// New waited for every worker's first attempt.
+				if rerr := app.Ready(); rerr != nil && !m.Workers.LazyStart {
+					err = rerr
+				}
+			}
+		}
+		if err != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
+			stopPools(ctx, pools, logger)
+			cancel()
+			return nil, err
+		}
+	}
+	return pools, nil
+}
+
+// stopPools stops the workers of every pool at once: requests in flight
+// may finish until ctx is done (see [stopWorkers]).
+func stopPools(ctx context.Context, pools []*wsgi.Handler, logger *slog.Logger) {
+	var wg sync.WaitGroup
+	for _, app := range pools {
+		wg.Go(func() { stopWorkers(ctx, app, logger) })
+	}
+	wg.Wait()
+}

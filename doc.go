@@ -19,6 +19,9 @@
 //     protocol), as Apache's mod_remoteip;
 //   - [github.com/gowsgi/gowsgi/wsgi]: PEP 3333 environ and the Python worker
 //     processes (mod_wsgi's daemon mode);
+//   - [github.com/gowsgi/gowsgi/uwsgi]: the same place in the chain for an
+//     application run by a uWSGI fleet elsewhere, over the uwsgi protocol
+//     (nginx's uwsgi_pass);
 //   - [github.com/gowsgi/gowsgi/prefix]: the canonical path, mounts
 //     (WSGIScriptAlias), Location/LocationMatch scoping, a parent directory of
 //     environments, virtual hosts;
@@ -74,13 +77,13 @@
 //	prefix.Canonical                one path for everything that follows
 //	prefix.NewVHosts                which site, by canonical host name
 //	prefix.NewLocation/LocationMatch where authentication applies
-//	  auth.Basic, auth.Digest,      who the user is (several may be stacked;
+//	  auth.MustBasic, auth.MustDigest,      who the user is (several may be stacked;
 //	  kerberos Middleware           each registers its challenge)
-//	  auth.Require                  whether that user may pass
+//	  auth.MustRequire                  whether that user may pass
 //	  auth.Normalize                (optional) the name the application sees
 //	filewrap.Static                 static files under their own prefix
 //	prefix.NewMount/NewEnvironments SCRIPT_NAME, PATH_INFO, trac.env_path
-//	wsgi.Handler                    the Python workers
+//	wsgi.Handler                    the Python workers (or uwsgi.Handler: a uWSGI fleet)
 //
 // The reasons:
 //
@@ -104,7 +107,7 @@
 //     deployment can protect only the login page (Trac asks for it) or every
 //     path (the virtual-host deployment).
 //   - Authentication middlewares only establish who the user is: a request
-//     without credentials goes on anonymously. auth.Require, after them,
+//     without credentials goes on anonymously. auth.MustRequire, after them,
 //     decides, and answers 401 with the challenges of every scheme the
 //     request passed through. This split is Apache's (AuthType versus
 //     Require), and lets Basic, Digest, LDAP and Negotiate be combined.

@@ -111,7 +111,7 @@ func Example_sspi() {
 
 	login := func(next http.Handler) http.Handler {
 		return sso.Wrap(
-			auth.Require(auth.Group(groups, "trac-users"))( // sees GOWSGI\alice
+			auth.MustRequire(auth.Group(groups, "trac-users"))( // sees GOWSGI\alice
 				auth.Normalize(auth.StripDomain(), nil)(next))) // the application sees alice
 	}
 	h := prefix.Canonical(prefix.MustLocation("/trac/login", login)(prefix.MustMount("/trac")(app)))

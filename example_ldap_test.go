@@ -83,7 +83,7 @@ func Example_ldap() {
 	defer app.Close()
 
 	login := func(next http.Handler) http.Handler {
-		return auth.Basic(auth.BasicConfig{Realm: "Trac", Users: dir})(auth.Require(tracUsers)(next))
+		return auth.MustBasic(auth.BasicConfig{Realm: "Trac", Users: dir})(auth.MustRequire(tracUsers)(next))
 	}
 	h := prefix.Canonical(prefix.MustLocation("/trac/", login)(prefix.MustMount("/trac")(app)))
 	srv := httptest.NewServer(h)

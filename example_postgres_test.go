@@ -4,12 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -101,6 +103,7 @@ func Example_postgres() {
 			fmt.Println(err)
 			return
 		}
+		connector.Dialer(&sockets) // only for the check below
 		db, err := gov.Open(name, connector)
 		if err != nil {
 			fmt.Println(err)
@@ -169,9 +172,9 @@ func Example_postgres() {
 	adminPages := regexp.MustCompile(`^/trac/[^/]+/admin`)
 	h := pool.CloseIdleAfter(0, all...)( // poolable = False
 		prefix.Canonical(
-			prefix.MustLocationMatch(adminPages, auth.Basic(auth.BasicConfig{Realm: "Trac", Users: users}))(
+			prefix.MustLocationMatch(adminPages, auth.MustBasic(auth.BasicConfig{Realm: "Trac", Users: users}))(
 				envs( // trac.env_path, read by the rule
-					prefix.MustLocationMatch(adminPages, auth.Require(tracAdmin))(app)))))
+					prefix.MustLocationMatch(adminPages, auth.MustRequire(tracAdmin))(app)))))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 
@@ -185,15 +188,10 @@ func Example_postgres() {
 		show(srv.URL, req)
 	}
 
-	// Sixty admin requests at once over the six environments, while
-	// PostgreSQL's own count of our connections is sampled. A backend
-	// whose client closed the connection (CloseIdleAfter does after every
-	// request) stays listed for a moment while it exits, as the slot it
-	// held already serves a new connection. So a sample counts the
-	// backends running a query, starting, or idle waiting for their
-	// client, and the peak is of counts seen in two samples in a row: a
-	// backend on its way out is gone by the next one, while a connection
-	// over the cap would run its query through several.
+	// Sixty admin requests at once over the six environments. Every
+	// socket the pools open to PostgreSQL is counted from its dial to its
+	// close (sockets, below: a deployment needs none of it), so the peak
+	// is exact, whatever the machine's load.
 	monitor, err := sql.Open("postgres", fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", pgPort))
 	if err != nil {
 		fmt.Println(err)
@@ -201,36 +199,12 @@ func Example_postgres() {
 	}
 	defer monitor.Close()
 	const ours = `application_name = 'gowsgi-example'`
-	// The connections the pools hold, counted by the kernel: this
-	// process's established TCP connections to PostgreSQL, less the
-	// monitor's own. (pg_stat_activity lags: it lists a backend until its
-	// process exits, after the pool closed the connection.)
-	openBackends := func() int {
-		open, err := testenv.ClientPorts(pgPort)
-		if err != nil {
-			return 0
-		}
-		return len(open) - monitor.Stats().OpenConnections
-	}
 	backends := func() int {
 		var n int
 		monitor.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE ` + ours).Scan(&n)
 		return n
 	}
-	stop := make(chan struct{})
-	peak := make(chan int)
-	go func() {
-		top := 0
-		for {
-			top = max(top, openBackends())
-			select {
-			case <-stop:
-				peak <- top
-				return
-			case <-time.After(100 * time.Microsecond):
-			}
-		}
-	}()
+	sockets.reset()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	ok := 0
@@ -250,8 +224,7 @@ func Example_postgres() {
 		})
 	}
 	wg.Wait()
-	close(stop)
-	seen := <-peak // 0 would mean the sampler saw nothing: no evidence
+	seen := sockets.peak.Load() // 0 would mean no query reached PostgreSQL: no evidence
 	fmt.Printf("60 concurrent admin requests: %d answered 200, peak PostgreSQL connections within the cap of %d: %v\n",
 		ok, gov.Stats().MaxOpen, seen > 0 && seen <= 3)
 
@@ -270,4 +243,52 @@ func Example_postgres() {
 	// /trac/env2/admin as bob:secret -> 200 env2: /trac/env2/admin user=bob
 	// 60 concurrent admin requests: 60 answered 200, peak PostgreSQL connections within the cap of 3: true
 	// open connections afterwards: governor 0, PostgreSQL 0
+}
+
+// sockets counts the connections Example_postgres's pools open to
+// PostgreSQL, from the dial to the close of each socket: the figure the
+// governor's cap bounds, read exactly rather than sampled (PostgreSQL lists
+// a backend until its process exits, after its client closed the
+// connection, and a sampler can miss short connections).
+var sockets socketCounter
+
+type socketCounter struct {
+	net.Dialer
+	open, peak atomic.Int64
+}
+
+func (c *socketCounter) reset() { c.peak.Store(c.open.Load()) }
+
+func (c *socketCounter) Dial(network, address string) (net.Conn, error) {
+	return c.DialContext(context.Background(), network, address)
+}
+
+func (c *socketCounter) DialTimeout(network, address string, timeout time.Duration) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return c.DialContext(ctx, network, address)
+}
+
+// DialContext is the one lib/pq calls (pq.DialerContext).
+func (c *socketCounter) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	nc, err := c.Dialer.DialContext(ctx, network, address)
+	if err != nil {
+		return nil, err
+	}
+	n := c.open.Add(1)
+	for p := c.peak.Load(); n > p && !c.peak.CompareAndSwap(p, n); p = c.peak.Load() {
+	}
+	return &countedConn{Conn: nc, c: c}, nil
+}
+
+type countedConn struct {
+	net.Conn
+	c    *socketCounter
+	once sync.Once
+}
+
+func (cc *countedConn) Close() error {
+	err := cc.Conn.Close()
+	cc.once.Do(func() { cc.c.open.Add(-1) })
+	return err
 }

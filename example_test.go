@@ -129,7 +129,7 @@ func Example_loginLocationMatch() {
 	defer app.Close()
 
 	login := func(next http.Handler) http.Handler {
-		return auth.Basic(auth.BasicConfig{Realm: "Trac", Users: users})(auth.Require(auth.ValidUser())(next))
+		return auth.MustBasic(auth.BasicConfig{Realm: "Trac", Users: users})(auth.MustRequire(auth.ValidUser())(next))
 	}
 	h := prefix.Canonical(
 		prefix.MustLocationMatch(regexp.MustCompile(`/trac/[^/]+/login`), login)(
@@ -202,8 +202,8 @@ func Example_digest() {
 	}
 	defer app.Close()
 	login := func(next http.Handler) http.Handler {
-		digest := auth.Digest(auth.DigestConfig{Realm: "trac", File: htdigest, Domain: []string{"/trac"}})
-		return digest(auth.Require(auth.ValidUser())(next))
+		digest := auth.MustDigest(auth.DigestConfig{Realm: "trac", File: htdigest, Domain: []string{"/trac"}})
+		return digest(auth.MustRequire(auth.ValidUser())(next))
 	}
 	h := prefix.Canonical(prefix.MustLocation("/trac/login", login)(prefix.MustMount("/trac")(app)))
 	srv := httptest.NewServer(h)
@@ -278,7 +278,7 @@ func Example_httpAuthStore() {
 	defer app.Close()
 
 	mux := http.NewServeMux()
-	mux.Handle("/authFile", auth.Basic(auth.BasicConfig{Realm: "Trac", Users: users})(auth.CheckHandler()))
+	mux.Handle("/authFile", auth.MustBasic(auth.BasicConfig{Realm: "Trac", Users: users})(auth.CheckHandler()))
 	mux.Handle("/", app)
 	srv := httptest.NewServer(prefix.Canonical(mux))
 	defer srv.Close()
@@ -342,7 +342,7 @@ func Example_virtualHostRoot() {
 	}
 	defer app.Close()
 
-	site := auth.Basic(auth.BasicConfig{Realm: "Trac", Users: users})(auth.Require(auth.ValidUser())(app))
+	site := auth.MustBasic(auth.BasicConfig{Realm: "Trac", Users: users})(auth.MustRequire(auth.ValidUser())(app))
 	vhosts, err := prefix.NewVHosts(prefix.VHostConfig{
 		Hosts: []prefix.VHost{{Names: []string{"trac.example.com"}}}, // served by site
 	})

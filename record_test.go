@@ -52,7 +52,7 @@ func TestRecordThroughTheChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	login := prefix.MustLocationMatch(regexp.MustCompile(`^/trac/[^/]+/login$`), func(next http.Handler) http.Handler {
-		return auth.Basic(auth.BasicConfig{Realm: "Trac", Users: users, Logger: quiet})(require(next))
+		return auth.MustBasic(auth.BasicConfig{Realm: "Trac", Users: users, Logger: quiet})(require(next))
 	})
 	infos := make(chan reqinfo.Info, 100)
 	accessLog := func(next http.Handler) http.Handler {

@@ -34,7 +34,7 @@ func TestCachedLoginAllocations(t *testing.T) {
 		u, _ := FromContext(r.Context())
 		seen = u.Name
 	})
-	mw := Basic(BasicConfig{Users: h})(Require(ValidUser())(app))
+	mw := MustBasic(BasicConfig{Users: h})(MustRequire(ValidUser())(app))
 	r := httptest.NewRequest("GET", "/", nil)
 	r.Header.Set("Authorization", basicHeader("alice", "s3cretpassw0rd"))
 	w := testenv.NewDiscardWriter()

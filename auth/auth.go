@@ -38,7 +38,7 @@ type PasswordChecker interface {
 
 // A Challenger adds its WWW-Authenticate challenge to a 401 response. An
 // authentication middleware that lets an anonymous request through registers
-// itself with [WithChallenger], so that a later [Require] that needs a user
+// itself with [WithChallenger], so that a later [MustRequire] that needs a user
 // can answer 401 with every scheme the server accepts.
 type Challenger interface {
 	// Challenge adds one or more WWW-Authenticate header values to h.

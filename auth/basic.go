@@ -10,7 +10,7 @@ import (
 	"unicode/utf8"
 )
 
-// BasicConfig configures [Basic] (Apache's AuthType Basic).
+// BasicConfig configures [NewBasic] and [MustBasic] (Apache's AuthType Basic).
 type BasicConfig struct {
 	// Realm is the protection space shown by browsers (AuthName). Empty
 	// means "Restricted".
@@ -20,7 +20,7 @@ type BasicConfig struct {
 	// with [Checkers]. Required.
 	Users PasswordChecker
 	// Normalize rewrites the authenticated name before anything after this
-	// middleware sees it, [Require] included. Nil keeps the name as typed.
+	// middleware sees it, [MustRequire] included. Nil keeps the name as typed.
 	// To let Require see the name as typed and only the application the
 	// rewritten one, leave this nil and put [Normalize] after Require.
 	// It applies to [BasicAuth.Wrap]; a [Flow] that runs the BasicAuth as
@@ -69,13 +69,13 @@ func NewBasic(cfg BasicConfig) (*BasicAuth, error) {
 	return a, nil
 }
 
-// Basic returns the middleware of [NewBasic]; it panics if cfg is invalid
+// MustBasic returns the middleware of [NewBasic]; it panics if cfg is invalid
 // (a configuration error, found when the server is built).
 //
 // A request with good Basic credentials goes on with its [User] in the
 // context (AuthType "Basic"); one without any goes on anonymously, leaving
-// the decision to [Require]; one with wrong credentials gets 401 at once.
-func Basic(cfg BasicConfig) func(http.Handler) http.Handler {
+// the decision to [MustRequire]; one with wrong credentials gets 401 at once.
+func MustBasic(cfg BasicConfig) func(http.Handler) http.Handler {
 	a, err := NewBasic(cfg)
 	if err != nil {
 		panic(err)

@@ -48,10 +48,10 @@ func TestBasicMiddleware(t *testing.T) {
 	}
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
-	protected := Basic(BasicConfig{Realm: `Trac "main"`, Users: users, Logger: logger})(Require(ValidUser())(whoami))
-	open := Basic(BasicConfig{Realm: "Trac", Users: users})(whoami)
-	normalized := Basic(BasicConfig{Users: users, Normalize: Chain(StripDomain(), Lower())})(whoami)
-	failing := Basic(BasicConfig{Users: failingChecker{}, Logger: logger})(whoami)
+	protected := MustBasic(BasicConfig{Realm: `Trac "main"`, Users: users, Logger: logger})(MustRequire(ValidUser())(whoami))
+	open := MustBasic(BasicConfig{Realm: "Trac", Users: users})(whoami)
+	normalized := MustBasic(BasicConfig{Users: users, Normalize: Chain(StripDomain(), Lower())})(whoami)
+	failing := MustBasic(BasicConfig{Users: failingChecker{}, Logger: logger})(whoami)
 
 	tests := []struct {
 		name      string

@@ -50,10 +50,10 @@ func BenchmarkBasic(b *testing.B) {
 	authz := basicHeader("alice", "s3cret")
 	b.Run("unprotected", func(b *testing.B) { benchServe(b, hello, "") })
 	b.Run("bcrypt10-cached", func(b *testing.B) {
-		benchServe(b, Basic(BasicConfig{Realm: "Trac", Users: cached})(Require(ValidUser())(hello)), authz)
+		benchServe(b, MustBasic(BasicConfig{Realm: "Trac", Users: cached})(MustRequire(ValidUser())(hello)), authz)
 	})
 	b.Run("bcrypt10-uncached", func(b *testing.B) {
-		benchServe(b, Basic(BasicConfig{Realm: "Trac", Users: uncached})(Require(ValidUser())(hello)), authz)
+		benchServe(b, MustBasic(BasicConfig{Realm: "Trac", Users: uncached})(MustRequire(ValidUser())(hello)), authz)
 	})
 }
 

@@ -41,7 +41,7 @@ func TestCheckers(t *testing.T) {
 }
 
 func TestCheckHandler(t *testing.T) {
-	h := Basic(BasicConfig{Realm: "r", Users: mapChecker{"a": "1"}})(CheckHandler())
+	h := MustBasic(BasicConfig{Realm: "r", Users: mapChecker{"a": "1"}})(CheckHandler())
 	tests := []struct {
 		name, authz string
 		status      int

@@ -24,7 +24,7 @@ import (
 	"github.com/gowsgi/gowsgi/internal/reqctx"
 )
 
-// DigestConfig configures [Digest] (Apache's AuthType Digest with
+// DigestConfig configures [NewDigest] and [MustDigest] (Apache's AuthType Digest with
 // mod_auth_digest and an htdigest file).
 type DigestConfig struct {
 	// Realm is the protection space (AuthName). It must equal the realm
@@ -166,12 +166,12 @@ func NewDigest(cfg DigestConfig) (*DigestAuth, error) {
 	return d, nil
 }
 
-// Digest returns the middleware of [NewDigest]; it panics if cfg is invalid
+// MustDigest returns the middleware of [NewDigest]; it panics if cfg is invalid
 // or its file cannot be read (a configuration error, found when the server
-// is built). Requests flow as with [Basic], and in addition a malformed
+// is built). Requests flow as with [MustBasic], and in addition a malformed
 // header or a uri parameter other than the request target gets 400, and a
 // good response to an expired nonce gets 401 with stale=true.
-func Digest(cfg DigestConfig) func(http.Handler) http.Handler {
+func MustDigest(cfg DigestConfig) func(http.Handler) http.Handler {
 	d, err := NewDigest(cfg)
 	if err != nil {
 		panic(err)

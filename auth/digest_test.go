@@ -28,7 +28,7 @@ func TestDigestRealClients(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(d.Wrap(Require(ValidUser())(whoami)))
+	srv := httptest.NewServer(d.Wrap(MustRequire(ValidUser())(whoami)))
 	defer srv.Close()
 	url := srv.URL + "/trac/login?next=%2Fwiki&x=1"
 
@@ -124,7 +124,7 @@ func TestDigestAttacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := d.Wrap(Require(ValidUser())(whoami))
+	h := d.Wrap(MustRequire(ValidUser())(whoami))
 	do := func(t *testing.T, target, authz string) *httptest.ResponseRecorder {
 		t.Helper()
 		r := httptest.NewRequest("GET", target, nil)

@@ -23,10 +23,10 @@
 // Authentication and authorization are separate middlewares, as in Apache:
 //
 //	users, _ := auth.HtpasswdFile("/srv/trac/htpasswd")
-//	h := auth.Basic(auth.BasicConfig{Realm: "Trac", Users: users})(
-//		auth.Require(auth.ValidUser())(app))
+//	h := auth.MustBasic(auth.BasicConfig{Realm: "Trac", Users: users})(
+//		auth.MustRequire(auth.ValidUser())(app))
 //
-// Every authentication scheme ([Basic], [Digest], Negotiate from
+// Every authentication scheme ([MustBasic], [MustDigest], Negotiate from
 // auth/kerberos) runs in one request flow, a [Flow]: a [Scheme] only says
 // what its credentials are worth ([Scheme.Verify]), and the Flow reads the
 // Authorization header once, answers, and hands the identity on, the same
@@ -47,10 +47,10 @@
 //   - a technical failure (the password file became unreadable, the
 //     directory is down): 503, the detail in the log.
 //
-// [Require] then decides: granted; 401 with the challenges of every scheme
+// [MustRequire] then decides: granted; 401 with the challenges of every scheme
 // the request passed through when a user is needed and none authenticated;
 // 403 for an authenticated user who is not allowed, or for a rule no user
-// can satisfy (such as [IP]). A request that needs a user but passed through
+// can satisfy (such as [MustIP]). A request that needs a user but passed through
 // no authentication middleware at all gets 403 and a warning in the log:
 // that is a configuration error, and a 401 without a challenge would invite
 // credentials no one checks.
@@ -62,11 +62,11 @@
 //
 // # Reads anonymous, writes authenticated
 //
-// [Method] is Apache's Require method (mod_authz_core): it grants the listed
+// [MustMethod] is Apache's Require method (mod_authz_core): it grants the listed
 // methods to anyone. With the any-one-suffices rule of several Require
 // lines (Apache's implicit <RequireAny>),
 //
-//	auth.Basic(cfg)(auth.Require(auth.Method("GET", "HEAD", "OPTIONS"), auth.ValidUser())(app))
+//	auth.MustBasic(cfg)(auth.MustRequire(auth.MustMethod("GET", "HEAD", "OPTIONS"), auth.ValidUser())(app))
 //
 // (command gowsgi: -require 'method GET HEAD OPTIONS' -require valid-user)
 // lets anonymous reads through and answers any other method from an
@@ -148,7 +148,7 @@
 // credentials, never the password itself; the cache is emptied whenever the
 // file changes, and concurrent checks of the same credentials run once. A
 // bcrypt check costs milliseconds; Apache pays it on every request. A cached
-// check, behind [Basic], costs one SHA-256 block for usual credentials and a
+// check, behind [MustBasic], costs one SHA-256 block for usual credentials and a
 // map lookup, and allocates nothing: the credentials are decoded into a
 // buffer on the stack, the hash runs in a reused state, both are wiped after
 // the check, and the cache hands out the same [User] for the same
@@ -163,22 +163,22 @@
 // # Coming from Apache
 //
 //	Apache                                   gowsgi (package auth / cmd/gowsgi flag)
-//	AuthType Basic + AuthUserFile f          Basic(BasicConfig{Users: HtpasswdFile(f)})   -htpasswd f
-//	AuthType Digest + AuthUserFile f         Digest(DigestConfig{File: f})                -htdigest f
-//	AuthName "Trac"                          BasicConfig.Realm, DigestConfig.Realm        -realm Trac
-//	AuthDigestDomain /trac                   DigestConfig.Domain                          -digest-domain /trac
-//	AuthDigestNonceLifetime 300              DigestConfig.NonceLifetime                   -digest-nonce-lifetime 5m
-//	AuthBasicProvider file ldap              Checkers(htpasswd, ldap)                     -htpasswd f + LDAP flags
-//	AuthGroupFile g                          LoadGroupFile(g)                             -group-file g
-//	Require valid-user                       Require(ValidUser())                         -require valid-user
-//	Require user a b                         Require(Users("a", "b"))                     -require 'user a b'
-//	Require group admins                     Require(Group(groups, "admins"))             -require 'group admins'
-//	Require ip 10.0.0.0/8                    Require(IP("10.0.0.0/8"))                    -require 'ip 10.0.0.0/8'
-//	Require method GET HEAD                  Require(Method("GET", "HEAD"))               -require 'method GET HEAD'
-//	several Require lines / <RequireAny>     Require(r1, r2) / Any(r1, r2)                -require r1 -require r2
-//	<RequireAll>, Require not                All(...), Not(...)                           -require 'not user bob'
-//	<LocationMatch "/[^/]+/login">           prefix.LocationMatch                         -auth-location '/[^/]+/login' (the path alone, never the query)
-//	SSPIOmitDomain On / the WSGI-script fix  StripDomain, Normalize                       -normalize-user strip-domain [-normalize-after-require]
+//	AuthType Basic + AuthUserFile f          MustBasic(BasicConfig{Users: HtpasswdFile(f)})   -htpasswd f
+//	AuthType Digest + AuthUserFile f         MustDigest(DigestConfig{File: f})                -htdigest f
+//	AuthName "Trac"                          BasicConfig.Realm, DigestConfig.Realm            -realm Trac
+//	AuthDigestDomain /trac                   DigestConfig.Domain                              -digest-domain /trac
+//	AuthDigestNonceLifetime 300              DigestConfig.NonceLifetime                       -digest-nonce-lifetime 5m
+//	AuthBasicProvider file ldap              Checkers(htpasswd, ldap)                         -htpasswd f + LDAP flags
+//	AuthGroupFile g                          LoadGroupFile(g)                                 -group-file g
+//	Require valid-user                       MustRequire(ValidUser())                         -require valid-user
+//	Require user a b                         MustRequire(Users("a", "b"))                     -require 'user a b'
+//	Require group admins                     MustRequire(Group(groups, "admins"))             -require 'group admins'
+//	Require ip 10.0.0.0/8                    MustRequire(MustIP("10.0.0.0/8"))                -require 'ip 10.0.0.0/8'
+//	Require method GET HEAD                  MustRequire(MustMethod("GET", "HEAD"))           -require 'method GET HEAD'
+//	several Require lines / <RequireAny>     MustRequire(r1, r2) / Any(r1, r2)                -require r1 -require r2
+//	<RequireAll>, Require not                All(...), Not(...)                               -require 'not user bob'
+//	<LocationMatch "/[^/]+/login">           prefix.NewLocationMatch                          -auth-location '/[^/]+/login' (the path alone, never the query)
+//	SSPIOmitDomain On / the WSGI-script fix  StripDomain, Normalize                           -normalize-user strip-domain [-normalize-after-require]
 //
 // # Security
 //
@@ -187,9 +187,9 @@
 // missing file or a stray quote (replaced here by loaders that return
 // errors with line numbers); its Digest lets an unknown user in with an
 // empty HA1, races on its nonce table and accepts a response computed for
-// another URI (replaced here by [Digest]).
+// another URI (replaced here by [MustDigest]).
 //
-// [Digest] rejects unknown users (after the same work as for a known one);
+// [MustDigest] rejects unknown users (after the same work as for a known one);
 // answers a uri parameter other than the request target with 400; uses
 // stateless nonces, HMAC-SHA256-signed with the issue time, so that replicas
 // sharing DigestConfig.Secret accept each other's nonces and the opaque value

@@ -27,8 +27,8 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	login := auth.Basic(auth.BasicConfig{Realm: "Trac", Users: users})
-	authz := auth.Require(auth.ValidUser())
+	login := auth.MustBasic(auth.BasicConfig{Realm: "Trac", Users: users})
+	authz := auth.MustRequire(auth.ValidUser())
 	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, _ := auth.FromContext(r.Context())
 		fmt.Fprintf(w, "hello %s (%s)", u.Name, u.AuthType)
@@ -53,9 +53,9 @@ func Example() {
 
 // Require rules combine like Apache's: several rules mean any, All and Not
 // build RequireAll and "Require not".
-func ExampleRequire() {
-	rules := auth.Require(
-		auth.IP("10.0.0.0/8", "2001:db8::/32"),
+func ExampleMustRequire() {
+	rules := auth.MustRequire(
+		auth.MustIP("10.0.0.0/8", "2001:db8::/32"),
 		auth.All(auth.ValidUser(), auth.Not(auth.Users("guest"))),
 	)
 	h := rules(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
@@ -92,7 +92,7 @@ func ExampleChain() {
 // Anonymous reads, authenticated writes (hgweb, Subversion, WebDAV):
 // Apache's <RequireAny> Require method GET HEAD OPTIONS / Require
 // valid-user </RequireAny>.
-func ExampleMethod() {
+func ExampleMustMethod() {
 	dir, _ := os.MkdirTemp("", "auth-example")
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "hg.htpasswd")
@@ -101,8 +101,8 @@ func ExampleMethod() {
 	if err != nil {
 		panic(err)
 	}
-	h := auth.Basic(auth.BasicConfig{Realm: "hg", Users: users})(
-		auth.Require(auth.Method("GET", "HEAD", "OPTIONS"), auth.ValidUser())(
+	h := auth.MustBasic(auth.BasicConfig{Realm: "hg", Users: users})(
+		auth.MustRequire(auth.MustMethod("GET", "HEAD", "OPTIONS"), auth.ValidUser())(
 			http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				u, ok := auth.FromContext(r.Context())
 				if !ok {

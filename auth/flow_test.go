@@ -33,7 +33,7 @@ func TestFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := f.Wrap(Require(ValidUser())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := f.Wrap(MustRequire(ValidUser())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, _ := FromContext(r.Context())
 		w.Write([]byte(u.Name + " " + u.AuthType))
 	})))

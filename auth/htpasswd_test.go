@@ -369,8 +369,8 @@ func TestHtpasswdCachedUser(t *testing.T) {
 
 	// Requests through a normalizing Basic and a plain one share the
 	// checker: the first's rewrite must not reach the second.
-	normalizing := Basic(BasicConfig{Users: h, Normalize: Chain(StripDomain(), Lower())})(whoami)
-	plain := Basic(BasicConfig{Users: h})(Normalize(StripDomain(), nil)(whoami))
+	normalizing := MustBasic(BasicConfig{Users: h, Normalize: Chain(StripDomain(), Lower())})(whoami)
+	plain := MustBasic(BasicConfig{Users: h})(Normalize(StripDomain(), nil)(whoami))
 	tests := []struct {
 		name string
 		h    http.Handler

@@ -168,7 +168,7 @@ func (f *Flow) Challenge(h http.Header, r *http.Request) {
 //   - more than one Authorization header: 400, whatever the schemes;
 //   - no Authorization header, or one of a scheme the flow does not
 //     accept: the request goes on anonymously, with the flow registered
-//     as a challenger for a later [Require];
+//     as a challenger for a later [MustRequire];
 //   - good credentials go on with the user recorded in the request's
 //     [reqinfo.Record] (made if no outer layer made one), after Normalize
 //     (a name it refuses gets 403), and start the Session;

@@ -70,7 +70,7 @@ func Chain(ns ...Normalizer) Normalizer {
 
 // Normalize returns middleware that rewrites the name of the authenticated
 // user with n for what comes after it, keeping the name before in
-// [User.Original]. Put it after [Require] to let the rules see the name as
+// [User.Original]. Put it after [MustRequire] to let the rules see the name as
 // the client or provider gave it ("EXAMPLE\alice" in a Require group) and
 // the application the rewritten one, as the SSPI fix of Trac's mod_wsgi guide does; or set
 // the authentication middleware's Normalize field to let the rules see the

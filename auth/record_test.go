@@ -38,15 +38,15 @@ func TestRecordFilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
-	basic := Basic(BasicConfig{Realm: "t", Users: users})
+	basic := MustBasic(BasicConfig{Realm: "t", Users: users})
 	failingRule := RuleFunc(func(*http.Request, *User) (Decision, error) { return Denied, errors.New("directory down") })
 	chains := map[string]http.Handler{
-		"basic":          basic(Require(ValidUser())(ok)),
-		"basic-alice":    basic(Require(Users("alice"))(ok)),
-		"basic-norm":     basic(Require(ValidUser())(Normalize(Map(map[string]string{"eve": ""}), nil)(ok))),
-		"basic-failing":  Basic(BasicConfig{Realm: "t", Users: failingChecker{}})(Require(ValidUser())(ok)),
-		"basic-rule-err": basic(Require(failingRule)(ok)),
-		"digest":         digest.Wrap(Require(ValidUser())(ok)),
+		"basic":          basic(MustRequire(ValidUser())(ok)),
+		"basic-alice":    basic(MustRequire(Users("alice"))(ok)),
+		"basic-norm":     basic(MustRequire(ValidUser())(Normalize(Map(map[string]string{"eve": ""}), nil)(ok))),
+		"basic-failing":  MustBasic(BasicConfig{Realm: "t", Users: failingChecker{}})(MustRequire(ValidUser())(ok)),
+		"basic-rule-err": basic(MustRequire(failingRule)(ok)),
+		"digest":         digest.Wrap(MustRequire(ValidUser())(ok)),
 	}
 	// A nonce for the Digest cases.
 	w := httptest.NewRecorder()
@@ -119,7 +119,7 @@ func TestRecordOnDemand(t *testing.T) {
 		got = r
 		whoami(w, r)
 	})
-	mw := Basic(BasicConfig{Realm: "t", Users: users})(Require(ValidUser())(app))
+	mw := MustBasic(BasicConfig{Realm: "t", Users: users})(MustRequire(ValidUser())(app))
 	for _, tc := range []struct {
 		name      string
 		outer     bool // an outer layer made the record

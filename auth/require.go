@@ -32,7 +32,7 @@ type RequireConfig struct {
 //     user): 401 with the challenges of every authentication middleware the
 //     request passed through;
 //   - refused otherwise (an authenticated user not allowed, or a rule that
-//     no user can satisfy, such as [IP]): 403;
+//     no user can satisfy, such as [MustIP]): 403;
 //   - a rule failed (a directory that cannot be reached): 503, detail
 //     logged;
 //   - refused for want of a user while no authentication middleware ran
@@ -91,10 +91,10 @@ func NewRequire(cfg RequireConfig) (func(http.Handler) http.Handler, error) {
 	}, nil
 }
 
-// Require returns the middleware of [NewRequire] for rules, which grants
+// MustRequire returns the middleware of [NewRequire] for rules, which grants
 // the request when any rule does (several Require lines in Apache). It
 // panics without rules.
-func Require(rules ...Rule) func(http.Handler) http.Handler {
+func MustRequire(rules ...Rule) func(http.Handler) http.Handler {
 	mw, err := NewRequire(RequireConfig{Rules: rules})
 	if err != nil {
 		panic(err)
@@ -191,8 +191,8 @@ func NewIP(addrs ...string) (Rule, error) {
 	}), nil
 }
 
-// IP is [NewIP] for fixed addresses; it panics on a malformed one.
-func IP(addrs ...string) Rule {
+// MustIP is [NewIP] for fixed addresses; it panics on a malformed one.
+func MustIP(addrs ...string) Rule {
 	r, err := NewIP(addrs...)
 	if err != nil {
 		panic(err)
@@ -333,8 +333,8 @@ func (c composite) needsUser() bool {
 // NeedsUser reports whether rule, or a rule it is made of, can grant only
 // an authenticated user: one made by [ValidUser], [Users], [Group],
 // [UserRule] (which providers such as auth/ldapauth use), or combined from
-// one with [Any], [All] or [Not]. Rules that need no user, such as [IP],
-// [Method] and "all granted", report false, as does any other [RuleFunc].
+// one with [Any], [All] or [Not]. Rules that need no user, such as [MustIP],
+// [MustMethod] and "all granted", report false, as does any other [RuleFunc].
 // Command gowsgi refuses a rule that needs a user where no authentication
 // scheme is configured: no request could ever satisfy it.
 func NeedsUser(rule Rule) bool {
@@ -348,9 +348,9 @@ func NeedsUser(rule Rule) bool {
 // Apache, where HEAD is a GET, listing GET also grants HEAD. Methods are
 // case-sensitive tokens ("GET", not "get").
 //
-// Combined with [ValidUser] in a [Require] (any one suffices), it gives
+// Combined with [ValidUser] in a [MustRequire] (any one suffices), it gives
 // the read-anonymous, write-authenticated setup of hgweb, Subversion and
-// WebDAV: Require(Method("GET", "HEAD", "OPTIONS"), ValidUser()) lets
+// WebDAV: MustRequire(MustMethod("GET", "HEAD", "OPTIONS"), ValidUser()) lets
 // reads through and answers other methods from anonymous clients with 401
 // and the challenges.
 func NewMethod(methods ...string) (Rule, error) {
@@ -375,8 +375,8 @@ func NewMethod(methods ...string) (Rule, error) {
 	}), nil
 }
 
-// Method is [NewMethod] for fixed methods; it panics on a malformed one.
-func Method(methods ...string) Rule {
+// MustMethod is [NewMethod] for fixed methods; it panics on a malformed one.
+func MustMethod(methods ...string) Rule {
 	r, err := NewMethod(methods...)
 	if err != nil {
 		panic(err)

@@ -53,16 +53,16 @@ func TestRequire(t *testing.T) {
 		{"group-any-of", []Rule{Group(groups, "admins", "devs")}, "bob", nil, "", true, 200},
 		{"group-from-provider", []Rule{Group(nil, "staff")}, "x", []string{"staff"}, "", true, 200},
 		{"group-from-provider-no", []Rule{Group(nil, "staff")}, "x", []string{"other"}, "", true, 403},
-		{"ip-v4-in", []Rule{IP("10.0.0.0/8")}, "", nil, "10.1.2.3:5", true, 200},
-		{"ip-v4-out", []Rule{IP("10.0.0.0/8")}, "", nil, "11.1.2.3:5", true, 403},
-		{"ip-v4-mapped", []Rule{IP("192.0.2.1")}, "", nil, "[::ffff:192.0.2.1]:5", true, 200},
-		{"ip-v6", []Rule{IP("2001:db8::/32")}, "", nil, "[2001:db8::1]:5", true, 200},
-		{"ip-v6-out", []Rule{IP("2001:db8::/32")}, "", nil, "[2001:db9::1]:5", true, 403},
-		{"several-lines-any", []Rule{IP("10.0.0.0/8"), ValidUser()}, "", nil, "11.0.0.1:1", true, 401},
-		{"several-lines-any-ip", []Rule{IP("10.0.0.0/8"), ValidUser()}, "", nil, "10.0.0.1:1", true, 200},
-		{"all-ip-and-user", []Rule{All(IP("10.0.0.0/8"), ValidUser())}, "", nil, "10.0.0.1:1", true, 401},
-		{"all-ip-denies-first", []Rule{All(IP("10.0.0.0/8"), ValidUser())}, "", nil, "11.0.0.1:1", true, 403},
-		{"all-ok", []Rule{All(IP("10.0.0.0/8"), ValidUser())}, "x", nil, "10.0.0.1:1", true, 200},
+		{"ip-v4-in", []Rule{MustIP("10.0.0.0/8")}, "", nil, "10.1.2.3:5", true, 200},
+		{"ip-v4-out", []Rule{MustIP("10.0.0.0/8")}, "", nil, "11.1.2.3:5", true, 403},
+		{"ip-v4-mapped", []Rule{MustIP("192.0.2.1")}, "", nil, "[::ffff:192.0.2.1]:5", true, 200},
+		{"ip-v6", []Rule{MustIP("2001:db8::/32")}, "", nil, "[2001:db8::1]:5", true, 200},
+		{"ip-v6-out", []Rule{MustIP("2001:db8::/32")}, "", nil, "[2001:db9::1]:5", true, 403},
+		{"several-lines-any", []Rule{MustIP("10.0.0.0/8"), ValidUser()}, "", nil, "11.0.0.1:1", true, 401},
+		{"several-lines-any-ip", []Rule{MustIP("10.0.0.0/8"), ValidUser()}, "", nil, "10.0.0.1:1", true, 200},
+		{"all-ip-and-user", []Rule{All(MustIP("10.0.0.0/8"), ValidUser())}, "", nil, "10.0.0.1:1", true, 401},
+		{"all-ip-denies-first", []Rule{All(MustIP("10.0.0.0/8"), ValidUser())}, "", nil, "11.0.0.1:1", true, 403},
+		{"all-ok", []Rule{All(MustIP("10.0.0.0/8"), ValidUser())}, "x", nil, "10.0.0.1:1", true, 200},
 		{"not-user", []Rule{All(ValidUser(), Not(Users("bob")))}, "bob", nil, "", true, 403},
 		{"not-user-other", []Rule{All(ValidUser(), Not(Users("bob")))}, "alice", nil, "", true, 200},
 		{"not-anon", []Rule{Not(Users("bob"))}, "", nil, "", true, 401},
@@ -84,7 +84,7 @@ func TestRequire(t *testing.T) {
 				r = withUser(r, &User{Name: tt.user, AuthType: "Basic", Groups: tt.userGroups})
 			}
 			w := httptest.NewRecorder()
-			Require(tt.rules...)(whoami).ServeHTTP(w, r)
+			MustRequire(tt.rules...)(whoami).ServeHTTP(w, r)
 			if w.Code != tt.status {
 				t.Fatalf("status %d, want %d (%s)", w.Code, tt.status, w.Body)
 			}
@@ -234,7 +234,7 @@ func TestNormalizers(t *testing.T) {
 // TestNormalizeAfterRequire is the SSPI fix of Trac's mod_wsgi guide: Require sees
 // "EXAMPLE\alice", the application "alice".
 func TestNormalizeAfterRequire(t *testing.T) {
-	chain := Require(Users(`EXAMPLE\alice`))(Normalize(StripDomain(), nil)(whoami))
+	chain := MustRequire(Users(`EXAMPLE\alice`))(Normalize(StripDomain(), nil)(whoami))
 	tests := []struct {
 		user   string
 		status int
@@ -262,7 +262,7 @@ func TestNormalizeAfterRequire(t *testing.T) {
 }
 
 func TestMethodRule(t *testing.T) {
-	rule := Any(Method("GET", "OPTIONS"), ValidUser())
+	rule := Any(MustMethod("GET", "OPTIONS"), ValidUser())
 	tests := []struct {
 		method string
 		user   *User
@@ -280,7 +280,7 @@ func TestMethodRule(t *testing.T) {
 			t.Errorf("%s %v: %v %v, want %v", tt.method, tt.user, d, err, tt.want)
 		}
 	}
-	if d, _ := Method("GET").Allow(httptest.NewRequest("PUT", "/", nil), nil); d != Denied {
+	if d, _ := MustMethod("GET").Allow(httptest.NewRequest("PUT", "/", nil), nil); d != Denied {
 		t.Errorf("method alone, PUT: %v, want denied (403: no user would help)", d)
 	}
 	for _, bad := range [][]string{nil, {"get"}, {"GET HEAD"}, {""}} {
@@ -313,7 +313,7 @@ func TestNeedsUser(t *testing.T) {
 			t.Errorf("NeedsUser(%q) = %v, want %v", tt.line, got, tt.want)
 		}
 	}
-	if !NeedsUser(All(IP("10.0.0.0/8"), ValidUser())) || NeedsUser(Any(IP("::1"), Method("GET"))) {
+	if !NeedsUser(All(MustIP("10.0.0.0/8"), ValidUser())) || NeedsUser(Any(MustIP("::1"), MustMethod("GET"))) {
 		t.Error("composites: wrong answer")
 	}
 	if !NeedsUser(UserRule(func(*http.Request, *User) (Decision, error) { return DeniedNoUser, nil })) {

@@ -251,8 +251,8 @@ func TestTooManyHops(t *testing.T) {
 // client cannot pass it with a header, a trusted proxy can name the client.
 func TestRequireIP(t *testing.T) {
 	ri := mustNew(t, Config{})
-	rule := auth.IP("127.0.0.1", "192.0.2.0/24")
-	h := ri.Wrap(auth.Require(rule)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	rule := auth.MustIP("127.0.0.1", "192.0.2.0/24")
+	h := ri.Wrap(auth.MustRequire(rule)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(204)
 	})))
 	tests := []struct {

@@ -36,8 +36,8 @@ func Example() {
 		return
 	}
 	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "hello") })
-	chain := auth.Basic(auth.BasicConfig{Realm: "trac", Users: users})(
-		auth.Require(auth.ValidUser())(
+	chain := auth.MustBasic(auth.BasicConfig{Realm: "trac", Users: users})(
+		auth.MustRequire(auth.ValidUser())(
 			prefix.MustMount("/trac")(app)))
 
 	accessLog := func(next http.Handler) http.Handler {

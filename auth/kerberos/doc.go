@@ -48,7 +48,7 @@
 //	krb5.conf clockskew                                     MaxClockSkew / -kerberos-clock-skew
 //	KRB5_CONFIG for the password check                      Krb5Conf / -krb5-conf
 //	(mod_auth_gssapi's PAC-derived attributes)              DecodePAC / -kerberos-pac
-//	Require user / group                                    auth.Require after the middleware / -require
+//	Require user / group                                    auth.MustRequire after the middleware / -require
 //
 // # Security
 //

@@ -36,7 +36,7 @@ func ExampleAuthenticator_Wrap() {
 		u, _ := auth.FromContext(r.Context()) // Require let only users through
 		fmt.Fprintf(w, "REMOTE_USER=%s", u.Name)
 	})
-	srv := httptest.NewServer(krb.Wrap(auth.Require(auth.ValidUser())(app)))
+	srv := httptest.NewServer(krb.Wrap(auth.MustRequire(auth.ValidUser())(app)))
 	defer srv.Close()
 
 	// A client without a ticket is asked to negotiate.

@@ -51,7 +51,7 @@ var whoami = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 // protected is the Authenticator in front of Require valid-user in front of
 // whoami, as cmd/gowsgi chains them.
 func protected(a *Authenticator) http.Handler {
-	return a.Wrap(auth.Require(auth.ValidUser())(whoami))
+	return a.Wrap(auth.MustRequire(auth.ValidUser())(whoami))
 }
 
 // serve starts h on 127.0.0.1 and returns its URL with the host name

@@ -272,7 +272,7 @@ func TestRequireUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := a.Wrap(auth.Require(auth.Users("alice"))(whoami))
+	h := a.Wrap(auth.MustRequire(auth.Users("alice"))(whoami))
 	for _, tc := range []struct {
 		client string
 		want   int

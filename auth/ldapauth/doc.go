@@ -2,7 +2,7 @@
 // LDAP directory or Active Directory, as Apache's mod_authnz_ldap does, on
 // github.com/go-ldap/ldap/v3.
 //
-// A [Directory] is both an [auth.PasswordChecker] for [auth.Basic]
+// A [Directory] is both an [auth.PasswordChecker] for [auth.MustBasic]
 // (AuthBasicProvider ldap) and a source of [auth.Rule]s for the Require
 // kinds ldap-user, ldap-dn, ldap-group, ldap-attribute and ldap-filter
 // ([Directory.Require]):
@@ -13,7 +13,7 @@
 //		BindPassword: password,
 //	})
 //	group, err := d.RequireGroup("CN=Trac Users,CN=Users,DC=company,DC=com")
-//	h := auth.Basic(auth.BasicConfig{Realm: "Trac", Users: d})(auth.Require(group)(app))
+//	h := auth.MustBasic(auth.BasicConfig{Realm: "Trac", Users: d})(auth.MustRequire(group)(app))
 //
 // A login is search-then-bind: the service account (or an anonymous
 // connection) searches the URL's base for exactly one entry matching
@@ -44,7 +44,7 @@
 // reused across requests, replaced when the server dropped them (a restart),
 // and every call is bounded by Timeout: a dead server refuses at once
 // (connection refused) and a hung one fails after Timeout, with an error
-// that [auth.Basic] turns into 503 and that [IsUnavailable] recognizes. A
+// that [auth.MustBasic] turns into 503 and that [IsUnavailable] recognizes. A
 // TTL cache remembers successful logins and Require answers.
 //
 // # Coming from Apache
@@ -88,7 +88,7 @@
 //     LDAP simple bind with a DN and no password is an unauthenticated bind
 //     that servers answer with success.
 //   - Failures fail closed: an unreachable, hung or misconfigured directory
-//     is an error (503 from auth.Basic, a refused request from Require),
+//     is an error (503 from auth.MustBasic, a refused request from Require),
 //     never a login or a grant; the client sees only the status text, the
 //     log gets the detail.
 //   - The login cache is keyed by an HMAC-SHA256 of name and password under

@@ -53,7 +53,7 @@ func ExampleNew() {
 		panic(err)
 	}
 	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
-	h := auth.Basic(auth.BasicConfig{Realm: "Trac", Users: d})(auth.Require(group)(app))
+	h := auth.MustBasic(auth.BasicConfig{Realm: "Trac", Users: d})(auth.MustRequire(group)(app))
 	_ = h
 	fmt.Println(d.URL().Hosts, d.URL().Attribute)
 

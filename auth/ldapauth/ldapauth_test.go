@@ -506,8 +506,8 @@ func TestUnavailable(t *testing.T) {
 		})
 		mustLogin(t, d2, "bob", "bobpw")
 	})
-	t.Run("through auth.Basic: 503, then 200 once slapd is back", func(t *testing.T) {
-		h := auth.Basic(auth.BasicConfig{Users: d, Realm: "Trac"})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	t.Run("through auth.MustBasic: 503, then 200 once slapd is back", func(t *testing.T) {
+		h := auth.MustBasic(auth.BasicConfig{Users: d, Realm: "Trac"})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			u, _ := auth.FromContext(r.Context())
 			w.Write([]byte(u.Name))
 		}))
@@ -678,7 +678,7 @@ func BenchmarkBasicLDAPGroup(b *testing.B) {
 		b.Fatal(err)
 	}
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
-	h := auth.Basic(auth.BasicConfig{Users: d, Logger: slog.New(slog.DiscardHandler)})(auth.Require(rule)(ok))
+	h := auth.MustBasic(auth.BasicConfig{Users: d, Logger: slog.New(slog.DiscardHandler)})(auth.MustRequire(rule)(ok))
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		r := httptest.NewRequest("GET", "/trac/login", nil)

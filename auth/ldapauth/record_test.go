@@ -27,7 +27,7 @@ func TestRecordLDAP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	chain := auth.Basic(auth.BasicConfig{Realm: "trac", Users: d})(auth.Require(group)(
+	chain := auth.MustBasic(auth.BasicConfig{Realm: "trac", Users: d})(auth.MustRequire(group)(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
 	var got reqinfo.Info
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -53,7 +53,7 @@ func (d *Directory) Require(kind string, args []string) (auth.Rule, error) {
 
 // rule adapts a check on the user's DN to [auth.Rule]: anonymous requests
 // get [auth.DeniedNoUser], failures to reach the directory an error (which
-// [auth.Require] logs and answers with 503).
+// [auth.MustRequire] logs and answers with 503).
 func (d *Directory) rule(name string, check func(ctx context.Context, u *auth.User, dn string) (bool, error)) auth.Rule {
 	return auth.UserRule(func(r *http.Request, u *auth.User) (auth.Decision, error) {
 		if u == nil {

@@ -230,6 +230,15 @@ type mountConfig struct {
 	// own environment under Path (TRAC_ENV_PARENT_DIR).
 	Environments environmentsConfig
 	Workers      workersConfig
+	// Upstreams are uWSGI instances, as uwsgi://HOST:PORT, that serve the
+	// mount instead of Script in local workers (-upstream, repeatable;
+	// nginx's uwsgi_pass, Apache's mod_proxy_uwsgi). Of Workers, only
+	// Environ, PassAuthorization, RequestTimeout, QueueTimeout and
+	// QueueSize apply to them. Empty: Script runs in local workers.
+	Upstreams []string
+	// UpstreamMaxConns bounds the requests sent to one upstream at a time
+	// (-upstream-max-conns); 0 means package uwsgi's default.
+	UpstreamMaxConns int
 }
 
 // environmentsConfig is Trac's parent directory of environments.

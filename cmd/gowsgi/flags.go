@@ -24,7 +24,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("gowsgi", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: gowsgi [flags] path/to/app.wsgi\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: gowsgi [flags] path/to/app.wsgi\n       gowsgi [flags] -upstream uwsgi://HOST:PORT [-upstream ...]\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 
@@ -72,6 +72,10 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&w.ReloadInterval, "reload-interval", w.ReloadInterval, "how often the script's modification time is checked")
 	fs.BoolVar(&w.Reload, "reload", w.Reload, "replace the workers when the script file changes (WSGIScriptReloading); SIGHUP always reloads")
 	fs.DurationVar(&w.GracefulTimeout, "graceful-timeout", w.GracefulTimeout, "how long a worker being replaced (reload, recycling) may finish its requests before it is killed; shutdown uses -shutdown-timeout")
+
+	// Or, instead of the script and its workers, a uWSGI fleet.
+	fs.Var((*listFlag)(&m.Upstreams), "upstream", "uwsgi://`HOST:PORT` of a uWSGI instance (uwsgi --socket HOST:PORT) serving the mount instead of a local script, each request to the least busy (repeatable; nginx's uwsgi_pass, Apache's mod_proxy_uwsgi); -environ, -pass-authorization, -request-timeout, -queue-timeout and -queue-size apply")
+	fs.IntVar(&m.UpstreamMaxConns, "upstream-max-conns", m.UpstreamMaxConns, "requests sent to one -upstream at a time, more wait in the queue: the instance's processes × threads (0: 64)")
 
 	// Static files.
 	var statics listFlag
@@ -136,12 +140,29 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	if err := parseFlags(fs, args); err != nil {
 		return cfg, errUsage
 	}
-	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "gowsgi: want exactly one argument, the WSGI script")
+	if len(m.Upstreams) > 0 {
+		// A fleet: no script, and none of the local workers' flags.
+		if fs.NArg() != 0 {
+			fmt.Fprintln(stderr, "gowsgi: -upstream serves a uWSGI fleet instead of a script: give no script argument")
+			return cfg, errUsage
+		}
+		var bad []string
+		fs.Visit(func(f *flag.Flag) {
+			if localOnly[f.Name] {
+				bad = append(bad, "-"+f.Name)
+			}
+		})
+		if len(bad) > 0 {
+			fmt.Fprintf(stderr, "gowsgi: %s: for local workers, not an -upstream fleet (configure the uWSGI instances instead)\n", strings.Join(bad, ", "))
+			return cfg, errUsage
+		}
+	} else if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "gowsgi: want exactly one argument, the WSGI script (or -upstream)")
 		fs.Usage()
 		return cfg, errUsage
+	} else {
+		m.Script = fs.Arg(0)
 	}
-	m.Script = fs.Arg(0)
 	for _, v := range statics {
 		p, dir, _ := strings.Cut(v, "=")
 		cfg.Static = append(cfg.Static, staticConfig{URLPrefix: p, Dir: dir, Flag: v})
@@ -154,6 +175,15 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 		cfg.Locations = []locationConfig{loc}
 	}
 	return cfg, nil
+}
+
+// localOnly are the flags of a script's local workers, which an -upstream
+// fleet refuses.
+var localOnly = map[string]bool{
+	"callable": true, "processes": true, "threads": true, "python": true, "python-path": true,
+	"python-user-site": true, "lazy-start": true, "env": true, "xsendfile-path": true,
+	"start-timeout": true, "max-requests": true, "memory-limit": true, "inactivity-timeout": true,
+	"reload-interval": true, "reload": true, "graceful-timeout": true,
 }
 
 // listFlag is a repeatable string flag.

@@ -117,12 +117,14 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/gowsgi/gowsgi/framing"
+	"github.com/gowsgi/gowsgi/uwsgi"
 	"github.com/gowsgi/gowsgi/wsgi"
 )
 
@@ -160,19 +162,25 @@ func serve(cfg config, logger *slog.Logger) error {
 		return err
 	}
 
-	// The workers start before the server listens.
+	// The workers start before the server listens; a mount served by a
+	// uWSGI fleet has its handler instead.
+	fleets, err := startFleets(cfg, logger)
+	if err != nil {
+		return err
+	}
 	pools, err := startPools(cfg, logger)
 	if err != nil {
+		closeFleets(fleets)
 		return err
 	}
 	var stopOnce sync.Once
 	stopApps := func(ctx context.Context) {
-		stopOnce.Do(func() { stopPools(ctx, pools, logger) })
+		stopOnce.Do(func() {
+			stopPools(ctx, pools, logger)
+			closeFleets(fleets)
+		})
 	}
-	apps := make([]http.Handler, len(pools))
-	for i, p := range pools {
-		apps[i] = p
-	}
+	apps := mountApps(fleets, pools)
 
 	h, closeChain, err := buildHandler(cfg, apps, logger)
 	// The workers stop before what the chain opened is closed. After a
@@ -225,7 +233,7 @@ func serve(cfg config, logger *slog.Logger) error {
 			ln.Close()
 			return fmt.Errorf("-status-addr: %w", err)
 		}
-		ssrv := &http.Server{Handler: statusHandler(cfg.Mounts, pools), ReadHeaderTimeout: 10 * time.Second}
+		ssrv := &http.Server{Handler: statusHandler(cfg.Mounts, mountStats(fleets, pools)), ReadHeaderTimeout: 10 * time.Second}
 		defer ssrv.Close()
 		go func() {
 			if err := ssrv.Serve(sln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -235,6 +243,10 @@ func serve(cfg config, logger *slog.Logger) error {
 		logger.Info("gowsgi: serving statistics", "addr", sln.Addr().String())
 	}
 	for _, m := range cfg.Mounts {
+		if len(m.Upstreams) > 0 {
+			logger.Info("gowsgi: serving", "addr", ln.Addr().String(), "upstreams", strings.Join(m.Upstreams, " "))
+			continue
+		}
 		logger.Info("gowsgi: serving", "addr", ln.Addr().String(), "script", m.Script)
 	}
 wait:
@@ -313,20 +325,37 @@ var (
 	publishOnce  sync.Once
 )
 
-// statusHandler serves the pools' statistics as JSON at / (one mount's
-// Stats, or an object of them by mount path) and the expvar variables
+// mountStats returns, for each mount in order, what its statistics are:
+// its uWSGI fleet's upstreams, or the Stats of the next of pools.
+func mountStats(fleets []*uwsgi.Handler, pools []*wsgi.Handler) []func() any {
+	stats := make([]func() any, len(fleets))
+	next := 0
+	for i, f := range fleets {
+		if f != nil {
+			stats[i] = func() any { return f.Stats() }
+			continue
+		}
+		p := pools[next]
+		stats[i] = func() any { return p.Stats() }
+		next++
+	}
+	return stats
+}
+
+// statusHandler serves the mounts' statistics (mountStats) as JSON at /
+// (one mount's, or an object of them by mount path) and the expvar variables
 // (with "gowsgi" holding the same statistics) at /debug/vars, and the Go
 // process's profiles at /debug/pprof/ (net/http/pprof: heap?gc=1 reads the
 // heap after a collection, profile?seconds=N the CPU). Like mod_status, it
 // is for the operator: keep -status-addr on loopback or a private address.
-func statusHandler(mounts []mountConfig, pools []*wsgi.Handler) http.Handler {
+func statusHandler(mounts []mountConfig, mountStats []func() any) http.Handler {
 	stats := func() any {
-		if len(pools) == 1 {
-			return pools[0].Stats()
+		if len(mountStats) == 1 {
+			return mountStats[0]()
 		}
-		byPath := map[string]wsgi.Stats{}
-		for i, p := range pools {
-			byPath[mounts[i].Path] = p.Stats()
+		byPath := map[string]any{}
+		for i, s := range mountStats {
+			byPath[mounts[i].Path] = s()
 		}
 		return byPath
 	}

@@ -32,7 +32,9 @@ func tuneRuntime(cfg config, logger *slog.Logger) (undo func(), err error) {
 	}
 	processes := 0
 	for _, m := range cfg.Mounts {
-		processes += max(1, m.Workers.Processes)
+		if len(m.Upstreams) == 0 { // a uWSGI fleet runs elsewhere
+			processes += max(1, m.Workers.Processes)
+		}
 	}
 	_, envSet := os.LookupEnv("GOMAXPROCS")
 	if prev, want := runtime.GOMAXPROCS(0), goMaxProcs(cfg.Server.GOMAXPROCS, runtime.GOMAXPROCS(0), processes, envSet); want != prev {

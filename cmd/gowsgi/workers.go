@@ -69,13 +69,17 @@ func splitKV(flagName, v string) (string, string, error) {
 	return k, val, nil
 }
 
-// startPools starts the worker processes of every mount of cfg, one pool
-// each, in cfg.Mounts's order. Unless the mount starts lazily, a script
-// that cannot load is an error (a typo shows at once, not as 503s). On
-// error, the pools already started are stopped.
+// startPools starts the worker processes of every mount of cfg that runs
+// a script (not a uWSGI fleet), one pool each, in cfg.Mounts's order.
+// Unless the mount starts lazily, a script that cannot load is an error (a
+// typo shows at once, not as 503s). On error, the pools already started
+// are stopped.
 func startPools(cfg config, logger *slog.Logger) ([]*wsgi.Handler, error) {
 	var pools []*wsgi.Handler
 	for _, m := range cfg.Mounts {
+		if len(m.Upstreams) > 0 {
+			continue
+		}
 		wc, err := wsgiConfig(m, cfg.Server, logger)
 		if err == nil {
 			var app *wsgi.Handler

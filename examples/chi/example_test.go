@@ -64,7 +64,7 @@ func Example() {
 	r.Use(reqinfo.RequestID, prefix.Canonical)
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
 	r.Route("/trac", func(r chi.Router) {
-		r.With(auth.Basic(auth.BasicConfig{Realm: "Trac", Users: users}), auth.Require(auth.ValidUser())).
+		r.With(auth.MustBasic(auth.BasicConfig{Realm: "Trac", Users: users}), auth.MustRequire(auth.ValidUser())).
 			Handle("/login", trac)
 		r.Handle("/*", trac)
 	})

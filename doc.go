@@ -37,7 +37,11 @@
 //     many database/sql pools, and the "poolable = False" middleware;
 //   - [github.com/gowsgi/gowsgi/reqinfo]: the record of each request that
 //     the layers fill and read (id, client, user, authentication outcome,
-//     mount, worker pid), and the request-id middleware.
+//     mount, worker pid), and the request-id middleware;
+//   - [github.com/gowsgi/gowsgi/accesslog]: an access log in Apache's
+//     combined format or JSON from that record, written without ever
+//     making a request wait for the disk, and the hook that measures each
+//     response for metrics.
 //
 // The command cmd/gowsgi composes them from flags, as mod_wsgi-express does
 // for Apache; the README gives one command line per deployment.
@@ -71,6 +75,7 @@
 // Outermost first, as a request meets them:
 //
 //	framing.Guard                   one request per framed head, or 400 and close
+//	accesslog.Log (optional)        one line per request, every refusal included
 //	remoteip.RemoteIP.Wrap          the client as a trusted proxy names it
 //	reqinfo.RequestID               the request's record and id (an access log
 //	                                goes around it or just inside it)
@@ -90,11 +95,12 @@
 //   - framing.Guard judges the connection, not the request, and must see
 //     every request on it: it goes outermost, wired with the server and its
 //     listener (Guard.Configure), as cmd/gowsgi does.
-//   - remoteip comes next, before anything that looks at the client's
-//     address, scheme or host (virtual hosts, Require ip, logs, the
-//     application), so that all of them see the client a trusted proxy
-//     names, and none believes a forwarding header on its own. Its PROXY
-//     protocol listener sits under framing's (RemoteIP.Listener).
+//   - remoteip comes before anything that looks at the client's address,
+//     scheme or host (virtual hosts, Require ip, the application), so that
+//     all of them see the client a trusted proxy names, and none believes a
+//     forwarding header on its own. It records the client in the request's
+//     record, where the access log outside it reads it. Its PROXY protocol
+//     listener sits under framing's and TLS's (RemoteIP.Listener).
 //   - Canonicalization comes first because every later decision is a string
 //     comparison on the path. If a rule matched "/trac/a//login" while Trac
 //     routed on "/trac/a/login", the rule would guard nothing; after
@@ -200,6 +206,7 @@
 //     context ends.
 //
 // Basic and Digest send credentials a network observer can use (Digest's MD5
-// is weak too): serve them over TLS, or behind a TLS-terminating proxy
-// trusted by package remoteip.
+// is weak too): serve them over TLS (cmd/gowsgi: -tls-cert and -tls-key, or
+// -acme-domain), or behind a TLS-terminating proxy
+// trusted by package remoteip (-trusted-proxy).
 package gowsgi

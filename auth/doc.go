@@ -200,6 +200,11 @@
 // the nonce lifetime. Only MD5 with qop=auth is offered, as mod_auth_digest
 // does; Digest's MD5 is weak, so prefer Basic over TLS, or Kerberos.
 //
+// Basic sends the password readable by anyone on the path, and an observer
+// of a Digest exchange can guess the password offline against its MD5:
+// serve both over TLS only (cmd/gowsgi's -tls-cert or -acme-domain, or a
+// TLS-terminating proxy in front), or on loopback.
+//
 // An unknown Basic user costs one verification of the costliest hash in the
 // file, and hash comparisons are constant-time. Failed checks are not
 // cached, so guessing stays as expensive as the hash makes it.

@@ -84,6 +84,11 @@ type Config struct {
 	// page with the status text (and Retry-After: 1 with 503 for
 	// ErrQueueFull, ErrQueueTimeout and ErrUnavailable).
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+	// ObserveQueueWait, when set, is called once a request got a worker
+	// thread, with how long it waited for one (about 0 when one was
+	// idle), as metrics of the queue need. It runs on the request's
+	// goroutine and must not block. nil means no call.
+	ObserveQueueWait func(r *http.Request, wait time.Duration)
 
 	// StartTimeout bounds how long a worker process may take to load the
 	// script and report ready. 0 means 60 seconds.

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/gowsgi/gowsgi/reqinfo"
 )
 
 // conn is one socket pair to one request thread of a worker.
@@ -56,6 +58,9 @@ type call struct {
 	// a connection reserved for it, which its exchange takes or gives back.
 	taken  bool
 	moveTo atomic.Pointer[conn]
+	// rec is the request's record, for [Handler.Workers]; set before the
+	// call is registered, cleared by putCall.
+	rec *reqinfo.Record
 }
 
 func (cl *call) stop() { cl.once.Do(func() { close(cl.abandon) }) }
@@ -90,6 +95,7 @@ func putCall(cl *call) {
 	cl.head = 0
 	cl.taken = false
 	cl.moveTo.Store(nil)
+	cl.rec = nil
 	callPool.Put(cl)
 }
 

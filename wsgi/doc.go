@@ -116,7 +116,10 @@
 // workers also die with the Go process: on Linux and FreeBSD by a
 // parent-death signal, everywhere by EOF on their socket (which a worker
 // reads between requests, and while its request reads the body or writes
-// the response). [Handler.Stats] reports the counters. [New] starts lazily:
+// the response). [Handler.Stats] reports the counters; [Handler.Workers]
+// and [Handler.Waiting] list each process and thread with the request it
+// runs, and the queue, for a status page; Config.ObserveQueueWait hands
+// each request's wait for a thread to metrics. [New] starts lazily:
 // it returns once every process made its first attempt, and
 // [Handler.Ready] then says whether the script loaded (command gowsgi exits
 // when it did not, unless -lazy-start). A script that breaks on reload
@@ -165,7 +168,7 @@
 //	startup-timeout=                       StartTimeout / -start-timeout
 //	graceful-timeout=, shutdown-timeout=   GracefulTimeout / -graceful-timeout
 //	apachectl graceful                     Handler.Reload / SIGHUP
-//	mod_status                             Handler.Stats / -status-addr
+//	mod_status                             Handler.Stats, Handler.Workers / -status-addr
 //
 // Differences: the reason phrase of the application's status line is not
 // sent (net/http writes the standard one); hop-by-hop response headers

@@ -84,9 +84,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id := h.nextID.Add(1)
 		putHeader(buf, typ, id, len(buf)-frameHeaderLen)
 		cl := newCall(id, rescuable)
+		cl.rec = rec
 		c, sent, err := next, false, error(nil)
 		if c == nil {
+			var t0 time.Time
+			if h.cfg.ObserveQueueWait != nil {
+				t0 = time.Now()
+			}
 			c, sent, err = h.acquire(ctx, cl, buf)
+			if err == nil && h.cfg.ObserveQueueWait != nil {
+				h.cfg.ObserveQueueWait(r, time.Since(t0))
+			}
 		}
 		next = nil
 		if err != nil {

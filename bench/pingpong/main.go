@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command pingpong measures the floor of a two-process request path on this
 // machine: a Go process and a Python process exchange a request-sized and a
 // response-sized message over a Unix stream socket pair, the socket type

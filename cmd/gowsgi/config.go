@@ -23,6 +23,8 @@ type config struct {
 	// RemoteIP is what the reverse proxies in front are believed about
 	// the client (mod_remoteip).
 	RemoteIP remoteIPConfig
+	// TLS is HTTPS, its certificate and the redirect from HTTP (tls.go).
+	TLS tlsConfig
 	// VHost limits the hosts served (ServerName, ServerAlias).
 	VHost vhostConfig
 	// Auth holds the authentication schemes, shared by every location.
@@ -40,6 +42,34 @@ type config struct {
 	// (WSGIScriptAlias, WSGIDaemonProcess). At least one; a request goes to
 	// the mount with the longest path it lies under, on whole segments.
 	Mounts []mountConfig
+	// Log is the server's own log and the access log.
+	Log logConfig
+	// Health is what -status-addr's health endpoints need.
+	Health healthConfig
+}
+
+// logConfig is the server's own log and the access log.
+type logConfig struct {
+	// AccessLog is the access log's file, "-" for standard output; ""
+	// means none (-access-log; CustomLog).
+	AccessLog string
+	// AccessLogFormat is "combined" or "json" (-access-log-format;
+	// LogFormat).
+	AccessLogFormat string
+	// Level is the server log's level: debug, info, warn or error
+	// (-log-level; LogLevel).
+	Level string
+	// Format is the server log's format on standard error: text or json
+	// (-log-format; ErrorLogFormat).
+	Format string
+}
+
+// healthConfig is the health endpoints' behaviour.
+type healthConfig struct {
+	// ShutdownDelay is how long the server keeps serving after SIGTERM
+	// or SIGINT, with /readyz answering 503, before it stops accepting
+	// (-shutdown-delay; Caddy's shutdown_delay). 0 means none.
+	ShutdownDelay time.Duration
 }
 
 // serverConfig is the HTTP server's own settings.
@@ -283,6 +313,10 @@ func defaultConfig() config {
 			LimitRequestBody: 1 << 30,
 		},
 		RemoteIP: remoteIPConfig{Header: "X-Forwarded-For"},
+		TLS: tlsConfig{
+			HTTP2: true,
+			ACME:  acmeConfig{DirectoryURL: defaultACMEDirectory},
+		},
 		Auth: authConfig{
 			LDAP: ldapConfig{
 				GroupAttributeIsDN: true,
@@ -296,6 +330,7 @@ func defaultConfig() config {
 			Kerberos: kerberosConfig{Name: "principal"},
 		},
 		Mounts: []mountConfig{defaultMount()},
+		Log:    logConfig{AccessLogFormat: "combined", Level: "info", Format: "text"},
 	}
 }
 

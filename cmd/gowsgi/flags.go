@@ -37,10 +37,31 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.Var((*proxyProtocolFlag)(&ri.ProxyProtocol), "proxy-protocol", "read HAProxy's PROXY protocol (v1 and v2: send-proxy, send-proxy-v2) on the listener from -trusted-proxy peers: the address it carries is the client's; a trusted peer without the header (within 5s of connecting), or an untrusted one with it, is closed; =optional also accepts trusted peers without it (mod_remoteip's RemoteIPProxyProtocol)")
 	fs.Var((*byteSize)(&s.LimitRequestBody), "limit-request-body", "largest request body accepted, a `size` such as 1G or 512M; larger ones get 413 (LimitRequestBody; 0: no limit)")
 	fs.DurationVar(&s.ShutdownTimeout, "shutdown-timeout", s.ShutdownTimeout, "on SIGTERM or SIGINT, how long requests in flight may run before the workers are stopped (the command exits at most 5s later)")
-	fs.StringVar(&s.StatusAddr, "status-addr", s.StatusAddr, "`address` to serve worker statistics on, as JSON at / and expvar at /debug/vars, and Go profiles at /debug/pprof/ (mod_status; off when empty: keep it on loopback)")
+	fs.StringVar(&s.StatusAddr, "status-addr", s.StatusAddr, "`address` of the operator's server (mod_status; off when empty: keep it on loopback): /server-status (HTML, ?refresh=N, ?auto), /healthz, /readyz, /metrics (Prometheus), statistics as JSON at / and expvar at /debug/vars, Go profiles at /debug/pprof/")
 	fs.IntVar(&s.GOMAXPROCS, "gomaxprocs", s.GOMAXPROCS, "CPUs the Go front may use at once (GOMAXPROCS); 0: what the machine allows minus one per -processes, at least 1, unless the GOMAXPROCS environment variable is set")
 	fs.StringVar(&cfg.Profiling.CPUProfile, "cpuprofile", "", "write a CPU profile of the Go process (pprof) to `file` until the command exits; see bench/pgo.sh")
 	fs.Var((*listFlag)(&cfg.VHost.Names), "vhost", "host `name` to answer for (ServerName/ServerAlias; *.example.com wildcards; repeatable); other hosts get 421. Default: any")
+
+	// HTTPS, its certificate (from files or ACME) and the redirect from
+	// HTTP.
+	t := &cfg.TLS
+	fs.StringVar(&t.CertFile, "tls-cert", t.CertFile, "serve HTTPS on -listen with the certificate (and its chain) of this PEM `file` (SSLCertificateFile); read again on SIGHUP, keeping the one in use if the new one does not load. TLS 1.2 and later")
+	fs.StringVar(&t.KeyFile, "tls-key", t.KeyFile, "PEM `file` of -tls-cert's private key (SSLCertificateKeyFile)")
+	fs.BoolVar(&t.HTTP2, "http2", t.HTTP2, "offer HTTP/2 over HTTPS (Protocols h2 http/1.1); -http2=false: HTTP/1.1 only")
+	fs.StringVar(&t.RedirectHTTP, "redirect-http", t.RedirectHTTP, "`address` of a plain-HTTP listener answering 308 to the same URL over HTTPS (mod_wsgi-express --https-only; Redirect permanent / https://...), and ACME's HTTP-01 challenges; e.g. :80")
+	fs.DurationVar(&t.HSTS, "hsts", t.HSTS, "send Strict-Transport-Security: max-age=`DURATION` with HTTPS responses (Header always set Strict-Transport-Security; mod_wsgi-express --hsts-policy); 0: none")
+	fs.Var((*listFlag)(&t.ACME.Domains), "acme-domain", "host `name` to obtain and renew a certificate for from an ACME authority such as Let's Encrypt, on the first handshake naming it (mod_md MDomain; repeatable); accepts the authority's terms. Challenges: TLS-ALPN-01 on -listen (port 443 for the authority), HTTP-01 on -redirect-http (port 80)")
+	fs.StringVar(&t.ACME.Email, "acme-email", t.ACME.Email, "contact `address` given to the ACME authority, for expiry warnings (MDContactEmail)")
+	fs.StringVar(&t.ACME.DirectoryURL, "acme-dir", t.ACME.DirectoryURL, "`URL` of the ACME authority's directory (MDCertificateAuthority)")
+	fs.StringVar(&t.ACME.CacheDir, "acme-cache", t.ACME.CacheDir, "`DIR` keeping the ACME account key and certificates across restarts (MDStoreDir); default: gowsgi/acme under $XDG_CACHE_HOME or ~/.cache")
+	fs.StringVar(&t.ACME.CARoot, "acme-ca-root", t.ACME.CARoot, "PEM `file` of root certificates trusted, besides the system's, for the ACME directory's HTTPS (MDCACertificateFile), e.g. a test authority's")
+	// Logs and health.
+	lg := &cfg.Log
+	fs.StringVar(&lg.AccessLog, "access-log", lg.AccessLog, "write an access log, one line per request, to `FILE` ('-': standard output); reopened on SIGUSR1 after a rotation (CustomLog). Lines the disk cannot take fast enough are dropped and counted, never waited for")
+	fs.StringVar(&lg.AccessLogFormat, "access-log-format", lg.AccessLogFormat, "`format` of -access-log: combined (Apache's combined LogFormat) or json (time, remote, user, method, uri, proto, status, bytes, duration, request_id, worker_pid, mount)")
+	fs.StringVar(&lg.Level, "log-level", lg.Level, "`level` of the server's own log on standard error: debug, info, warn or error (LogLevel)")
+	fs.StringVar(&lg.Format, "log-format", lg.Format, "`format` of the server's own log: text (key=value) or json (ErrorLogFormat)")
+	fs.DurationVar(&cfg.Health.ShutdownDelay, "shutdown-delay", cfg.Health.ShutdownDelay, "on SIGTERM or SIGINT, keep serving for this `duration` with -status-addr's /readyz answering 503, so that load balancers stop sending requests first; then shut down (Caddy's shutdown_delay; Kubernetes' preStop sleep)")
 
 	// The mount, its script and its workers.
 	m := &cfg.Mounts[0]
@@ -83,8 +104,8 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 
 	// Authentication schemes.
 	a := &cfg.Auth
-	fs.StringVar(&a.Basic.Htpasswd, "htpasswd", "", "Basic authentication against this htpasswd `file` (AuthType Basic + AuthUserFile)")
-	fs.StringVar(&a.Digest.Htdigest, "htdigest", "", "Digest authentication against this htdigest `file` (AuthType Digest + AuthUserFile); needs -realm")
+	fs.StringVar(&a.Basic.Htpasswd, "htpasswd", "", "Basic authentication against this htpasswd `file` (AuthType Basic + AuthUserFile); Basic sends the password readable: serve HTTPS (-tls-cert, -acme-domain) or keep -listen on loopback")
+	fs.StringVar(&a.Digest.Htdigest, "htdigest", "", "Digest authentication against this htdigest `file` (AuthType Digest + AuthUserFile); needs -realm. Its MD5 can be attacked offline from what crosses the network: serve HTTPS (-tls-cert, -acme-domain) or keep -listen on loopback")
 	fs.StringVar(&a.Realm, "realm", "", "authentication realm `name` (AuthName); must match the htdigest file's realm")
 	fs.StringVar(&a.GroupFile, "group-file", "", "Apache group `file` for -require 'group ...' (AuthGroupFile)")
 	fs.StringVar(&a.CheckURL, "auth-check-url", "", "`path` of a credential-check endpoint answering 200 for good credentials and 401 otherwise (Trac AccountManager's HttpAuthStore authentication_url)")
@@ -138,7 +159,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&loc.Prefix, "auth-prefix", "", "`path` under which requests require authentication, on whole segments like <Location PATH> (a string comparison; exclusive with -auth-location)")
 
 	if err := parseFlags(fs, args); err != nil {
-		return cfg, errUsage
+		return cfg, fmt.Errorf("%w: %w", errUsage, err) // flag.ErrHelp for -h
 	}
 	if len(m.Upstreams) > 0 {
 		// A fleet: no script, and none of the local workers' flags.

@@ -11,8 +11,10 @@
 // # The chain
 //
 // A request meets, in this order: the framing guard (see "Request framing"
-// below), the client as the trusted reverse proxies name it (see "Behind a
-// reverse proxy"), a request id and the canonical path (package prefix), the
+// below), the access log and the request metrics (-access-log,
+// -status-addr; see "Logs"), the client as the trusted reverse proxies name
+// it (see "Behind a reverse proxy"), a request id and the canonical path
+// (package prefix), the
 // virtual host (-vhost), the credential-check URL (-auth-check-url), the
 // authentication schemes and -require rules of the guarded paths
 // (-auth-location or -auth-prefix, else every path), the static files
@@ -37,11 +39,47 @@
 // as "wsgi:SCRIPT #N". What the application prints to stdout or stderr is
 // logged line by line as it comes (python -u).
 //
+// # HTTPS
+//
+// -tls-cert FILE -tls-key FILE serve HTTPS on -listen (mod_ssl's
+// SSLCertificateFile and SSLCertificateKeyFile): TLS 1.2 and 1.3 with Go's
+// default cipher suites and curves, HTTP/2 to clients that offer it
+// (-http2=false: HTTP/1.1 only), and the application sees
+// wsgi.url_scheme "https" and HTTPS "on". SIGHUP reads the two files again:
+// new connections get the new certificate, open ones keep theirs, and a
+// pair that does not load (or a certificate out of its validity) is logged
+// and the certificate in use kept. Plain HTTP sent to the HTTPS port gets
+// 400.
+//
+// -acme-domain NAME (repeatable) obtains the certificates from an ACME
+// authority instead (mod_md; package golang.org/x/crypto/acme/autocert):
+// Let's Encrypt unless -acme-dir names another directory, -acme-ca-root
+// trusting a private or test authority's root for it. A certificate is
+// ordered on the first handshake naming its domain (SNI; other names are
+// refused), kept in -acme-cache with the account key, served from there
+// after a restart, and renewed while serving a third of its lifetime (at
+// most 30 days) before it expires. The authority validates with
+// TLS-ALPN-01 on -listen (it connects to port 443) or HTTP-01 on
+// -redirect-http (port 80). Running with -acme-domain accepts the
+// authority's terms of service.
+//
+// -redirect-http ADDR listens for plain HTTP and answers 308 Permanent
+// Redirect to the same URL over HTTPS (mod_wsgi-express --https-only), on
+// -listen's port, and ACME's HTTP-01 challenges. -hsts DURATION sends
+// Strict-Transport-Security: max-age=DURATION with every HTTPS response.
+//
+// Basic sends passwords readable, and Digest's MD5 can be attacked offline
+// from what crosses the network: the command logs a warning when either is
+// configured over plain HTTP on an address other than loopback. Serve them
+// over HTTPS, or keep a TLS-terminating proxy in front.
+//
 // # Signals and shutdown
 //
 // SIGHUP replaces the worker processes gracefully (as a change of the script
-// does). SIGTERM or SIGINT stops the command within -shutdown-timeout
-// (default 10s):
+// does), and reads -tls-cert and -tls-key again. SIGUSR1 reopens the
+// access log (see "Logs"). SIGTERM or SIGINT stops the command within
+// -shutdown-timeout (default 10s), after -shutdown-delay (default 0) during
+// which it still serves while /readyz answers 503:
 //
 //   - the listening socket closes at once, and idle keep-alive connections
 //     with it; every other connection closes after its current response;
@@ -90,11 +128,90 @@
 //
 // # Request framing
 //
-// Every connection goes through package framing's guard: a request with
+// Every connection goes through package framing's guard (over HTTPS, after
+// the TLS handshake, on HTTP/1 connections): a request with
 // both Content-Length and Transfer-Encoding (or another head a proxy in
 // front could frame otherwise) gets 400 and its connection is closed, so
 // nothing pipelined behind it is served. A body larger than
 // -limit-request-body (default 1 GiB, Apache's LimitRequestBody) gets 413.
+//
+// # Logs
+//
+// The server's own log goes to standard error, as text (key=value) or, with
+// -log-format json, one JSON object per line; -log-level (debug, info,
+// warn, error) sets the least level written. Every line about a request
+// carries its request id.
+//
+// -access-log FILE writes one line per request ("-": to standard output),
+// in Apache's combined format (%h %l %u %t "%r" %>s %b "%{Referer}i"
+// "%{User-Agent}i", %u the user the authentication layers established), or
+// with -access-log-format json as a JSON object with the fields time,
+// remote, user, method, uri, proto, status, bytes, duration (seconds),
+// request_id, worker_pid and mount (see package accesslog). The access log
+// is outermost (inside the framing guard): the refusals of every layer
+// (400, 401, 404, 421, 503) are logged. No request waits for the disk: a
+// line goes into a queue of 8192 that one goroutine writes out; when the
+// queue is full (a slow or full disk, a pipe nobody reads) the line is
+// dropped and counted. The count is logged (a warning with the number
+// dropped, at most once a minute while it grows), served by -status-addr
+// as the metric gowsgi_access_log_dropped_total, in the expvar variable
+// gowsgi_access_log (written, dropped, queued), on /server-status and as
+// AccessLogDropped in ?auto. At exit the command writes the lines still
+// queued, waiting at most 5 seconds for a stuck writer.
+//
+// SIGUSR1 reopens the access log at its path, as nginx does: logrotate
+// renames the file, then its postrotate runs kill -USR1 on the command's
+// pid; lines written in between go to the renamed file. A file that cannot
+// be reopened is logged and the old one kept.
+//
+// # Health, metrics and the status page
+//
+// -status-addr serves, for the operator (keep it on loopback or a private
+// address):
+//
+//   - /healthz: 200 while every mount has at least one worker process in
+//     service, else 503 with the reason (with -lazy-start, a script that
+//     does not load);
+//   - /readyz: 200 while the server accepts requests; 503 from the moment
+//     SIGTERM or SIGINT arrives. -shutdown-delay D keeps serving for D
+//     after that (Caddy's shutdown_delay), so that load balancers that
+//     poll /readyz stop sending requests before the listener closes; the
+//     shutdown then proceeds as below;
+//   - /metrics: Prometheus's text format: gowsgi_http_requests_total{code,
+//     method,mount}, gowsgi_http_request_duration_seconds{mount} (a
+//     histogram, from arrival to the end of the response),
+//     gowsgi_queue_wait_seconds{mount} (the wait for a worker thread),
+//     gowsgi_workers{mount,state} (threads busy and idle),
+//     gowsgi_worker_processes{mount}, gowsgi_queue_length{mount},
+//     gowsgi_worker_restarts_total{mount,cause},
+//     gowsgi_worker_failures_total{mount,cause},
+//     gowsgi_worker_requests_total{mount}, gowsgi_sendfile_bytes_total
+//     (bytes sent as files), gowsgi_auth_total{scheme,outcome} (requests on
+//     which authentication decided something: outcome ok, failed, denied,
+//     unavailable), gowsgi_access_log_dropped_total, and the Go runtime's
+//     and the process's own (go_*, process_*). The method label is OTHER
+//     for a non-standard method; mount is "" for a request no mount took
+//     (a static file, a refusal before the mount);
+//   - /server-status: mod_status's page, in HTML without JavaScript:
+//     each worker process (pid, state, requests served, RSS read from
+//     /proc, uptime) and each of its threads, with the request it runs
+//     (how long it has run, method, request target, client, user, request
+//     id) and how many are queued behind it; then the requests waiting for
+//     a worker. ?refresh=N reloads it every N seconds (a meta refresh).
+//     ?auto gives it as "Key: value" lines, mod_status's machine-readable
+//     form, with Apache's key names where the meaning is the same
+//     (ServerUptimeSeconds, Uptime, Total Accesses, ReqPerSec, BusyWorkers,
+//     IdleWorkers, Processes, Scoreboard: one letter per thread, "_" idle,
+//     "W" running a request, "S" starting, "G" finishing before its process
+//     stops) and gowsgi's own for the rest (ServerVersion, CurrentTime,
+//     QueuedRequests, WorkerRestarts, AccessLogDropped when there is an
+//     access log, Draining: 1 once shutdown began);
+//   - the worker statistics as JSON at /, the expvar variables at
+//     /debug/vars, the Go profiles at /debug/pprof/.
+//
+// The request metrics and the access log read the request's record (the
+// user, the authentication outcome, the mount, the worker pid), as an
+// embedding server can with package accesslog's Observe.
 //
 // # Profiling
 //
@@ -109,6 +226,7 @@ import (
 	"encoding/json"
 	"errors"
 	"expvar"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -136,10 +254,17 @@ func main() {
 // [config] (exit 2 if it cannot), which [serve] runs (exit 1 on error).
 func run(args []string, stderr io.Writer) int {
 	cfg, err := parseArgs(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0 // -h: the usage was asked for
+	}
 	if err != nil {
 		return 2
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	logger, err := newLogger(cfg.Log, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "gowsgi: "+err.Error())
+		return 2
+	}
 	if err := serve(cfg, logger); err != nil {
 		logger.Error("gowsgi: " + err.Error())
 		var se *wsgi.StartError
@@ -162,17 +287,34 @@ func serve(cfg config, logger *slog.Logger) error {
 		return err
 	}
 
+	// HTTPS (tls.go), checked before the workers start: nil for plain
+	// HTTP.
+	https, err := newHTTPS(cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer https.close()
+
+	// The access log and the metrics, which the workers report to; the
+	// access log is closed last, once every request was logged.
+	op, err := newOperator(cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer op.close(logger)
+
 	// The workers start before the server listens; a mount served by a
 	// uWSGI fleet has its handler instead.
 	fleets, err := startFleets(cfg, logger)
 	if err != nil {
 		return err
 	}
-	pools, err := startPools(cfg, logger)
+	pools, err := startPools(cfg, logger, op.queueWait())
 	if err != nil {
 		closeFleets(fleets)
 		return err
 	}
+	op.setPools(mountPools(cfg.Mounts, pools))
 	var stopOnce sync.Once
 	stopApps := func(ctx context.Context) {
 		stopOnce.Do(func() {
@@ -195,6 +337,8 @@ func serve(cfg config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// The access log and the request metrics, outermost.
+	h = op.wrap(h)
 
 	// Checked by buildHandler already.
 	ri, err := buildRemoteIP(cfg.RemoteIP, logger)
@@ -218,13 +362,17 @@ func serve(cfg config, logger *slog.Logger) error {
 	}
 	// Outermost, on every connection: requests a proxy in front could
 	// frame otherwise (request smuggling) get 400 and a closed connection.
+	// Under TLS, the guard reads each HTTP/1 connection's plain text.
 	guard := &framing.Guard{Logger: logger}
-	ln = guard.Configure(srv, ln)
+	ln = https.configure(srv, ln, guard)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer signal.Stop(usr1)
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	if addr := cfg.Server.StatusAddr; addr != "" {
@@ -233,7 +381,7 @@ func serve(cfg config, logger *slog.Logger) error {
 			ln.Close()
 			return fmt.Errorf("-status-addr: %w", err)
 		}
-		ssrv := &http.Server{Handler: statusHandler(cfg.Mounts, mountStats(fleets, pools)), ReadHeaderTimeout: 10 * time.Second}
+		ssrv := &http.Server{Handler: op.handler(statusHandler(cfg.Mounts, mountStats(fleets, pools))), ReadHeaderTimeout: 10 * time.Second}
 		defer ssrv.Close()
 		go func() {
 			if err := ssrv.Serve(sln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -242,6 +390,7 @@ func serve(cfg config, logger *slog.Logger) error {
 		}()
 		logger.Info("gowsgi: serving statistics", "addr", sln.Addr().String())
 	}
+	https.serveRedirect(ln.Addr(), errc)
 	for _, m := range cfg.Mounts {
 		if len(m.Upstreams) > 0 {
 			logger.Info("gowsgi: serving", "addr", ln.Addr().String(), "upstreams", strings.Join(m.Upstreams, " "))
@@ -255,10 +404,13 @@ wait:
 		case err := <-errc:
 			return err
 		case <-hup:
+			https.reload()
 			logger.Info("gowsgi: SIGHUP: reloading the workers")
 			for _, p := range pools {
 				p.Reload()
 			}
+		case <-usr1:
+			op.alog.reopen(logger)
 		case <-ctx.Done():
 			break wait
 		}
@@ -266,6 +418,17 @@ wait:
 	// A second SIGTERM or SIGINT ends the process at once (the workers
 	// die with it: parent-death signal).
 	stop()
+	// /readyz answers 503 from now on; with -shutdown-delay, requests
+	// are still served meanwhile, so that load balancers stop first.
+	op.draining.Store(true)
+	if d := cfg.Health.ShutdownDelay; d > 0 {
+		logger.Info("gowsgi: shutdown delay: still serving while /readyz answers 503", "delay", d)
+		select {
+		case <-time.After(d):
+		case err := <-errc:
+			return err
+		}
+	}
 	logger.Info("gowsgi: shutting down", "timeout", cfg.Server.ShutdownTimeout)
 	shutdown(srv, stopApps, cfg.Server.ShutdownTimeout, logger)
 	return nil

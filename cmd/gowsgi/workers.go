@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gowsgi/gowsgi/wsgi"
 )
@@ -70,17 +72,18 @@ func splitKV(flagName, v string) (string, string, error) {
 }
 
 // startPools starts the worker processes of every mount of cfg that runs
-// a script (not a uWSGI fleet), one pool each, in cfg.Mounts's order.
-// Unless the mount starts lazily, a script that cannot load is an error (a
-// typo shows at once, not as 503s). On error, the pools already started
-// are stopped.
-func startPools(cfg config, logger *slog.Logger) ([]*wsgi.Handler, error) {
+// a script (not a uWSGI fleet), one pool each, in cfg.Mounts's order, with
+// queueWait as their wsgi.Config.ObserveQueueWait. Unless the mount starts
+// lazily, a script that cannot load is an error (a typo shows at once, not
+// as 503s). On error, the pools already started are stopped.
+func startPools(cfg config, logger *slog.Logger, queueWait func(*http.Request, time.Duration)) ([]*wsgi.Handler, error) {
 	var pools []*wsgi.Handler
 	for _, m := range cfg.Mounts {
 		if len(m.Upstreams) > 0 {
 			continue
 		}
 		wc, err := wsgiConfig(m, cfg.Server, logger)
+		wc.ObserveQueueWait = queueWait // metrics; nil without
 		if err == nil {
 			var app *wsgi.Handler
 			app, err = wsgi.New(wc)

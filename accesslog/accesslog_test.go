@@ -43,8 +43,8 @@ func chain(t *testing.T, alog *accesslog.Log) http.Handler {
 		}
 		fmt.Fprint(w, "hello\n")
 	})
-	login := prefix.MustLocationMatch(regexp.MustCompile("^/trac/login$"), auth.Basic(auth.BasicConfig{Realm: "trac", Users: users}))
-	req := prefix.MustLocationMatch(regexp.MustCompile("^/trac/login$"), auth.Require(auth.ValidUser()))
+	login := prefix.MustLocationMatch(regexp.MustCompile("^/trac/login$"), auth.MustBasic(auth.BasicConfig{Realm: "trac", Users: users}))
+	req := prefix.MustLocationMatch(regexp.MustCompile("^/trac/login$"), auth.MustRequire(auth.ValidUser()))
 	return alog.Wrap(reqinfo.RequestID(login(req(prefix.MustMount("/trac")(app)))))
 }
 

@@ -115,15 +115,18 @@
 // (X-Forwarded-For, the default, with X-Forwarded-Proto and
 // X-Forwarded-Host, or RFC 7239 Forwarded; RemoteIPHeader) believed from
 // those peers, and only from them: the right-most address that is not a
-// trusted proxy becomes the client's (REMOTE_ADDR, -require 'ip ...', log
-// lines, the request's record), and the forwarded scheme and host become
-// wsgi.url_scheme, HTTPS, HTTP_HOST and SERVER_NAME. -proxy-protocol
+// trusted proxy becomes the client's (REMOTE_ADDR, -require 'ip ...', the
+// access log, /server-status), and the forwarded scheme and host become
+// wsgi.url_scheme, HTTPS, HTTP_HOST and SERVER_NAME (and the host of
+// -redirect-http's redirects). -proxy-protocol
 // (RemoteIPProxyProtocol) reads HAProxy's PROXY protocol v1 or v2 from
 // those peers on the listener, and closes a trusted peer's connection
 // without it, or an untrusted peer's with it; -proxy-protocol=optional
-// accepts trusted peers without it. The layer (package remoteip) goes
-// outside every other one but the framing guard, and its PROXY listener
-// under the guard's. See package remoteip for the details, and for why one
+// accepts trusted peers without it; with -tls-cert or -acme-domain, the
+// header comes before the TLS handshake (HAProxy in TCP mode passing TLS
+// through). The layer (package remoteip) goes inside the access log and
+// outside every other one, and its PROXY listener under TLS and the
+// framing guard. See package remoteip for the details, and for why one
 // header only.
 //
 // # Request framing
@@ -390,7 +393,11 @@ func serve(cfg config, logger *slog.Logger) error {
 		}()
 		logger.Info("gowsgi: serving statistics", "addr", sln.Addr().String())
 	}
-	https.serveRedirect(ln.Addr(), errc)
+	var front middleware
+	if ri != nil {
+		front = ri.Wrap
+	}
+	https.serveRedirect(ln.Addr(), front, errc)
 	for _, m := range cfg.Mounts {
 		if len(m.Upstreams) > 0 {
 			logger.Info("gowsgi: serving", "addr", ln.Addr().String(), "upstreams", strings.Join(m.Upstreams, " "))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -26,23 +27,8 @@ def application(environ, start_response):
 // the connection was closed unanswered.
 func fromGet(t *testing.T, local, addr, headers string) (int, string, error) {
 	t.Helper()
-	d := net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
-	c, err := d.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
-	if _, err := fmt.Fprintf(c, "GET /x HTTP/1.1\r\nHost: app.example\r\nConnection: close\r\n%s\r\n", headers); err != nil {
-		return 0, "", err
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), err
+	code, body, _, err := fromGetLocation(t, local, addr, headers)
+	return code, body, err
 }
 
 // TestTrustedProxyFlag runs the command with -trusted-proxy: a trusted
@@ -144,4 +130,69 @@ func TestRemoteIPConfigErrors(t *testing.T) {
 func TestReadmeBehindProxy(t *testing.T) {
 	testenv.PythonModule(t, testenv.Python(t), "flask", "python3-flask")
 	runRecipe(t, "### Behind a reverse proxy or a load balancer")
+}
+
+// TestProxyProtocolTLS puts Debian's HAProxy, passing TCP through with
+// send-proxy-v2, in front of the command serving HTTPS: the PROXY header
+// is read before the TLS handshake, and the app sees the client's address
+// over https, with HTTP/2 and HTTP/1.1.
+func TestProxyProtocolTLS(t *testing.T) {
+	ca, cert, key := testenv.TLSCerts(t, t.TempDir())
+	script := testenv.WriteFile(t, "", "remote.wsgi", remoteApp)
+	addr := startChild(t, childOpts{}, "-python", testenv.Python(t), "-tls-cert", cert, "-tls-key", key,
+		"-trusted-proxy", "127.0.0.1", "-proxy-protocol", script).addr
+	h := testenv.StartHAProxy(t, "tcp", "server s1 "+addr+" send-proxy-v2")
+	for _, h2 := range []bool{true, false} {
+		c := tlsClient(t, readFile(t, ca), h.Addr, h2)
+		c.Transport.(*http.Transport).DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
+			return d.DialContext(ctx, network, h.Addr)
+		}
+		resp, body := do(t, c, "GET", "https://localhost/", "")
+		if resp.StatusCode != 200 || body != "127.0.0.2 https localhost" {
+			t.Errorf("h2 %v: %d %q, want the client's address over https\n%s", h2, resp.StatusCode, body, h.Output())
+		}
+	}
+}
+
+// TestRedirectBehindProxy: -redirect-http builds its URL from the host a
+// trusted proxy forwarded, and from the Host header for anyone else.
+func TestRedirectBehindProxy(t *testing.T) {
+	_, cert, key := testenv.TLSCerts(t, t.TempDir())
+	script := testenv.WriteFile(t, "", "remote.wsgi", remoteApp)
+	redirect := testenv.Addr(testenv.FreePort(t))
+	c := startChild(t, childOpts{}, "-python", testenv.Python(t), "-tls-cert", cert, "-tls-key", key,
+		"-redirect-http", redirect, "-trusted-proxy", "127.0.0.1", script)
+	_, port, _ := net.SplitHostPort(c.addr)
+	for local, want := range map[string]string{
+		"127.0.0.1": "https://www.example.org:" + port + "/x",
+		"127.0.0.2": "https://app.example:" + port + "/x",
+	} {
+		code, _, loc, err := fromGetLocation(t, local, redirect, "X-Forwarded-Host: www.example.org\r\n")
+		if err != nil || code != http.StatusPermanentRedirect || loc != want {
+			t.Errorf("from %s: %d %q %v, want 308 %q", local, code, loc, err, want)
+		}
+	}
+}
+
+// fromGetLocation is fromGet returning the Location header too.
+func fromGetLocation(t *testing.T, local, addr, headers string) (int, string, string, error) {
+	t.Helper()
+	d := net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := fmt.Fprintf(c, "GET /x HTTP/1.1\r\nHost: app.example\r\nConnection: close\r\n%s\r\n", headers); err != nil {
+		return 0, "", "", err
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		return 0, "", "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header.Get("Location"), err
 }

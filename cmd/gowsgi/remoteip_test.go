@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -195,4 +197,30 @@ func fromGetLocation(t *testing.T, local, addr, headers string) (int, string, st
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b), resp.Header.Get("Location"), err
+}
+
+// TestAccessLogBehindProxy: the access log, outermost, prints the client
+// a trusted proxy named, and an untrusted peer's own address whatever its
+// headers say.
+func TestAccessLogBehindProxy(t *testing.T) {
+	script := testenv.WriteFile(t, "", "remote.wsgi", remoteApp)
+	logFile := filepath.Join(t.TempDir(), "access.log")
+	addr := startChild(t, childOpts{}, "-python", testenv.Python(t), "-trusted-proxy", "127.0.0.1",
+		"-access-log", logFile, script).addr
+	for _, local := range []string{"127.0.0.1", "127.0.0.2"} {
+		if code, body, err := fromGet(t, local, addr, "X-Forwarded-For: 203.0.113.5\r\n"); err != nil || code != 200 {
+			t.Fatalf("from %s: %d %q %v", local, code, body, err)
+		}
+	}
+	var lines []string
+	for deadline := time.Now().Add(20 * time.Second); len(lines) < 2 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		b, _ := os.ReadFile(logFile)
+		lines = strings.Split(strings.TrimSpace(string(b)), "\n")
+		if lines[0] == "" {
+			lines = nil
+		}
+	}
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "203.0.113.5 ") || !strings.HasPrefix(lines[1], "127.0.0.2 ") {
+		t.Errorf("access log %q, want the trusted proxy's client, then the untrusted peer", lines)
+	}
 }

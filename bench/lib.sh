@@ -206,7 +206,11 @@ start_gowsgi() {
 	local name=$1 port
 	shift
 	port=$(free_port)
-	start_bg "$name" "$GOWSGI_BIN" -listen "127.0.0.1:$port" -python "$PY3" "$@"
+	# As root, gowsgi refuses to run its workers as root without
+	# -allow-root (a binary built before the flag has no such check).
+	local root=()
+	if [[ $(id -u) = 0 ]] && gowsgi_has_flags allow-root; then root=(-allow-root); fi
+	start_bg "$name" "$GOWSGI_BIN" -listen "127.0.0.1:$port" -python "$PY3" "${root[@]}" "$@"
 	_up "$name" "http://127.0.0.1:$port" "$BG_PID"
 }
 

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 )
 
 // A conn is a server connection whose reads go through a [scanner].
@@ -15,11 +16,13 @@ type conn struct {
 
 	mu       sync.Mutex
 	s        *scanner
-	hijacked bool // a handler took the connection: no more HTTP on it
+	hijacked bool       // a handler took the connection: no more HTTP on it
+	dl       *deadlines // nil when the guard has no timeouts
 }
 
 type listener struct {
 	net.Listener
+	g       *Guard
 	maxHead int
 }
 
@@ -28,7 +31,12 @@ func (l *listener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &conn{Conn: c, s: newScanner(l.maxHead)}, nil
+	fc := &conn{Conn: c, s: newScanner(l.maxHead)}
+	fc.s.lim = l.g.Limits
+	if l.g.Timeout > 0 || l.g.RequestReadTimeout != (ReadTimeouts{}) {
+		fc.dl = newDeadlines(l.g, time.Now())
+	}
+	return fc, nil
 }
 
 // Read reads from the connection and scans what it read, until the scanner
@@ -36,6 +44,9 @@ func (l *listener) Accept() (net.Conn, error) {
 // context of a sound request served before the one that stopped the
 // scanner; the guard refuses every request net/http reads after it.
 func (c *conn) Read(p []byte) (int, error) {
+	if c.dl != nil {
+		return c.timedRead(p)
+	}
 	n, err := c.Conn.Read(p)
 	if n > 0 {
 		c.mu.Lock()
@@ -50,6 +61,9 @@ func (c *conn) Read(p []byte) (int, error) {
 // ReadFrom hands a response body to the underlying connection's ReadFrom,
 // so that *net.TCPConn still sends files with sendfile(2).
 func (c *conn) ReadFrom(r io.Reader) (int64, error) {
+	if c.dl != nil {
+		return c.timedReadFrom(r)
+	}
 	if rf, ok := c.Conn.(io.ReaderFrom); ok {
 		return rf.ReadFrom(r)
 	}
@@ -72,29 +86,32 @@ func (c *conn) CloseWrite() error {
 
 // take matches the request net/http serves next on c, by its method and
 // request target, with the oldest head the scanner queued. It returns why
-// the request must be refused, or "". Heads of "OPTIONS *" requests, which
+// the request must be refused, or "", and the refusal's status. Heads of "OPTIONS *" requests, which
 // net/http answers itself, are passed over unless refused. A refusal stops
 // the scanner, so that every later request on the connection is refused.
-func (c *conn) take(method, target string) string {
+func (c *conn) take(method, target string) (string, int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	why := c.takeLocked(method, target)
+	why, status := c.takeLocked(method, target)
 	if why != "" && c.s.state != stStopped {
 		c.s.stop(errors.New("framing: " + why))
 	}
-	return why
+	if status == 0 {
+		status = http.StatusBadRequest
+	}
+	return why, status
 }
 
-func (c *conn) takeLocked(method, target string) string {
+func (c *conn) takeLocked(method, target string) (string, int) {
 	if c.hijacked {
-		return "request on a hijacked connection"
+		return "request on a hijacked connection", 0
 	}
 	for {
 		if len(c.s.heads) == 0 {
 			if c.s.err != nil {
-				return "request after the connection's framing stopped: " + c.s.err.Error()
+				return "request after the connection's framing stopped: " + c.s.err.Error(), 0
 			}
-			return "request the scanner did not see"
+			return "request the scanner did not see", 0
 		}
 		// Shift down rather than reslice, so that the queue's array
 		// serves the connection's next requests (it holds one head but
@@ -104,15 +121,15 @@ func (c *conn) takeLocked(method, target string) string {
 		c.s.heads[n] = head{}
 		c.s.heads = c.s.heads[:n]
 		if h.refuse != "" {
-			return h.refuse
+			return h.refuse, h.status
 		}
 		if h.method == "OPTIONS" && h.target == "*" && (method != "OPTIONS" || target != "*") {
 			continue
 		}
 		if h.method != method || h.target != target {
-			return "request out of step with the scanner"
+			return "request out of step with the scanner", 0
 		}
-		return ""
+		return "", 0
 	}
 }
 
@@ -135,6 +152,9 @@ func (g *Guard) ConnState(c net.Conn, s http.ConnState) {
 		fc.mu.Lock()
 		fc.hijacked = true
 		fc.s.buf, fc.s.heads = nil, nil
+		if fc.dl != nil {
+			fc.dl.hijacked(fc.Conn)
+		}
 		fc.mu.Unlock()
 	}
 }

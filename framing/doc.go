@@ -56,8 +56,8 @@
 // The guard needs three hooks on the server and its listener; [Guard.Configure]
 // sets them:
 //
-//	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
-//	g := &framing.Guard{Logger: logger}
+//	srv := &http.Server{Handler: h, IdleTimeout: 75 * time.Second}
+//	g := &framing.Guard{Logger: logger, RequestReadTimeout: framing.DefaultReadTimeouts}
 //	ln, err := net.Listen("tcp", addr)
 //	...
 //	err = srv.Serve(g.Configure(srv, ln))
@@ -73,6 +73,22 @@
 // HTTP/1.1 request; HTTP/2 requests pass unchecked, their framing being
 // HTTP/2's own. Cleartext HTTP/2 (h2c) is not served: its
 // preface is a head the guard refuses.
+//
+// # Limits and timeouts
+//
+// Since it sees every byte of a head as it arrives, the guard also applies
+// Apache's limits on the head ([Guard.Limits]: LimitRequestLine 414,
+// LimitRequestFieldSize 431, LimitRequestFields 400), refusing a head as
+// soon as a line passes its limit rather than after reading it whole, and
+// manages the connection's deadlines ([Guard.RequestReadTimeout], which is
+// mod_reqtimeout's RequestReadTimeout, and [Guard.Timeout], Apache's
+// Timeout): the scanner knows whether a read is part of a head, of a body,
+// or the wait between requests, which net/http's ReadHeaderTimeout and
+// ReadTimeout cannot tell apart from a slow handler or a long upload.
+// Deadlines the server sets itself still apply; the earliest wins. The
+// head's timer starts at its first byte (the connection's acceptance for
+// the first request), the body's when the handler first reads it; a head
+// pipelined behind a request still running is timed from its first byte.
 //
 // # Security
 //

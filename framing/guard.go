@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"time"
 )
 
 // A Guard refuses HTTP/1.x requests whose framing a proxy in front of the
@@ -17,8 +18,36 @@ type Guard struct {
 	// It bounds the memory a connection holds for its head. 0 means
 	// http.DefaultMaxHeaderBytes.
 	MaxHeaderBytes int
+	// Limits bounds the request line, each header field and their
+	// number, as Apache's LimitRequest* directives: a head over a limit
+	// is refused with 414, 431 or 400 (see [Limits]) and its connection
+	// closed. The zero value means no limits but MaxHeaderBytes. Keep
+	// the server's MaxHeaderBytes at least Limits' longest head, or
+	// net/http answers 431 first.
+	Limits Limits
+	// RequestReadTimeout bounds the reading of each request's head and
+	// body (mod_reqtimeout's RequestReadTimeout): a head that passes it
+	// has its connection closed without a response; a body, the
+	// handler's read fails with an error wrapping os.ErrDeadlineExceeded
+	// (package wsgi then answers 400 and closes the connection). Each
+	// cut is logged at info level. The zero value means none;
+	// [DefaultReadTimeouts] is Apache's default. The server's own
+	// ReadHeaderTimeout and ReadTimeout, if set, apply as well.
+	RequestReadTimeout ReadTimeouts
+	// Timeout bounds each single read or write on a connection while a
+	// request is read or its response written (Apache's Timeout): the
+	// wait for one read to return bytes, or for one write (or slice of a
+	// file sent with sendfile) to be taken, not the whole request, so
+	// long uploads and downloads work as long as they move. The wait
+	// for the next request of a keep-alive connection is the server's
+	// IdleTimeout instead, and a hijacked connection gets no timeouts
+	// from the guard. The deadline is rounded down to an eighth of
+	// Timeout (at most a second), so that consecutive operations share
+	// it. 0 means none.
+	Timeout time.Duration
 	// Logger receives one line per refused request, at warning level,
-	// with the reason. nil means slog.Default().
+	// with the reason, and one per connection closed by a read timeout,
+	// at info level. nil means slog.Default().
 	Logger *slog.Logger
 }
 
@@ -30,7 +59,7 @@ func (g *Guard) Listener(ln net.Listener) net.Listener {
 	if n <= 0 {
 		n = http.DefaultMaxHeaderBytes
 	}
-	return &listener{Listener: ln, maxHead: n + 2*bufSize}
+	return &listener{Listener: ln, g: g, maxHead: n + 2*bufSize}
 }
 
 // Wrap returns next behind the guard: an HTTP/1.x request whose head
@@ -45,18 +74,18 @@ func (g *Guard) Wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		why := "connection not from Guard.Listener"
+		why, status := "connection not from Guard.Listener", http.StatusBadRequest
 		if c, ok := r.Context().Value(connKey{}).(*conn); ok {
-			why = c.take(r.Method, r.RequestURI)
+			why, status = c.take(r.Method, r.RequestURI)
 		}
 		if why == "" {
 			next.ServeHTTP(w, r)
 			return
 		}
 		g.logger().Warn("framing: refused a request: "+why,
-			"method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
+			"method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "status", status)
 		w.Header().Set("Connection", "close")
-		http.Error(w, http.StatusText(http.StatusBadRequest), http.StatusBadRequest)
+		http.Error(w, http.StatusText(status), status)
 	})
 }
 

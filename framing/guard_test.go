@@ -224,8 +224,14 @@ func (l *rfListener) Accept() (net.Conn, error) {
 }
 
 // TestSendfileKept: a file body still reaches the connection's ReadFrom
-// (sendfile) through the guard's connection wrapper.
+// (sendfile) through the guard's connection wrapper, with or without a
+// per-write Timeout (which sends it in slices).
 func TestSendfileKept(t *testing.T) {
+	t.Run("no timeout", func(t *testing.T) { testSendfileKept(t, &Guard{}) })
+	t.Run("timeout", func(t *testing.T) { testSendfileKept(t, &Guard{Timeout: time.Minute}) })
+}
+
+func testSendfileKept(t *testing.T, g *Guard) {
 	const size = 1 << 20
 	path := filepath.Join(t.TempDir(), "f")
 	if err := os.WriteFile(path, bytes.Repeat([]byte("x"), size), 0o644); err != nil {
@@ -241,7 +247,7 @@ func TestSendfileKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	rl := &rfListener{Listener: ln}
-	go srv.Serve((&Guard{}).Configure(srv, rl))
+	go srv.Serve(g.Configure(srv, rl))
 	defer srv.Close()
 	resp, err := http.Get("http://" + ln.Addr().String() + "/")
 	if err != nil {

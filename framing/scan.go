@@ -15,6 +15,35 @@ type head struct {
 	method, target string
 	// refuse is why the request must be refused; "" for a sound head.
 	refuse string
+	// status is the refusal's HTTP status; 0 means 400.
+	status int
+}
+
+// Limits bounds the parts of a request head, as Apache's LimitRequestLine,
+// LimitRequestFieldSize and LimitRequestFields do. A zero field means no
+// limit of that kind (the head as a whole stays bounded by the server's
+// MaxHeaderBytes). Lengths are in bytes, without the line's CRLF.
+type Limits struct {
+	// RequestLine is the longest request line (method, target and
+	// version); a longer one is answered 414 (LimitRequestLine).
+	RequestLine int
+	// FieldSize is the longest header field line, name and value; a
+	// longer one is answered 431 (LimitRequestFieldSize; Apache answers
+	// 400).
+	FieldSize int
+	// Fields is the most header fields a request may have; more are
+	// answered 400 (LimitRequestFields).
+	Fields int
+}
+
+// MaxHead is the longest head l allows, every line at its longest with
+// its CRLF, or 0 when a part is unlimited: a server's MaxHeaderBytes should
+// be at least that much.
+func (l Limits) MaxHead() int {
+	if l.RequestLine <= 0 || l.FieldSize <= 0 || l.Fields <= 0 {
+		return 0
+	}
+	return l.RequestLine + 2 + l.Fields*(l.FieldSize+2) + 2
 }
 
 type scanState uint8
@@ -50,7 +79,9 @@ const maxChunkExcess = 16 * 1024
 // are net/http's (Go 1.26) or stricter, so that a stream it does not stop
 // on is cut into requests exactly as net/http cuts it.
 type scanner struct {
-	maxHead int // bound on one head, in bytes
+	maxHead int    // bound on one head, in bytes
+	lim     Limits // bounds on the head's lines
+	lineNo  int    // lines of the current head already ended
 	state   scanState
 	buf     []byte // the head, chunk-size line or trailer being read
 	skip    int    // CR or LF bytes net/http skips before the next head (after a POST)
@@ -64,6 +95,38 @@ type scanner struct {
 
 func newScanner(maxHead int) *scanner {
 	return &scanner{maxHead: maxHead}
+}
+
+// overLimit checks a line of the head being read against s.lim: n bytes
+// of it so far, ended (its LF seen, n counting the CR before it) or not.
+// On a line over its limit it queues a refused head and stops, and
+// reports true.
+func (s *scanner) overLimit(n int, ended bool) bool {
+	if ended && n > 0 {
+		n-- // the CR, which a line under way may still lack
+	} else if !ended {
+		n-- // room for the CR still to come
+	}
+	var why string
+	var status int
+	switch {
+	case s.lineNo == 0:
+		if s.lim.RequestLine > 0 && n > s.lim.RequestLine {
+			why, status = "request line longer than the limit", 414
+		}
+	case ended && n == 0:
+		// The empty line that ends the head.
+	case s.lim.FieldSize > 0 && n > s.lim.FieldSize:
+		why, status = "header field longer than the limit", 431
+	case ended && s.lim.Fields > 0 && s.lineNo > s.lim.Fields:
+		why, status = "more header fields than the limit", 400
+	}
+	if why == "" {
+		return false
+	}
+	s.heads = append(s.heads, head{refuse: why, status: status})
+	s.stop(errors.New("framing: " + why))
+	return true
 }
 
 // stop stops the scanner with the reason err.
@@ -128,6 +191,9 @@ func (s *scanner) scanHead(p []byte) []byte {
 		i := bytes.IndexByte(p[off:], '\n')
 		if i < 0 {
 			s.line += len(p) - off
+			if s.overLimit(s.line, false) {
+				return nil
+			}
 			break
 		}
 		i += off
@@ -135,6 +201,10 @@ func (s *scanner) scanHead(p []byte) []byte {
 		// is refused by parseHead, as by net/http).
 		n := s.line + i - off // the line's length before its LF
 		s.line, off = 0, i+1
+		if s.overLimit(n, true) {
+			return nil
+		}
+		s.lineNo++
 		if n == 0 || n == 1 && byteAt(s.buf, p, len(s.buf)+i-1) == '\r' {
 			if len(s.buf)+i+1 > s.maxHead {
 				s.stop(errHeadTooLong)
@@ -167,6 +237,7 @@ func byteAt(a, b []byte, i int) byte {
 func (s *scanner) endHead() {
 	h, chunked, length := parseHead(s.buf)
 	s.buf = s.buf[:0]
+	s.lineNo = 0
 	if cap(s.buf) > 64<<10 {
 		s.buf = nil // a rare long head does not stay with the connection
 	}

@@ -62,7 +62,7 @@ func checkAgainstGo(t *testing.T, stream []byte, split int) []head {
 	ours, _ := scanAll(stream, split)
 	whole, _ := scanAll(stream, len(stream))
 	if fmt.Sprint(ours) != fmt.Sprint(whole) {
-		t.Fatalf("heads depend on how the stream is read:\n%q\n%q", ours, whole)
+		t.Fatalf("heads depend on how the stream is read:\n%+v\n%+v", ours, whole)
 	}
 	theirs := goHeads(stream)
 	for i, h := range ours {
@@ -167,7 +167,7 @@ func FuzzWellFormed(f *testing.F) {
 		heads := checkAgainstGo(t, stream, int(split))
 		theirs := goHeads(stream)
 		if len(theirs) != n || len(heads) != n {
-			t.Fatalf("%d requests, net/http found %d, the scanner %d: %q\n%q", n, len(theirs), len(heads), heads, stream)
+			t.Fatalf("%d requests, net/http found %d, the scanner %d: %+v\n%q", n, len(theirs), len(heads), heads, stream)
 		}
 		for _, h := range heads {
 			if h.refuse != "" {

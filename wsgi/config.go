@@ -3,6 +3,7 @@ package wsgi
 import (
 	"log/slog"
 	"net/http"
+	"syscall"
 	"time"
 )
 
@@ -53,6 +54,13 @@ type Config struct {
 	// PassAuthorization passes the Authorization header to the application
 	// as HTTP_AUTHORIZATION (WSGIPassAuthorization On). Off by default.
 	PassAuthorization bool
+	// Credential, if not nil, is the user and groups the worker processes
+	// run as (Apache's User and Group; WSGIDaemonProcess user= and
+	// group=). A process running as root starts them as that user, and
+	// makes the adapter's file theirs; a process already running as its
+	// user (after dropping root) starts them as itself. nil means the
+	// process's own user.
+	Credential *syscall.Credential
 	// MaxRequestBody is the largest request body accepted, in bytes
 	// (Apache's LimitRequestBody): a larger declared Content-Length is
 	// answered 413 before the application runs, and a chunked body that

@@ -228,7 +228,8 @@
 // log or a status page around it.
 //
 // The adapter's file is read-only (0400) in a directory made by
-// os.MkdirTemp (random name, 0700, owned by the server's user), removed by
+// os.MkdirTemp (random name, 0700, owned by the server's user, or by
+// Config.Credential's user when root starts the workers as that user), removed by
 // [Handler.Shutdown] (a process killed with SIGKILL leaves it in the temp
 // directory). Replacing it takes the server user's rights, which the
 // workers have anyway. Before each spawn the file and directory are checked

@@ -160,6 +160,7 @@ func New(cfg Config) (*Handler, error) {
 		done:           make(chan struct{}),
 		firstRun:       make(chan struct{}),
 	}
+	h.adapter.owner = cfg.Credential
 	h.allDone = sync.NewCond(&h.mu)
 	h.queueTimer = time.AfterFunc(time.Hour, h.expireWaiters)
 	h.moveTimer = time.AfterFunc(time.Hour, h.moveLater)

@@ -35,6 +35,17 @@ const adapterName = "gowsgi_worker.py"
 type adapterFile struct {
 	mu   sync.Mutex
 	path string // "" until written and once removed
+	// owner is the workers' user when it is not the process's
+	// (Config.Credential): the file and directory are made theirs.
+	owner *syscall.Credential
+}
+
+// ownerUID is the user the adapter's file and directory belong to.
+func (a *adapterFile) ownerUID() int {
+	if a.owner != nil {
+		return int(a.owner.Uid)
+	}
+	return os.Getuid()
 }
 
 // get returns the adapter's path, writing it first when it is missing: the
@@ -44,7 +55,8 @@ type adapterFile struct {
 func (a *adapterFile) get() (string, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.path != "" && ownedPrivate(filepath.Dir(a.path), true) && ownedPrivate(a.path, false) {
+	uid := a.ownerUID()
+	if a.path != "" && ownedPrivate(filepath.Dir(a.path), true, uid) && ownedPrivate(a.path, false, uid) {
 		return a.path, nil
 	}
 	dir, err := os.MkdirTemp("", "gowsgi-")
@@ -59,6 +71,13 @@ func (a *adapterFile) get() (string, error) {
 			err = cerr
 		}
 	}
+	if err == nil && uid != os.Getuid() {
+		// Root starting the workers as another user: the file and
+		// its directory are theirs, as if they had written them.
+		if err = os.Chown(p, uid, int(a.owner.Gid)); err == nil {
+			err = os.Chown(dir, uid, int(a.owner.Gid))
+		}
+	}
 	if err != nil {
 		os.RemoveAll(dir)
 		return "", fmt.Errorf("wsgi: adapter: %w", err)
@@ -71,22 +90,22 @@ func (a *adapterFile) get() (string, error) {
 func (a *adapterFile) remove() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.path != "" && ownedPrivate(filepath.Dir(a.path), true) {
+	if a.path != "" && ownedPrivate(filepath.Dir(a.path), true, a.ownerUID()) {
 		os.RemoveAll(filepath.Dir(a.path))
 	}
 	a.path = ""
 }
 
 // ownedPrivate reports whether path is a directory (dir) or a regular file
-// owned by this user that no one else may write, without following a
-// symbolic link.
-func ownedPrivate(path string, dir bool) bool {
+// owned by uid that no one else may write, without following a symbolic
+// link.
+func ownedPrivate(path string, dir bool, uid int) bool {
 	fi, err := os.Lstat(path)
 	if err != nil || fi.IsDir() != dir || (!dir && !fi.Mode().IsRegular()) || fi.Mode().Perm()&0o022 != 0 {
 		return false
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
-	return ok && int(st.Uid) == os.Getuid()
+	return ok && int(st.Uid) == uid
 }
 
 // process is one Python worker process and its connections, one per request
@@ -205,6 +224,12 @@ func (h *Handler) spawn(slot int) (*process, error) {
 	cmd.ExtraFiles = child
 	// The workers die with us (see workerAttr).
 	cmd.SysProcAttr = workerAttr()
+	if c := h.cfg.Credential; c != nil && os.Geteuid() != int(c.Uid) {
+		if cmd.SysProcAttr == nil {
+			cmd.SysProcAttr = &syscall.SysProcAttr{}
+		}
+		cmd.SysProcAttr.Credential = c
+	}
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return fail(fmt.Errorf("wsgi: pipe: %w", err))

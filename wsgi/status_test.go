@@ -147,6 +147,11 @@ func TestWaiting(t *testing.T) {
 		first <- string(b)
 	}()
 	pw.Write([]byte("x"))
+	// The second request must find the thread taken: wait until the
+	// first one runs.
+	if !waitFor(func() bool { return h.Stats().Busy == 1 }) {
+		t.Fatalf("the first request never ran: %+v", h.Stats())
+	}
 	second := make(chan int, 1)
 	go func() { code, _ := tryPost(srv.URL + "/hello?queued=1"); second <- code }()
 	deadline := time.Now().Add(20 * time.Second)

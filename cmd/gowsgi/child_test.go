@@ -49,6 +49,17 @@ type childOpts struct {
 	noListen bool
 	// dir is the child's working directory; "" means the test's.
 	dir string
+	// env is added to the child's environment, after what startChild
+	// sets.
+	env []string
+	// asRoot leaves out the -allow-root that startChild otherwise gives
+	// a child started as root (see privileges.go), for tests of -user and
+	// of the refusal.
+	asRoot bool
+	// activate, an address, runs the child under systemd-socket-activate
+	// listening there (instead of -listen), with the child's
+	// environment; c.addr is that address.
+	activate string
 }
 
 // startChild runs the command with args in a child process (the test
@@ -64,7 +75,13 @@ type childOpts struct {
 func startChild(t *testing.T, o childOpts, args ...string) *child {
 	t.Helper()
 	c := &child{exited: make(chan struct{})}
-	if !o.noListen {
+	if os.Geteuid() == 0 && !o.asRoot {
+		args = append([]string{"-allow-root"}, args...)
+	}
+	switch {
+	case o.activate != "":
+		c.addr = o.activate
+	case !o.noListen:
 		c.addr = testenv.Addr(testenv.FreePort(t))
 		args = append([]string{"-listen", c.addr}, args...)
 	}
@@ -78,6 +95,17 @@ func startChild(t *testing.T, o childOpts, args ...string) *child {
 	}
 	c.cmd = exec.Command(exe, "-test.run=^TestRunHelperProcess$")
 	c.cmd.Env = append(os.Environ(), childArgsEnv+"="+string(js), "TMPDIR="+t.TempDir())
+	c.cmd.Env = append(c.cmd.Env, o.env...)
+	if o.activate != "" {
+		// It passes on only the variables named with -E.
+		sa := []string{"-l", o.activate}
+		for _, kv := range c.cmd.Env {
+			sa = append(sa, "-E", kv)
+		}
+		env := c.cmd.Env
+		c.cmd = exec.Command(testenv.LookPath(t, "systemd-socket-activate", "systemd"), append(sa, c.cmd.Args...)...)
+		c.cmd.Env = env
+	}
 	c.cmd.Dir = o.dir
 	c.cmd.Stdout = &c.out
 	c.cmd.Stderr = &c.out
@@ -92,7 +120,7 @@ func startChild(t *testing.T, o childOpts, args ...string) *child {
 	}
 	go func() { _ = c.cmd.Wait(); close(c.exited) }()
 	t.Cleanup(func() { c.stop(t) })
-	if !o.noListen {
+	if !o.noListen || o.activate != "" {
 		c.waitListening(t, 60*time.Second)
 	}
 	return c

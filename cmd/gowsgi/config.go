@@ -46,6 +46,12 @@ type config struct {
 	Log logConfig
 	// Health is what -status-addr's health endpoints need.
 	Health healthConfig
+	// Limits is how long the server waits for clients and how much of a
+	// request head it reads (Timeout, RequestReadTimeout, LimitRequest*).
+	Limits limitsConfig
+	// Privileges is the user the workers, and the server once its ports
+	// are bound, run as (User, Group).
+	Privileges privilegesConfig
 }
 
 // logConfig is the server's own log and the access log.
@@ -317,6 +323,7 @@ func defaultConfig() config {
 			HTTP2: true,
 			ACME:  acmeConfig{DirectoryURL: defaultACMEDirectory},
 		},
+		Limits: defaultLimits(),
 		Auth: authConfig{
 			LDAP: ldapConfig{
 				GroupAttributeIsDN: true,

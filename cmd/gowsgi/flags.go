@@ -40,6 +40,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&s.StatusAddr, "status-addr", s.StatusAddr, "`address` of the operator's server (mod_status; off when empty: keep it on loopback): /server-status (HTML, ?refresh=N, ?auto), /healthz, /readyz, /metrics (Prometheus), statistics as JSON at / and expvar at /debug/vars, Go profiles at /debug/pprof/")
 	fs.IntVar(&s.GOMAXPROCS, "gomaxprocs", s.GOMAXPROCS, "CPUs the Go front may use at once (GOMAXPROCS); 0: what the machine allows minus one per -processes, at least 1, unless the GOMAXPROCS environment variable is set")
 	fs.StringVar(&cfg.Profiling.CPUProfile, "cpuprofile", "", "write a CPU profile of the Go process (pprof) to `file` until the command exits; see bench/pgo.sh")
+	limitsFlags(fs, &cfg.Limits)
 	fs.Var((*listFlag)(&cfg.VHost.Names), "vhost", "host `name` to answer for (ServerName/ServerAlias; *.example.com wildcards; repeatable); other hosts get 421. Default: any")
 
 	// HTTPS, its certificate (from files or ACME) and the redirect from
@@ -158,8 +159,14 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&loc.Match, "auth-location", "", "`regexp` of the paths that require authentication, matched like <LocationMatch> against the request path alone, never the query string: a '?' meant to start a query is refused (default: every path)")
 	fs.StringVar(&loc.Prefix, "auth-prefix", "", "`path` under which requests require authentication, on whole segments like <Location PATH> (a string comparison; exclusive with -auth-location)")
 
+	privilegesFlags(fs, &cfg.Privileges)
+	showVersion := fs.Bool("version", false, "print the module version and exit")
+
 	if err := parseFlags(fs, args); err != nil {
 		return cfg, fmt.Errorf("%w: %w", errUsage, err) // flag.ErrHelp for -h
+	}
+	if *showVersion {
+		return cfg, errVersion
 	}
 	if len(m.Upstreams) > 0 {
 		// A fleet: no script, and none of the local workers' flags.

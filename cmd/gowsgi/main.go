@@ -215,6 +215,33 @@
 // The request metrics and the access log read the request's record (the
 // user, the authentication outcome, the mount, the worker pid), as an
 // embedding server can with package accesslog's Observe.
+// # Timeouts and limits
+//
+// The guard also times each connection and bounds each request head, with
+// Apache's directives and defaults (limits.go): -request-read-timeout
+// (mod_reqtimeout: a head within 20 s, up to 40 s at 500 bytes/s; a body
+// within 20 s plus a second per 500 bytes), -timeout (60 s for any one
+// read or write, not for the whole response), -keep-alive-timeout (75 s,
+// above load balancers' usual 60 s idle timeout; 0 turns keep-alive off),
+// -limit-request-line (414), -limit-request-field-size (431) and
+// -limit-request-fields (400), 8190, 8190 and 100.
+//
+// # Privileges
+//
+// Started as root, the command refuses to run its workers as root unless
+// -allow-root. With -user (and -group), it starts the workers as that
+// user, binds its port, then drops to that user itself before serving
+// (privileges.go): what it opens as root is opened before that point in
+// serve, and what it starts or opens afterwards (new workers on reload or
+// recycling, files reopened) it does as the user.
+//
+// # systemd
+//
+// With NOTIFY_SOCKET set (Type=notify), the command sends READY=1 once it
+// serves, RELOADING=1 on SIGHUP, STOPPING=1 when it shuts down; with a
+// socket passed by systemd (LISTEN_FDS), it serves that socket rather than
+// -listen (systemd.go). The workers inherit neither. See
+// examples/systemd.
 //
 // # Profiling
 //
@@ -257,10 +284,13 @@ func main() {
 // [config] (exit 2 if it cannot), which [serve] runs (exit 1 on error).
 func run(args []string, stderr io.Writer) int {
 	cfg, err := parseArgs(args, stderr)
-	if errors.Is(err, flag.ErrHelp) {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
 		return 0 // -h: the usage was asked for
-	}
-	if err != nil {
+	case errors.Is(err, errVersion):
+		fmt.Println(version())
+		return 0
+	case err != nil:
 		return 2
 	}
 	logger, err := newLogger(cfg.Log, stderr)
@@ -290,6 +320,14 @@ func serve(cfg config, logger *slog.Logger) error {
 		return err
 	}
 
+	// What systemd passed (a listening socket, a notify socket) is taken
+	// before the workers start, so that they inherit neither.
+	sd, err := fromSystemd(logger)
+	if err != nil {
+		return err
+	}
+	defer sd.close()
+
 	// HTTPS (tls.go), checked before the workers start: nil for plain
 	// HTTP.
 	https, err := newHTTPS(cfg, logger)
@@ -310,6 +348,13 @@ func serve(cfg config, logger *slog.Logger) error {
 	// uWSGI fleet has its handler instead.
 	fleets, err := startFleets(cfg, logger)
 	if err != nil {
+		return err
+	}
+	// Started as root, the workers run as -user, or -allow-root; checked
+	// after the other settings, so that a mistake in them is the error
+	// reported.
+	if err := checkPrivileges(cfg.Privileges); err != nil {
+		closeFleets(fleets)
 		return err
 	}
 	pools, err := startPools(cfg, logger, op.queueWait())
@@ -348,7 +393,7 @@ func serve(cfg config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	ln, err := sd.listen(cfg.Server.Listen)
 	if err != nil {
 		return err
 	}
@@ -359,14 +404,16 @@ func serve(cfg config, logger *slog.Logger) error {
 		ln = ri.Listener(ln)
 	}
 	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 30 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		Handler:  h,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	// Outermost, on every connection: requests a proxy in front could
 	// frame otherwise (request smuggling) get 400 and a closed connection.
 	// Under TLS, the guard reads each HTTP/1 connection's plain text.
 	guard := &framing.Guard{Logger: logger}
+	// The guard also times each connection's reads and writes and checks
+	// its heads against the limits.
+	applyLimits(cfg.Limits, srv, guard)
 	ln = https.configure(srv, ln, guard)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -377,6 +424,13 @@ func serve(cfg config, logger *slog.Logger) error {
 	signal.Notify(usr1, syscall.SIGUSR1)
 	defer signal.Stop(usr1)
 	errc := make(chan error, 2)
+	// Everything the process must open as root (its listening socket,
+	// files only root may read) is opened above this line: from here on
+	// it runs as -user, for good.
+	if err := dropPrivileges(cfg.Privileges, logger); err != nil {
+		ln.Close()
+		return err
+	}
 	go func() { errc <- srv.Serve(ln) }()
 	if addr := cfg.Server.StatusAddr; addr != "" {
 		sln, err := net.Listen("tcp", addr)
@@ -405,6 +459,7 @@ func serve(cfg config, logger *slog.Logger) error {
 		}
 		logger.Info("gowsgi: serving", "addr", ln.Addr().String(), "script", m.Script)
 	}
+	sd.ready()
 wait:
 	for {
 		select {
@@ -413,15 +468,18 @@ wait:
 		case <-hup:
 			https.reload()
 			logger.Info("gowsgi: SIGHUP: reloading the workers")
+			sd.reloading()
 			for _, p := range pools {
 				p.Reload()
 			}
+			sd.ready()
 		case <-usr1:
 			op.alog.reopen(logger)
 		case <-ctx.Done():
 			break wait
 		}
 	}
+	sd.stopping()
 	// A second SIGTERM or SIGINT ends the process at once (the workers
 	// die with it: parent-death signal).
 	stop()

@@ -85,6 +85,9 @@ func startPools(cfg config, logger *slog.Logger, queueWait func(*http.Request, t
 		wc, err := wsgiConfig(m, cfg.Server, logger)
 		wc.ObserveQueueWait = queueWait // metrics; nil without
 		if err == nil {
+			err = workerUser(&wc, cfg.Privileges)
+		}
+		if err == nil {
 			var app *wsgi.Handler
 			app, err = wsgi.New(wc)
 			if err == nil {

@@ -58,7 +58,7 @@ func TestXSendfilePathFlag(t *testing.T) {
 	}
 
 	var out strings.Builder
-	if code := run([]string{"-xsendfile-path", filepath.Join(base, "none"), script}, &out); code != 1 || !strings.Contains(out.String(), "XSendFilePath") {
+	if code := run([]string{"-allow-root", "-xsendfile-path", filepath.Join(base, "none"), script}, &out); code != 1 || !strings.Contains(out.String(), "XSendFilePath") {
 		t.Errorf("missing directory: exit %d: %s", code, out.String())
 	}
 }

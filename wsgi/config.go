@@ -3,7 +3,6 @@ package wsgi
 import (
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"syscall"
 	"time"
 )
@@ -76,9 +75,6 @@ type Config struct {
 	// the header is dropped with a warning and the application's own body
 	// is sent. See the package documentation.
 	XSendFilePath []string
-	// TrustedProxies lists the peers whose X-Forwarded-Proto is believed
-	// for wsgi.url_scheme. Empty means none.
-	TrustedProxies []netip.Prefix
 	// Logger receives errors, wsgi.errors output and worker events. nil
 	// means slog.Default().
 	Logger *slog.Logger

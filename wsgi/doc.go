@@ -270,7 +270,10 @@
 // REMOTE_USER and AUTH_TYPE come only from the user in the request's
 // record (package reqinfo, filled by package auth or by another
 // authentication middleware calling reqinfo's Record.SetUser), never from
-// a header. X-Forwarded-Proto is believed only from TrustedProxies.
+// a header. No forwarding header (X-Forwarded-For, X-Forwarded-Proto,
+// X-Forwarded-Host, Forwarded) changes REMOTE_ADDR, wsgi.url_scheme or
+// HTTP_HOST here: that is package remoteip's, in front, for the proxies it
+// trusts.
 //
 // The handler records in that record, when the request has one, the pid of
 // the worker that took the request ([reqinfo.Record.PID]), for an access

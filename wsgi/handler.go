@@ -117,7 +117,6 @@ func New(cfg Config) (*Handler, error) {
 	cfg.Environ = maps.Clone(cfg.Environ)
 	cfg.Env = slices.Clone(cfg.Env)
 	cfg.PythonPath = slices.Clone(cfg.PythonPath)
-	cfg.TrustedProxies = slices.Clone(cfg.TrustedProxies)
 	var err error
 	if cfg.XSendFilePath, err = xsendfileDirs(cfg.XSendFilePath); err != nil {
 		return nil, err

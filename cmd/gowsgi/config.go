@@ -1,6 +1,10 @@
 package main
 
-import "time"
+import (
+	"time"
+
+	"github.com/gowsgi/gowsgi/remoteip"
+)
 
 // config is everything the command runs from. The flags fill it
 // ([parseArgs]); [buildHandler] turns it into the handler chain,
@@ -16,6 +20,9 @@ import "time"
 type config struct {
 	Server    serverConfig
 	Profiling profilingConfig
+	// RemoteIP is what the reverse proxies in front are believed about
+	// the client (mod_remoteip).
+	RemoteIP remoteIPConfig
 	// TLS is HTTPS, its certificate and the redirect from HTTP (tls.go).
 	TLS tlsConfig
 	// VHost limits the hosts served (ServerName, ServerAlias).
@@ -95,15 +102,29 @@ type serverConfig struct {
 	// LimitRequestBody is the largest request body accepted, in bytes;
 	// 0 means no limit (-limit-request-body; LimitRequestBody).
 	LimitRequestBody int64
-	// TrustedProxies are CIDRs or addresses of proxies whose
-	// X-Forwarded-Proto is believed (-trusted-proxy).
-	TrustedProxies []string
 	// StatusAddr is the address of the statistics and profiles server; ""
 	// means none (-status-addr; mod_status).
 	StatusAddr string
 	// GOMAXPROCS is how many CPUs the Go front may use at once; 0 means the
 	// CPUs available minus one per worker process (-gomaxprocs).
 	GOMAXPROCS int
+}
+
+// remoteIPConfig is the reverse proxies the command believes (package
+// remoteip; Apache's mod_remoteip).
+type remoteIPConfig struct {
+	// TrustedProxies are CIDRs or addresses of the proxies believed
+	// (-trusted-proxy; RemoteIPTrustedProxy). Empty: none, and the
+	// fields below must stay at their defaults.
+	TrustedProxies []string
+	// Header is the forwarding header believed: "X-Forwarded-For" (with
+	// X-Forwarded-Proto and X-Forwarded-Host) or "Forwarded"
+	// (-remote-ip-header; RemoteIPHeader).
+	Header string
+	// ProxyProtocol is whether the listener reads HAProxy's PROXY
+	// protocol from the trusted proxies (-proxy-protocol;
+	// RemoteIPProxyProtocol).
+	ProxyProtocol remoteip.ProxyProtocol
 }
 
 // profilingConfig is the Go front's profiling.
@@ -311,6 +332,7 @@ func defaultConfig() config {
 			ShutdownTimeout:  10 * time.Second,
 			LimitRequestBody: 1 << 30,
 		},
+		RemoteIP: remoteIPConfig{Header: "X-Forwarded-For"},
 		TLS: tlsConfig{
 			HTTP2: true,
 			ACME:  acmeConfig{DirectoryURL: defaultACMEDirectory},

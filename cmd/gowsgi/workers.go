@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -60,17 +59,6 @@ func wsgiConfig(m mountConfig, s serverConfig, logger *slog.Logger) (wsgi.Config
 			}
 			cfg.Environ[k] = v
 		}
-	}
-	for _, p := range s.TrustedProxies {
-		pfx, err := netip.ParsePrefix(p)
-		if err != nil {
-			addr, aerr := netip.ParseAddr(p)
-			if aerr != nil {
-				return cfg, fmt.Errorf("-trusted-proxy %q: %w", p, err)
-			}
-			pfx = netip.PrefixFrom(addr, addr.BitLen())
-		}
-		cfg.TrustedProxies = append(cfg.TrustedProxies, pfx)
 	}
 	return cfg, nil
 }

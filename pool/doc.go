@@ -63,6 +63,16 @@
 // [Config.PerPoolMax] caps one pool; [Config.ReservedMin] keeps a few
 // slots per pool so that a busy pool cannot starve a quiet one.
 //
+// # Connections opened elsewhere
+//
+// [Governor.Slots] registers a pool whose connections another process
+// opens (package wsgi's workers, for Config.DBMaxConnections): its owner
+// calls [Slots.Acquire] before each connection and [Slots.Release] after
+// its close, and the budget, the FIFO queue and its fairness rules are
+// the same as for the database/sql pools. The governor cannot close such
+// a pool's idle connections itself; the hook given to Slots hears when a
+// caller starts to wait, so that the owner can.
+//
 // # An invisible wrapper
 //
 // database/sql chooses its fast paths by the optional interfaces of the
@@ -111,6 +121,32 @@
 // closed for another pool's waiter within ShedIdleAfter instead of after an
 // idle timeout; and, as in PgBouncer's session mode, a connection serves
 // one pool at a time, so a slot moving between pools is a new backend.
+//
+// # Several machines: with PgBouncer
+//
+// A governor caps one process's connections. When several replicas of a
+// server (several machines, or several gowsgi commands) share one
+// PostgreSQL, each one's MaxOpen (or -db-max-connections) bounds only its
+// own share: the sum over the replicas must stay below max_connections,
+// less superuser_reserved_connections and what other clients use. Either
+// give each replica a fixed share (MaxOpen = budget / replicas, simple
+// but the shares cannot move between replicas), or put PgBouncer between
+// the replicas and the server with max_db_connections (or
+// max_user_connections) set to the real budget, in session mode (what
+// Trac, Django and database/sql expect: session state such as SET and
+// prepared statements survives only in session mode), and give each
+// replica's governor a MaxOpen up to PgBouncer's max_client_conn divided
+// by the replicas. PgBouncer then caps the server's backends across the
+// machines and queues a client whose server connection is not free (up to
+// its query_wait_timeout), while each governor keeps its own process's
+// connections few, closes its idle ones for its own waiters and fails a
+// waiting connect with a clear error at its own deadline. Keep each
+// replica's MaxOpen small enough that the replicas' idle connections do
+// not hold PgBouncer's server connections that another replica waits
+// for: in session mode a client connection holds its server connection
+// until it closes, and only the replica's own governor closes it early
+// (idle while its own callers wait); PgBouncer's server_idle_timeout and
+// client_idle_timeout bound the rest.
 //
 // # Security
 //

@@ -57,13 +57,14 @@ var fileFlags = map[string]bool{
 	"f": true, "t": true, "dump": true,
 	"python": true, "python-user-site": true, "gomaxprocs": true, "cpuprofile": true,
 	"status-addr": true, "shutdown-timeout": true, "lazy-start": true, "start-timeout": true,
-	"reload-interval": true, "env": true, "xsendfile-path": true, "trusted-proxy": true,
+	"reload-interval": true, "env": true, "xsendfile-path": true,
 	"auth-cache-ttl": true, "auth-secret-file": true, "normalize-user": true, "normalize-after-require": true,
 	"ldap-pool-size": true, "ldap-group-base-dn": true, "ldap-member-of": true, "ldap-matching-rule-in-chain": true,
 	"krb5-conf": true, "kerberos-default-realm": true, "kerberos-clock-skew": true, "kerberos-pac": true,
 	"kerberos-basic-cache-ttl": true, "kerberos-session-key-file": true, "kerberos-basic-realm": true,
 	"acme-cache": true, "acme-ca-root": true, "log-format": true, "shutdown-delay": true,
-	"allow-root": true, "version": true,
+	"allow-root": true, "version": true, "db-max-connections": true, "db-connect-timeout": true,
+	"proxy-protocol": true,
 }
 
 // fileIgnoredFlags are the flags of the flags' one site that no directive
@@ -107,6 +108,7 @@ var fileFlagDirective = map[string]string{
 	"timeout": "Timeout", "keep-alive-timeout": "KeepAliveTimeout", "request-read-timeout": "RequestReadTimeout",
 	"limit-request-line": "LimitRequestLine", "limit-request-field-size": "LimitRequestFieldSize",
 	"limit-request-fields": "LimitRequestFields", "user": "User", "group": "Group",
+	"trusted-proxy": "RemoteIPTrustedProxy", "remote-ip-header": "RemoteIPHeader",
 }
 
 // checkFileFlags refuses, with -f, the flags in set that a directive

@@ -187,6 +187,7 @@ func mapFile(cfg *config, c *apacheconf.Config) error {
 			cfg.TLS.KeyFile = t.CertFile // the key in the certificate's file, as mod_ssl allows
 		}
 		cfg.TLS.HTTP2 = t.HTTP2
+		cfg.TLS.HSTS = t.HSTS
 	}
 
 	// One pool per (process group, application group, script) a mount

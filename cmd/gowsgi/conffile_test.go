@@ -62,6 +62,7 @@ func TestFileFlags(t *testing.T) {
 		{"htpasswd", []string{"-f", conf, "-htpasswd", "x"}, 2, []string{"-htpasswd", "AuthUserFile"}},
 		{"tls-cert", []string{"-f", conf, "-tls-cert", "c.pem"}, 2, []string{"-tls-cert", "SSLCertificateFile"}},
 		{"http2", []string{"-f", conf, "-http2=false"}, 2, []string{"-http2", "Protocols"}},
+		{"hsts", []string{"-f", conf, "-hsts", "1h"}, 2, []string{"-hsts", "Strict-Transport-Security"}},
 		{"processes", []string{"-f", conf, "-processes", "2"}, 2, []string{"-processes", "WSGIDaemonProcess processes="}},
 		{"no directive, no effect", []string{"-f", conf, "-env-parent-dir", "/x"}, 2, []string{"-env-parent-dir", "no effect with -f"}},
 		{"script argument", []string{"-f", conf, "app.wsgi"}, 2, []string{"WSGIScriptAlias", "app.wsgi"}},
@@ -472,10 +473,10 @@ func TestFileReload(t *testing.T) {
 func TestFileTLS(t *testing.T) {
 	py := testenv.Python(t)
 	for _, tt := range []struct {
-		name, protocols, want string
+		name, protocols, want, hsts string
 	}{
-		{"h2", "", "https on HTTP/2.0"},
-		{"http/1.1 only", "Protocols http/1.1\n", "https on HTTP/1.1"},
+		{"h2", "Header always set Strict-Transport-Security \"max-age=600\"\n", "https on HTTP/2.0", "max-age=600"},
+		{"http/1.1 only", "Protocols http/1.1\n", "https on HTTP/1.1", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -495,6 +496,9 @@ func TestFileTLS(t *testing.T) {
 			resp, body := do(t, tlsClient(t, roots, c.addr, true), "GET", "https://localhost/", "")
 			if resp.StatusCode != 200 || body != tt.want {
 				t.Errorf("%d %q, want 200 %q", resp.StatusCode, body, tt.want)
+			}
+			if got := resp.Header.Get("Strict-Transport-Security"); got != tt.hsts {
+				t.Errorf("Strict-Transport-Security %q, want %q", got, tt.hsts)
 			}
 		})
 	}

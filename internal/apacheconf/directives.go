@@ -159,7 +159,7 @@ var table = func() map[string]*spec {
 		{"MDCertificateAuthority", rsrc, 1, -1, notYet, "ACME (mod_md)"},
 		{"Protocols", rsrc, 1, -1, supported, "h2|http/1.1..."},
 		{"Redirect", always, 1, 3, notYet, "Redirect"},
-		{"Header", always, 1, -1, notYet, "Header (HSTS)"},
+		{"Header", rsrc, 1, -1, supported, "always set Strict-Transport-Security \"max-age=SECONDS\""},
 		{"LogFormat", rsrc, 1, 2, supported, "format nickname"},
 		{"CustomLog", rsrc, 2, 3, supported, "file combined|json"},
 		{"ErrorLog", rsrc, 1, 1, notYet, "ErrorLog"},

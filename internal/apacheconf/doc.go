@@ -105,7 +105,8 @@
 // server a request can reach must have the same, a virtual host taking
 // the main server's where it sets none, as mod_ssl merges them; Config.TLS)
 // and Protocols (h2 and http/1.1; http/1.1 must be named), with Listen's
-// https protocol; outside <VirtualHost> only, since gowsgi applies them to
+// https protocol, and Header always set Strict-Transport-Security
+// "max-age=SECONDS" (the one Header line supported, for HTTPS); outside <VirtualHost> only, since gowsgi applies them to
 // its one listener (Config.ServerWide): Timeout, KeepAliveTimeout,
 // RequestReadTimeout, LimitRequestLine, LimitRequestFieldSize,
 // LimitRequestFields, CustomLog FILE combined|json (one; no pipe, no
@@ -124,8 +125,7 @@
 // DefaultRuntimeDir, WSGISocketPrefix, WSGIRestrictEmbedded.
 //
 // Not supported yet, an error saying so: MDomain, MDContactEmail,
-// MDCertificateAuthority, Redirect, Header,
-// ErrorLog, RemoteIPHeader, RemoteIPTrustedProxy.
+// MDCertificateAuthority, Redirect, ErrorLog, RemoteIPHeader, RemoteIPTrustedProxy.
 //
 // Any other directive is an error naming it.
 //
@@ -164,7 +164,7 @@
 //
 //	serverroot DIR
 //	listen ADDR [PROTOCOL]
-//	tls CERTFILE KEYFILE|- protocols=h2,http/1.1|http/1.1
+//	tls CERTFILE KEYFILE|- protocols=h2,http/1.1|http/1.1 [hsts=SECONDS]
 //	daemon NAME [OPTION=VALUE...] [vhost=ADDRS]
 //	site ADDRS|main SERVERNAME|- [alias=NAME,...]
 //	  alias URL DIR

@@ -28,7 +28,11 @@ func (c *Config) Dump(w io.Writer) error {
 		if key == "" {
 			key = "-"
 		}
-		d.line(0, t.Pos, "tls %s %s protocols=%s", quote(t.CertFile), quote(key), protos)
+		hsts := ""
+		if t.HSTS > 0 {
+			hsts = fmt.Sprintf(" hsts=%d", int64(t.HSTS.Seconds()))
+		}
+		d.line(0, t.Pos, "tls %s %s protocols=%s%s", quote(t.CertFile), quote(key), protos, hsts)
 	}
 	for _, g := range c.Daemons {
 		d.line(0, g.Pos, "daemon %s", g.options())

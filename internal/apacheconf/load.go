@@ -439,7 +439,7 @@ func (c *checker) server(d *Directive, s *spec, f frame) bool {
 	case "Timeout", "KeepAliveTimeout", "RequestReadTimeout", "LimitRequestLine", "LimitRequestFieldSize",
 		"LimitRequestFields", "LogFormat", "CustomLog", "LogLevel":
 		c.serverWide(d, s.name, srv)
-	case "SSLEngine", "SSLCertificateFile", "SSLCertificateKeyFile", "Protocols":
+	case "SSLEngine", "SSLCertificateFile", "SSLCertificateKeyFile", "Protocols", "Header":
 		c.tlsDirective(d, s.name, srv)
 	case "User":
 		c.cfg.User = d.Args[0]

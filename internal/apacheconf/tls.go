@@ -1,8 +1,10 @@
 package apacheconf
 
 import (
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // TLS is the HTTPS of a configuration (mod_ssl, Protocols): gowsgi serves
@@ -17,6 +19,9 @@ type TLS struct {
 	// HTTP2 is Protocols naming h2 (mod_http2); true when no Protocols
 	// line is written, as gowsgi offers HTTP/2 over HTTPS by default.
 	HTTP2 bool
+	// HSTS is the max-age of Header always set Strict-Transport-Security
+	// (mod_headers); 0: none.
+	HSTS time.Duration
 }
 
 // serverTLS is one server's mod_ssl directives, before they are merged
@@ -24,6 +29,8 @@ type TLS struct {
 type serverTLS struct {
 	engine            *Directive // SSLEngine on|off
 	cert, key, protos *Directive
+	hsts              *Directive // Header always set Strict-Transport-Security
+	hstsAge           time.Duration
 }
 
 // tlsDirective records one of SSLEngine, SSLCertificateFile,
@@ -63,7 +70,34 @@ func (c *checker) tlsDirective(d *Directive, name string, srv *Server) {
 			return
 		}
 		t.protos = d
+	case "Header":
+		age, err := hstsHeader(d.Args)
+		if err != nil {
+			c.errorf(d, "%v", err)
+			return
+		}
+		t.hsts, t.hstsAge = d, age
 	}
+}
+
+// hstsHeader reads the one Header line gowsgi supports, mod_headers'
+// "always set Strict-Transport-Security max-age=SECONDS", and returns
+// the max-age.
+func hstsHeader(args []string) (time.Duration, error) {
+	unsupported := errors.New(`only Header always set Strict-Transport-Security "max-age=SECONDS" is supported`)
+	if len(args) != 4 || !strings.EqualFold(args[0], "always") || !strings.EqualFold(args[1], "set") || !strings.EqualFold(args[2], "Strict-Transport-Security") {
+		return 0, unsupported
+	}
+	v := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(args[3]), ";"))
+	n, ok := strings.CutPrefix(strings.ToLower(v), "max-age=")
+	if !ok || strings.ContainsAny(n, "; ") {
+		return 0, fmt.Errorf("%w (includeSubDomains and preload are not)", unsupported)
+	}
+	age, err := seconds(n)
+	if err != nil || age == 0 {
+		return 0, fmt.Errorf("max-age %q: want a positive number of seconds", n)
+	}
+	return age, nil
 }
 
 func containsFold(list []string, s string) bool {
@@ -103,6 +137,9 @@ func (c *checker) finishTLS() {
 			if merged.protos == nil {
 				merged.protos = main.protos
 			}
+			if merged.hsts == nil {
+				merged.hsts, merged.hstsAge = main.hsts, main.hstsAge
+			}
 			t = &merged
 		}
 		on := t.engine != nil && strings.EqualFold(t.engine.Args[0], "on")
@@ -119,13 +156,17 @@ func (c *checker) finishTLS() {
 			if t.protos != nil {
 				cur.HTTP2 = containsFold(t.protos.Args, "h2")
 			}
+			cur.HSTS = t.hstsAge
+		} else if t.hsts != nil {
+			c.errorf(t.hsts, "Strict-Transport-Security is for HTTPS: this server has no SSLEngine on")
+			continue
 		}
 		if firstAt == nil {
 			first, firstAt = cur, s
 			continue
 		}
-		if (first == nil) != (cur == nil) || (first != nil && (*first != TLS{Pos: first.Pos, CertFile: cur.CertFile, KeyFile: cur.KeyFile, HTTP2: cur.HTTP2})) {
-			c.add(errAt(s.Pos, "SSLEngine", fmt.Sprintf("gowsgi serves one listener with one certificate: this server's SSLEngine, SSLCertificateFile, SSLCertificateKeyFile and Protocols must be those of the server at %s", firstAt.Pos)))
+		if (first == nil) != (cur == nil) || (first != nil && (*first != TLS{Pos: first.Pos, CertFile: cur.CertFile, KeyFile: cur.KeyFile, HTTP2: cur.HTTP2, HSTS: cur.HSTS})) {
+			c.add(errAt(s.Pos, "SSLEngine", fmt.Sprintf("gowsgi serves one listener with one certificate: this server's SSLEngine, SSLCertificateFile, SSLCertificateKeyFile, Protocols and Strict-Transport-Security must be those of the server at %s", firstAt.Pos)))
 			return
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestTLS(t *testing.T) {
@@ -23,8 +24,10 @@ func TestTLS(t *testing.T) {
 		{"one vhost plain", "Listen 443\n<VirtualHost *:443>\nServerName a\nSSLEngine on\nSSLCertificateFile /c.pem\n</VirtualHost>\n<VirtualHost *:443>\nServerName b\n</VirtualHost>\n",
 			nil, "t.conf:7: SSLEngine: gowsgi serves one listener with one certificate"},
 		{"two certificates", "Listen 443\nSSLEngine on\n<VirtualHost *:443>\nSSLCertificateFile /a.pem\n</VirtualHost>\n<VirtualHost *:443>\nSSLCertificateFile /b.pem\n</VirtualHost>\n",
-			nil, "t.conf:6: SSLEngine: gowsgi serves one listener with one certificate: this server's SSLEngine, SSLCertificateFile, SSLCertificateKeyFile and Protocols must be those of the server at t.conf:3"},
+			nil, "t.conf:6: SSLEngine: gowsgi serves one listener with one certificate: this server's SSLEngine, SSLCertificateFile, SSLCertificateKeyFile, Protocols and Strict-Transport-Security must be those of the server at t.conf:3"},
 		{"no certificate", "SSLEngine on\n", nil, "t.conf:1: SSLEngine: SSLEngine on without SSLCertificateFile"},
+		{"hsts", "SSLEngine on\nSSLCertificateFile /c.pem\nHeader always set Strict-Transport-Security \"max-age=600;\"\n",
+			&TLS{CertFile: "/c.pem", HTTP2: true, HSTS: 600 * time.Second}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

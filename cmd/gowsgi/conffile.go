@@ -181,11 +181,18 @@ func mapFile(cfg *config, c *apacheconf.Config) error {
 	if err := mapServerWide(cfg, c); err != nil {
 		return err
 	}
-	if t := c.TLS; t != nil {
+	if t := c.TLS; t != nil && t.CertFile == "" {
+		cfg.TLS.ACME.Domains, cfg.TLS.ACME.Email = t.ACME.Domains, t.ACME.Email
+		if t.ACME.DirectoryURL != "" {
+			cfg.TLS.ACME.DirectoryURL = t.ACME.DirectoryURL
+		}
+	} else if t != nil {
 		cfg.TLS.CertFile, cfg.TLS.KeyFile = t.CertFile, t.KeyFile
 		if t.KeyFile == "" {
 			cfg.TLS.KeyFile = t.CertFile // the key in the certificate's file, as mod_ssl allows
 		}
+	}
+	if t := c.TLS; t != nil {
 		cfg.TLS.HTTP2 = t.HTTP2
 		cfg.TLS.HSTS = t.HSTS
 	}

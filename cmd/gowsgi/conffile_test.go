@@ -684,3 +684,40 @@ WSGIScriptAlias /trac /srv/trac.wsgi
 		})
 	}
 }
+
+// TestFileACME: MDomain, MDContactEmail and MDCertificateAuthority with
+// SSLEngine on and no certificate file obtain a certificate from Debian's
+// pebble (TLS-ALPN-01 on the file's Listen), as mod_md does.
+func TestFileACME(t *testing.T) {
+	port := testenv.FreePort(t)
+	tlsAddr := testenv.Addr(port)
+	p := testenv.StartPebble(t, testenv.PebbleConfig{
+		HTTPPort:  testenv.FreePort(t), // nothing listens there
+		TLSPort:   port,
+		DNSServer: testenv.StartLoopbackDNS(t),
+	})
+	dir := t.TempDir()
+	script := testenv.WriteFile(t, dir, "scheme.wsgi", schemeApp)
+	conf := testenv.WriteFile(t, dir, "gowsgi.conf", fmt.Sprintf(`Listen %s https
+MDomain %s
+MDContactEmail admin@gowsgi.test
+MDCertificateAuthority %s
+<VirtualHost *:%d>
+    ServerName %s
+    SSLEngine on
+    Protocols h2 http/1.1 acme-tls/1
+    WSGIScriptAlias / %s
+</VirtualHost>
+`, tlsAddr, acmeDomain, p.DirectoryURL, port, acmeDomain, script))
+	code, out, errs := fileRun(t, "-f", conf, "-dump")
+	if code != 0 || !strings.Contains(out, "tls acme="+acmeDomain+" email=admin@gowsgi.test ca="+p.DirectoryURL+" protocols=h2,http/1.1") {
+		t.Errorf("-dump: %d\n%s%s", code, out, errs)
+	}
+	c := startChild(t, childOpts{noListen: true}, "-f", conf, "-acme-ca-root", p.CAFile, "-acme-cache", t.TempDir(), "-python", testenv.Python(t))
+	c.addr = tlsAddr
+	c.waitListening(t, 60*time.Second)
+	acmeGet(t, p, p.Root(t), tlsAddr)
+	if n := p.Issued(); n != 1 {
+		t.Errorf("pebble issued %d certificates, want 1", n)
+	}
+}

@@ -47,8 +47,8 @@
 //     mod_authz_user, mod_authz_groupfile, mod_authz_host,
 //     mod_access_compat, mod_ldap (util_ldap.c), mod_authnz_ldap,
 //     mod_auth_gssapi, mod_auth_kerb, mod_auth_sspi, mod_ssl, mod_http2,
-//     mod_log_config, mod_reqtimeout, mod_unixd, the MPMs, core and
-//     mod_so. It is false for every other module, mod_md, mod_headers and
+//     mod_md, mod_log_config, mod_reqtimeout, mod_unixd, the MPMs, core
+//     and mod_so. It is false for every other module, mod_headers and
 //     mod_remoteip included until gowsgi has their features;
 //   - ServerRoot changes the directory relative paths resolve against
 //     from the line it is on; before it, the directory holding the file
@@ -106,7 +106,10 @@
 // the main server's where it sets none, as mod_ssl merges them; Config.TLS)
 // and Protocols (h2 and http/1.1; http/1.1 must be named), with Listen's
 // https protocol, and Header always set Strict-Transport-Security
-// "max-age=SECONDS" (the one Header line supported, for HTTPS); outside <VirtualHost> only, since gowsgi applies them to
+// "max-age=SECONDS" (the one Header line supported, for HTTPS); MDomain,
+// MDContactEmail and MDCertificateAuthority (mod_md: certificates from an
+// ACME authority for a server with SSLEngine on and no
+// SSLCertificateFile); outside <VirtualHost> only, since gowsgi applies them to
 // its one listener (Config.ServerWide): Timeout, KeepAliveTimeout,
 // RequestReadTimeout, LimitRequestLine, LimitRequestFieldSize,
 // LimitRequestFields, CustomLog FILE combined|json (one; no pipe, no
@@ -124,8 +127,7 @@
 // HostnameLookups, ServerTokens, ServerSignature, PidFile, Mutex,
 // DefaultRuntimeDir, WSGISocketPrefix, WSGIRestrictEmbedded.
 //
-// Not supported yet, an error saying so: MDomain, MDContactEmail,
-// MDCertificateAuthority, Redirect, ErrorLog, RemoteIPHeader, RemoteIPTrustedProxy.
+// Not supported yet, an error saying so: Redirect, ErrorLog, RemoteIPHeader, RemoteIPTrustedProxy.
 //
 // Any other directive is an error naming it.
 //
@@ -165,6 +167,7 @@
 //	serverroot DIR
 //	listen ADDR [PROTOCOL]
 //	tls CERTFILE KEYFILE|- protocols=h2,http/1.1|http/1.1 [hsts=SECONDS]
+//	tls acme=DOMAIN,... [email=ADDRESS] [ca=URL] protocols=... [hsts=SECONDS]
 //	daemon NAME [OPTION=VALUE...] [vhost=ADDRS]
 //	site ADDRS|main SERVERNAME|- [alias=NAME,...]
 //	  alias URL DIR

@@ -32,7 +32,19 @@ func (c *Config) Dump(w io.Writer) error {
 		if t.HSTS > 0 {
 			hsts = fmt.Sprintf(" hsts=%d", int64(t.HSTS.Seconds()))
 		}
-		d.line(0, t.Pos, "tls %s %s protocols=%s%s", quote(t.CertFile), quote(key), protos, hsts)
+		if t.CertFile == "" {
+			a := t.ACME
+			extra := ""
+			if a.Email != "" {
+				extra += " email=" + quote(a.Email)
+			}
+			if a.DirectoryURL != "" {
+				extra += " ca=" + quote(a.DirectoryURL)
+			}
+			d.line(0, t.Pos, "tls acme=%s%s protocols=%s%s", strings.Join(a.Domains, ","), extra, protos, hsts)
+		} else {
+			d.line(0, t.Pos, "tls %s %s protocols=%s%s", quote(t.CertFile), quote(key), protos, hsts)
+		}
 	}
 	for _, g := range c.Daemons {
 		d.line(0, g.Pos, "daemon %s", g.options())

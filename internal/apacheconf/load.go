@@ -47,6 +47,8 @@ func Check(f *File) (*Config, error) {
 
 type checker struct {
 	cfg     *Config
+	acme    ACME       // mod_md's directives (tls.go)
+	mdomain *Directive // the first MDomain
 	errs    []error
 	daemons map[string]*Daemon
 	groups  []groupRef // WSGIProcessGroup names to check once every daemon is known
@@ -439,7 +441,8 @@ func (c *checker) server(d *Directive, s *spec, f frame) bool {
 	case "Timeout", "KeepAliveTimeout", "RequestReadTimeout", "LimitRequestLine", "LimitRequestFieldSize",
 		"LimitRequestFields", "LogFormat", "CustomLog", "LogLevel":
 		c.serverWide(d, s.name, srv)
-	case "SSLEngine", "SSLCertificateFile", "SSLCertificateKeyFile", "Protocols", "Header":
+	case "SSLEngine", "SSLCertificateFile", "SSLCertificateKeyFile", "Protocols", "Header",
+		"MDomain", "MDContactEmail", "MDCertificateAuthority":
 		c.tlsDirective(d, s.name, srv)
 	case "User":
 		c.cfg.User = d.Args[0]

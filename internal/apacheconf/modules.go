@@ -41,7 +41,7 @@ var modules = []module{
 	{"mod_mpm_worker.c", "mpm_worker_module", true, "gowsgi's own concurrency"},
 	{"mod_mpm_prefork.c", "mpm_prefork_module", true, "gowsgi's own concurrency"},
 	{"mod_ssl.c", "ssl_module", true, "the command's HTTPS (SSLEngine, SSLCertificateFile, SSLCertificateKeyFile)"},
-	{"mod_md.c", "md_module", false, "ACME (mod_md) is not supported yet"},
+	{"mod_md.c", "md_module", true, "the command's ACME (golang.org/x/crypto/acme/autocert)"},
 	{"mod_http2.c", "http2_module", true, "Go's HTTP/2 over HTTPS (Protocols)"},
 	{"mod_headers.c", "headers_module", false, "Header is not supported yet"},
 	{"mod_log_config.c", "log_config_module", true, "the command's access log (CustomLog)"},

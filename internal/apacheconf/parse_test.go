@@ -188,8 +188,8 @@ Define ROOT /srv/trac
 <IfModule !mod_ssl.c>
   SetEnv nossl yes
 </IfModule>
-<IfModule mod_md.c>
-  SetEnv md yes
+<IfModule mod_headers.c>
+  SetEnv headers yes
 </IfModule>
 UnDefine WITH_AUTH
 <IfDefine WITH_AUTH>

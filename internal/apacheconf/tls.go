@@ -3,6 +3,7 @@ package apacheconf
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -22,6 +23,16 @@ type TLS struct {
 	// HSTS is the max-age of Header always set Strict-Transport-Security
 	// (mod_headers); 0: none.
 	HSTS time.Duration
+	// ACME is mod_md's: certificates for ACME.Domains from an ACME
+	// authority, used when no SSLCertificateFile is given (CertFile "").
+	ACME ACME
+}
+
+// ACME is mod_md's MDomain, MDContactEmail and MDCertificateAuthority.
+type ACME struct {
+	Domains      []string
+	Email        string
+	DirectoryURL string // "": the command's default (Let's Encrypt)
 }
 
 // serverTLS is one server's mod_ssl directives, before they are merged
@@ -59,7 +70,7 @@ func (c *checker) tlsDirective(d *Directive, name string, srv *Server) {
 	case "Protocols":
 		for _, p := range d.Args {
 			switch strings.ToLower(p) {
-			case "h2", "http/1.1":
+			case "h2", "http/1.1", "acme-tls/1":
 			default:
 				c.errorf(d, "protocol %q is not supported (h2, http/1.1)", p)
 				return
@@ -70,6 +81,31 @@ func (c *checker) tlsDirective(d *Directive, name string, srv *Server) {
 			return
 		}
 		t.protos = d
+	case "MDomain":
+		names := d.Args
+		if last := strings.ToLower(names[len(names)-1]); last == "auto" || last == "manual" {
+			if last == "manual" {
+				c.errorf(d, "manual: gowsgi renews the certificates itself (auto)")
+				return
+			}
+			names = names[:len(names)-1]
+		}
+		if len(names) == 0 {
+			c.errorf(d, "no domain name")
+			return
+		}
+		c.acme.Domains = append(c.acme.Domains, names...)
+		if c.mdomain == nil {
+			c.mdomain = d
+		}
+	case "MDContactEmail":
+		c.acme.Email = d.Args[0]
+	case "MDCertificateAuthority":
+		if !strings.HasPrefix(d.Args[0], "https://") {
+			c.errorf(d, "%q: want the https:// URL of the authority's ACME directory", d.Args[0])
+			return
+		}
+		c.acme.DirectoryURL = d.Args[0]
 	case "Header":
 		age, err := hstsHeader(d.Args)
 		if err != nil {
@@ -145,11 +181,16 @@ func (c *checker) finishTLS() {
 		on := t.engine != nil && strings.EqualFold(t.engine.Args[0], "on")
 		var cur *TLS
 		if on {
-			if t.cert == nil {
-				c.errorf(t.engine, "SSLEngine on without SSLCertificateFile")
+			cur = &TLS{Pos: t.engine.Pos, HTTP2: true}
+			switch {
+			case t.cert != nil:
+				cur.CertFile = c.abs(t.cert.Args[0])
+			case len(c.acme.Domains) > 0:
+				cur.ACME = c.acme
+			default:
+				c.errorf(t.engine, "SSLEngine on without SSLCertificateFile or MDomain")
 				continue
 			}
-			cur = &TLS{Pos: t.engine.Pos, CertFile: c.abs(t.cert.Args[0]), HTTP2: true}
 			if t.key != nil {
 				cur.KeyFile = c.abs(t.key.Args[0])
 			}
@@ -165,10 +206,13 @@ func (c *checker) finishTLS() {
 			first, firstAt = cur, s
 			continue
 		}
-		if (first == nil) != (cur == nil) || (first != nil && (*first != TLS{Pos: first.Pos, CertFile: cur.CertFile, KeyFile: cur.KeyFile, HTTP2: cur.HTTP2, HSTS: cur.HSTS})) {
+		if (first == nil) != (cur == nil) || (first != nil && !first.same(cur)) {
 			c.add(errAt(s.Pos, "SSLEngine", fmt.Sprintf("gowsgi serves one listener with one certificate: this server's SSLEngine, SSLCertificateFile, SSLCertificateKeyFile, Protocols and Strict-Transport-Security must be those of the server at %s", firstAt.Pos)))
 			return
 		}
+	}
+	if len(c.acme.Domains) > 0 && (first == nil || first.CertFile != "") {
+		c.cfg.Warnings = append(c.cfg.Warnings, Warning{Pos: c.mdomain.Pos, Directive: "MDomain", Msg: "no server uses it: the ACME certificates serve a server with SSLEngine on and no SSLCertificateFile"})
 	}
 	c.cfg.TLS = first
 }
@@ -194,4 +238,10 @@ func (c *checker) mainReachable() bool {
 		}
 	}
 	return false
+}
+
+// same reports whether t and u serve alike (their positions aside).
+func (t *TLS) same(u *TLS) bool {
+	return t.CertFile == u.CertFile && t.KeyFile == u.KeyFile && t.HTTP2 == u.HTTP2 && t.HSTS == u.HSTS &&
+		slices.Equal(t.ACME.Domains, u.ACME.Domains) && t.ACME.Email == u.ACME.Email && t.ACME.DirectoryURL == u.ACME.DirectoryURL
 }

@@ -151,21 +151,25 @@ func loadFile(cfg *config) error {
 
 // mapFile maps the checked configuration c onto cfg (see [loadFile]).
 func mapFile(cfg *config, c *apacheconf.Config) error {
-	switch len(c.Listen) {
+	listens := c.Listen
+	if redirect, rest, ok := redirectListen(c); ok {
+		if c.TLS == nil {
+			return fmt.Errorf("%s: Listen: the virtual hosts on %s redirect to HTTPS, but no server has SSLEngine on", redirect.Pos, redirect.Addr)
+		}
+		cfg.TLS.RedirectHTTP = listenAddr(redirect.Addr)
+		listens = rest
+	}
+	switch len(listens) {
 	case 0:
 		return fmt.Errorf("%s: no Listen directive: the file must say where to listen", cfg.File.Path)
 	case 1:
-		l := c.Listen[0]
+		l := listens[0]
 		if https := strings.EqualFold(l.Protocol, "https"); https != (c.TLS != nil) && l.Protocol != "" {
 			return fmt.Errorf("%s: Listen: protocol %s, but SSLEngine is %s", l.Pos, l.Protocol, map[bool]string{true: "on", false: "off"}[c.TLS != nil])
 		}
-		addr := l.Addr
-		if _, err := strconv.Atoi(addr); err == nil {
-			addr = ":" + addr
-		}
-		cfg.Server.Listen = addr
+		cfg.Server.Listen = listenAddr(l.Addr)
 	default:
-		return fmt.Errorf("%s: Listen: gowsgi listens on one address; the first Listen is at %s", c.Listen[1].Pos, c.Listen[0].Pos)
+		return fmt.Errorf("%s: Listen: gowsgi listens on one address (and a second one only for virtual hosts that Redirect to HTTPS); the first Listen is at %s", listens[1].Pos, listens[0].Pos)
 	}
 	// The listener's limit is the largest any request can have (0: none);
 	// each chain applies its own below it (filechain.go).
@@ -651,4 +655,40 @@ func mapServerWide(cfg *config, c *apacheconf.Config) error {
 		cfg.Privileges.Group = c.Group
 	}
 	return nil
+}
+
+// listenAddr is a Listen address as net.Listen takes it ("80": ":80").
+func listenAddr(addr string) string {
+	if _, err := strconv.Atoi(addr); err == nil {
+		return ":" + addr
+	}
+	return addr
+}
+
+// redirectListen finds, among two Listen lines, the one whose port only
+// virtual hosts that Redirect to HTTPS answer: gowsgi serves it as its
+// redirect listener (-redirect-http), and the other as its own.
+func redirectListen(c *apacheconf.Config) (redirect apacheconf.Listen, rest []apacheconf.Listen, ok bool) {
+	if len(c.Listen) != 2 {
+		return redirect, nil, false
+	}
+	for i, l := range c.Listen {
+		_, port, err := net.SplitHostPort(l.Addr)
+		if err != nil {
+			port = l.Addr
+		}
+		n, all := 0, true
+		for _, v := range c.VirtualHosts {
+			for _, a := range v.Addrs {
+				if _, p, err := net.SplitHostPort(a); err == nil && p == port {
+					n++
+					all = all && v.Redirect != nil
+				}
+			}
+		}
+		if n > 0 && all {
+			return l, []apacheconf.Listen{c.Listen[1-i]}, true
+		}
+	}
+	return redirect, nil, false
 }

@@ -721,3 +721,45 @@ MDCertificateAuthority %s
 		t.Errorf("pebble issued %d certificates, want 1", n)
 	}
 }
+
+// TestFileRedirect: the usual Apache HTTPS site, a virtual host on port
+// 80 that redirects to HTTPS next to the HTTPS one, is served with the
+// redirect listener.
+func TestFileRedirect(t *testing.T) {
+	py := testenv.Python(t)
+	dir := t.TempDir()
+	ca, cert, key := testenv.TLSCerts(t, dir)
+	app := testenv.WriteFile(t, dir, "app.wsgi", schemeApp)
+	httpPort, tlsPort := testenv.FreePort(t), testenv.FreePort(t)
+	conf := testenv.WriteFile(t, dir, "gowsgi.conf", fmt.Sprintf(`Listen 127.0.0.1:%[1]d
+Listen 127.0.0.1:%[2]d https
+<VirtualHost *:%[1]d>
+    ServerName localhost
+    Redirect permanent / https://localhost/
+</VirtualHost>
+<VirtualHost *:%[2]d>
+    ServerName localhost
+    SSLEngine on
+    SSLCertificateFile %[3]s
+    SSLCertificateKeyFile %[4]s
+    Header always set Strict-Transport-Security "max-age=60"
+    WSGIScriptAlias / %[5]s
+</VirtualHost>
+`, httpPort, tlsPort, cert, key, app))
+	c := startChild(t, childOpts{noListen: true}, "-f", conf, "-python", py)
+	c.addr = testenv.Addr(tlsPort)
+	c.waitListening(t, 60*time.Second)
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, _ := do(t, noFollow, "GET", "http://"+testenv.Addr(httpPort)+"/x?y=1", "")
+	if want := fmt.Sprintf("https://127.0.0.1:%d/x?y=1", tlsPort); resp.StatusCode != http.StatusPermanentRedirect || resp.Header.Get("Location") != want {
+		t.Errorf("plain HTTP: %d to %q, want 308 to %q", resp.StatusCode, resp.Header.Get("Location"), want)
+	}
+	roots, err := os.ReadFile(ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body := do(t, tlsClient(t, roots, c.addr, true), "GET", "https://localhost/", "")
+	if resp.StatusCode != 200 || body != "https on HTTP/2.0" || resp.Header.Get("Strict-Transport-Security") != "max-age=60" {
+		t.Errorf("HTTPS: %d %q %q", resp.StatusCode, body, resp.Header.Get("Strict-Transport-Security"))
+	}
+}

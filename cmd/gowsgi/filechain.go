@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -145,7 +146,7 @@ func sectionSets(sec *apacheconf.Section, name string) bool {
 }
 
 func (h *fileHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	e := h.conf.Resolve(r.Host, r.URL.Path, r.Method)
+	e := h.conf.Resolve(vhostHost(r), r.URL.Path, r.Method)
 	next, err := h.chain(e)
 	if err != nil {
 		h.logger.Error("gowsgi: configuration", append(reqinfo.LogAttrs(r), "err", err)...)
@@ -548,4 +549,25 @@ func limitBody(n int64, next http.Handler) http.Handler {
 		r2.Body = http.MaxBytesReader(w, r.Body, n)
 		next.ServeHTTP(w, &r2)
 	})
+}
+
+// vhostHost is the host a request's virtual host is chosen by: the Host
+// header's name with the port the connection came in on, as Apache
+// matches <VirtualHost *:PORT> against the local port, not the one the
+// client wrote (absent from Host on the default ports). Without a
+// connection (a test's recorder), the Host header as it is.
+func vhostHost(r *http.Request) string {
+	la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if !ok {
+		return r.Host
+	}
+	_, port, err := net.SplitHostPort(la.String())
+	if err != nil {
+		return r.Host
+	}
+	name := r.Host
+	if n, _, err := net.SplitHostPort(r.Host); err == nil {
+		name = n
+	}
+	return net.JoinHostPort(strings.TrimSuffix(strings.TrimPrefix(name, "["), "]"), port)
 }

@@ -158,7 +158,7 @@ var table = func() map[string]*spec {
 		{"MDContactEmail", inServer, 1, 1, supported, "address"},
 		{"MDCertificateAuthority", inServer, 1, 1, supported, "URL"},
 		{"Protocols", rsrc, 1, -1, supported, "h2|http/1.1..."},
-		{"Redirect", always, 1, 3, notYet, "Redirect"},
+		{"Redirect", inVHost, 2, 3, supported, "permanent / https://host/ (a virtual host of plain HTTP sending every request to HTTPS)"},
 		{"Header", rsrc, 1, -1, supported, "always set Strict-Transport-Security \"max-age=SECONDS\""},
 		{"LogFormat", rsrc, 1, 2, supported, "format nickname"},
 		{"CustomLog", rsrc, 2, 3, supported, "file combined|json"},

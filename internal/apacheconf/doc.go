@@ -109,7 +109,9 @@
 // "max-age=SECONDS" (the one Header line supported, for HTTPS); MDomain,
 // MDContactEmail and MDCertificateAuthority (mod_md: certificates from an
 // ACME authority for a server with SSLEngine on and no
-// SSLCertificateFile); outside <VirtualHost> only, since gowsgi applies them to
+// SSLCertificateFile); Redirect permanent / https://HOST/ in a
+// <VirtualHost> that serves nothing else (the command's redirect
+// listener: 308 to the same host and path over HTTPS); outside <VirtualHost> only, since gowsgi applies them to
 // its one listener (Config.ServerWide): Timeout, KeepAliveTimeout,
 // RequestReadTimeout, LimitRequestLine, LimitRequestFieldSize,
 // LimitRequestFields, CustomLog FILE combined|json (one; no pipe, no
@@ -127,7 +129,7 @@
 // HostnameLookups, ServerTokens, ServerSignature, PidFile, Mutex,
 // DefaultRuntimeDir, WSGISocketPrefix, WSGIRestrictEmbedded.
 //
-// Not supported yet, an error saying so: Redirect, ErrorLog, RemoteIPHeader, RemoteIPTrustedProxy.
+// Not supported yet, an error saying so: ErrorLog, RemoteIPHeader, RemoteIPTrustedProxy.
 //
 // Any other directive is an error naming it.
 //

@@ -441,6 +441,8 @@ func (c *checker) server(d *Directive, s *spec, f frame) bool {
 	case "Timeout", "KeepAliveTimeout", "RequestReadTimeout", "LimitRequestLine", "LimitRequestFieldSize",
 		"LimitRequestFields", "LogFormat", "CustomLog", "LogLevel":
 		c.serverWide(d, s.name, srv)
+	case "Redirect":
+		c.redirect(d, srv)
 	case "SSLEngine", "SSLCertificateFile", "SSLCertificateKeyFile", "Protocols", "Header",
 		"MDomain", "MDContactEmail", "MDCertificateAuthority":
 		c.tlsDirective(d, s.name, srv)

@@ -65,6 +65,8 @@ type Server struct {
 	defaults *Section
 	// tls is the server's mod_ssl directives (tls.go).
 	tls *serverTLS
+	// Redirect is the virtual host's Redirect to HTTPS; nil for none.
+	Redirect *Redirect
 }
 
 // IsMain reports whether s is the main server rather than a virtual host.

@@ -158,6 +158,12 @@ func (c *checker) finishTLS() {
 		if s.IsMain() && !c.mainReachable() {
 			continue
 		}
+		if s.Redirect != nil {
+			if len(s.Mounts) > 0 || len(s.Statics) > 0 || (s.tls != nil && s.tls.engine != nil && strings.EqualFold(s.tls.engine.Args[0], "on")) {
+				c.add(errAt(s.Redirect.Pos, "Redirect", "a virtual host that redirects to HTTPS serves nothing else: move its WSGIScriptAlias, Alias and SSLEngine to the HTTPS one"))
+			}
+			continue
+		}
 		t := main
 		if s.tls != nil && !s.IsMain() {
 			merged := *s.tls
@@ -244,4 +250,35 @@ func (c *checker) mainReachable() bool {
 func (t *TLS) same(u *TLS) bool {
 	return t.CertFile == u.CertFile && t.KeyFile == u.KeyFile && t.HTTP2 == u.HTTP2 && t.HSTS == u.HSTS &&
 		slices.Equal(t.ACME.Domains, u.ACME.Domains) && t.ACME.Email == u.ACME.Email && t.ACME.DirectoryURL == u.ACME.DirectoryURL
+}
+
+// Redirect is the one Redirect gowsgi supports: a <VirtualHost> of plain
+// HTTP that sends every request to HTTPS ("Redirect permanent /
+// https://host/"), which gowsgi serves as its redirect listener: every
+// request gets 308 to the same host and path over HTTPS.
+type Redirect struct {
+	Pos Pos
+	URL string
+}
+
+func (c *checker) redirect(d *Directive, srv *Server) {
+	args := d.Args
+	if len(args) == 3 {
+		switch strings.ToLower(args[0]) {
+		case "permanent", "301", "308":
+		default:
+			c.errorf(d, "status %s: gowsgi redirects to HTTPS permanently (permanent, 301, 308)", args[0])
+			return
+		}
+		args = args[1:]
+	}
+	if args[0] != "/" || !strings.HasPrefix(args[1], "https://") {
+		c.errorf(d, "only Redirect permanent / https://HOST/ is supported (every request of a plain-HTTP virtual host to HTTPS)")
+		return
+	}
+	if srv.Redirect != nil {
+		c.errorf(d, "a second Redirect in this virtual host (the first at %s)", srv.Redirect.Pos)
+		return
+	}
+	srv.Redirect = &Redirect{Pos: d.Pos, URL: args[1]}
 }

@@ -112,6 +112,49 @@
 // idle timeout; and, as in PgBouncer's session mode, a connection serves
 // one pool at a time, so a slot moving between pools is a new backend.
 //
+// # Across processes: PgBouncer
+//
+// A governor caps one process. Several processes (replicas of a server on
+// several machines) share a database through PgBouncer, each with its own
+// governor in front: in transaction mode with max_db_connections = 20,
+// three processes with MaxOpen 10 each hold 30 connections to PgBouncer,
+// which runs their transactions on at most 20 PostgreSQL backends and
+// queues the rest. Give PgBouncer max_client_conn above the sum of the
+// budgets, and keep each MaxOpen no higher than what PostgreSQL could
+// serve if PgBouncer were bypassed.
+//
+// Transaction mode hands a client a server connection for one transaction
+// (or one statement outside a transaction), so whatever outlives that on
+// the server breaks: named prepared statements, an unnamed statement
+// parsed in one round trip and executed in the next, SET, advisory locks,
+// LISTEN, temporary tables kept across transactions. For the drivers
+// (PgBouncer 1.18, as in Debian 12, which does not track prepared
+// statements):
+//
+//   - pgx: its default query mode, cache_statement, prepares named
+//     statements and fails ("prepared statement ... does not exist" or
+//     "already exists"). Set default_query_exec_mode=exec,
+//     simple_protocol or cache_describe in the connection string (or
+//     [pgx.ConnConfig].DefaultQueryExecMode); describe_exec uses two round
+//     trips and fails now and then. statement_cache_capacity=0 alone is
+//     not enough: the default mode then refuses every query.
+//   - lib/pq: a query without arguments uses the simple protocol and
+//     works; a query with arguments, outside a transaction, parses an
+//     unnamed statement and binds it in a second round trip, which may
+//     reach another server ("unnamed prepared statement does not exist"):
+//     set binary_parameters=yes, which sends both in one. Explicit
+//     db.Prepare makes a named statement and does not work outside a
+//     transaction.
+//   - psycopg2 (Python, as Trac and Django use it): interpolates
+//     parameters on the client and sends plain queries, so it works as
+//     is; its implicit transactions last until commit, on one server
+//     connection.
+//
+// The pool's own test runs these through Debian's PgBouncer 1.18 and
+// PostgreSQL 15.
+//
+// [pgx.ConnConfig]: https://pkg.go.dev/github.com/jackc/pgx/v5#ConnConfig
+//
 // # Security
 //
 // The governor protects the database from exhaustion by the server's own

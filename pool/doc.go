@@ -153,8 +153,6 @@
 // The pool's own test runs these through Debian's PgBouncer 1.18 and
 // PostgreSQL 15.
 //
-// [pgx.ConnConfig]: https://pkg.go.dev/github.com/jackc/pgx/v5#ConnConfig
-//
 // # Security
 //
 // The governor protects the database from exhaustion by the server's own
@@ -165,4 +163,6 @@
 // session: a pool must not rely on session state (temporary tables,
 // SET without a connection-level default) surviving between uses, which
 // database/sql never promised anyway.
+//
+// [pgx.ConnConfig]: https://pkg.go.dev/github.com/jackc/pgx/v5#ConnConfig
 package pool

@@ -161,7 +161,7 @@ ts = [threading.Thread(target=work, args=(k,)) for k in range(4)]
 [t.start() for t in ts]
 [t.join() for t in ts]
 print(sum(counts), len(errors), errors[:1])
-`, b.DSN, strconv.FormatFloat((run - time.Second).Seconds(), 'f', 1, 64))
+`, b.DSN, strconv.FormatFloat((run-time.Second).Seconds(), 'f', 1, 64))
 	testenv.PythonModule(t, "/usr/bin/python3", "psycopg2", "python3-psycopg2")
 	var pyOut []byte
 	var pyErr error

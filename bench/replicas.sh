@@ -165,7 +165,8 @@ CURL_401=$(grep -c '^< HTTP/1.1 401' "$WORK/curl.err" || true)
 CURL_BAD=$(grep -vc '^200 ' "$WORK/curl.out" || true)
 CURL_SEEN=$(awk '{print $2}' "$WORK/curl.out" | sort | uniq -c | awk '{printf "%s=%s ", $2, $1}')
 
-printf '\n== three gowsgi replicas behind HAProxy (roundrobin, httpchk /readyz), -shutdown-delay %s ==\n' "$SHUTDOWN_DELAY"
+printf '\n== three gowsgi replicas behind HAProxy (roundrobin, httpchk /readyz), -shutdown-delay %s, load %s ==\n' \
+	"$SHUTDOWN_DELAY" "$(cut -d' ' -f1 /proc/loadavg)"
 printf 'rolling restart: wrk -t%s -c%s -d%s, %d replicas restarted one at a time\n' "$WRK_THREADS" "$CONNS" "$RR_DURATION" "$RESTARTS"
 printf '  requests sent      %s\n' "$REQS"
 printf '  non-2xx            %s\n' "$BAD"

@@ -228,6 +228,21 @@ func TestReplicasKerberosSession(t *testing.T) {
 	if len(seen) != 3 {
 		t.Errorf("the cookie reached replicas %v, want all three", seen)
 	}
+
+	// A replica without the shared key file signs with a key of its own:
+	// the cookie is refused there.
+	alone := startChild(t, childOpts{}, "-python", testenv.Python(t), "-keytab", keytab,
+		"-spn", "HTTP/localhost@GOWSGI.TEST", "-krb5-conf", kdc.Krb5Conf, "-kerberos-session", "1h", script)
+	req, _ = http.NewRequest("GET", "http://"+alone.addr+"/", nil)
+	req.AddCookie(cookies[0])
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Errorf("a replica with its own key answered the cookie with %d, want 401", resp.StatusCode)
+	}
 }
 
 // TestReplicasRollingRestart restarts three replicas behind HAProxy one at

@@ -71,6 +71,7 @@ defaults
     timeout client 60s
     timeout server 60s
     timeout http-request 10s
+    timeout check 2s
 
 listen stats
     bind 127.0.0.1:$STATS_PORT

@@ -36,7 +36,8 @@ type HAProxyConfig struct {
 // HAProxy is Debian's HAProxy in HTTP mode on loopback, started by
 // [StartHAProxy]: one frontend balancing round-robin over the backends,
 // which it health-checks every 100ms (down after 2 failures, up after 2
-// successes), with an admin socket for [HAProxy.States].
+// successes; a check may take 2s), with an admin socket for
+// [HAProxy.States].
 type HAProxy struct {
 	// Addr is the HOST:PORT of its frontend.
 	Addr string
@@ -74,6 +75,7 @@ defaults
     timeout client 60s
     timeout server 60s
     timeout http-request 10s
+    timeout check 2s
 
 frontend web
     bind %s

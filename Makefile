@@ -12,10 +12,10 @@ STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Debian packages the test suite needs (real peers, not mocks).
 TEST_DEBS = python3 python3-flask python3-django mercurial python3-requests \
 	python3-requests-kerberos python3-dulwich git slapd ldap-utils krb5-kdc \
-	krb5-admin-server krb5-user postgresql-15 apache2 apache2-utils \
+	krb5-admin-server krb5-user postgresql-15 python3-psycopg2 python3-psycopg \
+	python3-pymysql apache2 apache2-utils \
 	libapache2-mod-wsgi-py3 libapache2-mod-auth-gssapi curl strace \
-	uwsgi uwsgi-plugin-python3 pebble chromium systemd haproxy pgbouncer \
-	python3-psycopg2
+	uwsgi uwsgi-plugin-python3 pebble chromium systemd haproxy pgbouncer
 
 .PHONY: test deps vet lint crossbuild unit examples fuzz bench
 

@@ -14,6 +14,9 @@
 //   - [github.com/gowsgi/gowsgi/framing]: refuses requests whose framing a
 //     proxy in front could read otherwise (request smuggling), on the server
 //     and its listener;
+//   - [github.com/gowsgi/gowsgi/remoteip]: the client's address, scheme and
+//     host from trusted reverse proxies (forwarding headers, the PROXY
+//     protocol), as Apache's mod_remoteip;
 //   - [github.com/gowsgi/gowsgi/wsgi]: PEP 3333 environ and the Python worker
 //     processes (mod_wsgi's daemon mode);
 //   - [github.com/gowsgi/gowsgi/uwsgi]: the same place in the chain for an
@@ -51,7 +54,8 @@
 //   - NewX(cfg) (*X, error) (or, for a plain middleware, NewX(...)
 //     (func(http.Handler) http.Handler, error)) where construction can fail:
 //     the configuration is checked there, once, never per request
-//     (wsgi.New, auth.NewBasic, prefix.NewMount, pool.NewGovernor);
+//     (wsgi.New, remoteip.New, auth.NewBasic, prefix.NewMount,
+//     pool.NewGovernor);
 //   - MustX is the same with a panic instead of the error, for values
 //     written in the program, as regexp.MustCompile (prefix.MustMount,
 //     prefix.MustLocationMatch, pool.Governor.MustGovern): examples and
@@ -63,8 +67,8 @@
 //     its name starts with Must;
 //   - a middleware is func(http.Handler) http.Handler, or a type whose
 //     method for it is Wrap(http.Handler) http.Handler (auth.BasicAuth.Wrap,
-//     prefix.CanonicalConfig.Wrap, framing.Guard.Wrap); a method named Wrap
-//     is never anything else.
+//     prefix.CanonicalConfig.Wrap, framing.Guard.Wrap, remoteip.RemoteIP.Wrap);
+//     a method named Wrap is never anything else.
 //
 // # The order of the chain
 //
@@ -72,6 +76,7 @@
 //
 //	framing.Guard                   one request per framed head, or 400 and close
 //	accesslog.Log (optional)        one line per request, every refusal included
+//	remoteip.RemoteIP.Wrap          the client as a trusted proxy names it
 //	reqinfo.RequestID               the request's record and id (an access log
 //	                                goes around it or just inside it)
 //	prefix.Canonical                one path for everything that follows
@@ -90,6 +95,12 @@
 //   - framing.Guard judges the connection, not the request, and must see
 //     every request on it: it goes outermost, wired with the server and its
 //     listener (Guard.Configure), as cmd/gowsgi does.
+//   - remoteip comes before anything that looks at the client's address,
+//     scheme or host (virtual hosts, Require ip, the application), so that
+//     all of them see the client a trusted proxy names, and none believes a
+//     forwarding header on its own. It records the client in the request's
+//     record, where the access log outside it reads it. Its PROXY protocol
+//     listener sits under framing's and TLS's (RemoteIP.Listener).
 //   - Canonicalization comes first because every later decision is a string
 //     comparison on the path. If a rule matched "/trac/a//login" while Trac
 //     routed on "/trac/a/login", the rule would guard nothing; after
@@ -153,6 +164,10 @@
 //     the connection closed, so that no bytes a front proxy took for a body
 //     are served as a request. Bodies over wsgi.Config.MaxRequestBody
 //     (-limit-request-body) get 413.
+//   - remoteip: forwarding headers and PROXY headers are believed only from
+//     the configured proxies, and only for the hops those proxies appended
+//     (the right-most address that is not a trusted proxy); from anyone
+//     else they reach the application unchanged and change nothing.
 //   - prefix.Canonical: %-escapes are decoded once, "//", "." and ".." are
 //     resolved, and %2F, %5C, NUL, control characters and escapes above the
 //     root are refused (404 or 400). No spelling of a guarded path reaches
@@ -192,6 +207,6 @@
 //
 // Basic and Digest send credentials a network observer can use (Digest's MD5
 // is weak too): serve them over TLS (cmd/gowsgi: -tls-cert and -tls-key, or
-// -acme-domain), or behind a TLS-terminating proxy listed in
-// wsgi.Config.TrustedProxies.
+// -acme-domain), or behind a TLS-terminating proxy
+// trusted by package remoteip (-trusted-proxy).
 package gowsgi

@@ -84,11 +84,10 @@ func pgDSN(env string) string {
 //
 //	trac.db.postgres_backend.PostgreSQLConnection.poolable = False
 //
-// as middleware, without editing the application. (Trac's own connections,
-// made by psycopg2 inside the Python workers, are bounded by Processes ×
-// Threads per environment; the guide's poolable line in the .wsgi script
-// still applies to them.) cmd/gowsgi has no flag for this: it is a
-// library-level deployment.
+// as middleware, without editing the application. These are the Go side's
+// connections; Trac's own, made by psycopg2 inside the Python workers, are
+// bounded by processes × TRAC_DB_POOL_SIZE, and wsgi.Config.DBMaxConnections
+// (cmd/gowsgi -db-max-connections) caps them together.
 func Example_postgres() {
 	gov, err := pool.NewGovernor(pool.Config{MaxOpen: 3})
 	if err != nil {

@@ -63,6 +63,16 @@
 // [Config.PerPoolMax] caps one pool; [Config.ReservedMin] keeps a few
 // slots per pool so that a busy pool cannot starve a quiet one.
 //
+// # Connections opened elsewhere
+//
+// [Governor.Slots] registers a pool whose connections another process
+// opens (package wsgi's workers, for Config.DBMaxConnections): its owner
+// calls [Slots.Acquire] before each connection and [Slots.Release] after
+// its close, and the budget, the FIFO queue and its fairness rules are
+// the same as for the database/sql pools. The governor cannot close such
+// a pool's idle connections itself; the hook given to Slots hears when a
+// caller starts to wait, so that the owner can.
+//
 // # An invisible wrapper
 //
 // database/sql chooses its fast paths by the optional interfaces of the
@@ -112,24 +122,43 @@
 // idle timeout; and, as in PgBouncer's session mode, a connection serves
 // one pool at a time, so a slot moving between pools is a new backend.
 //
-// # Across processes: PgBouncer
+// # Several machines: with PgBouncer
 //
-// A governor caps one process. Several processes (replicas of a server on
-// several machines) share a database through PgBouncer, each with its own
-// governor in front: in transaction mode with max_db_connections = 20,
-// three processes with MaxOpen 10 each hold 30 connections to PgBouncer,
-// which runs their transactions on at most 20 PostgreSQL backends and
-// queues the rest. Give PgBouncer max_client_conn above the sum of the
-// budgets, and keep each MaxOpen no higher than what PostgreSQL could
-// serve if PgBouncer were bypassed.
+// A governor caps one process's connections. When several replicas of a
+// server (several machines, or several gowsgi commands) share one
+// PostgreSQL, each one's MaxOpen (or -db-max-connections) bounds only its
+// own share: the sum over the replicas must stay below max_connections,
+// less superuser_reserved_connections and what other clients use. Either
+// give each replica a fixed share (MaxOpen = budget / replicas, simple
+// but the shares cannot move between replicas), or put PgBouncer between
+// the replicas and the server with max_db_connections (or
+// max_user_connections) set to the real budget, give PgBouncer a
+// max_client_conn above the sum of the replicas' MaxOpen, and let each
+// replica's governor keep its own process's connections few, close its
+// idle ones for its own waiters and fail a waiting connect with a clear
+// error at its own deadline. PgBouncer then caps the server's backends
+// across the machines and queues a client whose server connection is not
+// free (up to its query_wait_timeout).
 //
-// Transaction mode hands a client a server connection for one transaction
-// (or one statement outside a transaction), so whatever outlives that on
-// the server breaks: named prepared statements, an unnamed statement
-// parsed in one round trip and executed in the next, SET, advisory locks,
-// LISTEN, temporary tables kept across transactions. For the drivers
-// (PgBouncer 1.18, as in Debian 12, which does not track prepared
-// statements):
+// In session mode a client connection holds its server connection until it
+// closes: session state (SET, prepared statements, advisory locks,
+// temporary tables) survives, as Trac, Django and database/sql expect by
+// default, but a replica's idle connections hold server connections that
+// another replica may wait for, and only that replica's own governor
+// closes them early (idle while its own callers wait); PgBouncer's
+// server_idle_timeout and client_idle_timeout bound the rest. Keep each
+// replica's MaxOpen small.
+//
+// In transaction mode a client gets a server connection for one
+// transaction (or one statement outside a transaction): three replicas
+// with MaxOpen 10 each hold 30 client connections, which PgBouncer serves
+// with max_db_connections = 20 backends, none idle on a replica's behalf.
+// Whatever outlives a transaction on the server breaks there: named
+// prepared statements, an unnamed statement parsed in one round trip and
+// executed in the next, SET (PgBouncer carries over only client_encoding,
+// DateStyle, TimeZone, standard_conforming_strings and application_name),
+// advisory locks, LISTEN, temporary tables kept across transactions. With
+// PgBouncer 1.18 (Debian 12's, which does not track prepared statements):
 //
 //   - pgx: its default query mode, cache_statement, prepares named
 //     statements and fails ("prepared statement ... does not exist" or
@@ -148,10 +177,12 @@
 //   - psycopg2 (Python, as Trac and Django use it): interpolates
 //     parameters on the client and sends plain queries, so it works as
 //     is; its implicit transactions last until commit, on one server
-//     connection.
+//     connection. The application itself must not rely on session state
+//     (Django: DISABLE_SERVER_SIDE_CURSORS, as its documentation says for
+//     transaction pooling).
 //
-// The pool's own test runs these through Debian's PgBouncer 1.18 and
-// PostgreSQL 15.
+// The pool's own tests run these through Debian's PgBouncer 1.18 and
+// PostgreSQL 15 in transaction mode.
 //
 // # Security
 //

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -125,6 +126,15 @@ type Governor struct {
 	mu       sync.Mutex
 	pools    map[string]*poolState
 	reserved int // sum of the pools' reserve
+	// onWait lists the hooks of pools registered with [Governor.Slots].
+	onWait []onWaitHook
+}
+
+// onWaitHook is a [Governor.Slots] pool's function called when a caller
+// queues.
+type onWaitHook struct {
+	p *poolState
+	f func()
 }
 
 // NewGovernor returns a governor for cfg, or an error when cfg is invalid.
@@ -188,6 +198,15 @@ func (g *Governor) Govern(name string, c driver.Connector) (*Connector, error) {
 	if c == nil {
 		return nil, fmt.Errorf("pool: pool %q: nil connector", name)
 	}
+	p, err := g.register(name)
+	if err != nil {
+		return nil, err
+	}
+	return &Connector{inner: c, p: p}, nil
+}
+
+// register adds a pool called name, taking its reservation if free.
+func (g *Governor) register(name string) (*poolState, error) {
 	p := &poolState{g: g, name: name, idle: make(map[*conn]time.Time), queue: semaphore.NewWeighted(1)}
 	if pm := g.cfg.PerPoolMax; pm > 0 {
 		p.sem = semaphore.NewWeighted(int64(pm))
@@ -208,7 +227,7 @@ func (g *Governor) Govern(name string, c driver.Connector) (*Connector, error) {
 		p.held = r
 		p.mu.Unlock()
 	}
-	return &Connector{inner: c, p: p}, nil
+	return p, nil
 }
 
 // MustGovern is [Governor.Govern] for names written in the program
@@ -319,13 +338,23 @@ func (c *Connector) Name() string { return c.p.name }
 // slots and closes the wrapped connector when it is an [io.Closer].
 // Connections still open keep their slots until they are closed.
 func (c *Connector) Close() error {
-	p := c.p
+	first := c.p.unregister()
+	if cl, ok := c.inner.(io.Closer); ok && first {
+		return cl.Close()
+	}
+	return nil
+}
+
+// unregister removes the pool from its governor and gives back its spare
+// reserved slots. It reports whether this was the first call.
+func (p *poolState) unregister() bool {
 	g := p.g
 	g.mu.Lock()
 	if g.pools[p.name] == p {
 		delete(g.pools, p.name)
 		g.reserved -= p.reserve
 	}
+	g.onWait = slices.DeleteFunc(slices.Clone(g.onWait), func(h onWaitHook) bool { return h.p == p })
 	g.mu.Unlock()
 	p.mu.Lock()
 	first := !p.closed
@@ -336,10 +365,7 @@ func (c *Connector) Close() error {
 	if spare > 0 {
 		g.sem.Release(int64(spare))
 	}
-	if cl, ok := c.inner.(io.Closer); ok && first {
-		return cl.Close()
-	}
-	return nil
+	return first
 }
 
 // poolState is the governor's book-keeping for one pool.
@@ -408,6 +434,12 @@ func (p *poolState) wait(ctx context.Context) error {
 	p.waiting.Add(1)
 	g.waiting.Add(1)
 	g.kickShed()
+	g.mu.Lock()
+	hooks := g.onWait
+	g.mu.Unlock()
+	for _, h := range hooks {
+		h.f()
+	}
 	err := p.queue.Acquire(ctx, 1)
 	if err == nil {
 		err = g.sem.Acquire(ctx, 1)

@@ -1,8 +1,9 @@
 // Package reqinfo is the record of one request that every layer of gowsgi
 // fills and any layer can read: its id, its client, who authenticated it
 // and with what outcome, where it was mounted (SCRIPT_NAME, PATH_INFO and
-// extra environ entries such as trac.env_path), and which worker process
-// served it.
+// extra environ entries such as trac.env_path), which worker process
+// served it, and, behind a trusted reverse proxy, that proxy's address and
+// the scheme the client used (package remoteip records them).
 //
 // It is the one mechanism by which the layers of this module tell each
 // other about a request. The outermost layer makes the [Record] ([Ensure],

@@ -111,6 +111,9 @@ type Record struct {
 	mounted bool
 	environ []Var // never written in place once handed out (Environ)
 	pid     int
+
+	// What a trusted proxy said (SetForwarded); "" unless one did.
+	peer, urlScheme string
 }
 
 // Info is a copy of a [Record]'s fields taken at one instant
@@ -126,6 +129,12 @@ type Info struct {
 	Method, Target string
 	// Client is the client's address ([Record.Client]).
 	Client string
+	// Peer is the address of the trusted proxy that named Client, "" when
+	// none did ([Record.Forwarded]).
+	Peer string
+	// URLScheme is the scheme a trusted proxy forwarded ("http" or
+	// "https"), "" when none did ([Record.Forwarded]).
+	URLScheme string
 	// User is the authenticated user; nil when anonymous.
 	User *User
 	// AuthScheme is the authentication scheme that decided AuthOutcome,
@@ -256,6 +265,32 @@ func (rec *Record) SetClient(addr string) {
 	}
 	rec.mu.Lock()
 	rec.client = addr
+	rec.mu.Unlock()
+}
+
+// Forwarded returns what [Record.SetForwarded] recorded: the address of
+// the trusted proxy that named the client, and the scheme it forwarded
+// ("" when it named none); peer is "" when no proxy was believed.
+func (rec *Record) Forwarded() (peer, urlScheme string) {
+	if rec == nil {
+		return "", ""
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return rec.peer, rec.urlScheme
+}
+
+// SetForwarded records what a layer that believes a trusted reverse proxy
+// (package remoteip) learnt from it: the client's address (as
+// [Record.SetClient]), the proxy's own address, and the scheme the client
+// used ("http", "https", or "" when the proxy did not say), which package
+// wsgi takes for wsgi.url_scheme and HTTPS.
+func (rec *Record) SetForwarded(client, peer, urlScheme string) {
+	if rec == nil {
+		return
+	}
+	rec.mu.Lock()
+	rec.client, rec.peer, rec.urlScheme = client, peer, urlScheme
 	rec.mu.Unlock()
 }
 
@@ -434,6 +469,8 @@ func (rec *Record) Info() Info {
 		Method:      rec.method,
 		Target:      rec.target,
 		Client:      rec.client,
+		Peer:        rec.peer,
+		URLScheme:   rec.urlScheme,
 		User:        rec.user,
 		AuthScheme:  rec.scheme,
 		AuthOutcome: rec.outcome,

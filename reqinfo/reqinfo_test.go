@@ -117,6 +117,13 @@ func TestSetters(t *testing.T) {
 	if rec.Client() != "203.0.113.9:1" || rec.PID() != 4321 {
 		t.Errorf("Client %q PID %d", rec.Client(), rec.PID())
 	}
+	rec.SetForwarded("198.51.100.4:0", "10.0.0.1:5555", "https")
+	if peer, scheme := rec.Forwarded(); rec.Client() != "198.51.100.4:0" || peer != "10.0.0.1:5555" || scheme != "https" {
+		t.Errorf("after SetForwarded: Client %q, Forwarded %q %q", rec.Client(), peer, scheme)
+	}
+	if info := rec.Info(); info.Peer != "10.0.0.1:5555" || info.URLScheme != "https" {
+		t.Errorf("Info: Peer %q URLScheme %q", info.Peer, info.URLScheme)
+	}
 
 	rec.SetEnviron("trac.env_path", "/srv/a")
 	rec.SetEnviron("other", "x")
@@ -148,6 +155,10 @@ func TestNilRecord(t *testing.T) {
 	rec.SetMount(Mount{ScriptName: "/x"})
 	rec.SetEnviron("k", "v")
 	rec.SetPID(1)
+	rec.SetForwarded("x", "y", "https")
+	if peer, scheme := rec.Forwarded(); peer != "" || scheme != "" {
+		t.Error("a nil record returned something from Forwarded")
+	}
 	_, mounted := rec.Mount()
 	_, found := rec.LookupEnviron("k")
 	scheme, outcome := rec.Auth()

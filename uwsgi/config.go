@@ -3,7 +3,6 @@ package uwsgi
 import (
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"time"
 )
 
@@ -52,13 +51,13 @@ type Config struct {
 	// os.TempDir().
 	SpoolDir string
 
-	// ScriptName, PassAuthorization, Environ and TrustedProxies shape the
-	// CGI variables as the same fields of wsgi.Config shape a local
-	// worker's environ (see [wsgi.Environ]).
+	// ScriptName, PassAuthorization and Environ shape the CGI variables
+	// as the same fields of wsgi.Config shape a local worker's environ
+	// (see [wsgi.Environ]). REMOTE_ADDR, wsgi.url_scheme and HTTP_HOST
+	// behind a reverse proxy are package remoteip's, in front.
 	ScriptName        string
 	PassAuthorization bool
 	Environ           map[string]string
-	TrustedProxies    []netip.Prefix
 
 	// Logger receives errors and upstream events. nil means
 	// slog.Default().

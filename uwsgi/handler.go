@@ -56,7 +56,7 @@ func New(cfg Config) (*Handler, error) {
 	h := &Handler{
 		cfg: cfg,
 		wcfg: wsgi.Config{ScriptName: cfg.ScriptName, PassAuthorization: cfg.PassAuthorization,
-			Environ: cfg.Environ, TrustedProxies: cfg.TrustedProxies},
+			Environ: cfg.Environ},
 		log:            cfg.Logger,
 		maxConns:       orDefault(cfg.MaxConns, 64),
 		queueSize:      orDefault(cfg.QueueSize, 1024),

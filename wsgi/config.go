@@ -3,7 +3,6 @@ package wsgi
 import (
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"syscall"
 	"time"
 )
@@ -76,9 +75,6 @@ type Config struct {
 	// the header is dropped with a warning and the application's own body
 	// is sent. See the package documentation.
 	XSendFilePath []string
-	// TrustedProxies lists the peers whose X-Forwarded-Proto is believed
-	// for wsgi.url_scheme. Empty means none.
-	TrustedProxies []netip.Prefix
 	// Logger receives errors, wsgi.errors output and worker events. nil
 	// means slog.Default().
 	Logger *slog.Logger
@@ -137,6 +133,27 @@ type Config struct {
 	// (WSGIScriptReloading On). 0 means every second; negative disables
 	// the check (WSGIScriptReloading Off; [Handler.Reload] still works).
 	ReloadInterval time.Duration
+	// DBMaxConnections caps the database connections that all the worker
+	// processes of the handler hold together, whatever application,
+	// environment or pool opened them: the adapter wraps the DB-API
+	// connect of psycopg2, psycopg (3), MySQLdb and pymysql when the
+	// application imports them, and each new connection takes a slot from
+	// a budget kept here (a [github.com/gowsgi/gowsgi/pool.Governor], with its fairness rules:
+	// each worker process is one of its pools) until it is closed or its
+	// worker dies. While a connect waits, idle connections elsewhere are
+	// closed, oldest first (see the package documentation, "Database
+	// connections"). 0 means no cap: the drivers are left alone.
+	DBMaxConnections int
+	// DBConnectTimeout bounds how long a connect waits for a slot of
+	// DBMaxConnections; it then raises the driver's OperationalError and
+	// the reason is logged. 0 means 10 seconds.
+	DBConnectTimeout time.Duration
+	// DBBudget, when not nil, is a budget shared with other handlers (the
+	// mounts of one server), made with [NewDBBudget]: the workers of all
+	// of them hold at most its connections together. DBMaxConnections and
+	// DBConnectTimeout must then be zero. nil means a budget of this
+	// handler's own when DBMaxConnections is positive.
+	DBBudget *DBBudget
 	// GracefulTimeout bounds how long a retiring worker process (reload,
 	// recycling, [Handler.Close]) may finish its in-flight requests before
 	// it is killed. 0 means 30 seconds.

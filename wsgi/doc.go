@@ -145,6 +145,58 @@
 // request (a logging handler set up on the first one) writes to the
 // worker's stderr, which is logged too.
 //
+// # Database connections
+//
+// The database connections the workers open are Python's: nothing bounds
+// them but the application's own pools (Trac: TRAC_DB_POOL_SIZE, default
+// 10, per process and shared by all its environments; Django:
+// CONN_MAX_AGE, one connection per thread). Config.DBMaxConnections
+// (-db-max-connections) caps those that all the workers of a handler hold
+// together; handlers given one [DBBudget] ([NewDBBudget], Config.DBBudget),
+// such as the mounts of one server, share one cap. The adapter then wraps the DB-API connect of psycopg2,
+// psycopg (3), MySQLdb and pymysql when the application imports them (it
+// imports none itself); each new connection first takes a slot from a
+// budget kept in the Go process, a [github.com/gowsgi/gowsgi/pool.Governor] of which each worker
+// process is one pool (its fairness rules apply: one waiting connect per
+// process at a time in one FIFO queue), over a control socket of the
+// worker's own. The slot returns when the connection is closed or garbage
+// collected, once the server has closed its end too (PostgreSQL does after
+// the backend left pg_stat_activity: so the server never counts more
+// backends than the budget; a close waits for it, a few milliseconds, at
+// most 2 s), and every slot of a worker that dies returns once it exited. A connect that finds the budget spent waits up to
+// Config.DBConnectTimeout (-db-connect-timeout, default 10 s) and then
+// raises the driver's OperationalError; the log says the budget was the
+// reason. [Handler.Stats] reports the slots held, their peak, the
+// connects granted and refused, and the idle connections closed.
+//
+// While a connect waits, idle connections elsewhere are closed for it,
+// oldest first across processes, always through their owner's
+// bookkeeping so that the owner opens a new one when it needs one:
+//
+//   - Trac's pool (trac.db.pool's ConnectionPoolBackend, one per process):
+//     an idle connection is taken off its LRU lists (_pool, _pool_key,
+//     _pool_time) under its lock (_available) and closed. The layout is
+//     that of Trac 0.11.1 to 1.6 (and 1.7 dev); a pool without it is left
+//     alone. An application's own pool with the same layout can be
+//     registered with environ["gowsgi.db_budget"].register_pool(pool).
+//   - Django: the connections a request thread keeps between requests
+//     (CONN_MAX_AGE), outside a transaction, are closed through Django's
+//     own close() while the thread is between requests (a request
+//     starting on it waits for the close); Django reconnects at its
+//     next query.
+//
+// When fewer connections are idle than connects wait, the processes
+// holding the most slots owe the rest: each closes one as soon as it
+// becomes idle (Trac's pool takes one back, a Django request ends). So a
+// process whose own threads hold every slot frees one for its waiting
+// thread as soon as another of its requests ends, and no connect waits
+// for a connection that its own process could close. Connections opened
+// by an application outside those two kinds of owner (a connection kept
+// in a module-level variable) are never closed by the budget: they keep
+// their slot until the application closes them. Only the drivers'
+// connect functions are wrapped (psycopg's Connection.connect too);
+// asynchronous connections are not counted.
+//
 // # Coming from Apache
 //
 //	mod_wsgi                               gowsgi (Config field / cmd/gowsgi flag)
@@ -218,7 +270,10 @@
 // REMOTE_USER and AUTH_TYPE come only from the user in the request's
 // record (package reqinfo, filled by package auth or by another
 // authentication middleware calling reqinfo's Record.SetUser), never from
-// a header. X-Forwarded-Proto is believed only from TrustedProxies.
+// a header. No forwarding header (X-Forwarded-For, X-Forwarded-Proto,
+// X-Forwarded-Host, Forwarded) changes REMOTE_ADDR, wsgi.url_scheme or
+// HTTP_HOST here: that is package remoteip's, in front, for the proxies it
+// trusts.
 //
 // The handler records in that record, when the request has one, the pid of
 // the worker that took the request ([reqinfo.Record.PID]), for an access

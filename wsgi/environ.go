@@ -3,7 +3,6 @@ package wsgi
 import (
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"path"
 	"strconv"
@@ -43,8 +42,11 @@ type EnvVar struct {
 //   - cfg.Environ, then the request's extra entries from its record, each
 //     overriding an entry of the same name.
 //
-// wsgi.url_scheme is "https" for a TLS connection, or when the peer is in
-// cfg.TrustedProxies and sent X-Forwarded-Proto: https.
+// wsgi.url_scheme (and HTTPS) is the scheme a trusted proxy forwarded, as
+// package remoteip records it in the request's record, else "https" for a TLS
+// connection, else "http". No request header sets it by itself: believing
+// X-Forwarded-Proto, like rewriting REMOTE_ADDR and HTTP_HOST from
+// forwarding headers, is remoteip's, the one layer that trusts proxies.
 //
 // The entries that are Python objects (wsgi.input, wsgi.errors,
 // wsgi.version, wsgi.multithread, wsgi.multiprocess, wsgi.run_once,
@@ -78,12 +80,10 @@ func appendEnviron(env []EnvVar, r *http.Request, cfg *Config) []EnvVar {
 
 	remoteHost, remotePort := splitHostPort(r.RemoteAddr)
 	scheme := "http"
-	if r.TLS != nil {
+	if _, s := rec.Forwarded(); s != "" {
+		scheme = s
+	} else if r.TLS != nil {
 		scheme = "https"
-	} else if len(cfg.TrustedProxies) > 0 && trusted(cfg.TrustedProxies, remoteHost) {
-		if p := r.Header.Get("X-Forwarded-Proto"); strings.EqualFold(p, "https") {
-			scheme = "https"
-		}
 	}
 	serverName, serverPort := splitHostPort(r.Host)
 	if serverName == "" {
@@ -288,18 +288,4 @@ func splitHostPort(hp string) (host, port string) {
 		return strings.Trim(hp, "[]"), ""
 	}
 	return h, p
-}
-
-func trusted(nets []netip.Prefix, host string) bool {
-	a, err := netip.ParseAddr(host)
-	if err != nil {
-		return false
-	}
-	a = a.Unmap()
-	for _, p := range nets {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
 }

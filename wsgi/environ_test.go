@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"testing"
 
 	"github.com/gowsgi/gowsgi/reqinfo"
@@ -22,7 +21,6 @@ func envMap(env []EnvVar) map[string]string {
 }
 
 func TestEnviron(t *testing.T) {
-	proxy := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 	tests := []struct {
 		name   string
 		cfg    Config
@@ -108,23 +106,40 @@ func TestEnviron(t *testing.T) {
 			want: map[string]string{"HTTPS": "on", "wsgi.url_scheme": "https", "SERVER_PORT": "443"},
 		},
 		{
-			name: "X-Forwarded-Proto from an untrusted peer",
-			cfg:  Config{TrustedProxies: proxy},
+			// Believing forwarding headers is package remoteip's: wsgi
+			// alone believes none, from any peer.
+			name: "X-Forwarded-Proto and -Host alone change nothing",
 			setup: func(r *http.Request) *http.Request {
+				r.RemoteAddr = "127.0.0.1:5555"
+				r.Host = "example.com"
 				r.Header.Set("X-Forwarded-Proto", "https")
+				r.Header.Set("X-Forwarded-For", "192.0.2.1")
+				r.Header.Set("X-Forwarded-Host", "evil.example")
 				return r
 			},
-			want: map[string]string{"wsgi.url_scheme": "http", "HTTPS": "off"},
+			want: map[string]string{"wsgi.url_scheme": "http", "HTTPS": "off", "REMOTE_ADDR": "127.0.0.1",
+				"HTTP_HOST": "example.com", "SERVER_NAME": "example.com", "HTTP_X_FORWARDED_HOST": "evil.example"},
 		},
 		{
-			name: "X-Forwarded-Proto from a trusted proxy",
-			cfg:  Config{TrustedProxies: proxy},
+			name: "scheme a trusted proxy forwarded (record)",
 			setup: func(r *http.Request) *http.Request {
-				r.RemoteAddr = "10.1.2.3:5555"
-				r.Header.Set("X-Forwarded-Proto", "https")
+				r.Host = "example.com"
+				r, rec := reqinfo.Ensure(r)
+				rec.SetForwarded(r.RemoteAddr, "10.1.2.3:5555", "https")
 				return r
 			},
-			want: map[string]string{"wsgi.url_scheme": "https", "HTTPS": "on"},
+			want: map[string]string{"wsgi.url_scheme": "https", "HTTPS": "on", "SERVER_PORT": "443"},
+		},
+		{
+			name: "forwarded http wins over the proxy's own TLS",
+			setup: func(r *http.Request) *http.Request {
+				r.TLS = &tls.ConnectionState{}
+				r.Host = "example.com"
+				r, rec := reqinfo.Ensure(r)
+				rec.SetForwarded(r.RemoteAddr, "10.1.2.3:5555", "http")
+				return r
+			},
+			want: map[string]string{"wsgi.url_scheme": "http", "HTTPS": "off", "SERVER_PORT": "80"},
 		},
 		{
 			name: "extras: config, then context overrides",

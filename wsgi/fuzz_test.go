@@ -26,7 +26,14 @@ func FuzzFrameReader(f *testing.F) {
 	f.Add(appendFrame(nil, frameFile, 3, make([]byte, 16)))
 	f.Add([]byte{frameData, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff})
 	f.Add([]byte{0xee, 1, 2, 3})
+	// Control socket frames (the database connection budget).
+	f.Add(appendFrame(appendFrame(nil, frameDBAcquire, 1, nil), frameDBRelease, 1, nil))
+	f.Add(appendFrame(nil, frameDBIdleAges, 9, binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, 5e9), 1e6)))
+	f.Add(appendFrame(nil, frameDBIdleAges, 9, binary.LittleEndian.AppendUint64(nil, 1<<63)))
+	f.Add(appendFrame(nil, frameDBIdleAges, 9, make([]byte, 8*maxIdleAges+8)))
+	f.Add(appendFrame(nil, frameDBAcquire, 2, []byte{1}))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		checkCtlFrames(t, data)
 		fr := newFrameReader(nil, bytes.NewReader(data))
 		fr.buf = make([]byte, 16) // exercise growth
 		for i := 0; i < 1000; i++ {
@@ -60,6 +67,38 @@ func FuzzFrameReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkCtlFrames decodes data as the control socket's frames: only
+// control frames of valid sizes come out, and idle ages are never
+// negative.
+func checkCtlFrames(t *testing.T, data []byte) {
+	fr := newFrameReader(nil, bytes.NewReader(data))
+	fr.check = checkCtlFrame
+	fr.buf = make([]byte, 16)
+	for range 1000 {
+		f, err := fr.next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, errProtocol) {
+				t.Fatalf("control socket: unexpected error %v", err)
+			}
+			return
+		}
+		if checkCtlFrame(f.typ, len(f.payload)) != nil || checkFrame(f.typ, len(f.payload)) == nil {
+			t.Fatalf("control socket: bad frame accepted: %d %d", f.typ, len(f.payload))
+		}
+		if f.typ == frameDBIdleAges {
+			ages, err := idleAges(f.payload)
+			if err == nil && len(ages) != len(f.payload)/8 {
+				t.Fatalf("%d ages from %d bytes", len(ages), len(f.payload))
+			}
+			for _, a := range ages {
+				if a < 0 {
+					t.Fatalf("negative age %v accepted", a)
+				}
+			}
+		}
+	}
 }
 
 func checkHead(t *testing.T, h responseHead) {

@@ -77,6 +77,9 @@ type Handler struct {
 	// adapter is the adapter's file, written at the first spawn and
 	// removed by Shutdown.
 	adapter adapterFile
+	// db is the database connection budget, nil without
+	// DBMaxConnections.
+	db *DBBudget
 }
 
 // New validates cfg, starts the worker processes and waits until each one
@@ -95,8 +98,14 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Processes < 0 || cfg.Threads < 0 || cfg.QueueSize < 0 || cfg.MaxRequests < 0 || cfg.MemoryLimit < 0 {
 		return nil, errors.New("wsgi: negative Processes, Threads, QueueSize, MaxRequests or MemoryLimit")
 	}
-	if cfg.RequestTimeout < 0 || cfg.QueueTimeout < 0 || cfg.StartTimeout < 0 || cfg.InactivityTimeout < 0 || cfg.GracefulTimeout < 0 {
+	if cfg.RequestTimeout < 0 || cfg.QueueTimeout < 0 || cfg.StartTimeout < 0 || cfg.InactivityTimeout < 0 || cfg.GracefulTimeout < 0 || cfg.DBConnectTimeout < 0 {
 		return nil, errors.New("wsgi: negative timeout")
+	}
+	if cfg.DBMaxConnections < 0 {
+		return nil, fmt.Errorf("wsgi: DBMaxConnections %d is negative", cfg.DBMaxConnections)
+	}
+	if cfg.DBBudget != nil && (cfg.DBMaxConnections != 0 || cfg.DBConnectTimeout != 0) {
+		return nil, errors.New("wsgi: Config.DBBudget with DBMaxConnections or DBConnectTimeout: the budget has its own")
 	}
 	for _, e := range cfg.Env {
 		if len(e) == 0 || e[0] == '=' || strings.IndexByte(e, '=') < 0 {
@@ -108,7 +117,6 @@ func New(cfg Config) (*Handler, error) {
 	cfg.Environ = maps.Clone(cfg.Environ)
 	cfg.Env = slices.Clone(cfg.Env)
 	cfg.PythonPath = slices.Clone(cfg.PythonPath)
-	cfg.TrustedProxies = slices.Clone(cfg.TrustedProxies)
 	var err error
 	if cfg.XSendFilePath, err = xsendfileDirs(cfg.XSendFilePath); err != nil {
 		return nil, err
@@ -162,6 +170,14 @@ func New(cfg Config) (*Handler, error) {
 		firstRun:       make(chan struct{}),
 	}
 	h.adapter.owner = cfg.Credential
+	switch {
+	case cfg.DBBudget != nil:
+		h.db = cfg.DBBudget
+	case cfg.DBMaxConnections > 0:
+		if h.db, err = NewDBBudget(cfg.DBMaxConnections, cfg.DBConnectTimeout, h.log); err != nil {
+			return nil, err
+		}
+	}
 	h.allDone = sync.NewCond(&h.mu)
 	h.queueTimer = time.AfterFunc(time.Hour, h.expireWaiters)
 	h.moveTimer = time.AfterFunc(time.Hour, h.moveLater)

@@ -141,6 +141,15 @@ type adapterConfig struct {
 	FDs          []int    `json:"fds"`
 	Multiprocess bool     `json:"multiprocess"`
 	Worker       int      `json:"worker"` // the slot number, for the process name
+	// DB configures the database connection budget; nil without one.
+	DB *adapterDB `json:"db,omitempty"`
+}
+
+// adapterDB is the adapter's part of the database connection budget.
+type adapterDB struct {
+	FD      int     `json:"fd"`      // the control socket
+	Max     int     `json:"max"`     // the budget's size, for messages
+	Timeout float64 `json:"timeout"` // its connect timeout in seconds
 }
 
 // workerConfigEnv names the environment variable that carries the
@@ -166,9 +175,13 @@ func (h *Handler) spawn(slot int) (*process, error) {
 			f.Close()
 		}
 	}()
+	var dbConn *net.UnixConn // the budget's control socket
 	fail := func(err error) (*process, error) {
 		for _, c := range p.conns {
 			c.uc.Close()
+		}
+		if dbConn != nil {
+			dbConn.Close()
 		}
 		return nil, err
 	}
@@ -201,6 +214,21 @@ func (h *Handler) spawn(slot int) (*process, error) {
 		c.fr = newFrameReader(uc, nil)
 		p.conns = append(p.conns, c)
 		acfg.FDs = append(acfg.FDs, 3+i)
+	}
+	if h.db != nil {
+		fds, err := socketpair()
+		if err != nil {
+			return fail(fmt.Errorf("wsgi: socketpair: %w", err))
+		}
+		child = append(child, os.NewFile(uintptr(fds[1]), "worker-db"))
+		pf := os.NewFile(uintptr(fds[0]), "wsgi-db")
+		fc, err := net.FileConn(pf)
+		pf.Close()
+		if err != nil {
+			return fail(fmt.Errorf("wsgi: socket: %w", err))
+		}
+		dbConn = fc.(*net.UnixConn)
+		acfg.DB = &adapterDB{FD: 3 + n, Max: h.db.max, Timeout: h.db.timeout.Seconds()}
 	}
 	js, err := json.Marshal(acfg)
 	if err != nil {
@@ -304,8 +332,14 @@ func (h *Handler) spawn(slot int) (*process, error) {
 			for _, c := range p.conns {
 				c.uc.Close()
 			}
+			if dbConn != nil {
+				dbConn.Close()
+			}
 			return nil, &StartError{Script: h.cfg.Script, Python: h.python, Err: err, State: state, Output: tb}
 		}
+	}
+	if dbConn != nil {
+		h.db.attach(p, dbConn)
 	}
 	for _, c := range p.conns {
 		go c.readLoop()

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/net/http/httpguts"
@@ -29,6 +30,14 @@ const (
 	frameEOF     = 4 // end of the request body
 	frameAbort   = 5 // the client went away
 
+	// Go -> worker, on the control socket of the database connection
+	// budget (see dbbudget.go); the id is the worker's connection id,
+	// or a query's own.
+	frameDBGrant = 6 // a slot for connection id
+	frameDBDeny  = 7 // no slot for connection id; payload: the reason (UTF-8)
+	frameDBIdle  = 8 // report the idle connections (answer: frameDBIdleAges)
+	frameDBShed  = 9 // u32 n, u32 owe: close the n oldest idle connections now and owe more (see shedOnce), then answer frameDBIdleAges
+
 	// Worker -> Go.
 	frameHello     = 16 // the application is loaded
 	frameHeaders   = 17 // status NUL name NUL value ... (latin-1)
@@ -39,6 +48,11 @@ const (
 	frameLog       = 22 // one or more wsgi.errors lines
 	frameRead      = 23 // u32: the application wants up to n body bytes
 	frameFile      = 24 // i64 offset, i64 length (-1: to EOF); one fd by SCM_RIGHTS
+
+	// Worker -> Go, on the control socket.
+	frameDBAcquire  = 25 // a slot for a new connection, id chosen by the worker
+	frameDBRelease  = 26 // connection id (granted) is closed
+	frameDBIdleAges = 27 // i64 ns per idle connection that may be closed, at most maxIdleAges
 
 	// Synthetic frames, never on the wire: the reader tells a request its
 	// worker is gone.
@@ -54,6 +68,8 @@ const (
 	maxFrame = 4 << 20
 	// maxReadChunk bounds one answer to frameRead.
 	maxReadChunk = 256 << 10
+	// maxIdleAges bounds the connections one frameDBIdleAges lists.
+	maxIdleAges = 64
 )
 
 // errProtocol reports a frame a worker should never send.
@@ -91,6 +107,9 @@ type frameReader struct {
 	fds  []int
 	// size is len(buf), for readers other than the owner (tests).
 	size atomic.Int64
+	// check validates a frame header: checkFrame on request sockets,
+	// checkCtlFrame on the control socket.
+	check func(typ byte, n int) error
 }
 
 // frameBuf is a frame reader's buffer size; it grows for a larger frame
@@ -98,7 +117,7 @@ type frameReader struct {
 const frameBuf = 64 << 10
 
 func newFrameReader(c *net.UnixConn, src io.Reader) *frameReader {
-	return &frameReader{conn: c, src: src, buf: make([]byte, frameBuf), oob: make([]byte, syscall.CmsgSpace(4*8))}
+	return &frameReader{conn: c, src: src, buf: make([]byte, frameBuf), oob: make([]byte, syscall.CmsgSpace(4*8)), check: checkFrame}
 }
 
 // shrink gives back a buffer that grew for a large frame, once nothing is
@@ -188,7 +207,7 @@ func (fr *frameReader) buffered(id uint32) bool {
 		return false
 	}
 	n := binary.LittleEndian.Uint32(h[5:9])
-	if n > maxFrame || checkFrame(h[0], int(n)) != nil || fr.w-fr.r < frameHeaderLen+int(n) {
+	if n > maxFrame || fr.check(h[0], int(n)) != nil || fr.w-fr.r < frameHeaderLen+int(n) {
 		return false
 	}
 	return h[0] != frameFile || len(fr.fds) > 0
@@ -227,7 +246,7 @@ func (fr *frameReader) nextView() (frame, error) {
 	if n > maxFrame {
 		return frame{}, fmt.Errorf("%w: frame of %d bytes", errProtocol, n)
 	}
-	if err := checkFrame(f.typ, int(n)); err != nil {
+	if err := fr.check(f.typ, int(n)); err != nil {
 		return frame{}, err
 	}
 	total := frameHeaderLen + int(n)
@@ -294,6 +313,37 @@ func checkFrame(typ byte, n int) error {
 		return fmt.Errorf("%w: unknown frame type %d", errProtocol, typ)
 	}
 	return nil
+}
+
+// checkCtlFrame validates a frame header from a worker's control socket.
+func checkCtlFrame(typ byte, n int) error {
+	switch typ {
+	case frameDBAcquire, frameDBRelease:
+		if n != 0 {
+			return fmt.Errorf("%w: frame %d with a payload", errProtocol, typ)
+		}
+	case frameDBIdleAges:
+		if n%8 != 0 || n > 8*maxIdleAges {
+			return fmt.Errorf("%w: idle ages frame of %d bytes", errProtocol, n)
+		}
+	default:
+		return fmt.Errorf("%w: unknown control frame type %d", errProtocol, typ)
+	}
+	return nil
+}
+
+// idleAges decodes a frameDBIdleAges payload (its length checked by
+// checkCtlFrame): how long each idle connection has been idle.
+func idleAges(p []byte) ([]time.Duration, error) {
+	ages := make([]time.Duration, 0, len(p)/8)
+	for i := 0; i+8 <= len(p); i += 8 {
+		ns := int64(binary.LittleEndian.Uint64(p[i:]))
+		if ns < 0 {
+			return nil, fmt.Errorf("%w: negative idle age %d", errProtocol, ns)
+		}
+		ages = append(ages, time.Duration(ns))
+	}
+	return ages, nil
 }
 
 // readWant decodes a frameRead payload: how many bytes to send, bounded.

@@ -65,6 +65,9 @@ type Stats struct {
 	// Python is the interpreter the workers run (Config.Python as found
 	// on PATH).
 	Python string `json:"python"`
+	// DB describes the database connection budget; nil without
+	// [Config.DBMaxConnections].
+	DB *DBStats `json:"db,omitempty"`
 }
 
 // Stats returns a snapshot of the handler's state and counters.
@@ -87,6 +90,9 @@ func (h *Handler) Stats() Stats {
 	s.Failures = maps.Clone(h.stats.failures)
 	s.Restarts = maps.Clone(h.stats.restarts)
 	h.stats.mu.Unlock()
+	if h.db != nil {
+		s.DB = h.db.stats()
+	}
 	return s
 }
 

@@ -40,6 +40,18 @@ func buildHandler(cfg config, apps []http.Handler, logger *slog.Logger) (h http.
 	}
 	var chain []middleware
 
+	// The client as the trusted reverse proxies name it (address,
+	// scheme, host), before anything looks at it: the record below, the
+	// virtual host, Require ip, the application. Its PROXY protocol
+	// listener is on the server (see [serve]).
+	ri, err := buildRemoteIP(cfg.RemoteIP, logger)
+	if err != nil {
+		return nil, release, err
+	}
+	if ri != nil {
+		chain = append(chain, ri.Wrap)
+	}
+
 	// The request's record and its id first, so that every later layer
 	// fills the one record and every later log line carries the id (also
 	// sent back as X-Request-ID).

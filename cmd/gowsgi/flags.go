@@ -31,7 +31,10 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	// Server.
 	s := &cfg.Server
 	fs.StringVar(&s.Listen, "listen", s.Listen, "`address` to serve HTTP on")
-	fs.Var((*listFlag)(&s.TrustedProxies), "trusted-proxy", "`CIDR` of a proxy whose X-Forwarded-Proto is believed (repeatable)")
+	ri := &cfg.RemoteIP
+	fs.Var((*listFlag)(&ri.TrustedProxies), "trusted-proxy", "`CIDR` (or address) of a reverse proxy whose forwarding header (see -remote-ip-header) and PROXY protocol header are believed: the client's address (REMOTE_ADDR, Require ip, logs: the right-most address not in a trusted range), wsgi.url_scheme/HTTPS and HTTP_HOST/SERVER_NAME; from other peers these headers are passed to the app unchanged and believed by nothing (repeatable; mod_remoteip's RemoteIPTrustedProxy)")
+	fs.StringVar(&ri.Header, "remote-ip-header", ri.Header, "`header` carrying the client chain from a -trusted-proxy: X-Forwarded-For (with X-Forwarded-Proto and X-Forwarded-Host) or Forwarded (RFC 7239, with its proto= and host=); only this one is believed (mod_remoteip's RemoteIPHeader)")
+	fs.Var((*proxyProtocolFlag)(&ri.ProxyProtocol), "proxy-protocol", "read HAProxy's PROXY protocol (v1 and v2: send-proxy, send-proxy-v2) on the listener from -trusted-proxy peers: the address it carries is the client's; a trusted peer without the header (within 5s of connecting), or an untrusted one with it, is closed; =optional also accepts trusted peers without it (mod_remoteip's RemoteIPProxyProtocol)")
 	fs.Var((*byteSize)(&s.LimitRequestBody), "limit-request-body", "largest request body accepted, a `size` such as 1G or 512M; larger ones get 413 (LimitRequestBody; 0: no limit)")
 	fs.DurationVar(&s.ShutdownTimeout, "shutdown-timeout", s.ShutdownTimeout, "on SIGTERM or SIGINT, how long requests in flight may run before the workers are stopped (the command exits at most 5s later)")
 	fs.StringVar(&s.StatusAddr, "status-addr", s.StatusAddr, "`address` of the operator's server (mod_status; off when empty: keep it on loopback): /server-status (HTML, ?refresh=N, ?auto), /healthz, /readyz, /metrics (Prometheus), statistics as JSON at / and expvar at /debug/vars, Go profiles at /debug/pprof/")
@@ -60,6 +63,10 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&lg.Level, "log-level", lg.Level, "`level` of the server's own log on standard error: debug, info, warn or error (LogLevel)")
 	fs.StringVar(&lg.Format, "log-format", lg.Format, "`format` of the server's own log: text (key=value) or json (ErrorLogFormat)")
 	fs.DurationVar(&cfg.Health.ShutdownDelay, "shutdown-delay", cfg.Health.ShutdownDelay, "on SIGTERM or SIGINT, keep serving for this `duration` with -status-addr's /readyz answering 503, so that load balancers stop sending requests first; then shut down (Caddy's shutdown_delay; Kubernetes' preStop sleep)")
+
+	// The Python workers' database connections, all mounts together.
+	fs.IntVar(&cfg.DB.MaxConnections, "db-max-connections", cfg.DB.MaxConnections, "cap the database connections (psycopg2, psycopg, MySQLdb, pymysql) that all the workers hold together; a connect waits for a slot while idle connections elsewhere are closed (0: no cap). Apache has no equivalent: see the README's PostgreSQL recipe")
+	fs.DurationVar(&cfg.DB.ConnectTimeout, "db-connect-timeout", cfg.DB.ConnectTimeout, "how long a connect waits for a slot of -db-max-connections before the driver's OperationalError")
 
 	// The mount, its script and its workers.
 	m := &cfg.Mounts[0]

@@ -27,7 +27,6 @@ func uwsgiConfig(m mountConfig, s serverConfig, logger *slog.Logger) (uwsgi.Conf
 		MaxRequestBody:    wc.MaxRequestBody,
 		PassAuthorization: wc.PassAuthorization,
 		Environ:           wc.Environ,
-		TrustedProxies:    wc.TrustedProxies,
 		Logger:            logger,
 	}
 	if cfg.MaxConns < 0 {

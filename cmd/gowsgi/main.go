@@ -12,7 +12,9 @@
 //
 // A request meets, in this order: the framing guard (see "Request framing"
 // below), the access log and the request metrics (-access-log,
-// -status-addr; see "Logs"), a request id and the canonical path (package prefix), the
+// -status-addr; see "Logs"), the client as the trusted reverse proxies name
+// it (see "Behind a reverse proxy"), a request id and the canonical path
+// (package prefix), the
 // virtual host (-vhost), the credential-check URL (-auth-check-url), the
 // authentication schemes and -require rules of the guarded paths
 // (-auth-location or -auth-prefix, else every path), the static files
@@ -105,6 +107,27 @@
 // started meanwhile, and the command exits as above. To let requests in
 // flight finish, send SIGTERM to the command alone (its process id), as
 // systemd does with KillMode=mixed.
+//
+// # Behind a reverse proxy
+//
+// -trusted-proxy CIDR (repeatable; mod_remoteip's RemoteIPTrustedProxy)
+// makes the forwarding header that -remote-ip-header names
+// (X-Forwarded-For, the default, with X-Forwarded-Proto and
+// X-Forwarded-Host, or RFC 7239 Forwarded; RemoteIPHeader) believed from
+// those peers, and only from them: the right-most address that is not a
+// trusted proxy becomes the client's (REMOTE_ADDR, -require 'ip ...', the
+// access log, /server-status), and the forwarded scheme and host become
+// wsgi.url_scheme, HTTPS, HTTP_HOST and SERVER_NAME (and the host of
+// -redirect-http's redirects). -proxy-protocol
+// (RemoteIPProxyProtocol) reads HAProxy's PROXY protocol v1 or v2 from
+// those peers on the listener, and closes a trusted peer's connection
+// without it, or an untrusted peer's with it; -proxy-protocol=optional
+// accepts trusted peers without it; with -tls-cert or -acme-domain, the
+// header comes before the TLS handshake (HAProxy in TCP mode passing TLS
+// through). The layer (package remoteip) goes inside the access log and
+// outside every other one, and its PROXY listener under TLS and the
+// framing guard. See package remoteip for the details, and for why one
+// header only.
 //
 // # Request framing
 //
@@ -365,9 +388,20 @@ func serve(cfg config, logger *slog.Logger) error {
 	// The access log and the request metrics, outermost.
 	h = op.wrap(h)
 
+	// Checked by buildHandler already.
+	ri, err := buildRemoteIP(cfg.RemoteIP, logger)
+	if err != nil {
+		return err
+	}
 	ln, err := sd.listen(cfg.Server.Listen)
 	if err != nil {
 		return err
+	}
+	if ri != nil {
+		// The PROXY header comes first on a connection: read it
+		// below the framing guard's scanner, which must see only the
+		// HTTP bytes after it.
+		ln = ri.Listener(ln)
 	}
 	srv := &http.Server{
 		Handler:  h,
@@ -413,7 +447,11 @@ func serve(cfg config, logger *slog.Logger) error {
 		}()
 		logger.Info("gowsgi: serving statistics", "addr", sln.Addr().String())
 	}
-	https.serveRedirect(ln.Addr(), errc)
+	var front middleware
+	if ri != nil {
+		front = ri.Wrap
+	}
+	https.serveRedirect(ln.Addr(), front, errc)
 	for _, m := range cfg.Mounts {
 		if len(m.Upstreams) > 0 {
 			logger.Info("gowsgi: serving", "addr", ln.Addr().String(), "upstreams", strings.Join(m.Upstreams, " "))

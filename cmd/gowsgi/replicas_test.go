@@ -66,7 +66,7 @@ func startReplicas(t *testing.T, n int, script string, args ...string) *replicas
 		rs.children = append(rs.children, startChild(t, childOpts{addr: addr}, a...))
 		backends = append(backends, testenv.HAProxyBackend{Addr: addr, CheckAddr: status})
 	}
-	rs.haproxy = testenv.StartHAProxy(t, testenv.HAProxyConfig{Backends: backends})
+	rs.haproxy = testenv.StartHAProxyBalancer(t, testenv.HAProxyConfig{Backends: backends})
 	for i := range n {
 		rs.haproxy.WaitState(t, i, "UP", 30*time.Second)
 	}
@@ -310,7 +310,7 @@ func TestReplicasRollingRestart(t *testing.T) {
 	wg.Wait()
 	t.Logf("%d requests during the rolling restart, %d failed", sent, len(failures))
 	if len(failures) > 0 {
-		t.Errorf("%d of %d requests failed, first: %s\nhaproxy:\n%s", len(failures), sent, failures[0], rs.haproxy.Log())
+		t.Errorf("%d of %d requests failed, first: %s\nhaproxy:\n%s", len(failures), sent, failures[0], rs.haproxy.Output())
 	}
 	if sent == 0 {
 		t.Error("no request was sent")

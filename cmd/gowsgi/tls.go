@@ -343,8 +343,10 @@ func (s *httpsServer) wrap(next http.Handler) http.Handler {
 }
 
 // serveRedirect serves the redirect listener until s.close, sending its
-// error, if any, to errc.
-func (s *httpsServer) serveRedirect(tlsAddr net.Addr, errc chan<- error) {
+// error, if any, to errc. front, when not nil, goes around its handler
+// (remoteip's Wrap: behind a trusted proxy, the redirect is built from the
+// host it forwarded).
+func (s *httpsServer) serveRedirect(tlsAddr net.Addr, front middleware, errc chan<- error) {
 	if s == nil || s.redirectLn == nil {
 		return
 	}
@@ -366,6 +368,9 @@ func (s *httpsServer) serveRedirect(tlsAddr net.Addr, errc chan<- error) {
 			}
 			acmeHandler.ServeHTTP(w, r)
 		})
+	}
+	if front != nil {
+		h = front(h)
 	}
 	s.redirectSrv = &http.Server{
 		Handler:           h,

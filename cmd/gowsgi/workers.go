@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -61,17 +60,6 @@ func wsgiConfig(m mountConfig, s serverConfig, logger *slog.Logger) (wsgi.Config
 			cfg.Environ[k] = v
 		}
 	}
-	for _, p := range s.TrustedProxies {
-		pfx, err := netip.ParsePrefix(p)
-		if err != nil {
-			addr, aerr := netip.ParseAddr(p)
-			if aerr != nil {
-				return cfg, fmt.Errorf("-trusted-proxy %q: %w", p, err)
-			}
-			pfx = netip.PrefixFrom(addr, addr.BitLen())
-		}
-		cfg.TrustedProxies = append(cfg.TrustedProxies, pfx)
-	}
 	return cfg, nil
 }
 
@@ -90,12 +78,21 @@ func splitKV(flagName, v string) (string, string, error) {
 // as 503s). On error, the pools already started are stopped.
 func startPools(cfg config, logger *slog.Logger, queueWait func(*http.Request, time.Duration)) ([]*wsgi.Handler, error) {
 	var pools []*wsgi.Handler
+	// One budget of database connections for the workers of every mount.
+	var budget *wsgi.DBBudget
+	if cfg.DB.MaxConnections > 0 {
+		var err error
+		if budget, err = wsgi.NewDBBudget(cfg.DB.MaxConnections, cfg.DB.ConnectTimeout, logger); err != nil {
+			return nil, fmt.Errorf("-db-max-connections: %w", err)
+		}
+	}
 	for _, m := range cfg.Mounts {
 		if len(m.Upstreams) > 0 {
 			continue
 		}
 		wc, err := wsgiConfig(m, cfg.Server, logger)
 		wc.ObserveQueueWait = queueWait // metrics; nil without
+		wc.DBBudget = budget
 		if err == nil {
 			err = workerUser(&wc, cfg.Privileges)
 		}

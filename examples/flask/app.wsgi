@@ -23,4 +23,11 @@ def go():
     return redirect(url_for("index"))
 
 
+@app.route("/whoami")
+def whoami():
+    # REMOTE_ADDR and the URL as the client used it (wsgi.url_scheme,
+    # HTTP_HOST): behind a -trusted-proxy, what the proxy says.
+    return "%s %s\n" % (request.remote_addr, request.url)
+
+
 application = app

@@ -13,7 +13,8 @@ import (
 	"time"
 )
 
-// HAProxyBackend is one server of the HAProxy started by [StartHAProxy].
+// HAProxyBackend is one server of the HAProxy started by
+// [StartHAProxyBalancer].
 type HAProxyBackend struct {
 	// Addr is the HOST:PORT requests are sent to. Required.
 	Addr string
@@ -23,69 +24,107 @@ type HAProxyBackend struct {
 	CheckAddr string
 }
 
-// HAProxyConfig describes the HAProxy started by [StartHAProxy].
+// HAProxyConfig describes the HAProxy started by [StartHAProxyBalancer].
 type HAProxyConfig struct {
+	// Mode is "http" or "tcp". Empty means "http".
+	Mode string
 	// Backends are the servers, balanced round-robin in this order.
-	// At least one is required.
+	// [StartHAProxyBalancer] needs at least one.
 	Backends []HAProxyBackend
-	// Backend are more lines for the backend section (e.g. "retry-on
-	// conn-failure empty-response"). Nil means none.
+	// Backend are more lines for the backend section, before the
+	// servers (e.g. "retry-on conn-failure empty-response", or a
+	// "server" line of its own). Nil means none.
 	Backend []string
 }
 
-// HAProxy is Debian's HAProxy in HTTP mode on loopback, started by
-// [StartHAProxy]: one frontend balancing round-robin over the backends,
-// which it health-checks every 100ms (down after 2 failures, up after 2
-// successes; a check may take 2s), with an admin socket for
-// [HAProxy.States].
+// HAProxy is Debian's HAProxy on loopback, started by [StartHAProxy] or
+// [StartHAProxyBalancer]: one frontend and one backend, balancing
+// round-robin over its servers, which it health-checks every 100ms when
+// asked (down after 2 failures, up after 2 successes; a check may take
+// 2s), with an admin socket for [HAProxy.States]. It logs to its standard
+// error ([HAProxy.Output]).
 type HAProxy struct {
-	// Addr is the HOST:PORT of its frontend.
+	// Addr is the frontend's "127.0.0.1:<port>".
 	Addr string
-	// Config is the path of the configuration it runs.
-	Config string
-	sock   string
-	cmd    *exec.Cmd
-	log    LogBuffer
-	done   chan struct{}
+	// Dir holds haproxy.cfg and the admin socket.
+	Dir  string
+	sock string
+	cmd  *exec.Cmd
+	out  LogBuffer
+	done chan struct{}
 }
 
-// StartHAProxy writes a configuration for cfg in a temporary directory,
-// starts "haproxy -db -f CONFIG" (in the foreground, as the test's child),
-// waits until its frontend accepts connections, and stops it (SIGUSR1, a
-// soft stop: it finishes the requests it is serving) with t.Cleanup. A
-// missing haproxy skips the test (fails it under CI).
-func StartHAProxy(t testing.TB, cfg HAProxyConfig) *HAProxy {
+// StartHAProxy starts Debian's HAProxy in the foreground (-db), as a child
+// of the test, with one frontend on a free loopback port in mode (tcp or
+// http) whose backend has the server line server (for example
+// "server s1 127.0.0.1:8080 send-proxy-v2"; several lines separated by
+// newlines). It is stopped when t ends. The test is skipped (failed under
+// CI) when haproxy is missing.
+func StartHAProxy(t testing.TB, mode, server string) *HAProxy {
 	t.Helper()
-	bin := LookPath(t, "haproxy", "haproxy")
+	return startHAProxy(t, HAProxyConfig{Mode: mode, Backend: strings.Split(server, "\n")})
+}
+
+// StartHAProxyBalancer starts HAProxy as [StartHAProxy] does, with a
+// backend balancing round-robin over cfg.Backends, health-checked with
+// "option httpchk GET /readyz" where they have a CheckAddr. It waits
+// until the frontend accepts connections, not until the checks pass (see
+// [HAProxy.WaitState]).
+func StartHAProxyBalancer(t testing.TB, cfg HAProxyConfig) *HAProxy {
+	t.Helper()
 	if len(cfg.Backends) == 0 {
 		t.Fatal("testenv: haproxy: no backends")
 	}
-	dir := t.TempDir()
-	h := &HAProxy{Addr: Addr(FreePort(t)), Config: filepath.Join(dir, "haproxy.cfg"),
-		sock: filepath.Join(dir, "admin.sock"), done: make(chan struct{})}
+	return startHAProxy(t, cfg)
+}
+
+func startHAProxy(t testing.TB, cfg HAProxyConfig) *HAProxy {
+	t.Helper()
+	bin := LookPath(t, "haproxy", "haproxy")
+	if cfg.Mode == "" {
+		cfg.Mode = "http"
+	}
+	// Not t.TempDir: a test's name may hold a comma, which HAProxy reads
+	// as a list of addresses in "stats socket".
+	dir, err := os.MkdirTemp("", "gowsgi-haproxy-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	h := &HAProxy{Addr: Addr(FreePort(t)), Dir: dir, sock: filepath.Join(dir, "admin.sock"), done: make(chan struct{})}
+	config := filepath.Join(dir, "haproxy.cfg")
 	var b strings.Builder
 	fmt.Fprintf(&b, `global
     stats socket %s mode 600 level admin
     maxconn 2000
+    log stderr format short local0 info
 
 defaults
-    mode http
-    option http-keep-alive
+    mode %s
+    log global
     timeout connect 2s
     timeout client 60s
     timeout server 60s
-    timeout http-request 10s
     timeout check 2s
-
+`, h.sock, cfg.Mode)
+	if cfg.Mode == "http" {
+		b.WriteString("    option http-keep-alive\n    timeout http-request 10s\n")
+	}
+	fmt.Fprintf(&b, `
 frontend web
     bind %s
     default_backend replicas
 
 backend replicas
     balance roundrobin
-    option httpchk GET /readyz
     default-server inter 100ms fastinter 100ms downinter 100ms fall 2 rise 2
-`, h.sock, h.Addr)
+`, h.Addr)
+	for _, be := range cfg.Backends {
+		if be.CheckAddr != "" {
+			b.WriteString("    option httpchk GET /readyz\n")
+			break
+		}
+	}
 	for _, l := range cfg.Backend {
 		fmt.Fprintf(&b, "    %s\n", l)
 	}
@@ -100,14 +139,14 @@ backend replicas
 		}
 		b.WriteString("\n")
 	}
-	if err := os.WriteFile(h.Config, []byte(b.String()), 0o644); err != nil {
+	if err := os.WriteFile(config, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command(bin, "-c", "-f", h.Config).CombinedOutput(); err != nil {
+	if out, err := exec.Command(bin, "-c", "-f", config).CombinedOutput(); err != nil {
 		t.Fatalf("testenv: haproxy -c: %v\n%s\n%s", err, out, b.String())
 	}
-	h.cmd = exec.Command(bin, "-db", "-f", h.Config)
-	h.cmd.Stdout, h.cmd.Stderr = &h.log, &h.log
+	h.cmd = exec.Command(bin, "-db", "-f", config)
+	h.cmd.Stdout, h.cmd.Stderr = &h.out, &h.out
 	h.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := h.cmd.Start(); err != nil {
 		t.Fatalf("testenv: starting haproxy: %v", err)
@@ -121,36 +160,36 @@ backend replicas
 	for !dialOK(h.Addr) {
 		select {
 		case <-h.done:
-			t.Fatalf("testenv: haproxy exited at startup:\n%s", h.Log())
+			t.Fatalf("testenv: haproxy exited at startup:\n%s", h.Output())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("testenv: haproxy does not listen on %s after 30s:\n%s", h.Addr, h.Log())
+			t.Fatalf("testenv: haproxy does not listen on %s after 30s:\n%s", h.Addr, h.Output())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	return h
 }
 
-// stop soft-stops HAProxy and waits for it; after 10 seconds it is killed
-// and the test fails.
+// stop stops HAProxy with SIGTERM (at once, connections closed) and waits
+// for it; after 10 seconds it is killed and the test fails.
 func (h *HAProxy) stop(t testing.TB) {
 	select {
 	case <-h.done:
 		return
 	default:
 	}
-	_ = h.cmd.Process.Signal(syscall.SIGUSR1)
+	_ = h.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-h.done:
 	case <-time.After(10 * time.Second):
 		_ = syscall.Kill(-h.cmd.Process.Pid, syscall.SIGKILL)
 		<-h.done
-		t.Errorf("testenv: haproxy did not stop on SIGUSR1 within 10s:\n%s", h.Log())
+		t.Errorf("testenv: haproxy did not stop on SIGTERM within 10s:\n%s", h.Output())
 	}
 }
 
-// States returns the state HAProxy's checks give each backend, in the
+// States returns the state HAProxy's checks give each server, in the
 // order of [HAProxyConfig.Backends]: "UP", "DOWN", "UP 1/2" (going
 // down), "DOWN 1/2" (going up), "no check"... read from its admin socket
 // ("show stat").
@@ -201,11 +240,11 @@ func (h *HAProxy) WaitState(t testing.TB, i int, want string, timeout time.Durat
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("testenv: haproxy backend %d is %v after %v, want %s\n%s", i, s, timeout, want, h.Log())
+			t.Fatalf("testenv: haproxy backend %d is %v after %v, want %s\n%s", i, s, timeout, want, h.Output())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }
 
-// Log returns what HAProxy wrote so far.
-func (h *HAProxy) Log() string { return h.log.String() }
+// Output returns what HAProxy printed so far (its log goes to stderr).
+func (h *HAProxy) Output() string { return h.out.String() }

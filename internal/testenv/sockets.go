@@ -29,6 +29,23 @@ func ClientPorts(remotePort int) (map[int]bool, error) {
 			inodes[strings.TrimSuffix(strings.TrimPrefix(link, "socket:["), "]")] = true
 		}
 	}
+	return established(remotePort, inodes)
+}
+
+// EstablishedTo returns the local ports of every established TCP
+// connection to port remotePort in this network namespace, whichever
+// process holds it, read from /proc: the connections that child processes
+// (Python workers) hold to a server the test started. The same lag as for
+// [ClientPorts] applies to the server's view. The kernel lists the table a
+// page at a time: a connection that closed while the list was read and
+// one that opened meanwhile may both be in it.
+func EstablishedTo(remotePort int) (map[int]bool, error) {
+	return established(remotePort, nil)
+}
+
+// established lists the local ports of established connections to
+// remotePort whose socket inode is in inodes (nil: any).
+func established(remotePort int, inodes map[string]bool) (map[int]bool, error) {
 	ports := map[int]bool{}
 	for _, table := range []string{"/proc/self/net/tcp", "/proc/self/net/tcp6"} {
 		f, err := os.Open(table)
@@ -43,7 +60,7 @@ func ClientPorts(remotePort int) (map[int]bool, error) {
 		for sc.Scan() {
 			// sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode ...
 			fields := strings.Fields(sc.Text())
-			if len(fields) < 10 || fields[3] != "01" || !inodes[fields[9]] { // 01: ESTABLISHED
+			if len(fields) < 10 || fields[3] != "01" || inodes != nil && !inodes[fields[9]] { // 01: ESTABLISHED
 				continue
 			}
 			local, remote := hexPort(fields[1]), hexPort(fields[2])

@@ -38,3 +38,32 @@ func TestClientPorts(t *testing.T) {
 		t.Fatalf("a closed connection is still listed: %v", ports)
 	}
 }
+
+func TestEstablishedTo(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := c.LocalAddr().(*net.TCPAddr).Port
+	ports, err := EstablishedTo(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ports) != 1 || !ports[local] {
+		t.Fatalf("EstablishedTo(%d) = %v, want just %d", port, ports, local)
+	}
+	c.Close()
+	ports, err = EstablishedTo(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ports[local] {
+		t.Fatalf("EstablishedTo(%d) = %v after close", port, ports)
+	}
+}

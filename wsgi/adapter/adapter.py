@@ -12,8 +12,10 @@
 import array
 import collections
 import hashlib
+import importlib.abc
 import importlib.machinery
 import importlib.util
+import itertools
 import json
 import marshal
 import os
@@ -23,7 +25,9 @@ import socket
 import struct
 import sys
 import threading
+import time
 import traceback
+import weakref
 
 HDR = struct.Struct('<BII')
 U32 = struct.Struct('<I')
@@ -63,6 +67,12 @@ class Conn:
         self.cur = None
         self.cur_aborted = False
         self.lock = threading.Lock()
+        # With a database budget: held while a request runs, so that the
+        # budget's thread closes this thread's idle connections only
+        # between requests (see Budget).
+        self.busy = threading.Lock() if getattr(worker, 'budget', None) is not None else None
+        self.db_idle = ()        # Django connections left open by the last request
+        self.db_idle_since = 0.0
         self.poller = select.poll()
         self.poller.register(sock, select.POLLIN)
 
@@ -220,9 +230,36 @@ class Conn:
             if n < len(data):
                 self.sock.sendall(data[n:])
 
+    def check_in(self):
+        """The request ended: its thread's open Django connections become
+        idle, or are closed at once when connections are owed."""
+        try:
+            idle = django_open_connections()
+            budget = self.w.budget
+            if idle and budget.owed > 0 and budget.pay():
+                closed = False
+                for w in idle:
+                    try:
+                        w.close()
+                        closed = True
+                    except Exception:
+                        pass
+                if closed:
+                    idle = django_open_connections()
+                else:
+                    with budget.lock:
+                        budget.owed += 1
+            self.db_idle = idle
+            self.db_idle_since = time.time()
+        finally:
+            self.busy.release()
+
     def run(self):
         while True:
             t, rid, payload = self.next_request()
+            if self.busy is not None:
+                self.busy.acquire()
+                self.db_idle = ()
             self.cur = rid
             self.cur_aborted = False
             try:
@@ -239,6 +276,9 @@ class Conn:
                     self.send(HDR.pack(ERROR, rid, len(tb)) + tb)
                 except OSError:
                     os._exit(0)
+            finally:
+                if self.busy is not None:
+                    self.check_in()
             self.cur = None
 
 
@@ -520,9 +560,10 @@ class Response:
 
 
 class Worker:
-    def __init__(self, app, base):
+    def __init__(self, app, base, budget=None):
         self.app = app
         self.base = base
+        self.budget = budget
 
     def handle(self, conn, t, rid, payload):
         errors = Errors(conn, rid)
@@ -639,6 +680,496 @@ def data_frames(kind, rid, data):
         out.append(piece)
     return b''.join(out)
 
+# --- the database connection budget (Config.DBMaxConnections) ------------
+# Each new connection of a DB-API driver takes a slot from the Go process
+# before it opens and gives it back once closed (or garbage-collected). The
+# drivers are wrapped when the application imports them, never imported
+# here. A thread of its own reads the Go side's answers and questions on the
+# control socket: slots granted or refused, and requests to close idle
+# connections, which go through their owner's bookkeeping (Trac's pool,
+# Django's connection handler) so that the owner opens a new one when it
+# needs one.
+DB_GRANT = 6      # Go -> worker: a slot for connection id
+DB_DENY = 7       # no slot; payload: the reason
+DB_IDLE = 8       # report the idle connections
+DB_SHED = 9       # u32 n, u32 owe: close n idle connections now, owe more; report
+DB_ACQUIRE = 25   # worker -> Go: a slot for new connection id
+DB_RELEASE = 26   # connection id is closed
+DB_IDLE_AGES = 27  # i64 ns per idle connection, oldest first
+DB_MAX_AGES = 64  # maxIdleAges in proto.go
+I64 = struct.Struct('<q')
+DB_DRIVERS = ('psycopg2', 'psycopg', 'MySQLdb', 'pymysql')
+
+
+class Slot:
+    """One connection's slot; release() is idempotent and thread-safe."""
+    __slots__ = ('budget', 'left', '__weakref__')
+
+    def __init__(self, budget, rid):
+        self.budget = budget
+        self.left = [rid]
+
+    def release(self):
+        try:
+            rid = self.left.pop()
+        except IndexError:
+            return
+        self.budget.send(DB_RELEASE, rid)
+
+
+def _budgeted_close(base_close):
+    def close(self, *args, **kwargs):
+        slot = self.__dict__.get('_gowsgi_slot')
+        fd = _dup_socket(self) if slot is not None else -1
+        try:
+            return base_close(self, *args, **kwargs)
+        finally:
+            if fd >= 0:
+                _await_server_close(fd)
+            if slot is not None:
+                slot.release()
+    return close
+
+
+def _dup_socket(cnx):
+    """A duplicate of the connection's socket descriptor, or -1."""
+    try:
+        fd = cnx.fileno()
+        return os.dup(fd) if isinstance(fd, int) and fd >= 0 else -1
+    except Exception:
+        return -1
+
+
+def _await_server_close(fd, timeout=2.0):
+    """Wait until the server closed the connection whose socket fd
+    duplicates (the driver sent its goodbye and closed its own descriptor),
+    then close fd. PostgreSQL closes a backend's socket once the backend
+    has left pg_stat_activity: the slot goes back when the server no longer
+    counts the connection, not just the client."""
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not poller.poll(left * 1000):
+                return
+            try:
+                if not os.read(fd, 65536):
+                    return
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                return
+    finally:
+        os.close(fd)
+
+
+def _budgeted_del(self):
+    # Before the driver's own deallocation, which would close the
+    # connection after the slot went back: close it first, then release.
+    try:
+        self.close()
+    except Exception:
+        slot = self.__dict__.get('_gowsgi_slot')
+        if slot is not None:
+            slot.release()
+
+
+_subclasses = {}
+
+
+def budgeted_class(cls):
+    """A subclass of the driver's connection class whose close() (and
+    garbage collection) gives the slot back once the connection is closed."""
+    sub = _subclasses.get(cls)
+    if sub is None:
+        ns = {'close': _budgeted_close(cls.close), '__module__': cls.__module__,
+              '__qualname__': cls.__qualname__}
+        if hasattr(cls, '__del__'):
+            base_del = cls.__del__
+
+            def __del__(self):
+                _budgeted_del(self)
+                base_del(self)
+            ns['__del__'] = __del__
+        else:
+            ns['__del__'] = _budgeted_del
+        sub = type(cls.__name__, (cls,), ns)
+        _subclasses[cls] = sub
+    return sub
+
+
+class Budget:
+    def __init__(self, sock, limit, timeout):
+        self.sock = sock
+        self.limit = limit
+        self.timeout = timeout
+        self.send_lock = threading.Lock()
+        self.lock = threading.Lock()
+        self.waits = {}             # connection id -> [Event, answer]
+        self.ids = itertools.count(1)
+        self.pools = []             # pools registered with register_pool
+        self.conns = ()             # the request threads' Conn objects
+        self.patched = set()
+        # owed: connections to close as soon as they become idle, for
+        # connects waiting in other threads or processes (set by DB_SHED).
+        self.owed = 0
+
+    # --- the application's side -------------------------------------------
+    def register_pool(self, pool):
+        """Register a process-wide pool with the layout of Trac's
+        trac.db.pool.ConnectionPoolBackend (an _available condition and the
+        LRU lists _pool, _pool_key, _pool_time of idle connections), whose
+        idle connections the budget may then close for a waiting connect.
+        Trac's own pool is found without registering."""
+        if not trac_layout(pool):
+            raise TypeError('gowsgi: register_pool needs the layout of trac.db.pool.ConnectionPoolBackend')
+        with self.lock:
+            if all(p is not pool for p in self.pools):
+                self.pools.append(pool)
+
+    def send(self, t, rid, payload=b''):
+        try:
+            with self.send_lock:
+                self.sock.sendall(HDR.pack(t, rid, len(payload)) + payload)
+        except OSError:
+            os._exit(0)  # the Go side is gone
+
+    def slot(self, driver):
+        """Wait for a slot for a new connection of module driver; raise its
+        OperationalError when the budget stays spent."""
+        rid = next(self.ids) & 0xffffffff
+        box = [threading.Event(), None]
+        with self.lock:
+            self.waits[rid] = box
+        self.send(DB_ACQUIRE, rid)
+        # The Go side answers within the timeout; the margin covers a
+        # loaded machine.
+        if not box[0].wait(self.timeout + 30):
+            with self.lock:
+                gave_up = self.waits.pop(rid, None) is not None
+            if gave_up:
+                box[1] = 'gowsgi: no answer about a database connection slot'
+            else:
+                box[0].wait()
+        if box[1] is True:
+            return Slot(self, rid)
+        err = getattr(driver, 'OperationalError', None)
+        if not (isinstance(err, type) and issubclass(err, Exception)):
+            err = RuntimeError
+        raise err(box[1])
+
+    # --- the control thread ---------------------------------------------
+    def start(self):
+        threading.Thread(target=self.run, name='gowsgi-db', daemon=True).start()
+
+    def run(self):
+        buf = b''
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except InterruptedError:
+                continue
+            except OSError:
+                data = b''
+            if not data:
+                os._exit(0)
+            buf += data
+            while len(buf) >= 9:
+                t, rid, n = HDR.unpack_from(buf)
+                if len(buf) < 9 + n:
+                    break
+                payload = buf[9:9 + n]
+                buf = buf[9 + n:]
+                try:
+                    self.frame(t, rid, payload)
+                except Exception:
+                    sys.stderr.write('gowsgi: database connection budget:\n' + traceback.format_exc())
+
+    def frame(self, t, rid, payload):
+        if t == DB_GRANT or t == DB_DENY:
+            with self.lock:
+                box = self.waits.pop(rid, None)
+            if box is None:
+                if t == DB_GRANT:  # its connect gave up waiting
+                    self.send(DB_RELEASE, rid)
+                return
+            box[1] = True if t == DB_GRANT else payload.decode('utf-8', 'replace')
+            box[0].set()
+        elif t == DB_IDLE:
+            self.send(DB_IDLE_AGES, rid, self.ages())
+        elif t == DB_SHED:
+            n, owe = struct.unpack('<II', payload)
+            with self.lock:
+                self.owed = owe
+            self.shed(n)
+            self.send(DB_IDLE_AGES, rid, self.ages())
+
+    def idle(self):
+        """The idle connections that may be closed, as (idle since, kind,
+        owner, connection), oldest first."""
+        out = []
+        for pool in self.all_pools():
+            # Never wait long for a pool's lock on this thread, which must
+            # keep answering: a pool busy for long is looked at next time.
+            if not pool._available.acquire(timeout=0.05):
+                continue
+            try:
+                for cnx, since in zip(pool._pool, pool._pool_time):
+                    out.append((since, 0, pool, cnx))
+            finally:
+                pool._available.release()
+        for c in self.conns:
+            for w in c.db_idle:
+                out.append((c.db_idle_since, 1, c, w))
+        out.sort(key=lambda v: v[0])
+        return out
+
+    def ages(self):
+        now = time.time()
+        return b''.join(I64.pack(max(0, int((now - v[0]) * 1e9))) for v in self.idle()[:DB_MAX_AGES])
+
+    def all_pools(self):
+        pools = list(self.pools)
+        m = sys.modules.get('trac.db.pool')
+        backend = getattr(m, '_backend', None) if m is not None else None
+        if backend is not None and trac_layout(backend) and all(p is not backend for p in pools):
+            pools.append(backend)
+        for pool in pools:
+            self.hook_pool(pool)
+        return pools
+
+    def pay(self):
+        """Take one connection owed, if any."""
+        if self.owed <= 0:
+            return False
+        with self.lock:
+            if self.owed <= 0:
+                return False
+            self.owed -= 1
+        return True
+
+    def hook_pool(self, pool):
+        """Have the pool close its oldest idle connection as soon as it
+        takes one back while connections are owed (Trac's _return_cnx:
+        PooledConnection.close calls it at the end of a request)."""
+        if pool.__dict__.get('_gowsgi_hooked') or not callable(getattr(pool, '_return_cnx', None)):
+            return
+        orig = pool._return_cnx
+        budget = self
+
+        def _return_cnx(*args, **kwargs):
+            try:
+                return orig(*args, **kwargs)
+            finally:
+                if budget.owed > 0 and budget.pay() and not budget.close_pooled(pool, None):
+                    with budget.lock:
+                        budget.owed += 1
+        pool._return_cnx = _return_cnx
+        pool._gowsgi_hooked = True
+
+    def close_pooled(self, pool, cnx):
+        """Close cnx (None: the oldest) of pool's idle list, unless a thread
+        took it meanwhile: take it out of the lists under the pool's lock,
+        close it outside, and wake a thread waiting for room in the pool."""
+        if not pool._available.acquire(timeout=0.05):
+            return False
+        try:
+            if not pool._pool:
+                return False
+            if cnx is None:
+                i = 0
+            else:
+                for i, c in enumerate(pool._pool):
+                    if c is cnx:
+                        break
+                else:
+                    return False
+            cnx = pool._pool.pop(i)
+            del pool._pool_key[i]
+            del pool._pool_time[i]
+            pool._available.notify()
+        finally:
+            pool._available.release()
+        try:
+            cnx.close()
+        except Exception:
+            pass
+        return True
+
+    def shed(self, n):
+        if n <= 0:
+            return
+        for since, kind, owner, cnx in self.idle():
+            if n <= 0:
+                return
+            if kind == 0:
+                if self.close_pooled(owner, cnx):
+                    n -= 1
+            elif owner.busy.acquire(blocking=False):
+                # A Django connection of a thread between requests: closed
+                # through Django, which opens a new one at its next use.
+                try:
+                    if cnx in owner.db_idle and close_django(cnx):
+                        owner.db_idle = tuple(w for w in owner.db_idle if w is not cnx)
+                        n -= 1
+                finally:
+                    owner.busy.release()
+
+    # --- the drivers ------------------------------------------------------
+    def install(self):
+        """Wrap the drivers already imported, and the others when the
+        application imports them."""
+        for name in DB_DRIVERS:
+            m = sys.modules.get(name)
+            if m is not None:
+                self.patch(m)
+        sys.meta_path.insert(0, DriverFinder(self))
+
+    def patch(self, m):
+        if m.__name__ in self.patched:
+            return
+        self.patched.add(m.__name__)
+        if m.__name__ == 'psycopg2':
+            self.patch_psycopg2(m)
+            return
+        for attr in ('connect', 'Connect'):
+            orig = getattr(m, attr, None)
+            if callable(orig):
+                setattr(m, attr, self.wrap_connect(m, orig))
+        conn_cls = getattr(m, 'Connection', None)
+        if m.__name__ == 'psycopg' and isinstance(conn_cls, type) and 'connect' in conn_cls.__dict__:
+            # psycopg_pool and others call Connection.connect directly.
+            orig = conn_cls.__dict__['connect'].__get__(None, conn_cls).__func__
+            budget = self
+
+            def connect(cls, *args, **kwargs):
+                slot = budget.slot(m)
+                return budget.opened(orig, slot, cls, *args, **kwargs)
+            conn_cls.connect = classmethod(connect)
+            m.connect = conn_cls.connect
+
+    def opened(self, orig, slot, *args, **kwargs):
+        try:
+            cnx = orig(*args, **kwargs)
+        except BaseException:
+            slot.release()
+            raise
+        try:
+            cnx.__class__ = budgeted_class(type(cnx))
+            cnx.__dict__['_gowsgi_slot'] = slot
+        except (TypeError, AttributeError):
+            pass
+        try:
+            weakref.finalize(cnx, slot.release)
+        except TypeError:
+            pass
+        return cnx
+
+    def wrap_connect(self, m, orig):
+        budget = self
+
+        def connect(*args, **kwargs):
+            slot = budget.slot(m)
+            return budget.opened(orig, slot, *args, **kwargs)
+        connect.__wrapped__ = orig
+        connect.__doc__ = getattr(orig, '__doc__', None)
+        return connect
+
+    def patch_psycopg2(self, m):
+        # psycopg2's connection is a C type whose class cannot change: the
+        # connection is made as a subclass through connection_factory.
+        orig = m.connect
+        budget = self
+
+        def connect(dsn=None, connection_factory=None, cursor_factory=None, **kwargs):
+            base = connection_factory or m.extensions.connection
+            slot = budget.slot(m)
+            try:
+                cnx = orig(dsn, connection_factory=budgeted_class(base), cursor_factory=cursor_factory, **kwargs)
+            except BaseException:
+                slot.release()
+                raise
+            cnx._gowsgi_slot = slot
+            weakref.finalize(cnx, slot.release)
+            return cnx
+        connect.__wrapped__ = orig
+        connect.__doc__ = orig.__doc__
+        m.connect = connect
+
+
+class _PatchLoader(importlib.abc.Loader):
+    """A driver's loader that wraps the driver once it is loaded."""
+
+    def __init__(self, inner, budget):
+        self.inner = inner
+        self.budget = budget
+
+    def create_module(self, spec):
+        return self.inner.create_module(spec)
+
+    def exec_module(self, module):
+        self.inner.exec_module(module)
+        self.budget.patch(module)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+class DriverFinder(importlib.abc.MetaPathFinder):
+    """Finds the drivers with the other finders and wraps their loaders."""
+
+    def __init__(self, budget):
+        self.budget = budget
+        self.busy = threading.local()
+
+    def find_spec(self, name, path=None, target=None):
+        if name not in DB_DRIVERS or getattr(self.busy, 'on', False):
+            return None
+        self.busy.on = True
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            self.busy.on = False
+        if spec is None or spec.loader is None or not hasattr(spec.loader, 'exec_module'):
+            return spec
+        spec.loader = _PatchLoader(spec.loader, self.budget)
+        return spec
+
+
+def trac_layout(pool):
+    return all(hasattr(pool, a) for a in ('_available', '_pool', '_pool_key', '_pool_time')) and \
+        isinstance(pool._pool, list)
+
+
+def django_open_connections():
+    """The calling thread's open Django connections outside a transaction
+    (Django's are per thread), or ()."""
+    m = sys.modules.get('django.db')
+    if m is None:
+        return ()
+    try:
+        return tuple(w for w in m.connections.all()
+                     if w.connection is not None and not w.in_atomic_block)
+    except Exception:
+        return ()
+
+
+def close_django(w):
+    """Close Django connection w from another thread, as its own thread
+    would: Django opens a new one at its next use."""
+    if w.connection is None or w.in_atomic_block:
+        return False
+    w.inc_thread_sharing()
+    try:
+        w.close()
+    except Exception:
+        return False
+    finally:
+        w.dec_thread_sharing()
+    return True
+
 
 def load(script, callable_name):
     # A module name derived from the path, as mod_wsgi does, never __main__.
@@ -694,6 +1225,11 @@ def main():
     set_name(script, cfg.get('worker', 0))
     signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    budget = None
+    if cfg.get('db'):
+        db = cfg['db']
+        budget = Budget(socket.socket(fileno=db['fd']), db['max'], db['timeout'])
+        budget.install()
     try:
         app = load(script, cfg['callable'])
     except BaseException:
@@ -710,8 +1246,13 @@ def main():
         'wsgi.input_terminated': True,
         'wsgi.file_wrapper': FileWrapper,
     }
-    w = Worker(app, base)
+    if budget is not None:
+        base['gowsgi.db_budget'] = budget
+    w = Worker(app, base, budget)
     conns = [Conn(s, w) for s in socks]
+    if budget is not None:
+        budget.conns = conns
+        budget.start()
     for c in conns:
         c.send(HDR.pack(HELLO, 0, 0))
     for c in conns[1:]:

@@ -96,6 +96,14 @@ func applyLimits(l limitsConfig, srv *http.Server, guard *framing.Guard) {
 	guard.Timeout = l.Timeout
 	srv.MaxHeaderBytes = max(http.DefaultMaxHeaderBytes, guard.Limits.MaxHead())
 	srv.IdleTimeout = l.KeepAliveTimeout
+	// HTTP/2 connections (over TLS) bypass the guard: net/http's HTTP/2
+	// server bounds their heads by MaxHeaderBytes (its
+	// SETTINGS_MAX_HEADER_LIST_SIZE), closes them idle after IdleTimeout,
+	// and here gives up on a client that takes no data for -timeout, as
+	// Apache's Timeout does for a write.
+	if l.Timeout > 0 {
+		srv.HTTP2 = &http.HTTP2Config{WriteByteTimeout: l.Timeout}
+	}
 	if l.KeepAliveTimeout <= 0 {
 		srv.SetKeepAlivesEnabled(false)
 	}

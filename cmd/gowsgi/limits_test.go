@@ -4,9 +4,12 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gowsgi/gowsgi/framing"
 )
 
 // TestLimitsFlags: the flags reach the server: a request line over
@@ -84,5 +87,20 @@ func TestKeepAliveTimeoutFlag(t *testing.T) {
 	statuses, closed := responses(t, off, "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n")
 	if len(statuses) != 1 || !closed {
 		t.Errorf("-keep-alive-timeout 0: %v, closed %v; want one response and the connection closed", statuses, closed)
+	}
+}
+
+// HTTP/2 connections do not pass through the guard: -timeout reaches them
+// as the HTTP/2 server's write timeout, and the head limits as
+// MaxHeaderBytes (SETTINGS_MAX_HEADER_LIST_SIZE).
+func TestLimitsHTTP2(t *testing.T) {
+	l := defaultLimits()
+	srv := &http.Server{}
+	applyLimits(l, srv, &framing.Guard{})
+	if srv.HTTP2 == nil || srv.HTTP2.WriteByteTimeout != l.Timeout {
+		t.Errorf("HTTP2 %+v, want WriteByteTimeout %v", srv.HTTP2, l.Timeout)
+	}
+	if srv.MaxHeaderBytes < l.LimitRequestLine {
+		t.Errorf("MaxHeaderBytes %d below the request line limit %d", srv.MaxHeaderBytes, l.LimitRequestLine)
 	}
 }

@@ -15,7 +15,7 @@ TEST_DEBS = python3 python3-flask python3-django mercurial python3-requests \
 	krb5-admin-server krb5-user postgresql-15 python3-psycopg2 python3-psycopg \
 	python3-pymysql apache2 apache2-utils \
 	libapache2-mod-wsgi-py3 libapache2-mod-auth-gssapi curl strace \
-	uwsgi uwsgi-plugin-python3 pebble chromium systemd haproxy
+	uwsgi uwsgi-plugin-python3 pebble chromium systemd haproxy pgbouncer
 
 .PHONY: test deps vet lint crossbuild unit examples fuzz bench
 

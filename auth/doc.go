@@ -197,7 +197,11 @@
 // response was otherwise right; accepts nonce counts out of order within a
 // window (parallel browser requests) but each only once. Replay protection
 // is per process: a replica that never saw a count accepts it once, within
-// the nonce lifetime. Only MD5 with qop=auth is offered, as mod_auth_digest
+// the nonce lifetime, so behind a balancer a captured request can be
+// replayed once on each other replica until its nonce expires. Narrow the
+// window with a shorter DigestConfig.NonceLifetime (clients answer the
+// stale=true challenge without asking the user) or with sticky sessions
+// on the balancer (each client's counts then reach one replica). Only MD5 with qop=auth is offered, as mod_auth_digest
 // does; Digest's MD5 is weak, so prefer Basic over TLS, or Kerberos.
 //
 // Basic sends the password readable by anyone on the path, and an observer

@@ -132,21 +132,57 @@
 // give each replica a fixed share (MaxOpen = budget / replicas, simple
 // but the shares cannot move between replicas), or put PgBouncer between
 // the replicas and the server with max_db_connections (or
-// max_user_connections) set to the real budget, in session mode (what
-// Trac, Django and database/sql expect: session state such as SET and
-// prepared statements survives only in session mode), and give each
-// replica's governor a MaxOpen up to PgBouncer's max_client_conn divided
-// by the replicas. PgBouncer then caps the server's backends across the
-// machines and queues a client whose server connection is not free (up to
-// its query_wait_timeout), while each governor keeps its own process's
-// connections few, closes its idle ones for its own waiters and fails a
-// waiting connect with a clear error at its own deadline. Keep each
-// replica's MaxOpen small enough that the replicas' idle connections do
-// not hold PgBouncer's server connections that another replica waits
-// for: in session mode a client connection holds its server connection
-// until it closes, and only the replica's own governor closes it early
-// (idle while its own callers wait); PgBouncer's server_idle_timeout and
-// client_idle_timeout bound the rest.
+// max_user_connections) set to the real budget, give PgBouncer a
+// max_client_conn above the sum of the replicas' MaxOpen, and let each
+// replica's governor keep its own process's connections few, close its
+// idle ones for its own waiters and fail a waiting connect with a clear
+// error at its own deadline. PgBouncer then caps the server's backends
+// across the machines and queues a client whose server connection is not
+// free (up to its query_wait_timeout).
+//
+// In session mode a client connection holds its server connection until it
+// closes: session state (SET, prepared statements, advisory locks,
+// temporary tables) survives, as Trac, Django and database/sql expect by
+// default, but a replica's idle connections hold server connections that
+// another replica may wait for, and only that replica's own governor
+// closes them early (idle while its own callers wait); PgBouncer's
+// server_idle_timeout and client_idle_timeout bound the rest. Keep each
+// replica's MaxOpen small.
+//
+// In transaction mode a client gets a server connection for one
+// transaction (or one statement outside a transaction): three replicas
+// with MaxOpen 10 each hold 30 client connections, which PgBouncer serves
+// with max_db_connections = 20 backends, none idle on a replica's behalf.
+// Whatever outlives a transaction on the server breaks there: named
+// prepared statements, an unnamed statement parsed in one round trip and
+// executed in the next, SET (PgBouncer carries over only client_encoding,
+// DateStyle, TimeZone, standard_conforming_strings and application_name),
+// advisory locks, LISTEN, temporary tables kept across transactions. With
+// PgBouncer 1.18 (Debian 12's, which does not track prepared statements):
+//
+//   - pgx: its default query mode, cache_statement, prepares named
+//     statements and fails ("prepared statement ... does not exist" or
+//     "already exists"). Set default_query_exec_mode=exec,
+//     simple_protocol or cache_describe in the connection string (or
+//     [pgx.ConnConfig].DefaultQueryExecMode); describe_exec uses two round
+//     trips and fails now and then. statement_cache_capacity=0 alone is
+//     not enough: the default mode then refuses every query.
+//   - lib/pq: a query without arguments uses the simple protocol and
+//     works; a query with arguments, outside a transaction, parses an
+//     unnamed statement and binds it in a second round trip, which may
+//     reach another server ("unnamed prepared statement does not exist"):
+//     set binary_parameters=yes, which sends both in one. Explicit
+//     db.Prepare makes a named statement and does not work outside a
+//     transaction.
+//   - psycopg2 (Python, as Trac and Django use it): interpolates
+//     parameters on the client and sends plain queries, so it works as
+//     is; its implicit transactions last until commit, on one server
+//     connection. The application itself must not rely on session state
+//     (Django: DISABLE_SERVER_SIDE_CURSORS, as its documentation says for
+//     transaction pooling).
+//
+// The pool's own tests run these through Debian's PgBouncer 1.18 and
+// PostgreSQL 15 in transaction mode.
 //
 // # Security
 //
@@ -158,4 +194,6 @@
 // session: a pool must not rely on session state (temporary tables,
 // SET without a connection-level default) surviving between uses, which
 // database/sql never promised anyway.
+//
+// [pgx.ConnConfig]: https://pkg.go.dev/github.com/jackc/pgx/v5#ConnConfig
 package pool

@@ -60,6 +60,9 @@ type childOpts struct {
 	// listening there (instead of -listen), with the child's
 	// environment; c.addr is that address.
 	activate string
+	// addr, when not empty, is the address given with -listen instead
+	// of a free port: a child started again where one was.
+	addr string
 }
 
 // startChild runs the command with args in a child process (the test
@@ -82,7 +85,10 @@ func startChild(t *testing.T, o childOpts, args ...string) *child {
 	case o.activate != "":
 		c.addr = o.activate
 	case !o.noListen:
-		c.addr = testenv.Addr(testenv.FreePort(t))
+		c.addr = o.addr
+		if c.addr == "" {
+			c.addr = testenv.Addr(testenv.FreePort(t))
+		}
 		args = append([]string{"-listen", c.addr}, args...)
 	}
 	js, err := json.Marshal(args)

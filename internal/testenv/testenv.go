@@ -1,7 +1,8 @@
 // Package testenv starts and stops the real peers that gowsgi's tests talk
 // to: Debian's Python and its WSGI applications, slapd, an MIT KDC,
 // PostgreSQL, Apache httpd (for side-by-side checks such as mod_authnz_ldap)
-// and its htpasswd/htdigest, and HAProxy (the PROXY protocol). Every helper runs its service
+// and its htpasswd/htdigest, HAProxy (the PROXY protocol, a balancer with
+// health checks) and PgBouncer. Every helper runs its service
 // as a child of the test, in a temporary directory, on loopback, and stops it
 // with t.Cleanup.
 //

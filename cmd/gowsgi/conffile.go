@@ -616,8 +616,9 @@ func (l *liveFile) reload(pools *[]*wsgi.Handler, release *func()) {
 	l.logger.Info("gowsgi: SIGHUP: configuration file reloaded", "file", cfg.File.Path, "pools", len(newPools))
 }
 
-// mapServerWide maps the file's timeouts, limits, logs and privilege drop
-// onto cfg (the flags' defaults stay for what the file does not set).
+// mapServerWide maps the file's timeouts, limits, logs, trusted proxies
+// and privilege drop onto cfg (the flags' defaults stay for what the file
+// does not set).
 func mapServerWide(cfg *config, c *apacheconf.Config) error {
 	w, l := c.ServerWide, &cfg.Limits
 	if w.Timeout != nil {
@@ -647,6 +648,12 @@ func mapServerWide(cfg *config, c *apacheconf.Config) error {
 	}
 	if w.LogLevel != "" {
 		cfg.Log.Level = w.LogLevel
+	}
+	if w.RemoteIPHeader != "" {
+		cfg.RemoteIP.Header = w.RemoteIPHeader
+	}
+	if len(w.RemoteIPTrustedProxy) > 0 {
+		cfg.RemoteIP.TrustedProxies = w.RemoteIPTrustedProxy
 	}
 	if c.User != "" {
 		cfg.Privileges.User = c.User

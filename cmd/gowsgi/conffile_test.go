@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -126,7 +127,7 @@ func TestFileCheck(t *testing.T) {
 	}{
 		{"ok", oneScript + "LoadModule wsgi_module /x.so\n", 0, []string{"Syntax OK", "gowsgi.conf:3: LoadModule: ignored"}},
 		{"unknown directive", oneScript + "Frobnicate on\n", 1, []string{"gowsgi.conf:3: Frobnicate"}},
-		{"not supported yet", oneScript + "RemoteIPHeader X-Forwarded-For\n", 1, []string{"gowsgi.conf:3: RemoteIPHeader", "not supported yet"}},
+		{"not supported yet", oneScript + "ErrorLog /var/log/gowsgi/error.log\n", 1, []string{"gowsgi.conf:3: ErrorLog", "not supported yet"}},
 		{"unclosed section", oneScript + "<Location /trac>\n", 1, []string{"gowsgi.conf:3"}},
 		{"no listen", "WSGIScriptAlias / /srv/app.wsgi\n", 1, []string{"no Listen"}},
 		{"no script", "Listen 8000\n", 1, []string{"no WSGIScriptAlias"}},
@@ -515,6 +516,9 @@ LimitRequestFieldSize 2000
 LimitRequestFields 50
 CustomLog logs/access.log combined
 LogLevel notice
+RemoteIPHeader Forwarded
+RemoteIPTrustedProxy 10.0.0.0/8
+RemoteIPTrustedProxy 192.0.2.1
 User www-data
 Group www-data
 `
@@ -541,8 +545,13 @@ Group www-data
 	if cfg.Privileges.User != "www-data" || cfg.Privileges.Group != "www-data" {
 		t.Errorf("privileges %+v", cfg.Privileges)
 	}
+	// mod_remoteip's directives fill what -trusted-proxy and
+	// -remote-ip-header fill, which the chain builds remoteip from.
+	if ri := cfg.RemoteIP; ri.Header != "Forwarded" || !slices.Equal(ri.TrustedProxies, []string{"10.0.0.0/8", "192.0.2.1"}) {
+		t.Errorf("remote IP %+v, want Forwarded from 10.0.0.0/8 and 192.0.2.1", ri)
+	}
 	// The flags those directives replace are refused with -f.
-	for _, f := range []string{"-timeout=1s", "-access-log=x", "-log-level=debug", "-user=nobody", "-limit-request-line=1"} {
+	for _, f := range []string{"-timeout=1s", "-access-log=x", "-log-level=debug", "-user=nobody", "-limit-request-line=1", "-trusted-proxy=10.0.0.1", "-remote-ip-header=Forwarded"} {
 		if _, err := parseArgs([]string{"-f", conf, f}, io.Discard); err == nil {
 			t.Errorf("-f with %s: accepted", f)
 		}

@@ -170,8 +170,8 @@ var table = func() map[string]*spec {
 		{"LimitRequestLine", rsrc, 1, 1, supported, "bytes"},
 		{"LimitRequestFieldSize", rsrc, 1, 1, supported, "bytes"},
 		{"LimitRequestFields", rsrc, 1, 1, supported, "number"},
-		{"RemoteIPHeader", rsrc, 1, 1, notYet, "RemoteIPHeader"},
-		{"RemoteIPTrustedProxy", rsrc, 1, -1, notYet, "RemoteIPTrustedProxy"},
+		{"RemoteIPHeader", rsrc, 1, 1, supported, "X-Forwarded-For|Forwarded"},
+		{"RemoteIPTrustedProxy", rsrc, 1, -1, supported, "address|CIDR..."},
 		{"User", inServer, 1, 1, supported, "user name or #UID"},
 		{"Group", inServer, 1, 1, supported, "group name or #GID"},
 	} {

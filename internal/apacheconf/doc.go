@@ -117,7 +117,10 @@
 // LimitRequestFields, CustomLog FILE combined|json (one; no pipe, no
 // condition), LogFormat (only Apache's definition of "combined"), LogLevel
 // (one level; emerg to error map to error, notice to info, trace to
-// debug); User and Group (the privilege drop). Regular expressions
+// debug); RemoteIPHeader X-Forwarded-For|Forwarded and
+// RemoteIPTrustedProxy ADDRESS|CIDR... (mod_remoteip: package remoteip;
+// host names are not supported); User and Group (the privilege drop).
+// Regular expressions
 // (<LocationMatch>, <Location ~>, ...) are Go's RE2: a PCRE back-reference
 // or look-around is an error.
 //
@@ -129,7 +132,8 @@
 // HostnameLookups, ServerTokens, ServerSignature, PidFile, Mutex,
 // DefaultRuntimeDir, WSGISocketPrefix, WSGIRestrictEmbedded.
 //
-// Not supported yet, an error saying so: ErrorLog, RemoteIPHeader, RemoteIPTrustedProxy.
+// Not supported yet, an error saying so: ErrorLog (the server log goes to
+// standard error).
 //
 // Any other directive is an error naming it.
 //

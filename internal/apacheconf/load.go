@@ -439,7 +439,7 @@ func (c *checker) server(d *Directive, s *spec, f frame) bool {
 	case "ServerAlias":
 		srv.Aliases = append(srv.Aliases, d.Args...)
 	case "Timeout", "KeepAliveTimeout", "RequestReadTimeout", "LimitRequestLine", "LimitRequestFieldSize",
-		"LimitRequestFields", "LogFormat", "CustomLog", "LogLevel":
+		"LimitRequestFields", "LogFormat", "CustomLog", "LogLevel", "RemoteIPHeader", "RemoteIPTrustedProxy":
 		c.serverWide(d, s.name, srv)
 	case "Redirect":
 		c.redirect(d, srv)

@@ -46,7 +46,7 @@ var modules = []module{
 	{"mod_headers.c", "headers_module", false, "Header is not supported yet"},
 	{"mod_log_config.c", "log_config_module", true, "the command's access log (CustomLog)"},
 	{"mod_reqtimeout.c", "reqtimeout_module", true, "package framing (RequestReadTimeout)"},
-	{"mod_remoteip.c", "remoteip_module", false, "RemoteIPHeader is not supported yet"},
+	{"mod_remoteip.c", "remoteip_module", true, "package remoteip (RemoteIPHeader, RemoteIPTrustedProxy)"},
 	{"mod_unixd.c", "unixd_module", true, "the command's privilege drop (User, Group)"},
 }
 

@@ -2,6 +2,7 @@ package apacheconf
 
 import (
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,12 @@ type ServerWide struct {
 	AccessLog, AccessLogFormat string
 	// LogLevel is the server log's level: debug, info, warn or error.
 	LogLevel string
+	// RemoteIPHeader is the forwarding header believed from the trusted
+	// proxies: "X-Forwarded-For" or "Forwarded" (mod_remoteip).
+	RemoteIPHeader string
+	// RemoteIPTrustedProxy lists the addresses and CIDRs of the proxies
+	// believed.
+	RemoteIPTrustedProxy []string
 }
 
 // combinedFormat is the format string Apache's default configuration
@@ -117,6 +124,25 @@ func (c *checker) serverWide(d *Directive, name string, srv *Server) {
 			return
 		}
 		w.LogLevel = level
+	case "RemoteIPHeader":
+		switch {
+		case strings.EqualFold(d.Args[0], "X-Forwarded-For"):
+			w.RemoteIPHeader = "X-Forwarded-For"
+		case strings.EqualFold(d.Args[0], "Forwarded"):
+			w.RemoteIPHeader = "Forwarded"
+		default:
+			c.errorf(d, "%q: gowsgi believes X-Forwarded-For (with X-Forwarded-Proto and -Host) or Forwarded", d.Args[0])
+		}
+	case "RemoteIPTrustedProxy":
+		for _, a := range d.Args {
+			if _, err := netip.ParsePrefix(a); err != nil {
+				if _, err := netip.ParseAddr(a); err != nil {
+					c.errorf(d, "%q is not an address or a CIDR (host names are not supported)", a)
+					return
+				}
+			}
+		}
+		w.RemoteIPTrustedProxy = append(w.RemoteIPTrustedProxy, d.Args...)
 	default:
 		panic(fmt.Sprintf("apacheconf: serverWide: %s", name))
 	}

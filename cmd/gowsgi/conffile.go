@@ -19,6 +19,7 @@ import (
 
 	"github.com/gowsgi/gowsgi/framing"
 	"github.com/gowsgi/gowsgi/internal/apacheconf"
+	"github.com/gowsgi/gowsgi/uwsgi"
 	"github.com/gowsgi/gowsgi/wsgi"
 )
 
@@ -532,6 +533,9 @@ type liveFile struct {
 	h         atomic.Pointer[http.Handler]
 	queueWait func(*http.Request, time.Duration)
 	logger    *slog.Logger
+	// serving, when set, is told the mounts and pools a reload put in
+	// service (the status page, the metrics and /healthz follow them).
+	serving func(mounts []mountConfig, fleets []*uwsgi.Handler, pools []*wsgi.Handler)
 }
 
 func newLiveFile(cfg config, h http.Handler, queueWait func(*http.Request, time.Duration), logger *slog.Logger) *liveFile {
@@ -600,6 +604,9 @@ func (l *liveFile) reload(pools *[]*wsgi.Handler, release *func()) {
 		return
 	}
 	l.h.Store(&h)
+	if l.serving != nil {
+		l.serving(cfg.Mounts, make([]*uwsgi.Handler, len(cfg.Mounts)), newPools)
+	}
 	oldPools, oldRelease := *pools, *release
 	*pools, *release = newPools, newRelease
 	grace := time.Duration(0)

@@ -419,7 +419,8 @@ func TestFileReload(t *testing.T) {
 		}
 	}
 	write("")
-	c := startChild(t, childOpts{noListen: true}, "-f", conf, "-python", py)
+	status := testenv.Addr(testenv.FreePort(t))
+	c := startChild(t, childOpts{noListen: true}, "-f", conf, "-python", py, "-status-addr", status)
 	c.addr = testenv.Addr(port)
 	c.waitListening(t, 60*time.Second)
 	u := "http://" + c.addr + "/app/x"
@@ -463,8 +464,20 @@ func TestFileReload(t *testing.T) {
 	waitStatus(403)
 	write("")
 	hup()
-	if now := waitStatus(200); now == pid {
+	now := waitStatus(200)
+	if now == pid {
 		t.Errorf("the same worker %s serves after two reloads: the pool was not replaced", pid)
+	}
+	// The status page follows: it lists the new pool's worker, not the
+	// old one's.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		resp, page := do(t, http.DefaultClient, "GET", "http://"+status+"/server-status", "")
+		if resp.StatusCode == 200 && strings.Contains(page, now) && !strings.Contains(page, pid) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/server-status after the reload (new worker %s, old %s):\n%s", now, pid, page)
+		}
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gowsgi/gowsgi/accesslog"
+	"github.com/gowsgi/gowsgi/uwsgi"
 	"github.com/gowsgi/gowsgi/wsgi"
 )
 
@@ -18,8 +19,13 @@ import (
 // reports to it (access log, metrics).
 type operator struct {
 	started time.Time
-	// pools are the mounts served by worker pools, each with its pool.
-	pools    []mountPool
+	// pools are the mounts served by worker pools, each with its pool
+	// (replaced when SIGHUP reloads a configuration file).
+	pools    atomic.Pointer[[]mountPool]
+	register sync.Once // the pools' metrics collector
+	// view is what -status-addr's JSON at / shows: every mount, with the
+	// statistics of its pool or fleet.
+	view     atomic.Pointer[statusView]
 	alog     *accessLog // nil without -access-log
 	metrics  *metrics   // nil without -status-addr
 	draining atomic.Bool
@@ -58,11 +64,12 @@ func mountPools(mounts []mountConfig, pools []*wsgi.Handler) []mountPool {
 	return mps
 }
 
-// setPools tells the operator the worker pools, once started.
+// setPools tells the operator the worker pools, once started, and again
+// when a reload replaced them.
 func (op *operator) setPools(pools []mountPool) {
-	op.pools = pools
+	op.pools.Store(&pools)
 	if op.metrics != nil {
-		op.metrics.addPools(pools, op.alog)
+		op.register.Do(func() { op.metrics.addPools(op.currentPools, op.alog) })
 	}
 	if op.alog != nil {
 		currentAccessLog.Store(op.alog)
@@ -76,6 +83,37 @@ func (op *operator) setPools(pools []mountPool) {
 			}))
 		})
 	}
+}
+
+// statusView is the mounts served and, in the same order, a function
+// returning the statistics of each one's pool or uWSGI fleet.
+type statusView struct {
+	mounts []mountConfig
+	stats  []func() any
+}
+
+// setServing tells the operator what serves mounts: fleets[i] (a uWSGI
+// fleet) or, for the mounts without one, pools in order. Called once the
+// workers started, and again when a reload replaced them.
+func (op *operator) setServing(mounts []mountConfig, fleets []*uwsgi.Handler, pools []*wsgi.Handler) {
+	op.setPools(mountPools(mounts, pools))
+	op.view.Store(&statusView{mounts: mounts, stats: mountStats(fleets, pools)})
+}
+
+// currentView returns what setServing last stored.
+func (op *operator) currentView() ([]mountConfig, []func() any) {
+	if v := op.view.Load(); v != nil {
+		return v.mounts, v.stats
+	}
+	return nil, nil
+}
+
+// currentPools returns the pools serving now (none before setPools).
+func (op *operator) currentPools() []mountPool {
+	if p := op.pools.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // currentAccessLog is what expvar publishes as "gowsgi_access_log": the
@@ -140,7 +178,7 @@ func (op *operator) handler(stats http.Handler) http.Handler {
 func (op *operator) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	for _, mp := range op.pools {
+	for _, mp := range op.currentPools() {
 		if err := mp.pool.Ready(); err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			fmt.Fprintf(w, "mount %s: no worker ready: %v\n", mp.mount.Path, err)

@@ -382,7 +382,7 @@ func serve(cfg config, logger *slog.Logger) error {
 		closeFleets(fleets)
 		return err
 	}
-	op.setPools(mountPools(cfg.Mounts, pools))
+	op.setServing(cfg.Mounts, fleets, pools)
 	var stopOnce sync.Once
 	stopApps := func(ctx context.Context) {
 		stopOnce.Do(func() {
@@ -409,6 +409,7 @@ func serve(cfg config, logger *slog.Logger) error {
 	var live *liveFile
 	if cfg.File != nil {
 		live = newLiveFile(cfg, h, op.queueWait(), logger)
+		live.serving = op.setServing
 		h = live
 	}
 	// The access log and the request metrics, outermost.
@@ -464,7 +465,7 @@ func serve(cfg config, logger *slog.Logger) error {
 			ln.Close()
 			return fmt.Errorf("-status-addr: %w", err)
 		}
-		ssrv := &http.Server{Handler: op.handler(statusHandler(cfg.Mounts, mountStats(fleets, pools))), ReadHeaderTimeout: 10 * time.Second}
+		ssrv := &http.Server{Handler: op.handler(statusHandler(op.currentView)), ReadHeaderTimeout: 10 * time.Second}
 		defer ssrv.Close()
 		go func() {
 			if err := ssrv.Serve(sln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -601,14 +602,16 @@ func mountStats(fleets []*uwsgi.Handler, pools []*wsgi.Handler) []func() any {
 	return stats
 }
 
-// statusHandler serves the mounts' statistics (mountStats) as JSON at /
-// (one mount's, or an object of them by mount path) and the expvar variables
-// (with "gowsgi" holding the same statistics) at /debug/vars, and the Go
+// statusHandler serves the statistics of the mounts serving now (view) as
+// JSON at / (one mount's, or an object of them by mount path) and the
+// expvar variables (with "gowsgi" holding the same statistics) at
+// /debug/vars, and the Go
 // process's profiles at /debug/pprof/ (net/http/pprof: heap?gc=1 reads the
 // heap after a collection, profile?seconds=N the CPU). Like mod_status, it
 // is for the operator: keep -status-addr on loopback or a private address.
-func statusHandler(mounts []mountConfig, mountStats []func() any) http.Handler {
+func statusHandler(view func() ([]mountConfig, []func() any)) http.Handler {
 	stats := func() any {
+		mounts, mountStats := view()
 		if len(mountStats) == 1 {
 			return mountStats[0]()
 		}

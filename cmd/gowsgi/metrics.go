@@ -101,7 +101,7 @@ func (m *metrics) observeQueueWait(r *http.Request, d time.Duration) {
 
 // addPools registers the collector of the pools' state. al, when not nil,
 // is the access log whose drops are counted.
-func (m *metrics) addPools(pools []mountPool, al *accessLog) {
+func (m *metrics) addPools(pools func() []mountPool, al *accessLog) {
 	m.reg.MustRegister(&poolCollector{pools: pools})
 	if al != nil {
 		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
@@ -140,7 +140,7 @@ var restartCauses = []string{"crash", "timeout", "max_requests", "memory", "inac
 
 // poolCollector reads the pools' statistics when scraped.
 type poolCollector struct {
-	pools []mountPool
+	pools func() []mountPool // those serving now
 }
 
 func (c *poolCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -150,7 +150,7 @@ func (c *poolCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, mp := range c.pools {
+	for _, mp := range c.pools() {
 		mount := mp.mount.Path
 		s := mp.pool.Stats()
 		ch <- prometheus.MustNewConstMetric(workersDesc, prometheus.GaugeValue, float64(s.Busy), mount, "busy")

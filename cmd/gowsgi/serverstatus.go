@@ -94,7 +94,7 @@ func (op *operator) snapshot() *statusPage {
 	if op.alog != nil {
 		page.AccessLog = &struct{ Written, Dropped uint64 }{op.alog.Written(), op.alog.Dropped()}
 	}
-	for _, mp := range op.pools {
+	for _, mp := range op.currentPools() {
 		p := mp.pool
 		m := statusMount{Path: mp.mount.Path, Script: mp.mount.Script, Stats: p.Stats()}
 		page.Served += m.Stats.Served

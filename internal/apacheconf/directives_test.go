@@ -66,7 +66,7 @@ func TestDirectiveTable(t *testing.T) {
 		{"", "WSGIScriptAlias /trac /srv/trac.wsgi application-group=%{ENV:X}", "only a name", ""},
 		{"", "WSGIScriptAlias /trac", "takes at least 2", ""},
 		{"loc", "WSGIScriptAlias /trac /srv/trac.wsgi", "not allowed in <Location>", ""},
-		{"", "WSGIDaemonProcess trac processes=2 threads=15 python-path=/a:/b python-home=/venv display-name=%{GROUP} request-timeout=60 queue-timeout=30 maximum-requests=100 memory-limit=1000000 inactivity-timeout=300 graceful-timeout=15 startup-timeout=20 listen-backlog=100", "", ""},
+		{"", "WSGIDaemonProcess trac processes=2 threads=15 python-path=/a:/b python-home=/venv display-name=%{GROUP} request-timeout=60 queue-timeout=30 maximum-requests=100 memory-limit=1000000 inactivity-timeout=300 graceful-timeout=15 startup-timeout=20 listen-backlog=100", "", "display-name=%{GROUP} has no effect"},
 		{"", "WSGIDaemonProcess trac processes=0", "processes=0: not a valid number", ""},
 		{"", "WSGIDaemonProcess trac threads=x", "threads=x", ""},
 		{"", "WSGIDaemonProcess trac home=/x", `unsupported option "home"`, ""},

@@ -74,9 +74,10 @@
 // LimitRequestBody, WSGIScriptAlias (several per server, with the
 // process-group, application-group, callable-object and
 // pass-authorization options), WSGIDaemonProcess (processes, threads,
-// python-path, python-home, display-name, request-timeout,
-// queue-timeout, maximum-requests, memory-limit, inactivity-timeout,
-// graceful-timeout, startup-timeout, listen-backlog, user, group; any
+// python-path, python-home, request-timeout, queue-timeout,
+// maximum-requests, memory-limit, inactivity-timeout, graceful-timeout,
+// startup-timeout, listen-backlog, user, group; display-name is accepted
+// with a warning, since the workers keep the interpreter's argv[0]; any
 // other option is an error; user and group must be the server's User and
 // Group, since the Go process drops its privileges), WSGIProcessGroup,
 // WSGIApplicationGroup, WSGIPassAuthorization, WSGIScriptReloading,

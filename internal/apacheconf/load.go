@@ -631,7 +631,11 @@ func (c *checker) daemon(d *Directive, srv *Server) {
 		case "python-home":
 			g.PythonHome = v
 		case "display-name":
+			// mod_wsgi rewrites the daemon's argv[0]; gowsgi's workers
+			// keep the interpreter's (a virtual environment is found
+			// from it), so ps shows python and gowsgi_worker.py.
 			g.DisplayName = v
+			c.warnf(d, "display-name=%s has no effect: ps shows the workers as the interpreter running gowsgi_worker.py", v)
 		case "user":
 			g.User = v
 		case "group":

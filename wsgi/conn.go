@@ -162,13 +162,6 @@ func (c *conn) dropLocked(cl *call) {
 	}
 }
 
-// idle reports whether no request is in flight on c.
-func (c *conn) idle() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.order) == 0
-}
-
 // overdue reports whether the request running on c was abandoned by its
 // exchange (the client left, the body failed) and has run longer than
 // timeout: nobody else will stop it.

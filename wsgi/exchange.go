@@ -185,12 +185,12 @@ func (sc *scratch) put() {
 
 // exchange is one request on one worker connection.
 type exchange struct {
-	h        *Handler
-	c        *conn
-	w        http.ResponseWriter
-	r        *http.Request
-	body     io.Reader // what remains of the request body, nil if none
-	bodyBuf  []byte    // sendBody's frame, reused across its answers
+	h       *Handler
+	c       *conn
+	w       http.ResponseWriter
+	r       *http.Request
+	body    io.Reader // what remains of the request body, nil if none
+	bodyBuf []byte    // sendBody's frame, reused across its answers
 	// deadlineAt is when the request times out (zero: never).
 	deadlineAt time.Time
 

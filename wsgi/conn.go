@@ -1,9 +1,11 @@
 package wsgi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -33,6 +35,12 @@ type conn struct {
 	calls map[uint32]*call
 	order []*call // in the order written: order[0] is running
 	dead  bool
+	// reading: a goroutine owns fr and reads the socket (see readSelf
+	// and readLoop); reader is the request whose exchange it is, nil for
+	// the background reader. armed: the socket has a read deadline.
+	reading bool
+	reader  *call
+	armed   bool
 
 	// assigned counts requests given to this connection and not yet
 	// answered (under h.mu).
@@ -61,6 +69,9 @@ type call struct {
 	// rec is the request's record, for [Handler.Workers]; set before the
 	// call is registered, cleared by putCall.
 	rec *reqinfo.Record
+	// unsent: writing its request failed, so the worker never started
+	// it: a broken connection retries it rather than failing it.
+	unsent atomic.Bool
 }
 
 func (cl *call) stop() { cl.once.Do(func() { close(cl.abandon) }) }
@@ -96,6 +107,7 @@ func putCall(cl *call) {
 	cl.taken = false
 	cl.moveTo.Store(nil)
 	cl.rec = nil
+	cl.unsent.Store(false)
 	callPool.Put(cl)
 }
 
@@ -148,13 +160,6 @@ func (c *conn) dropLocked(cl *call) {
 			return
 		}
 	}
-}
-
-// idle reports whether no request is in flight on c.
-func (c *conn) idle() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.order) == 0
 }
 
 // overdue reports whether the request running on c was abandoned by its
@@ -376,7 +381,96 @@ func (c *conn) drain(out []byte) {
 
 var errWorkerGone = errors.New("wsgi: worker gone")
 
-// readLoop routes the worker's frames to the requests they belong to.
+// Who reads a connection. The frames on it belong to the request running
+// there (order[0]): the worker serves its requests one after the other.
+// So the exchange of that request reads them itself (readSelf) while it
+// waits for its response, and nobody reads a connection with no request
+// in flight: one goroutine, the one that relays the response, wakes per
+// batch of frames, instead of a reader that wakes and hands them over.
+// A background reader (readLoop) takes over while requests are in flight
+// and none of their exchanges reads: when the running request's exchange
+// left early (the client is gone, a timeout) or ended with requests
+// queued behind it. It stops once nothing is in flight. A worker that dies
+// while its connections are idle is seen by the supervisor, which reaps
+// it; one that dies with a request in flight, by that request's reader.
+
+// readBatch reads the next frame and the frames of the same request
+// already buffered. It returns the request they belong to (nil for a frame
+// of a request nobody listens to any more, dropped or logged here) and
+// whether the last one ends it (it was then taken out of the connection).
+// An error other than a read deadline has failed the connection. Only the
+// reader (see reading) calls it.
+func (c *conn) readBatch() (*call, []frame, bool, error) {
+	h := c.p.h
+	f, err := c.fr.nextView()
+	if err != nil {
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			c.fail(err)
+		}
+		return nil, nil, false, err
+	}
+	terminal := f.typ == frameEnd || f.typ == frameError
+	c.mu.Lock()
+	cl := c.calls[f.id]
+	if cl != nil && terminal {
+		c.dropLocked(cl)
+	}
+	c.mu.Unlock()
+	if cl == nil && f.typ == frameLog {
+		// An application that kept wsgi.errors writes to it after
+		// its request ended: a log line, not a protocol error.
+		h.log.Warn("wsgi.errors (after its request ended): "+string(f.payload), "pid", c.p.pid)
+		return nil, nil, false, nil
+	}
+	if cl == nil {
+		if f.fd >= 0 {
+			syscall.Close(f.fd)
+		}
+		c.p.kill("protocol")
+		err := fmt.Errorf("%w: frame %d for unknown request %d", errProtocol, f.typ, f.id)
+		c.fail(err)
+		return nil, nil, false, err
+	}
+	if f.typ == frameDataFlush || f.typ == frameRead {
+		cl.streaming.Store(true)
+	}
+	// The frames of this request already read go in one batch: one
+	// wake-up of its handler instead of one per frame, and one copy of
+	// their payloads out of the read buffer (no read happens before
+	// detachPayloads: the frames are buffered).
+	batch := make([]frame, 1, 4)
+	batch[0] = f
+	for !terminal && c.fr.buffered(f.id) {
+		f2, err := c.fr.nextView()
+		if err != nil {
+			break // cannot happen: the frame is buffered
+		}
+		batch = append(batch, f2)
+		if f2.typ == frameEnd || f2.typ == frameError {
+			terminal = true
+			c.mu.Lock()
+			c.dropLocked(cl)
+			c.mu.Unlock()
+		}
+	}
+	detachPayloads(batch)
+	return cl, batch, terminal, nil
+}
+
+// ensureReader starts the background reader when requests are in flight
+// on c and nobody reads it.
+func (c *conn) ensureReader() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.reading || c.dead || len(c.order) == 0 {
+		return
+	}
+	c.reading = true
+	go c.readLoop()
+}
+
+// readLoop is the background reader: it routes the worker's frames to the
+// requests they belong to until none is in flight.
 func (c *conn) readLoop() {
 	h := c.p.h
 	defer h.flushDirty()
@@ -385,63 +479,140 @@ func (c *conn) readLoop() {
 			// About to wait for the worker: first write the requests
 			// granted meanwhile, together.
 			h.flushDirty()
-			if len(c.fr.buf) > frameBuf && c.idle() {
+			c.mu.Lock()
+			if len(c.order) == 0 || c.dead {
 				c.fr.shrink()
+				c.reading = false
+				c.mu.Unlock()
+				return
 			}
+			c.mu.Unlock()
 		}
-		f, err := c.fr.nextView()
+		cl, batch, terminal, err := c.readBatch()
 		if err != nil {
-			c.fail(err)
+			// A deadline here is a stale interrupt of an exchange
+			// that read before (see interrupt): read on.
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				c.mu.Lock()
+				c.uc.SetReadDeadline(time.Time{})
+				c.mu.Unlock()
+				continue
+			}
 			return
-		}
-		terminal := f.typ == frameEnd || f.typ == frameError
-		c.mu.Lock()
-		cl := c.calls[f.id]
-		if cl != nil && terminal {
-			c.dropLocked(cl)
-		}
-		c.mu.Unlock()
-		if cl == nil && f.typ == frameLog {
-			// An application that kept wsgi.errors writes to it after
-			// its request ended: a log line, not a protocol error.
-			h.log.Warn("wsgi.errors (after its request ended): "+string(f.payload), "pid", c.p.pid)
-			continue
 		}
 		if cl == nil {
-			if f.fd >= 0 {
-				syscall.Close(f.fd)
-			}
-			c.p.kill("protocol")
-			c.fail(fmt.Errorf("%w: frame %d for unknown request %d", errProtocol, f.typ, f.id))
-			return
+			continue
 		}
-		if f.typ == frameDataFlush || f.typ == frameRead {
-			cl.streaming.Store(true)
-		}
-		// Hand over, in one batch, the frames of this request already
-		// read: one wake-up of the handler instead of one per frame, and
-		// one copy of their payloads out of the read buffer (no read
-		// happens before detachPayloads: the frames are buffered).
-		batch := make([]frame, 1, 4)
-		batch[0] = f
-		for !terminal && c.fr.buffered(f.id) {
-			f2, err := c.fr.nextView()
-			if err != nil {
-				break // cannot happen: the frame is buffered
-			}
-			batch = append(batch, f2)
-			if f2.typ == frameEnd || f2.typ == frameError {
-				terminal = true
-				c.mu.Lock()
-				c.dropLocked(cl)
-				c.mu.Unlock()
-			}
-		}
-		detachPayloads(batch)
 		cl.deliver(batch)
 		if terminal {
-			c.p.h.release(c)
+			h.release(c)
 		}
+	}
+}
+
+// readResult says why readSelf returned without frames.
+type readResult int
+
+const (
+	readGot      readResult = iota // frames: a batch for the request
+	readRetry                      // someone else reads, or the request is over: look again
+	readCanceled                   // the request's context ended
+	readTimeout                    // the request's deadline passed
+)
+
+// readSelf reads the connection for cl, the request running on it, until a
+// batch of its frames arrives (returned), its context ends or its deadline
+// (zero: none) passes. It reports readRetry without reading when another
+// goroutine reads or cl is not running. Frames of other requests (those
+// stopped earlier) are routed as readLoop does.
+func (c *conn) readSelf(ctx context.Context, cl *call, deadline time.Time) ([]frame, readResult) {
+	h := c.p.h
+	c.mu.Lock()
+	if c.reading || c.dead || len(c.order) == 0 || c.order[0] != cl {
+		c.mu.Unlock()
+		return nil, readRetry
+	}
+	c.reading, c.reader = true, cl
+	if !deadline.IsZero() {
+		c.armed = true
+		c.uc.SetReadDeadline(deadline)
+	}
+	c.mu.Unlock()
+	stop := context.AfterFunc(ctx, func() { c.interrupt(cl) })
+	left := false
+	leave := func() {
+		left = true
+		stop()
+		c.mu.Lock()
+		c.reading, c.reader = false, nil
+		if c.armed {
+			c.armed = false
+			c.uc.SetReadDeadline(time.Time{})
+		}
+		if len(c.order) == 0 {
+			c.fr.shrink()
+		}
+		c.mu.Unlock()
+	}
+	defer func() {
+		if !left {
+			leave()
+		}
+	}()
+	for {
+		if !c.fr.complete() {
+			h.flushDirty() // see readLoop
+		}
+		o, batch, terminal, err := c.readBatch()
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			c.mu.Lock()
+			switch {
+			case ctx.Err() != nil:
+				c.mu.Unlock()
+				return nil, readCanceled
+			case !deadline.IsZero() && !time.Now().Before(deadline):
+				c.mu.Unlock()
+				return nil, readTimeout
+			}
+			// A stale interrupt: read on.
+			c.armed = !deadline.IsZero()
+			c.uc.SetReadDeadline(deadline)
+			c.mu.Unlock()
+			continue
+		}
+		if err != nil {
+			return nil, readRetry // failed: cl's channel says how
+		}
+		if o == nil {
+			continue
+		}
+		if o != cl {
+			o.deliver(batch)
+			if terminal {
+				h.release(c)
+			}
+			continue
+		}
+		if terminal {
+			// The requests queued behind cl need a reader; the
+			// requests granted by this answer go out now.
+			leave()
+			c.ensureReader()
+			h.release(c)
+			h.flushDirty()
+		}
+		return batch, readGot
+	}
+}
+
+// interrupt ends the read in progress of cl's exchange, if it still reads
+// (its context ended).
+func (c *conn) interrupt(cl *call) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.reader == cl {
+		c.armed = true
+		c.uc.SetReadDeadline(time.Unix(1, 0))
 	}
 }
 
@@ -464,7 +635,7 @@ func (c *conn) fail(err error) {
 	msg := []byte(err.Error())
 	for i, cl := range order {
 		typ := byte(frameRetry)
-		if i == 0 {
+		if i == 0 && !cl.unsent.Load() {
 			typ = frameDied
 		}
 		cl.deliver([]frame{{typ: typ, id: cl.id, payload: msg, fd: -1}})

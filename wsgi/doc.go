@@ -98,7 +98,13 @@
 //
 // A worker waits for its next request in poll(2), not in a blocking read of
 // its socket: a reader blocked in recv(2) on a Unix socket is woken each
-// time the other side consumes what it wrote, for nothing.
+// time the other side consumes what it wrote, for nothing. On the Go side,
+// the handler goroutine of the request running on a worker connection reads
+// that connection itself while it waits for the response: no reader
+// goroutine wakes to hand the frames over, and nothing reads a connection
+// with no request in flight. A background reader takes over only while
+// requests are in flight and none of their handlers reads (the handler
+// left early, or requests are queued behind the one that ended).
 //
 // # Lifecycle
 //

@@ -71,11 +71,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// dispatcher's policy).
 	rescuable := typ == frameReqFull && (r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions)
 
-	var deadline <-chan time.Time
+	var deadlineAt time.Time
 	if h.cfg.RequestTimeout > 0 {
-		t := time.NewTimer(h.cfg.RequestTimeout)
-		defer t.Stop()
-		deadline = t.C
+		deadlineAt = time.Now().Add(h.cfg.RequestTimeout)
 	}
 	var next *conn // reserved by the dispatcher for a request moved
 	// The request's record, if any, learns which worker took it.
@@ -115,7 +113,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		rec.SetPID(c.p.pid)
-		ex := exchange{h: h, c: c, w: w, r: r, body: body, deadline: deadline}
+		ex := exchange{h: h, c: c, w: w, r: r, body: body, deadlineAt: deadlineAt}
 		if !ex.run(cl, buf, sent) {
 			return
 		}
@@ -187,13 +185,14 @@ func (sc *scratch) put() {
 
 // exchange is one request on one worker connection.
 type exchange struct {
-	h        *Handler
-	c        *conn
-	w        http.ResponseWriter
-	r        *http.Request
-	body     io.Reader // what remains of the request body, nil if none
-	bodyBuf  []byte    // sendBody's frame, reused across its answers
-	deadline <-chan time.Time
+	h       *Handler
+	c       *conn
+	w       http.ResponseWriter
+	r       *http.Request
+	body    io.Reader // what remains of the request body, nil if none
+	bodyBuf []byte    // sendBody's frame, reused across its answers
+	// deadlineAt is when the request times out (zero: never).
+	deadlineAt time.Time
 
 	cl          *call
 	wroteHeader bool
@@ -233,6 +232,8 @@ func (ex *exchange) run(cl *call, req []byte, sent bool) (retry bool) {
 	defer func() {
 		if !ended {
 			cl.stop()
+			// What the worker still sends for it needs a reader.
+			c.ensureReader()
 		}
 		// A connection reserved for the request and not taken goes back
 		// (see moveOldest: it checks stopped after it reserves).
@@ -249,7 +250,9 @@ func (ex *exchange) run(cl *call, req []byte, sent bool) (retry bool) {
 				h.unassign(c)
 				return true
 			}
-			// The reader fails the request below.
+			// Its reader fails the connection below; the worker never
+			// got the request, so it is retried elsewhere.
+			cl.unsent.Store(true)
 			h.log.Warn(errString(err), reqctx.LogAttrs(r)...)
 		}
 	}
@@ -265,10 +268,9 @@ func (ex *exchange) run(cl *call, req []byte, sent bool) (retry bool) {
 		}
 	}()
 	for {
-		var batch []frame
-		select {
-		case batch = <-cl.ch:
-		case <-ctx.Done():
+		batch, res := ex.wait()
+		switch res {
+		case readCanceled:
 			ex.abort()
 			if !ex.wroteHeader {
 				h.cancelled(ex.w, r)
@@ -276,7 +278,7 @@ func (ex *exchange) run(cl *call, req []byte, sent bool) (retry bool) {
 			}
 			h.log.Info("wsgi: request context ended during the response; cutting it", append(reqctx.LogAttrs(r), "err", ctx.Err())...)
 			ex.cut()
-		case <-ex.deadline:
+		case readTimeout:
 			h.stats.fail("timeout")
 			h.log.Error("wsgi: request timed out; killing its worker", append(reqctx.LogAttrs(r), "pid", c.p.pid, "timeout", h.cfg.RequestTimeout)...)
 			cl.stop()
@@ -361,6 +363,61 @@ func (ex *exchange) run(cl *call, req []byte, sent bool) (retry bool) {
 	}
 }
 
+// wait returns the next batch of the request's frames: read from the
+// worker connection by the exchange itself when the request runs there and
+// nobody else reads it (see readSelf), else handed over on its channel.
+// It returns early when the request's context ends or its deadline passes.
+func (ex *exchange) wait() ([]frame, readResult) {
+	cl, ctx := ex.cl, ex.r.Context()
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		select {
+		case batch := <-cl.ch:
+			return batch, readGot
+		default:
+		}
+		if ctx.Err() != nil {
+			return nil, readCanceled
+		}
+		if !ex.deadlineAt.IsZero() && !time.Now().Before(ex.deadlineAt) {
+			return nil, readTimeout
+		}
+		batch, res := ex.c.readSelf(ctx, cl, ex.deadlineAt)
+		if res != readRetry {
+			return batch, res
+		}
+		select {
+		case batch := <-cl.ch:
+			return batch, readGot
+		default:
+		}
+		// Another goroutine reads, or cl waits behind the running
+		// request: its frames come on the channel (when cl starts
+		// running, the one that read the previous request's end
+		// keeps reading or starts the background reader).
+		var deadline <-chan time.Time
+		if !ex.deadlineAt.IsZero() {
+			if timer == nil {
+				timer = time.NewTimer(time.Until(ex.deadlineAt))
+			}
+			deadline = timer.C
+		}
+		select {
+		case batch := <-cl.ch:
+			return batch, readGot
+		case <-ctx.Done():
+			return nil, readCanceled
+		case <-deadline:
+			return nil, readTimeout
+		}
+	}
+}
+
 // failStatus answers with err (status by default, see [Handler.fail])
 // when nothing was sent yet, and otherwise aborts the client connection
 // so that a truncated body never looks complete.
@@ -399,6 +456,8 @@ func (ex *exchange) short() bool {
 // abort tells the worker to stop the request and stops listening to it.
 func (ex *exchange) abort() {
 	ex.cl.stop()
+	// The worker may be busy writing to a connection nobody reads.
+	ex.c.ensureReader()
 	var b [frameHeaderLen]byte
 	putHeader(b[:], frameAbort, ex.cl.id, 0)
 	_ = ex.c.write(b[:])

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -533,5 +534,37 @@ func TestRescueQueued(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "taken back") {
 		t.Error("no request was taken back")
+	}
+}
+
+// TestBrokenIdleConnRetried: nothing reads a worker connection with no
+// request in flight, so one that broke while idle is found broken by the
+// next request written to it. That request never reached the worker: it is
+// retried on another connection, not answered 502.
+func TestBrokenIdleConnRetried(t *testing.T) {
+	h, logs := newTestHandler(t, Config{Processes: 2, Threads: 1})
+	if !waitFor(func() bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return len(h.conns) == 2
+	}) {
+		t.Fatal("workers not ready")
+	}
+	h.mu.Lock()
+	c := h.conns[0]
+	h.rr = 0 // the next request goes to c
+	h.mu.Unlock()
+	rc, err := c.uc.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Control(func(fd uintptr) { syscall.Shutdown(int(fd), syscall.SHUT_WR) })
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/hello", nil))
+	if rec.Code != 200 {
+		t.Fatalf("request on a broken idle connection: %d %q\n%s", rec.Code, rec.Body, logs.String())
+	}
+	if !strings.Contains(logs.String(), "writing to worker") {
+		t.Skip("the worker was replaced before the request reached its connection")
 	}
 }

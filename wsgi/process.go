@@ -341,9 +341,8 @@ func (h *Handler) spawn(slot int) (*process, error) {
 	if dbConn != nil {
 		h.db.attach(p, dbConn)
 	}
-	for _, c := range p.conns {
-		go c.readLoop()
-	}
+	// Nobody reads a connection until a request is in flight on it (see
+	// readSelf).
 	return p, nil
 }
 

@@ -161,6 +161,9 @@ func (fr *frameReader) fill(need int) error {
 	if oobn > 0 {
 		fr.takeFDs(fr.oob[:oobn])
 	}
+	if n < 0 { // a read that failed (a deadline) reports -1
+		n = 0
+	}
 	fr.w += n
 	if n > 0 {
 		return nil

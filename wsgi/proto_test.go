@@ -2,9 +2,14 @@ package wsgi
 
 import (
 	"bytes"
+	"errors"
+	"net"
+	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // TestDetachPayloads checks the batch path of the reader: frames taken
@@ -141,5 +146,48 @@ func TestParseHead(t *testing.T) {
 					tc.header, tc.cl, tc.close, tc.dropped, tc.xsendfile, tc.internal)
 			}
 		})
+	}
+}
+
+// TestFrameReaderDeadline: a read deadline that passes in the middle of a
+// frame (how an exchange reading its connection is interrupted) leaves the
+// reader where it was: reading on returns the frame whole, and the next.
+func TestFrameReaderDeadline(t *testing.T) {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unixConn := func(fd int) *net.UnixConn {
+		f := os.NewFile(uintptr(fd), "pair")
+		defer f.Close()
+		c, err := net.FileConn(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c.(*net.UnixConn)
+	}
+	ours, theirs := unixConn(fds[0]), unixConn(fds[1])
+	fr := newFrameReader(ours, nil)
+
+	stream := appendFrame(nil, frameData, 3, []byte("a payload in two halves"))
+	stream = appendFrame(stream, frameEnd, 3, nil)
+	if _, err := theirs.Write(stream[:frameHeaderLen+5]); err != nil {
+		t.Fatal(err)
+	}
+	ours.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+	if _, err := fr.nextView(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("half a frame: %v, want a deadline error", err)
+	}
+	ours.SetReadDeadline(time.Time{})
+	if _, err := theirs.Write(stream[frameHeaderLen+5:]); err != nil {
+		t.Fatal(err)
+	}
+	f, err := fr.nextView()
+	if err != nil || f.typ != frameData || f.id != 3 || string(f.payload) != "a payload in two halves" {
+		t.Fatalf("after the deadline: %+v, %v", f, err)
+	}
+	if f, err := fr.nextView(); err != nil || f.typ != frameEnd || f.id != 3 {
+		t.Fatalf("next frame: %+v, %v", f, err)
 	}
 }

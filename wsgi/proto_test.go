@@ -7,7 +7,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -153,7 +152,7 @@ func TestParseHead(t *testing.T) {
 // frame (how an exchange reading its connection is interrupted) leaves the
 // reader where it was: reading on returns the frame whole, and the next.
 func TestFrameReaderDeadline(t *testing.T) {
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	fds, err := socketpair()
 	if err != nil {
 		t.Fatal(err)
 	}

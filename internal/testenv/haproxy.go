@@ -156,18 +156,7 @@ backend replicas
 		close(h.done)
 	}()
 	t.Cleanup(func() { h.stop(t) })
-	deadline := time.Now().Add(30 * time.Second)
-	for !dialOK(h.Addr) {
-		select {
-		case <-h.done:
-			t.Fatalf("testenv: haproxy exited at startup:\n%s", h.Output())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("testenv: haproxy does not listen on %s after 30s:\n%s", h.Addr, h.Output())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitListening(t, "haproxy", h.Addr, h.done, h.Output)
 	return h
 }
 

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // Httpd is a running Apache httpd (Debian apache2) started by [StartHttpd].
@@ -79,19 +78,7 @@ func StartHttpd(t testing.TB, modules []string, conf string) *Httpd {
 		<-done
 	})
 	h := &Httpd{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Dir: dir}
-	deadline := time.Now().Add(15 * time.Second)
-	for !dialOK(Addr(port)) {
-		select {
-		case <-done:
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Fatalf("testenv: apache2 exited at start: %s%s", out.String(), log)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("testenv: apache2 does not listen on %s: %s", h.URL, out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitListening(t, "apache2", Addr(port), done, func() string { return out.String() + h.ErrorLog() })
 	return h
 }
 

@@ -122,18 +122,7 @@ logfile = %s
 			t.Errorf("testenv: pgbouncer did not stop on SIGINT within 10s:\n%s", b.Log())
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for !dialOK(Addr(b.Port)) {
-		select {
-		case <-b.done:
-			t.Fatalf("testenv: pgbouncer exited at startup:\n%s", b.Log())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("testenv: pgbouncer does not listen on port %d after 30s:\n%s", b.Port, b.Log())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitListening(t, "pgbouncer", Addr(b.Port), b.done, b.Log)
 	return b
 }
 

@@ -279,6 +279,25 @@ func (s *Slapd) kill() {
 	s.cmd = nil
 }
 
+// waitListening waits until addr accepts a connection, for up to 30 s,
+// and fails t if the program called name exits first (done is closed) or
+// the time is up; output is what it printed, for the message.
+func waitListening(t testing.TB, name, addr string, done <-chan struct{}, output func() string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !dialOK(addr) {
+		select {
+		case <-done:
+			t.Fatalf("testenv: %s exited at startup:\n%s", name, output())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testenv: %s does not listen on %s after 30s:\n%s", name, addr, output())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func dialOK(addr string) bool {
 	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 	if err != nil {

@@ -18,6 +18,19 @@ import (
 	"github.com/gowsgi/gowsgi/internal/testenv"
 )
 
+// negotiateAs returns what sets a request's Authorization to a Negotiate
+// token of user, logged in with pass at the test KDC, for HTTP/localhost.
+func negotiateAs(conf *krbconfig.Config, user, pass string) func(*http.Request) error {
+	return func(r *http.Request) error {
+		cl := client.NewWithPassword(user, testenv.KDCRealm, pass, conf, client.DisablePAFXFAST(true))
+		defer cl.Destroy()
+		if err := cl.Login(); err != nil {
+			return err
+		}
+		return spnego.SetSPNEGOHeader(cl, r, "HTTP/localhost")
+	}
+}
+
 func TestKerberosLayer(t *testing.T) {
 	kdc := testenv.StartKDC(t)
 	kdc.AddUser(t, "alice", "alicepw")
@@ -27,16 +40,7 @@ func TestKerberosLayer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	negotiate := func(user, pass string) func(*http.Request) error {
-		return func(r *http.Request) error {
-			cl := client.NewWithPassword(user, testenv.KDCRealm, pass, conf, client.DisablePAFXFAST(true))
-			defer cl.Destroy()
-			if err := cl.Login(); err != nil {
-				return err
-			}
-			return spnego.SetSPNEGOHeader(cl, r, "HTTP/localhost")
-		}
-	}
+	negotiate := func(user, pass string) func(*http.Request) error { return negotiateAs(conf, user, pass) }
 	basic := func(user, pass string) func(*http.Request) error {
 		return func(r *http.Request) error { r.SetBasicAuth(user, pass); return nil }
 	}

@@ -23,9 +23,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jcmturner/gokrb5/v8/client"
 	krbconfig "github.com/jcmturner/gokrb5/v8/config"
-	"github.com/jcmturner/gokrb5/v8/spnego"
 
 	"github.com/gowsgi/gowsgi/internal/testenv"
 )
@@ -197,13 +195,8 @@ func TestReplicasKerberosSession(t *testing.T) {
 		"-kerberos-session-key-file", writeSecret(t, "session.key"))
 	url := "http://" + rs.haproxy.Addr + "/"
 
-	cl := client.NewWithPassword("alice", testenv.KDCRealm, "alicepw", conf, client.DisablePAFXFAST(true))
-	defer cl.Destroy()
-	if err := cl.Login(); err != nil {
-		t.Fatal(err)
-	}
 	req, _ := http.NewRequest("GET", url, nil)
-	if err := spnego.SetSPNEGOHeader(cl, req, "HTTP/localhost"); err != nil {
+	if err := negotiateAs(conf, "alice", "alicepw")(req); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.DefaultClient.Do(req)

@@ -536,6 +536,9 @@ type liveFile struct {
 	// serving, when set, is told the mounts and pools a reload put in
 	// service (the status page, the metrics and /healthz follow them).
 	serving func(mounts []mountConfig, fleets []*uwsgi.Handler, pools []*wsgi.Handler)
+	// budget is the process's one budget of database connections (nil:
+	// none), shared by the pools of every reload.
+	budget *wsgi.DBBudget
 }
 
 func newLiveFile(cfg config, h http.Handler, queueWait func(*http.Request, time.Duration), logger *slog.Logger) *liveFile {
@@ -585,7 +588,7 @@ func (l *liveFile) reload(pools *[]*wsgi.Handler, release *func()) {
 		l.logger.Error("gowsgi: SIGHUP: the configuration file has errors; still serving the previous one", "err", err)
 		return
 	}
-	newPools, err := startPools(cfg, l.logger, l.queueWait)
+	newPools, err := startPools(cfg, l.logger, l.queueWait, l.budget)
 	if err != nil {
 		l.logger.Error("gowsgi: SIGHUP: the new workers did not start; still serving the previous configuration", "err", err)
 		return

@@ -26,7 +26,7 @@ func TestDBFlags(t *testing.T) {
 		t.Errorf("default DB %+v; want no cap, 10s", cfg.DB)
 	}
 	cfg.DB = dbConfig{MaxConnections: 2, ConnectTimeout: -time.Second}
-	if _, err := startPools(cfg, quiet, nil); err == nil || !strings.Contains(err.Error(), "-db-max-connections") {
+	if _, err := newDBBudget(cfg.DB, quiet); err == nil || !strings.Contains(err.Error(), "-db-max-connections") {
 		t.Errorf("negative timeout: %v, want an error naming -db-max-connections", err)
 	}
 }

@@ -377,7 +377,12 @@ func serve(cfg config, logger *slog.Logger) error {
 		closeFleets(fleets)
 		return err
 	}
-	pools, err := startPools(cfg, logger, op.queueWait())
+	budget, err := newDBBudget(cfg.DB, logger)
+	if err != nil {
+		closeFleets(fleets)
+		return err
+	}
+	pools, err := startPools(cfg, logger, op.queueWait(), budget)
 	if err != nil {
 		closeFleets(fleets)
 		return err
@@ -410,6 +415,7 @@ func serve(cfg config, logger *slog.Logger) error {
 	if cfg.File != nil {
 		live = newLiveFile(cfg, h, op.queueWait(), logger)
 		live.serving = op.setServing
+		live.budget = budget
 		h = live
 	}
 	// The access log and the request metrics, outermost.

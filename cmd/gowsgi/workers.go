@@ -71,21 +71,29 @@ func splitKV(flagName, v string) (string, string, error) {
 	return k, val, nil
 }
 
+// newDBBudget makes the one budget of database connections that the
+// workers of every mount share, for the life of the process (a reload's
+// new pools share it with the old ones while those drain); nil without
+// -db-max-connections.
+func newDBBudget(db dbConfig, logger *slog.Logger) (*wsgi.DBBudget, error) {
+	if db.MaxConnections <= 0 {
+		return nil, nil
+	}
+	b, err := wsgi.NewDBBudget(db.MaxConnections, db.ConnectTimeout, logger)
+	if err != nil {
+		return nil, fmt.Errorf("-db-max-connections: %w", err)
+	}
+	return b, nil
+}
+
 // startPools starts the worker processes of every mount of cfg that runs
 // a script (not a uWSGI fleet), one pool each, in cfg.Mounts's order, with
-// queueWait as their wsgi.Config.ObserveQueueWait. Unless the mount starts
+// queueWait as their wsgi.Config.ObserveQueueWait and budget (may be nil)
+// as their wsgi.Config.DBBudget. Unless the mount starts
 // lazily, a script that cannot load is an error (a typo shows at once, not
 // as 503s). On error, the pools already started are stopped.
-func startPools(cfg config, logger *slog.Logger, queueWait func(*http.Request, time.Duration)) ([]*wsgi.Handler, error) {
+func startPools(cfg config, logger *slog.Logger, queueWait func(*http.Request, time.Duration), budget *wsgi.DBBudget) ([]*wsgi.Handler, error) {
 	var pools []*wsgi.Handler
-	// One budget of database connections for the workers of every mount.
-	var budget *wsgi.DBBudget
-	if cfg.DB.MaxConnections > 0 {
-		var err error
-		if budget, err = wsgi.NewDBBudget(cfg.DB.MaxConnections, cfg.DB.ConnectTimeout, logger); err != nil {
-			return nil, fmt.Errorf("-db-max-connections: %w", err)
-		}
-	}
 	for _, m := range cfg.Mounts {
 		if len(m.Upstreams) > 0 {
 			continue
